@@ -1,0 +1,149 @@
+"""Validators and converters shared by the model classes.
+
+Each validator raises :class:`~pipedsl.errors.ModelError` with a message that names the class and
+field, says what is allowed and shows what was given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import attrs
+
+from pipedsl.errors import ModelError
+
+T = TypeVar("T")
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def where(instance: object, attribute: attrs.Attribute[Any]) -> str:
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
+def fail(instance: object, attribute: attrs.Attribute[Any], message: str) -> ModelError:
+    return ModelError(f"{where(instance, attribute)}: {message}")
+
+
+def _describe(types: type | tuple[type, ...]) -> str:
+    if isinstance(types, tuple):
+        return " or ".join(t.__name__ for t in types)
+    return types.__name__
+
+
+def _got(value: object) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def instance_of(types: type | tuple[type, ...]) -> Validator:
+    """The value is an instance of ``types`` (``bool`` is not accepted for ``int``)."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        wanted = types if isinstance(types, tuple) else (types,)
+        if isinstance(value, bool) and bool not in wanted:
+            raise fail(instance, attribute, f"expected {_describe(types)}, got {_got(value)}")
+        if not isinstance(value, types):
+            raise fail(instance, attribute, f"expected {_describe(types)}, got {_got(value)}")
+
+    return check
+
+
+def optional(validator: Validator) -> Validator:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            validator(instance, attribute, value)
+
+    return check
+
+
+def tuple_of(types: type | tuple[type, ...]) -> Validator:
+    """Every item of the (already converted) tuple is an instance of ``types``."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, tuple):
+            raise fail(
+                instance, attribute, f"expected a list of {_describe(types)}, got {_got(value)}"
+            )
+        for index, item in enumerate(value):
+            if not isinstance(item, types) or isinstance(item, bool):
+                raise fail(
+                    instance,
+                    attribute,
+                    f"item {index}: expected {_describe(types)}, got {_got(item)}",
+                )
+
+    return check
+
+
+def to_tuple(value: object) -> object:
+    """Converter: lists (and other non-string iterables) become tuples; a single item is kept
+    as is so that the validator can report it."""
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, list | set | frozenset) or (
+        isinstance(value, Iterable) and not isinstance(value, str | bytes | dict)
+    ):
+        return tuple(value)
+    return value
+
+
+def matches(pattern: str, allowed: str) -> Validator:
+    """The string matches ``pattern`` entirely; ``allowed`` says in words what that means."""
+    compiled = re.compile(pattern)
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise fail(instance, attribute, f"expected str, got {_got(value)}")
+        if not compiled.fullmatch(value):
+            raise fail(instance, attribute, f"{value!r} is not allowed: {allowed}")
+
+    return check
+
+
+def text(*, empty: bool = False, multiline: bool = True) -> Validator:
+    """A plain string: no NUL (no output language can carry it), optionally non-empty and
+    single-line."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise fail(instance, attribute, f"expected str, got {_got(value)}")
+        if not empty and not value.strip():
+            raise fail(instance, attribute, "must not be empty")
+        if "\x00" in value:
+            raise fail(instance, attribute, "must not contain a NUL character")
+        if not multiline and ("\n" in value or "\r" in value):
+            raise fail(instance, attribute, "must be a single line")
+
+    return check
+
+
+def one_of(choices: Iterable[T]) -> Validator:
+    options = tuple(choices)
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value not in options:
+            listed = ", ".join(repr(o) for o in options)
+            raise fail(instance, attribute, f"{value!r} is not one of {listed}")
+
+    return check
+
+
+def positive_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise fail(instance, attribute, f"expected a positive int, got {_got(value)}")
+
+
+CREDENTIAL_ID = matches(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", "letters, digits, '_', '.', '-'")
+ENV_NAME = matches(r"[A-Za-z_][A-Za-z0-9_]*", "a shell/Groovy identifier: letters, digits, '_'")
+
+
+def str_tuple(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Converter for lists of strings; a single string is one item."""
+    if isinstance(value, str):
+        return (value,)
+    return to_tuple(value)  # type: ignore[return-value]

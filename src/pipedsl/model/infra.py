@@ -1,0 +1,159 @@
+"""Where things go: container image repositories and the SSH servers deploys run on."""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.model import _checks
+from pipedsl.model.credentials import Credential
+from pipedsl.model.values import BUILD_NUMBER, GroovyExpr, GString
+
+_HOST = r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?"
+_PATH = r"[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
+
+# What a tag template's placeholders become in the Jenkinsfile. Both expand to characters that
+# are valid in a Docker tag and need no shell quoting.
+TAG_PLACEHOLDERS: dict[str, GroovyExpr] = {
+    "build": BUILD_NUMBER,
+    "commit": GroovyExpr("env.GIT_COMMIT.take(12)"),
+}
+
+
+def _must_be_username_password(
+    instance: object, attribute: attrs.Attribute[Any], value: Any
+) -> None:
+    if value is not None and (
+        not isinstance(value, Credential) or value.kind != "username_password"
+    ):
+        raise _checks.fail(
+            instance, attribute, "expected Credential.username_password(...) (registry login)"
+        )
+
+
+@attrs.frozen
+class Registry:
+    """A container registry, e.g. ``Registry("ghcr.io", login=Credential.username_password("gh"))``."""
+
+    host: str = attrs.field(validator=_checks.matches(_HOST, "a host name, optionally with :port"))
+    login: Credential | None = attrs.field(default=None, validator=_must_be_username_password)
+
+    def repository(self, path: str) -> Repository:
+        """The repository ``path`` (``namespace/name``) in this registry."""
+        return Repository(self, path)
+
+
+DOCKER_HUB = "docker.io"
+
+
+@attrs.frozen
+class Repository:
+    """An image repository: a registry and a path such as ``hosin/lat32t``."""
+
+    registry: Registry = attrs.field(validator=_checks.instance_of(Registry))
+    path: str = attrs.field(
+        validator=_checks.matches(_PATH, "lower-case path components separated by '/'")
+    )
+
+    @property
+    def reference(self) -> str:
+        """The name ``docker push`` takes (Docker Hub's host is implied, as Docker writes it)."""
+        if self.registry.host == DOCKER_HUB:
+            return self.path
+        return f"{self.registry.host}/{self.path}"
+
+    def tagged(self, tag: str = "{build}", *, var: str = "IMAGE") -> Image:
+        """An image of this repository whose tag is derived from ``tag`` once per build.
+
+        ``{build}`` is the Jenkins build number and ``{commit}`` the first 12 characters of the
+        commit being built: ``hub.tagged("backend-{build}")``.
+        """
+        return Image(self, tag, var=var)
+
+
+def DockerHub(path: str, *, login: Credential | None = None) -> Repository:  # noqa: N802  (reads as the registry it names)
+    """A repository on Docker Hub: ``DockerHub("hosin/lat32t", login=Credential.username_password("dockerhub"))``."""
+    return Registry(DOCKER_HUB, login=login).repository(path)
+
+
+_TAG_LITERAL = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def _check_tag(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise _checks.fail(
+            instance, attribute, "expected a non-empty tag template such as '{build}'"
+        )
+    allowed = ", ".join("{" + k + "}" for k in TAG_PLACEHOLDERS)
+    try:
+        parsed = list(string.Formatter().parse(value))
+    except ValueError:
+        raise _checks.fail(instance, attribute, f"unbalanced braces in {value!r}") from None
+    for literal, name, spec, conversion in parsed:
+        if not _TAG_LITERAL.fullmatch(literal):
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"{value!r}: a tag may only contain letters, digits, '_', '.', '-' and {allowed}",
+            )
+        if name is not None and (name not in TAG_PLACEHOLDERS or spec or conversion):
+            raise _checks.fail(
+                instance, attribute, f"unknown placeholder {{{name}}}; allowed: {allowed}"
+            )
+    if value[0] in ".-":
+        raise _checks.fail(instance, attribute, f"{value!r}: a tag cannot start with '.' or '-'")
+    if len(value) > 100:
+        raise _checks.fail(instance, attribute, "a tag template is limited to 100 characters")
+
+
+@attrs.frozen
+class Image:
+    """A container image whose tag is computed once per build.
+
+    The pipeline puts the full reference in the environment variable ``var`` (``IMAGE`` by
+    default); building, pushing and deploying all read that one variable, so the tag pushed is
+    the tag deployed.
+    """
+
+    repository: Repository = attrs.field(validator=_checks.instance_of(Repository))
+    tag: str = attrs.field(default="{build}", validator=_check_tag)
+    var: str = attrs.field(default="IMAGE", kw_only=True, validator=_checks.ENV_NAME)
+
+    def reference(self) -> GString:
+        """``repository:tag`` with the tag's placeholders as Groovy expressions."""
+        parts: list[str | GroovyExpr] = [self.repository.reference, ":"]
+        for literal, name, _, _ in string.Formatter().parse(self.tag):
+            parts.append(literal)
+            if name is not None:
+                parts.append(TAG_PLACEHOLDERS[name])
+        return GString(*parts)
+
+    @property
+    def env_ref(self) -> GroovyExpr:
+        """The Groovy expression that reads this image's reference during the build."""
+        return GroovyExpr(f"env.{self.var}")
+
+
+@attrs.frozen
+class SshServer:
+    """An SSH server configured in Jenkins' Publish Over SSH settings, by its name.
+
+    ``remote_root`` is the absolute path that server's "Remote Directory" points at; leave it
+    unset when that setting is blank (the login user's home directory), so that commands run
+    relative to where files are sent.
+    """
+
+    config_name: str = attrs.field(validator=_checks.text(multiline=False))
+    remote_root: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.remote_root is not None and not self.remote_root.startswith("/"):
+            raise ModelError(
+                f"SshServer.remote_root: {self.remote_root!r} must be an absolute path"
+            )

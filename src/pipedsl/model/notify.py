@@ -1,0 +1,201 @@
+"""Notification policies: one setting that adds a message to every stage's (or the
+pipeline's) ``post`` conditions, with the stage name read from Jenkins, never typed twice."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.model import _checks
+from pipedsl.model.credentials import Credential
+from pipedsl.model.pipeline import POST_CONDITIONS, Pipeline
+from pipedsl.model.steps import DiscordSend, SlackSend, Step
+from pipedsl.model.values import (
+    BUILD_NUMBER,
+    BUILD_RESULT,
+    BUILD_URL,
+    JOB_NAME,
+    STAGE_NAME,
+    GString,
+    Text,
+    format_text,
+)
+
+Scope = Literal["stage", "pipeline", "both"]
+
+# What each post condition reports as its status. ``always`` and ``changed`` do not know the
+# outcome in advance, so they ask Jenkins.
+_STATUS: dict[str, Text] = {
+    "always": BUILD_RESULT,
+    "changed": BUILD_RESULT,
+    "fixed": "FIXED",
+    "regression": "REGRESSION",
+    "aborted": "ABORTED",
+    "failure": "FAILURE",
+    "success": "SUCCESS",
+    "unstable": "UNSTABLE",
+    "unsuccessful": BUILD_RESULT,
+    "cleanup": BUILD_RESULT,
+}
+
+SLACK_COLORS: dict[str, str] = {
+    "success": "good",
+    "fixed": "good",
+    "failure": "danger",
+    "regression": "danger",
+    "unsuccessful": "danger",
+    "unstable": "warning",
+    "aborted": "#808080",
+    "always": "#439FE0",
+    "changed": "#439FE0",
+    "cleanup": "#439FE0",
+}
+
+STAGE_MESSAGE = "{status}: stage '{stage}' of {job} #{build} ({url})"
+PIPELINE_MESSAGE = "{status}: {job} #{build} ({url})"
+
+
+def _fields(condition: str, scope: str) -> dict[str, Text]:
+    fields: dict[str, Text] = {"status": _STATUS[condition]}
+    if scope == "stage":
+        fields["stage"] = STAGE_NAME
+    fields.update(job=JOB_NAME, build=BUILD_NUMBER, url=BUILD_URL)
+    return fields
+
+
+def _check_conditions(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not value:
+        raise _checks.fail(instance, attribute, "expected a non-empty list of post conditions")
+    for condition in value:
+        if condition not in POST_CONDITIONS:
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"unknown condition {condition!r}; allowed: {', '.join(POST_CONDITIONS)}",
+            )
+
+
+def _check_template(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    _checks.text(multiline=True)(instance, attribute, value)
+    scopes = ("stage", "pipeline") if instance.per == "both" else (instance.per,)
+    for scope in scopes:
+        try:
+            format_text(value, _fields("success", scope), what=_checks.where(instance, attribute))
+        except ModelError as exc:
+            raise ModelError(f"{exc} (for per={scope!r} notifications)") from None
+
+
+@attrs.frozen(kw_only=True)
+class _Notifier:
+    per: Scope = attrs.field(
+        default="stage", validator=_checks.one_of(("stage", "pipeline", "both"))
+    )
+    on: tuple[str, ...] = attrs.field(
+        default=("success", "failure"), converter=_checks.str_tuple, validator=_check_conditions
+    )
+    message: str | None = attrs.field(default=None, validator=_check_template)
+
+    def text(self, condition: str, scope: str) -> GString:
+        """The message for ``condition`` in a stage's or the pipeline's ``post``."""
+        template = self.message or (STAGE_MESSAGE if scope == "stage" else PIPELINE_MESSAGE)
+        return format_text(template, _fields(condition, scope), what="message")
+
+    def scopes(self) -> tuple[str, ...]:
+        return ("stage", "pipeline") if self.per == "both" else (self.per,)
+
+
+@attrs.frozen(kw_only=True)
+class Slack(_Notifier):
+    """Slack messages on ``on`` conditions (success and failure by default) of every stage
+    (``per="stage"``), of the whole pipeline (``"pipeline"``), or both.
+
+    ``message`` is a template with ``{status}``, ``{stage}`` (stage scope only), ``{job}``,
+    ``{build}`` and ``{url}``::
+
+        Slack(channel="#deploys", team_domain="acme", token=Credential.secret_text("slack-token"))
+    """
+
+    channel: str = attrs.field(validator=_checks.text(multiline=False))
+    token: Credential = attrs.field(validator=_checks.instance_of(Credential))
+    team_domain: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    base_url: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    fail_on_error: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        if self.token.kind != "secret_text":
+            raise ModelError(
+                "Slack.token: expected Credential.secret_text(...) (its id, never the token)"
+            )
+
+    def steps_for(self, condition: str, scope: str) -> tuple[Step, ...]:
+        return (
+            SlackSend(
+                channel=self.channel,
+                message=self.text(condition, scope),
+                color=SLACK_COLORS[condition],
+                team_domain=self.team_domain,
+                token=self.token,
+                base_url=self.base_url,
+                fail_on_error=self.fail_on_error,
+            ),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Discord(_Notifier):
+    """Discord messages (``discordSend``), the webhook URL kept in a secret-text credential::
+
+    Discord(webhook=Credential.secret_text("discord-webhook"))
+    """
+
+    webhook: Credential = attrs.field(validator=_checks.instance_of(Credential))
+
+    def __attrs_post_init__(self) -> None:
+        if self.webhook.kind != "secret_text":
+            raise ModelError(
+                "Discord.webhook: expected Credential.secret_text(...) holding the webhook URL"
+            )
+
+    def steps_for(self, condition: str, scope: str) -> tuple[Step, ...]:
+        title_parts: list[Text] = [JOB_NAME, " #", BUILD_NUMBER]
+        if scope == "stage":
+            title_parts += [" ", STAGE_NAME]
+        return (
+            DiscordSend(
+                webhook=self.webhook,
+                title=GString(*title_parts),
+                description=self.text(condition, scope),
+                result=BUILD_RESULT if _STATUS[condition] == BUILD_RESULT else _STATUS[condition],
+                link=BUILD_URL,
+            ),
+        )
+
+
+Notifier = Slack | Discord
+
+
+def with_notifications(pipeline: Pipeline, notifiers: tuple[Notifier, ...]) -> Pipeline:
+    """``pipeline`` with every notifier's messages added after the steps already in the
+    ``post`` conditions of each stage and/or of the pipeline."""
+    stages = []
+    for stage in pipeline.stages:
+        post = stage.post
+        for notifier in notifiers:
+            if "stage" in notifier.scopes():
+                for condition in notifier.on:
+                    post = post.adding(condition, notifier.steps_for(condition, "stage"))
+        stages.append(attrs.evolve(stage, post=post))
+    post = pipeline.post
+    for notifier in notifiers:
+        if "pipeline" in notifier.scopes():
+            for condition in notifier.on:
+                post = post.adding(condition, notifier.steps_for(condition, "pipeline"))
+    return attrs.evolve(pipeline, stages=stages, post=post)

@@ -1,0 +1,299 @@
+"""The declarative pipeline: agent, tools, options, environment, stages and ``post`` blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.model import _checks
+from pipedsl.model.steps import Step, steps_tuple
+from pipedsl.model.values import GroovyExpr, GString, Text
+
+_TEXT = (str, GroovyExpr, GString)
+
+POST_CONDITIONS = (
+    "always",
+    "changed",
+    "fixed",
+    "regression",
+    "aborted",
+    "failure",
+    "success",
+    "unstable",
+    "unsuccessful",
+    "cleanup",
+)
+"""Declarative ``post`` conditions, in the order Jenkins runs them."""
+
+PostCondition = Literal[
+    "always",
+    "changed",
+    "fixed",
+    "regression",
+    "aborted",
+    "failure",
+    "success",
+    "unstable",
+    "unsuccessful",
+    "cleanup",
+]
+
+
+EnvInput = Mapping[str, Text] | Iterable[tuple[str, Text]]
+
+
+def _env_pairs(value: EnvInput) -> tuple[tuple[str, Text], ...]:
+    if isinstance(value, Mapping):
+        return tuple(value.items())
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple):
+        raise _checks.fail(instance, attribute, "expected a mapping of variable name to value")
+    seen: set[str] = set()
+    for pair in value:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise _checks.fail(instance, attribute, "expected a mapping of variable name to value")
+        name, val = pair
+        _checks.ENV_NAME(instance, attribute, name)
+        if name in seen:
+            raise _checks.fail(instance, attribute, f"variable {name!r} is set twice")
+        seen.add(name)
+        if not isinstance(val, _TEXT) or isinstance(val, bool):
+            raise _checks.fail(
+                instance, attribute, f"{name}: expected str, GroovyExpr or GString, got {val!r}"
+            )
+        if isinstance(val, str) and "\x00" in val:
+            raise _checks.fail(instance, attribute, f"{name}: must not contain a NUL character")
+
+
+@attrs.frozen
+class Agent:
+    """Where the pipeline runs: ``Agent.any()`` or ``Agent.label("linux")``."""
+
+    label: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+
+    @classmethod
+    def any(cls) -> Agent:
+        return cls()
+
+    @classmethod
+    def on(cls, label: str) -> Agent:
+        return cls(label)
+
+
+@attrs.frozen
+class Tools:
+    """Tool installations (by their name in Jenkins' Global Tool Configuration) put on PATH."""
+
+    maven: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    jdk: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    nodejs: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    gradle: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(tool type, installation name)`` for the tools that are set, in a fixed order."""
+        return [
+            (f.name, v) for f in attrs.fields(Tools) if (v := getattr(self, f.name)) is not None
+        ]
+
+
+@attrs.frozen
+class Options:
+    """Pipeline ``options``."""
+
+    timeout_minutes: int | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.positive_int)
+    )
+    disable_concurrent_builds: bool = attrs.field(
+        default=False, validator=_checks.instance_of(bool)
+    )
+    keep_builds: int | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.positive_int)
+    )
+    skip_default_checkout: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
+
+
+@attrs.frozen
+class When:
+    """A stage's ``when``: every condition given must hold.
+
+    ``branch`` is a branch name or Ant pattern; ``expression`` a trusted Groovy expression;
+    ``environment`` maps variable names to the values they must have.
+    """
+
+    branch: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    expression: GroovyExpr | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.instance_of(GroovyExpr))
+    )
+    environment: tuple[tuple[str, Text], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.branch is None and self.expression is None and not self.environment:
+            raise ModelError("When: give at least one of branch, expression, environment")
+
+
+@attrs.frozen
+class Post:
+    """``post`` conditions and their steps: ``Post(failure=[sh("./collect-logs")])``."""
+
+    always: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    changed: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    fixed: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    regression: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    aborted: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    failure: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    success: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    unstable: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    unsuccessful: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+    cleanup: tuple[Step, ...] = attrs.field(
+        factory=tuple, converter=steps_tuple, validator=_checks.tuple_of(Step)
+    )
+
+    def conditions(self) -> list[tuple[str, tuple[Step, ...]]]:
+        """The conditions that have steps, in Jenkins' order."""
+        return [(c, steps) for c in POST_CONDITIONS if (steps := getattr(self, c))]
+
+    def adding(self, condition: str, steps: Iterable[Step]) -> Post:
+        """A copy with ``steps`` appended to ``condition``."""
+        if condition not in POST_CONDITIONS:
+            raise ModelError(
+                f"Post: unknown condition {condition!r}; allowed: {', '.join(POST_CONDITIONS)}"
+            )
+        return attrs.evolve(self, **{condition: (*getattr(self, condition), *steps)})
+
+
+@attrs.frozen
+class Stage:
+    """A stage: a name, its steps, and optionally ``when``, ``environment`` and ``post``."""
+
+    name: str = attrs.field(validator=_checks.text(multiline=False))
+    steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
+    when: When | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(When))
+    )
+    environment: tuple[tuple[str, Text], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
+    )
+    post: Post = attrs.field(factory=Post, kw_only=True, validator=_checks.instance_of(Post))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.steps:
+            raise ModelError(
+                f"Stage {self.name!r}: steps must not be empty (Jenkins rejects an empty stage)"
+            )
+
+
+def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+@attrs.frozen
+class Pipeline:
+    """A declarative pipeline. Edit it with the methods below; each returns a new pipeline::
+
+    p.without("Project Compile").insert_after("Project Test", Stage("Sonar", [sh("mvn sonar:sonar")]))
+    """
+
+    stages: tuple[Stage, ...] = attrs.field(converter=_stages, validator=_checks.tuple_of(Stage))
+    agent: Agent = attrs.field(factory=Agent, kw_only=True, validator=_checks.instance_of(Agent))
+    tools: Tools = attrs.field(factory=Tools, kw_only=True, validator=_checks.instance_of(Tools))
+    options: Options = attrs.field(
+        factory=Options, kw_only=True, validator=_checks.instance_of(Options)
+    )
+    environment: tuple[tuple[str, Text], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
+    )
+    post: Post = attrs.field(factory=Post, kw_only=True, validator=_checks.instance_of(Post))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.stages:
+            raise ModelError("Pipeline.stages: at least one stage is needed")
+
+    # --- editing -------------------------------------------------------------------------
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def _index(self, name: str) -> int:
+        for index, stage in enumerate(self.stages):
+            if stage.name == name:
+                return index
+        known = ", ".join(repr(n) for n in self.stage_names)
+        raise ModelError(f"Pipeline: no stage named {name!r}; stages are {known}")
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name``."""
+        return self.stages[self._index(name)]
+
+    def without(self, *names: str) -> Pipeline:
+        """A copy without the named stages."""
+        drop = {self._index(n) for n in names}
+        return attrs.evolve(self, stages=[s for i, s in enumerate(self.stages) if i not in drop])
+
+    def insert_after(self, name: str, *stages: Stage) -> Pipeline:
+        """A copy with ``stages`` right after the stage called ``name``."""
+        i = self._index(name) + 1
+        return attrs.evolve(self, stages=(*self.stages[:i], *stages, *self.stages[i:]))
+
+    def insert_before(self, name: str, *stages: Stage) -> Pipeline:
+        """A copy with ``stages`` right before the stage called ``name``."""
+        i = self._index(name)
+        return attrs.evolve(self, stages=(*self.stages[:i], *stages, *self.stages[i:]))
+
+    def append(self, *stages: Stage) -> Pipeline:
+        """A copy with ``stages`` at the end."""
+        return attrs.evolve(self, stages=(*self.stages, *stages))
+
+    def replace(self, name: str, stage: Stage) -> Pipeline:
+        """A copy with the stage called ``name`` replaced by ``stage``."""
+        i = self._index(name)
+        return attrs.evolve(self, stages=(*self.stages[:i], stage, *self.stages[i + 1 :]))
+
+    def map_stage(self, name: str, change: Callable[[Stage], Stage]) -> Pipeline:
+        """A copy with ``change`` applied to the stage called ``name``:
+        ``p.map_stage("Project Test", lambda s: attrs.evolve(s, when=When(branch="main")))``."""
+        return self.replace(name, change(self.stage(name)))
+
+    def with_environment(self, **values: Text) -> Pipeline:
+        """A copy with ``values`` added to (or replacing in) the pipeline's environment."""
+        merged = dict(self.environment)
+        merged.update(values)
+        return attrs.evolve(self, environment=merged)

@@ -1,0 +1,111 @@
+"""A project: its repository and its components, each with a pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from pipedsl.model import _checks
+from pipedsl.model.infra import Image
+from pipedsl.model.notify import Discord, Notifier, Slack
+from pipedsl.model.pipeline import Pipeline
+
+DNS_LABEL = _checks.matches(
+    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+    "a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter "
+    "or digit, at most 63 characters",
+)
+
+_REPOSITORY = _checks.matches(
+    r"(https?|ssh|git)://[^\s'\"\\]+|[A-Za-z0-9_.-]+@[A-Za-z0-9.-]+:[^\s'\"\\]+",
+    "a Git URL such as https://github.com/org/repo.git or git@github.com:org/repo.git",
+)
+
+_BRANCH = _checks.matches(
+    r"(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![/.])",
+    "a Git branch name (no spaces, '~', '^', ':', '?', '*', '[', '..' or '\\\\')",
+)
+
+_PATH_IN_REPO = _checks.matches(
+    r"(?!/)(?!.*(^|/)\.\.(/|$))[^\x00-\x1f\x7f\\]+",
+    "a relative path inside the repository, with '/' separators and no '..'",
+)
+
+
+def _notifiers(value: Notifier | Iterable[Notifier]) -> tuple[Notifier, ...]:
+    # A single notifier is accepted where a list is expected (``notify=slack``).
+    if isinstance(value, Slack | Discord):
+        return (value,)
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+@attrs.frozen
+class Component:
+    """One deployable part of a project (backend, frontend, ...) and its pipeline.
+
+    Presets such as :func:`~pipedsl.presets.spring_boot_backend` build components; change one
+    with :meth:`with_pipeline`.
+    """
+
+    name: str = attrs.field(validator=DNS_LABEL)
+    pipeline: Pipeline = attrs.field(validator=_checks.instance_of(Pipeline))
+    notify: tuple[Notifier, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_notifiers,
+        validator=_checks.tuple_of((Slack, Discord)),
+    )
+    image: Image | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Image))
+    )
+    source: str = attrs.field(default=".", kw_only=True, validator=_PATH_IN_REPO)
+    description: str = attrs.field(default="", kw_only=True, validator=_checks.text(empty=True))
+
+    def with_pipeline(self, change: Callable[[Pipeline], Pipeline]) -> Component:
+        """A copy whose pipeline is ``change(pipeline)``::
+
+        backend.with_pipeline(lambda p: p.without("Project Compile"))
+        """
+        return attrs.evolve(self, pipeline=change(self.pipeline))
+
+
+def _components(value: Iterable[Component]) -> tuple[Component, ...]:
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+@attrs.frozen
+class Project:
+    """A team's delivery setup: a repository, the branch that deploys, and its components.
+
+    ``folder`` is the Jenkins folder the jobs go into (the project name by default);
+    ``generated_dir`` is where ``pipedsl render`` writes, relative to the repository root, so
+    that Jenkins jobs find their Jenkinsfiles there.
+    """
+
+    name: str = attrs.field(validator=DNS_LABEL)
+    repository: str = attrs.field(validator=_REPOSITORY)
+    components: tuple[Component, ...] = attrs.field(
+        kw_only=True, converter=_components, validator=_checks.tuple_of(Component)
+    )
+    branch: str = attrs.field(default="develop", kw_only=True, validator=_BRANCH)
+    folder: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(
+            _checks.matches(r"[A-Za-z0-9][A-Za-z0-9 _.-]*", "letters, digits, ' ', '_', '.', '-'")
+        ),
+    )
+    generated_dir: str = attrs.field(default="generated", kw_only=True, validator=_PATH_IN_REPO)
+    source: str | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
+    """The project file this project was loaded from (set by ``load_project``)."""
+
+    @property
+    def jenkins_folder(self) -> str:
+        return self.folder or self.name
+
+    def component(self, name: str) -> Component:
+        for component in self.components:
+            if component.name == name:
+                return component
+        raise KeyError(name)

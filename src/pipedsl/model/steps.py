@@ -1,0 +1,337 @@
+"""Pipeline steps.
+
+Primitive steps map one-to-one onto Jenkins pipeline steps (``sh``, ``dir``, ``slackSend``,
+``sshPublisher``, ...). Tool steps (:class:`Maven`, :class:`Npm`, :class:`DockerBuild`,
+:class:`DockerPush`, :class:`ShipFiles`, :class:`KubectlApply`) describe an intent and are lowered
+to primitive steps when rendered, so their shell commands are built (and quoted) in one place.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.model import _checks
+from pipedsl.model.credentials import Credential
+from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.values import GroovyExpr, GString, Text
+
+_TEXT = (str, GroovyExpr, GString)
+
+
+class Step:
+    """Base class of every step."""
+
+    __slots__ = ()
+
+    @property
+    def children(self) -> tuple[Step, ...]:
+        """Steps nested inside this one (for blocks such as ``dir``)."""
+        return ()
+
+
+def steps_tuple(value: Iterable[Step]) -> tuple[Step, ...]:
+    """Converter: a list of steps becomes a tuple (the validator reports anything else)."""
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+def _credential_of(*kinds: str) -> _checks.Validator:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, Credential) or value.kind not in kinds:
+            wanted = " or ".join(f"Credential.{k}(...)" for k in kinds)
+            raise _checks.fail(instance, attribute, f"expected {wanted}, got {value!r}")
+
+    return check
+
+
+# ----------------------------------------------------------------------------- primitive steps
+
+
+@attrs.frozen
+class Sh(Step):
+    """A shell script, run with ``sh``. It is emitted as a single-quoted Groovy string, so
+    ``$VAR`` is expanded by the shell from the environment, never by Groovy."""
+
+    script: str = attrs.field(validator=_checks.text())
+    label: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
+    )
+
+
+def sh(script: str, *, label: str | None = None) -> Sh:
+    """``sh('...')``: ``sh("mvn -B verify")``."""
+    return Sh(script, label=label)
+
+
+@attrs.frozen
+class Echo(Step):
+    """``echo``: print a message in the build log."""
+
+    message: Text = attrs.field(validator=_checks.instance_of(_TEXT))
+
+
+@attrs.frozen
+class Groovy(Step):
+    """Raw Groovy, emitted as written: the escape hatch for what the model does not cover.
+
+    Nothing checks it beyond the Groovy parser in pipedsl's tests; never put a secret in it.
+    """
+
+    code: str = attrs.field(validator=_checks.text())
+
+
+@attrs.frozen
+class Checkout(Step):
+    """``checkout scm``: the repository and branch the job was started for."""
+
+
+@attrs.frozen
+class Dir(Step):
+    """``dir(path) { ... }``: run ``steps`` inside a folder of the workspace."""
+
+    path: str = attrs.field(validator=_checks.text(multiline=False))
+    steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
+
+    @property
+    def children(self) -> tuple[Step, ...]:
+        return self.steps
+
+
+@attrs.frozen
+class WithCredentials(Step):
+    """Bind a Jenkins credential to environment variables for ``steps``.
+
+    ``variables`` names them: two (user, password) for a username/password credential, one
+    otherwise. Jenkins masks their values in the log.
+    """
+
+    credential: Credential = attrs.field(validator=_checks.instance_of(Credential))
+    variables: tuple[str, ...] = attrs.field(
+        converter=_checks.str_tuple, validator=_checks.tuple_of(str)
+    )
+    steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
+
+    def __attrs_post_init__(self) -> None:
+        wanted = 2 if self.credential.kind == "username_password" else 1
+        if len(self.variables) != wanted:
+            raise ModelError(
+                f"WithCredentials.variables: a {self.credential.kind} credential binds {wanted} "
+                f"variable(s), got {len(self.variables)}"
+            )
+        for name in self.variables:
+            _checks.ENV_NAME(self, attrs.fields(WithCredentials).variables, name)
+
+    @property
+    def children(self) -> tuple[Step, ...]:
+        return self.steps
+
+
+@attrs.frozen
+class SlackSend(Step):
+    """``slackSend``: one Slack message. The token is a secret-text credential id
+    (``tokenCredentialId``), never a token."""
+
+    channel: str = attrs.field(validator=_checks.text(multiline=False))
+    message: Text = attrs.field(validator=_checks.instance_of(_TEXT))
+    color: str = attrs.field(default="good", validator=_checks.text(multiline=False))
+    team_domain: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    token: Credential | None = attrs.field(
+        default=None, validator=_checks.optional(_credential_of("secret_text"))
+    )
+    base_url: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    fail_on_error: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
+
+
+@attrs.frozen
+class DiscordSend(Step):
+    """``discordSend``: one Discord message, the webhook URL read from a secret-text
+    credential (bound with ``withCredentials`` when rendered)."""
+
+    webhook: Credential = attrs.field(validator=_credential_of("secret_text"))
+    title: Text = attrs.field(validator=_checks.instance_of(_TEXT))
+    description: Text = attrs.field(validator=_checks.instance_of(_TEXT))
+    result: Text | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.instance_of(_TEXT))
+    )
+    link: Text | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.instance_of(_TEXT))
+    )
+
+
+@attrs.frozen
+class SshTransfer:
+    """One transfer of a Publish Over SSH publisher.
+
+    ``source_files`` is an Ant pattern list relative to the workspace (comma-separated);
+    ``remove_prefix`` is stripped from the sent paths; ``remote_directory`` is relative to the
+    server's configured remote directory; ``exec_command`` runs on the server afterwards.
+    """
+
+    source_files: str = attrs.field(default="", validator=_checks.text(empty=True, multiline=False))
+    remove_prefix: str = attrs.field(
+        default="", validator=_checks.text(empty=True, multiline=False)
+    )
+    remote_directory: str = attrs.field(
+        default="", validator=_checks.text(empty=True, multiline=False)
+    )
+    exec_command: Text = attrs.field(default="", validator=_checks.instance_of(_TEXT))
+    exec_timeout: int = attrs.field(default=120_000, validator=_checks.positive_int)
+    clean_remote: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
+    """Empty ``remote_directory`` before sending, so files removed from the repository do not
+    linger (and get applied) on the server."""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.source_files and self.exec_command == "":
+            raise ModelError("SshTransfer: give source_files, exec_command, or both")
+
+
+def _transfers(value: Iterable[SshTransfer]) -> tuple[SshTransfer, ...]:
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+@attrs.frozen
+class SshPublish(Step):
+    """``sshPublisher``: send files to / run commands on a Publish Over SSH server.
+
+    ``fail_on_error`` is on by default: without it a failed transfer only marks the build
+    unstable and the pipeline goes on as if the deploy had worked.
+    """
+
+    server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
+    transfers: tuple[SshTransfer, ...] = attrs.field(
+        converter=_transfers, validator=_checks.tuple_of(SshTransfer)
+    )
+    fail_on_error: bool = attrs.field(
+        default=True, kw_only=True, validator=_checks.instance_of(bool)
+    )
+    verbose: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.transfers:
+            raise ModelError("SshPublish.transfers: at least one SshTransfer is needed")
+
+
+# ----------------------------------------------------------------------------- tool steps
+
+
+def _args(value: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(shlex.split(value))
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+def _non_empty(
+    instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...]
+) -> None:
+    if not value:
+        raise _checks.fail(instance, attribute, "must not be empty")
+    for item in value:
+        if isinstance(item, str) and "\x00" in item:
+            raise _checks.fail(instance, attribute, "must not contain a NUL character")
+
+
+@attrs.frozen
+class Maven(Step):
+    """Run Maven goals: ``Maven("clean")``, ``Maven(["package", "-DskipTests"])``.
+
+    A string is split like a shell would split it; each word is quoted when rendered.
+    ``wrapper=True`` runs ``./mvnw`` instead of ``mvn``.
+    """
+
+    goals: tuple[str, ...] = attrs.field(
+        converter=_args, validator=[_checks.tuple_of(str), _non_empty]
+    )
+    flags: tuple[str, ...] = attrs.field(
+        default=("-B",), kw_only=True, converter=_args, validator=_checks.tuple_of(str)
+    )
+    wrapper: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+
+
+@attrs.frozen
+class Npm(Step):
+    """Run npm: ``Npm("install")``, ``Npm("run build")``."""
+
+    args: tuple[str, ...] = attrs.field(
+        converter=_args, validator=[_checks.tuple_of(str), _non_empty]
+    )
+
+
+@attrs.frozen
+class DockerBuild(Step):
+    """``docker build`` of ``image`` from ``context`` (and ``dockerfile``, default
+    ``<context>/Dockerfile``), tagged with the image's per-build reference."""
+
+    image: Image = attrs.field(validator=_checks.instance_of(Image))
+    context: str = attrs.field(default=".", validator=_checks.text(multiline=False))
+    dockerfile: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
+
+
+@attrs.frozen
+class DockerPush(Step):
+    """Log in to the image's registry with its username/password credential (password on
+    stdin, inside ``withCredentials``), push the image, and log out."""
+
+    image: Image = attrs.field(validator=_checks.instance_of(Image))
+
+
+@attrs.frozen
+class ShipFiles(Step):
+    """Send workspace files to an SSH server's ``remote_directory`` (Publish Over SSH).
+
+    ``files`` are Ant patterns relative to the workspace; ``remove_prefix`` is the folder part
+    not to recreate on the server.
+    """
+
+    server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
+    files: tuple[str, ...] = attrs.field(
+        converter=_checks.str_tuple, validator=[_checks.tuple_of(str), _non_empty]
+    )
+    remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
+    remove_prefix: str = attrs.field(
+        default="", validator=_checks.text(empty=True, multiline=False)
+    )
+
+
+@attrs.frozen
+class Rollout:
+    """After ``kubectl apply``: point a Deployment's container at the image this build pushed
+    and wait for the rollout, failing the stage when it does not complete in ``timeout``."""
+
+    deployment: str = attrs.field(
+        validator=_checks.matches(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", "a Kubernetes object name")
+    )
+    container: str = attrs.field(
+        validator=_checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a container name")
+    )
+    image: Image = attrs.field(validator=_checks.instance_of(Image))
+    namespace: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(
+            _checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a namespace name")
+        ),
+    )
+    timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
+
+
+@attrs.frozen
+class KubectlApply(Step):
+    """Run ``kubectl apply -f`` on the files in ``remote_directory`` of an SSH server (where
+    :class:`ShipFiles` sent them), then the optional :class:`Rollout`."""
+
+    server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
+    remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
+    rollout: Rollout | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Rollout))
+    )
+    timeout_ms: int = attrs.field(default=600_000, kw_only=True, validator=_checks.positive_int)

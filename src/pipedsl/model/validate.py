@@ -1,0 +1,179 @@
+"""Whole-project rules: the checks that need more than one object, reported all at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipedsl.errors import ModelError, Problem
+from pipedsl.model.infra import Image
+from pipedsl.model.pipeline import Pipeline, Stage
+from pipedsl.model.project import Component, Project
+from pipedsl.model.steps import DockerBuild, DockerPush, KubectlApply, Step
+
+# Variables Jenkins sets itself; a pipeline that assigns them breaks what reads them.
+RESERVED_ENV = frozenset(
+    {
+        "BUILD_ID",
+        "BUILD_NUMBER",
+        "BUILD_TAG",
+        "BUILD_URL",
+        "EXECUTOR_NUMBER",
+        "JENKINS_HOME",
+        "JENKINS_URL",
+        "JOB_NAME",
+        "JOB_BASE_NAME",
+        "JOB_URL",
+        "NODE_NAME",
+        "STAGE_NAME",
+        "WORKSPACE",
+        "GIT_COMMIT",
+        "GIT_BRANCH",
+        "PATH",
+    }
+)
+
+
+def walk_steps(steps: tuple[Step, ...], path: str) -> Iterator[tuple[str, Step]]:
+    """Every step with its object path, nested steps included, in document order."""
+    for index, step in enumerate(steps):
+        here = f"{path}[{index}]"
+        yield here, step
+        yield from walk_steps(step.children, f"{here}.steps")
+
+
+def walk_stage(stage: Stage, path: str) -> Iterator[tuple[str, Step]]:
+    yield from walk_steps(stage.steps, f"{path}.steps")
+    for condition, steps in stage.post.conditions():
+        yield from walk_steps(steps, f"{path}.post.{condition}")
+
+
+def walk_pipeline(pipeline: Pipeline, path: str) -> Iterator[tuple[str, Step]]:
+    for index, stage in enumerate(pipeline.stages):
+        yield from walk_stage(stage, f"{path}.stages[{index}]")
+    for condition, steps in pipeline.post.conditions():
+        yield from walk_steps(steps, f"{path}.post.{condition}")
+
+
+def check_duplicate_components(project: Project) -> list[Problem]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, component in enumerate(project.components):
+        if component.name in seen:
+            problems.append(
+                Problem(
+                    f"components[{index}].name",
+                    f"duplicate component name {component.name!r} (also components[{seen[component.name]}])",
+                )
+            )
+        seen.setdefault(component.name, index)
+    return problems
+
+
+def check_stage_names(pipeline: Pipeline, path: str) -> list[Problem]:
+    seen: set[str] = set()
+    problems = []
+    for index, stage in enumerate(pipeline.stages):
+        if stage.name in seen:
+            problems.append(
+                Problem(f"{path}.stages[{index}].name", f"duplicate stage name {stage.name!r}")
+            )
+        seen.add(stage.name)
+    return problems
+
+
+def check_environment(pipeline: Pipeline, path: str) -> list[Problem]:
+    problems = []
+    scopes = [(f"{path}.environment", pipeline.environment)] + [
+        (f"{path}.stages[{i}].environment", s.environment) for i, s in enumerate(pipeline.stages)
+    ]
+    for where, env in scopes:
+        for name, _ in env:
+            if name in RESERVED_ENV:
+                problems.append(
+                    Problem(where, f"{name} is set by Jenkins itself; choose another variable name")
+                )
+    return problems
+
+
+def pipeline_images(component: Component) -> list[tuple[str, Image]]:
+    """Every image the component's pipeline builds, pushes or deploys, with its path."""
+    path = f"components[{component.name}].pipeline"
+    found: list[tuple[str, Image]] = []
+    if component.image is not None:
+        found.append((f"components[{component.name}].image", component.image))
+    for where, step in walk_pipeline(component.pipeline, path):
+        if isinstance(step, DockerBuild | DockerPush):
+            found.append((f"{where}.image", step.image))
+        elif isinstance(step, KubectlApply) and step.rollout is not None:
+            found.append((f"{where}.rollout.image", step.rollout.image))
+    return found
+
+
+def check_images(component: Component) -> list[Problem]:
+    path = f"components[{component.name}].pipeline"
+    problems = []
+    by_var: dict[str, Image] = {}
+    env_names = {name for name, _ in component.pipeline.environment}
+    for where, image in pipeline_images(component):
+        other = by_var.setdefault(image.var, image)
+        if other != image:
+            problems.append(
+                Problem(
+                    where,
+                    f"{image.repository.reference}:{image.tag} and "
+                    f"{other.repository.reference}:{other.tag} both use the variable {image.var}; "
+                    "give one of them another var=",
+                )
+            )
+        if image.var in env_names:
+            problems.append(
+                Problem(
+                    where, f"the variable {image.var} is also set in the pipeline's environment"
+                )
+            )
+
+    built: set[Image] = set()
+    pushed: set[Image] = set()
+    for where, step in walk_pipeline(component.pipeline, path):
+        if isinstance(step, DockerBuild):
+            built.add(step.image)
+        elif isinstance(step, DockerPush):
+            if step.image not in built:
+                problems.append(
+                    Problem(
+                        where,
+                        f"pushes {step.image.repository.reference} before any DockerBuild of it",
+                    )
+                )
+            if step.image.repository.registry.login is None:
+                problems.append(
+                    Problem(
+                        f"{where}.image",
+                        f"registry {step.image.repository.registry.host} has no login: give it "
+                        "login=Credential.username_password(...)",
+                    )
+                )
+            pushed.add(step.image)
+        elif isinstance(step, KubectlApply) and step.rollout is not None:
+            image = step.rollout.image
+            if image not in pushed:
+                problems.append(
+                    Problem(
+                        f"{where}.rollout.image",
+                        f"deploys {image.repository.reference}:{image.tag}, which this pipeline does "
+                        "not push before this step; deploy the image a DockerPush pushed",
+                    )
+                )
+    return problems
+
+
+def validate_project(project: Project) -> None:
+    """Check the rules that span objects; raise :class:`ModelError` listing every problem."""
+    problems = check_duplicate_components(project)
+    for component in project.components:
+        path = f"components[{component.name}].pipeline"
+        problems += check_stage_names(component.pipeline, path)
+        problems += check_environment(component.pipeline, path)
+        problems += check_images(component)
+    if problems:
+        raise ModelError(problems)

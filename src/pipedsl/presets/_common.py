@@ -1,0 +1,106 @@
+"""What the presets share: option checking and the image/deploy stages."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+from pipedsl.errors import ModelError
+from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.pipeline import Stage
+from pipedsl.model.steps import (
+    Dir,
+    DockerBuild,
+    DockerPush,
+    KubectlApply,
+    Rollout,
+    ShipFiles,
+    Step,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def preset(function: Callable[P, R]) -> Callable[P, R]:
+    """Refuse unknown options with a message listing the allowed ones (instead of Python's
+    bare ``TypeError``), and wrong argument counts likewise."""
+    signature = inspect.signature(function)
+    allowed = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        unknown = sorted(set(kwargs) - set(signature.parameters))
+        if unknown:
+            raise ModelError(
+                f"{function.__name__}: unknown option(s) {', '.join(unknown)}; "
+                f"allowed: {', '.join(allowed)}"
+            )
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ModelError(f"{function.__name__}: {exc}") from None
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def in_source(source: str, steps: Sequence[Step]) -> tuple[Step, ...]:
+    """``steps``, run inside the component's source folder unless that is the repository root."""
+    if source in (".", "./", ""):
+        return tuple(steps)
+    return (Dir(source.rstrip("/"), steps),)
+
+
+def require(value: Any, kind: type, option: str, function: str) -> None:
+    if not isinstance(value, kind):
+        raise ModelError(f"{function}: {option} must be a {kind.__name__}, got {value!r}")
+
+
+def delivery_stages(
+    *,
+    name: str,
+    image: Image,
+    source: str,
+    deploy: SshServer | None,
+    manifests: str | Sequence[str] | None,
+    remote_directory: str | None,
+    deployment: str | None,
+) -> list[Stage]:
+    """Docker Build, Docker Push and, with a deploy server, Send Artifacts and Apply Deployment.
+
+    The manifests are sent to ``remote_directory`` and applied from there; with ``deployment``
+    the Deployment's container ``name`` is pointed at the image this build pushed and the stage
+    waits for the rollout.
+    """
+    root = source.rstrip("/") if source not in (".", "./", "") else ""
+    prefix = f"{root}/" if root else ""
+    stages = [
+        Stage("Docker Build", [DockerBuild(image, context=root or ".")]),
+        Stage("Docker Push", [DockerPush(image)]),
+    ]
+    if deploy is None:
+        return stages
+    files = (
+        (manifests,) if isinstance(manifests, str) else tuple(manifests or (f"{prefix}k8s/*.yaml",))
+    )
+    target = remote_directory or f"k8s/{name}"
+    common = _common_prefix(files)
+    rollout = Rollout(deployment, name, image) if deployment else None
+    stages += [
+        Stage("Send Artifacts", [ShipFiles(deploy, files, target, remove_prefix=common)]),
+        Stage("Apply Deployment", [KubectlApply(deploy, target, rollout=rollout)]),
+    ]
+    return stages
+
+
+def _common_prefix(patterns: Sequence[str]) -> str:
+    """The folder all patterns share before any wildcard, so the server gets flat files."""
+    folders = []
+    for pattern in patterns:
+        fixed = pattern.split("*", 1)[0]
+        folders.append(fixed.rsplit("/", 1)[0] if "/" in fixed else "")
+    first = folders[0]
+    return first if all(f == first for f in folders) else ""

@@ -1,0 +1,72 @@
+"""``spring_boot_backend``: the seed team's Maven backend pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.notify import Notifier
+from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
+from pipedsl.model.project import Component
+from pipedsl.model.steps import Checkout, Maven
+from pipedsl.presets._common import delivery_stages, in_source, preset, require
+
+
+@preset
+def spring_boot_backend(
+    name: str,
+    *,
+    image: Image,
+    source: str = ".",
+    deploy: SshServer | None = None,
+    notify: Notifier | Sequence[Notifier] = (),
+    manifests: str | Sequence[str] | None = None,
+    remote_directory: str | None = None,
+    deployment: str | None = None,
+    maven: str | None = None,
+    jdk: str | None = None,
+    wrapper: bool = False,
+    agent: Agent | None = None,
+) -> Component:
+    """A Spring Boot service built with Maven, pushed as a container image and deployed.
+
+    Stages: Checkout, Project Clean, Project Compile, Project Test, Project Build (``mvn
+    package``, tests already ran), Docker Build, Docker Push and, with ``deploy``, Send Artifacts
+    (the Kubernetes manifests ``manifests``, default ``<source>/k8s/*.yaml``, to
+    ``remote_directory``, default ``k8s/<name>``) and Apply Deployment (``kubectl apply``, then
+    the Deployment ``deployment`` (default ``name``) is rolled onto the pushed image).
+
+    ``maven`` and ``jdk`` name tool installations in Jenkins; without them ``mvn`` and ``java``
+    come from the agent's PATH. ``wrapper=True`` uses the project's ``./mvnw``::
+
+        spring_boot_backend("backend", source="backend/", image=hub.tagged("backend-{build}"),
+                            deploy=SshServer("master"), notify=slack)
+    """
+    require(image, Image, "image", "spring_boot_backend")
+
+    def mvn(goals: str) -> Maven:
+        return Maven(goals, wrapper=wrapper)
+
+    stages = [
+        Stage("Checkout", [Checkout()]),
+        Stage("Project Clean", in_source(source, [mvn("clean")])),
+        Stage("Project Compile", in_source(source, [mvn("compile")])),
+        Stage("Project Test", in_source(source, [mvn("test")])),
+        Stage("Project Build", in_source(source, [mvn("package -DskipTests")])),
+        *delivery_stages(
+            name=name,
+            image=image,
+            source=source,
+            deploy=deploy,
+            manifests=manifests,
+            remote_directory=remote_directory,
+            deployment=deployment or name,
+        ),
+    ]
+    pipeline = Pipeline(
+        stages,
+        agent=agent or Agent.any(),
+        tools=Tools(maven=maven, jdk=jdk),
+        options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
+    )
+    return Component(name, pipeline, notify=notify, image=image, source=source)

@@ -1,0 +1,65 @@
+"""``npm_frontend``: the seed team's npm-built frontend pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.notify import Notifier
+from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
+from pipedsl.model.project import Component
+from pipedsl.model.steps import Checkout, Npm
+from pipedsl.presets._common import delivery_stages, in_source, preset, require
+
+
+@preset
+def npm_frontend(
+    name: str,
+    *,
+    image: Image,
+    source: str = ".",
+    deploy: SshServer | None = None,
+    notify: Notifier | Sequence[Notifier] = (),
+    manifests: str | Sequence[str] | None = None,
+    remote_directory: str | None = None,
+    deployment: str | None = None,
+    install: str = "install",
+    test: str | None = "run test",
+    build: str = "run build",
+    nodejs: str | None = None,
+    agent: Agent | None = None,
+) -> Component:
+    """A frontend built with npm (the build writes ``dist/``), served from a container image.
+
+    Stages: Checkout, Install Dependencies (``npm install``; ``install="ci"`` for a lockfile
+    install), Project Test (``npm run test``; ``test=None`` drops it), Project Build (``npm run
+    build``), Docker Build, Docker Push and, with ``deploy``, Send Artifacts and Apply
+    Deployment as in :func:`~pipedsl.presets.spring_boot_backend`. ``nodejs`` names a NodeJS
+    tool installation in Jenkins.
+    """
+    require(image, Image, "image", "npm_frontend")
+    stages = [
+        Stage("Checkout", [Checkout()]),
+        Stage("Install Dependencies", in_source(source, [Npm(install)])),
+    ]
+    if test is not None:
+        stages.append(Stage("Project Test", in_source(source, [Npm(test)])))
+    stages += [
+        Stage("Project Build", in_source(source, [Npm(build)])),
+        *delivery_stages(
+            name=name,
+            image=image,
+            source=source,
+            deploy=deploy,
+            manifests=manifests,
+            remote_directory=remote_directory,
+            deployment=deployment or name,
+        ),
+    ]
+    pipeline = Pipeline(
+        stages,
+        agent=agent or Agent.any(),
+        tools=Tools(nodejs=nodejs),
+        options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
+    )
+    return Component(name, pipeline, notify=notify, image=image, source=source)

@@ -1,0 +1,19 @@
+"""What rendering produces: files as paths and texts, not yet written anywhere."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+ArtifactKind = Literal["jenkinsfile", "manifest", "job", "setup"]
+
+
+@attrs.frozen
+class Artifact:
+    """One generated file: ``path`` is relative to the output folder, with ``/`` separators
+    (``lat32t/backend/Jenkinsfile``); ``text`` ends with a newline and uses LF line endings."""
+
+    path: str
+    text: str
+    kind: ArtifactKind

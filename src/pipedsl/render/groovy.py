@@ -1,0 +1,98 @@
+"""Model values to Groovy source text."""
+
+from __future__ import annotations
+
+import re
+
+from pipedsl.errors import RenderError
+from pipedsl.model.values import GroovyExpr, GString
+from pipedsl.render.escape import GroovyCode, groovy_gstring_part, groovy_str
+
+# Continuation lines of a multi-line string literal start with this mark while a Jenkinsfile
+# is assembled, so that indenting a block never shifts them (which would change the string);
+# the finished file has none left. ``groovy_str`` always escapes the character itself.
+NO_INDENT = "\ue000"
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def gstring(value: GString) -> GroovyCode:
+    """A double-quoted GString: literal parts escaped, expressions as ``${...}``."""
+    out = []
+    for part in value.parts:
+        if isinstance(part, GroovyExpr):
+            out.append("${" + part.code + "}")
+        else:
+            out.append(groovy_gstring_part(part))
+    return GroovyCode('"' + "".join(out) + '"')
+
+
+def groovy_value(value: object) -> GroovyCode:
+    """The Groovy source for a model value: a literal for ``str``, ``int`` and ``bool``, the
+    expression itself for :class:`GroovyExpr`, an interpolated string for :class:`GString`."""
+    if isinstance(value, GroovyCode):
+        return value
+    if isinstance(value, bool):
+        return GroovyCode("true" if value else "false")
+    if isinstance(value, int):
+        return GroovyCode(str(value))
+    if isinstance(value, str):
+        return _mark_continuations(groovy_str(value))
+    if isinstance(value, GroovyExpr):
+        return GroovyCode(value.code)
+    if isinstance(value, GString):
+        if value.is_literal:
+            return groovy_value("".join(p for p in value.parts if isinstance(p, str)))
+        return gstring(value)
+    raise RenderError(f"cannot write {type(value).__name__} {value!r:.60} as Groovy")
+
+
+def _mark_continuations(code: GroovyCode) -> GroovyCode:
+    if "\n" not in code:
+        return code
+    first, *rest = code.split("\n")
+    return GroovyCode("\n".join([first, *(NO_INDENT + line for line in rest)]))
+
+
+def identifier(value: object) -> GroovyCode:
+    """A bare Groovy identifier (variable names, tool types, post conditions)."""
+    if not isinstance(value, str) or not _IDENT.fullmatch(value):
+        raise RenderError(f"{value!r} is not a Groovy identifier")
+    return GroovyCode(value)
+
+
+def indent(code: str, width: int) -> GroovyCode:
+    """Indent every line of ``code`` by ``width`` spaces, except continuation lines of
+    multi-line string literals, which must keep their exact content."""
+    pad = " " * width
+    return GroovyCode(
+        "\n".join(
+            line if line.startswith(NO_INDENT) or not line else pad + line
+            for line in code.split("\n")
+        )
+    )
+
+
+def raw(code: object) -> GroovyCode:
+    """The code of a raw :class:`~pipedsl.model.steps.Groovy` step, as written."""
+    if not isinstance(code, str):
+        raise RenderError(f"raw Groovy must be a str, got {code!r:.60}")
+    return GroovyCode(code)
+
+
+def comment(text: object) -> GroovyCode:
+    """``//`` comment lines saying ``text``; control characters are shown escaped so that the
+    comment cannot end early."""
+    if not isinstance(text, str):
+        raise RenderError(f"comment text must be a str, got {text!r:.60}")
+    lines = text.split("\n")
+    safe = [
+        re.sub(r"[\x00-\x1f\x7f\u2028\u2029\ue000]", lambda m: f"\\u{ord(m.group()):04x}", line)
+        for line in lines
+    ]
+    return GroovyCode("\n".join(f"// {line}".rstrip() for line in safe))
+
+
+def finish(text: str) -> str:
+    """The final file text: marks removed, one trailing newline, LF line endings."""
+    return text.replace(NO_INDENT, "").rstrip("\n") + "\n"

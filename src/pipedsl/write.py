@@ -1,0 +1,120 @@
+"""Writing artifacts into the output folder, atomically, and checking it is up to date."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+import attrs
+
+from pipedsl.errors import RenderError
+from pipedsl.render.artifacts import Artifact
+
+__all__ = ["CheckResult", "check_artifacts", "write_artifacts"]
+
+
+def _target(out: Path, artifact: Artifact) -> Path:
+    relative = PurePosixPath(artifact.path)
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise RenderError(f"refusing to write outside the output folder: {artifact.path!r}")
+    return out.joinpath(*relative.parts)
+
+
+def _existing_files(out: Path) -> dict[str, Path]:
+    if not out.is_dir():
+        return {}
+    return {
+        p.relative_to(out).as_posix(): p
+        for p in sorted(out.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
+
+
+@attrs.frozen
+class CheckResult:
+    """How the output folder differs from a fresh render."""
+
+    missing: tuple[str, ...]
+    stale: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"missing: {p}" for p in self.missing]
+            + [f"stale:   {p}" for p in self.stale]
+            + [f"extra:   {p}" for p in self.extra]
+        )
+
+
+def check_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> CheckResult:
+    """Compare ``out`` with ``artifacts`` without writing anything."""
+    folder = Path(out)
+    existing = _existing_files(folder)
+    wanted = {a.path: a for a in artifacts}
+    missing = [p for p in wanted if p not in existing]
+    stale = [
+        p
+        for p, a in wanted.items()
+        if p in existing and existing[p].read_bytes() != a.text.encode("utf-8")
+    ]
+    extra = [p for p in existing if p not in wanted]
+    return CheckResult(tuple(sorted(missing)), tuple(sorted(stale)), tuple(sorted(extra)))
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    # Two renders at once take turns: the lock is on the folder that holds the output folder.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
+    """Make ``out`` hold exactly ``artifacts``. Returns whether anything changed.
+
+    Everything is written into a fresh sibling folder first, which then replaces ``out`` by two
+    renames; an error before that leaves the previous ``out`` untouched, and nothing half-written
+    is ever visible under its name. An ``out`` that already matches is not touched at all.
+    """
+    folder = Path(out).absolute()
+    if folder.exists() and not folder.is_dir():
+        raise RenderError(f"{out} exists and is not a folder")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(folder.parent):
+        if check_artifacts(artifacts, folder).ok and folder.is_dir():
+            return False
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+        try:
+            for artifact in artifacts:
+                target = _target(staging, artifact)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with target.open("w", encoding="utf-8", newline="\n") as handle:
+                    handle.write(artifact.text)
+            retired = folder.parent / f".{folder.name}.old-{os.getpid()}"
+            had_previous = folder.exists()
+            if had_previous:
+                folder.rename(retired)
+            try:
+                staging.rename(folder)
+            except BaseException:
+                if had_previous:
+                    retired.rename(folder)
+                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
+    return True
