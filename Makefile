@@ -1,0 +1,30 @@
+# The two commands a fresh machine needs (see README): `make render` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: render test lint pytest system-deps
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## Render every project in projects/ into generated/.
+render: $(STAMP)
+	$(VENV)/bin/pipedsl render
+
+## Lint, type-check and run the whole test suite.
+test: system-deps lint pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP) system-deps
+	$(VENV)/bin/pytest -n auto -p no:cacheprovider
+
+## Real Groovy (to compile rendered Jenkinsfiles) from Debian's packages, when missing.
+system-deps:
+	@command -v groovy >/dev/null 2>&1 || .ci/install-system-deps

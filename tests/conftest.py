@@ -1,0 +1,40 @@
+"""Shared fixtures: the projects under test, rendered once, and walked once by real Groovy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipedsl import Artifact, Project, load_project, render_project
+from tests.support.declarative import walk
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_PROJECTS = ROOT / "tests" / "fixtures" / "projects"
+PROJECT_FILES = sorted((ROOT / "projects").glob("*.py")) + sorted(FIXTURE_PROJECTS.glob("*.py"))
+
+
+@pytest.fixture(scope="session")
+def projects() -> dict[str, Project]:
+    """Every project under test (the example projects and the fixture projects), by name."""
+    loaded = [load_project(f) for f in PROJECT_FILES]
+    return {p.name: p for p in loaded}
+
+
+@pytest.fixture(scope="session")
+def artifacts(projects: dict[str, Project]) -> dict[str, Artifact]:
+    """Every artifact of every project under test, by path."""
+    return {a.path: a for p in projects.values() for a in render_project(p)}
+
+
+@pytest.fixture(scope="session")
+def walked(artifacts: dict[str, Artifact]) -> dict[str, Any]:
+    """Each Jenkinsfile's ``pipeline`` node, as Groovy ran it (see ``support/declarative``)."""
+    files = {path: a.text for path, a in artifacts.items() if a.kind == "jenkinsfile"}
+    trees = walk(files)
+    result = {}
+    for path, tree in trees.items():
+        assert [n["name"] for n in tree] == ["pipeline"], f"{path}: top level must be one pipeline"
+        result[path] = tree[0]
+    return result

@@ -1,0 +1,162 @@
+"""Rendered Jenkinsfiles, read as declarative Jenkins reads them (run by real Groovy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipedsl import Project
+from pipedsl.model.pipeline import POST_CONDITIONS
+from pipedsl.render.jenkinsfile import effective_pipeline
+from tests.support.declarative import DEFAULT_ENV, children, descendants, only
+
+PIPELINE_SECTIONS = {"agent", "tools", "options", "environment", "stages", "post"}
+STAGE_SECTIONS = {"when", "environment", "steps", "post"}
+KNOWN_STEPS = {
+    "sh",
+    "echo",
+    "dir",
+    "checkout",
+    "withCredentials",
+    "slackSend",
+    "discordSend",
+    "sshPublisher",
+    "script",
+}
+
+
+def _jenkinsfiles(projects: dict[str, Project]) -> list[tuple[str, str]]:
+    return [(p.name, c.name) for p in projects.values() for c in p.components]
+
+
+def test_every_pipeline_has_declarative_structure(
+    projects: dict[str, Project], walked: dict[str, Any]
+) -> None:
+    for project_name, component_name in _jenkinsfiles(projects):
+        component = projects[project_name].component(component_name)
+        pipeline = walked[f"{project_name}/{component_name}/Jenkinsfile"]
+        sections = [c["name"] for c in pipeline["children"]]
+        assert set(sections) <= PIPELINE_SECTIONS
+        assert sections.count("agent") == 1
+        assert sections.count("stages") == 1
+        stages = only(pipeline, "stages")["children"]
+        assert {s["name"] for s in stages} == {"stage"}
+        # Stages in the model's order, each once.
+        assert [s["args"][0] for s in stages] == component.pipeline.stage_names
+        for stage in stages:
+            names = [c["name"] for c in stage["children"]]
+            assert set(names) <= STAGE_SECTIONS, stage["args"]
+            assert names.count("steps") == 1
+            steps = only(stage, "steps")
+            assert steps["children"], f"stage {stage['args'][0]} has no steps"
+            for step in steps["children"]:
+                assert step["name"] in KNOWN_STEPS
+            for post in children(stage, "post"):
+                assert {c["name"] for c in post["children"]} <= set(POST_CONDITIONS)
+        for post in children(pipeline, "post"):
+            conditions = [c["name"] for c in post["children"]]
+            assert set(conditions) <= set(POST_CONDITIONS)
+            # Jenkins runs post conditions in a fixed order; we write them in that order.
+            assert conditions == sorted(conditions, key=POST_CONDITIONS.index)
+
+
+@pytest.mark.parametrize("component", ["backend", "frontend"])
+def test_seed_reports_every_stage_to_slack(
+    walked: dict[str, Any], projects: dict[str, Project], component: str
+) -> None:
+    pipeline = walked[f"lat32t/{component}/Jenkinsfile"]
+    stages = only(pipeline, "stages")["children"]
+    assert len(stages) >= 8
+    for stage in stages:
+        name = stage["args"][0]
+        post = only(stage, "post")
+        for condition, color, status in (
+            ("success", "good", "SUCCESS"),
+            ("failure", "danger", "FAILURE"),
+        ):
+            (send,) = [n for n in only(post, condition)["children"] if n["name"] == "slackSend"]
+            args = send["named"]
+            assert args["channel"] == "#slack-notification"
+            assert args["teamDomain"] == "lat32t"
+            assert args["tokenCredentialId"] == "slack-token"
+            assert "token" not in args
+            assert args["color"] == color
+            message = args["message"]
+            # The stage name comes from Jenkins (env.STAGE_NAME), so it is this stage's own.
+            assert status in message
+            assert f"'{name}'" in message
+            assert DEFAULT_ENV["JOB_NAME"] in message
+            assert f"#{DEFAULT_ENV['BUILD_NUMBER']}" in message
+            assert DEFAULT_ENV["BUILD_URL"] in message
+
+
+@pytest.mark.parametrize("component", ["backend", "frontend"])
+def test_seed_logs_in_without_exposing_the_password(walked: dict[str, Any], component: str) -> None:
+    pipeline = walked[f"lat32t/{component}/Jenkinsfile"]
+    nodes = descendants(pipeline)
+    (binding,) = [n for n in nodes if n["name"] == "withCredentials"]
+    (credential,) = binding["args"][0]
+    assert credential["name"] == "usernamePassword"
+    assert credential["named"]["credentialsId"] == "dockerhub"
+    scripts = [c["args"][0] for c in binding["children"] if c["name"] == "sh"]
+    (script,) = scripts
+    assert "--password-stdin" in script
+    assert " -p " not in script
+    assert "--password " not in script
+    # The shell reads the variables; Groovy left them alone (single-quoted strings).
+    assert '"$REGISTRY_PASSWORD"' in script
+    assert '"$REGISTRY_USER"' in script
+
+
+@pytest.mark.parametrize("component", ["backend", "frontend"])
+def test_seed_deploys_the_image_it_pushed(walked: dict[str, Any], component: str) -> None:
+    pipeline = walked[f"lat32t/{component}/Jenkinsfile"]
+    (env,) = children(pipeline, "environment")
+    image = {n["args"][0]: n["args"][1] for n in env["children"]}["IMAGE"]
+    assert image == f"hosin/lat32t:{component}-{DEFAULT_ENV['BUILD_NUMBER']}"
+    nodes = descendants(pipeline)
+    shell = "\n".join(
+        n["args"][0] if n["args"] else n["named"]["script"] for n in nodes if n["name"] == "sh"
+    )
+    assert 'docker build -t "$IMAGE"' in shell
+    assert 'docker push "$IMAGE"' in shell
+    publishers = [n for n in nodes if n["name"] == "sshPublisher"]
+    assert len(publishers) == 2
+    for publisher in publishers:
+        assert publisher["named"]["failOnError"] is True
+        (desc,) = publisher["named"]["publishers"]
+        assert desc["named"]["configName"] == "master"
+    commands = [
+        t["named"]["execCommand"]
+        for p in publishers
+        for t in p["named"]["publishers"][0]["named"]["transfers"]
+    ]
+    deploy = commands[-1]
+    assert "kubectl apply -f ." in deploy
+    assert f"kubectl set image deployment/{component} {component}={image}" in deploy
+    assert f"kubectl rollout status deployment/{component}" in deploy
+
+
+def test_escaping_fixture_means_exactly_the_model(
+    walked: dict[str, Any], projects: dict[str, Project]
+) -> None:
+    project = projects["escaping"]
+    component = project.component("app")
+    model = effective_pipeline(component)
+    pipeline = walked["escaping/app/Jenkinsfile"]
+    stages = only(pipeline, "stages")["children"]
+    first = model.stages[0]
+    rendered = stages[0]
+    assert rendered["args"][0] == first.name
+    env = {n["args"][0]: n["args"][1] for n in only(rendered, "environment")["children"]}
+    assert env == dict(first.environment)
+    scripts = []
+    for node in only(rendered, "steps")["children"]:
+        if node["name"] == "sh":
+            scripts.append(node["args"][0] if node["args"] else node["named"]["script"])
+    assert scripts == [s.script for s in first.steps if hasattr(s, "script")]
+    labels = [
+        n["named"].get("label") for n in only(rendered, "steps")["children"] if n["name"] == "sh"
+    ]
+    assert labels[-1] == "tricky {{ label }}"

@@ -1,0 +1,44 @@
+"""Template overrides, and the guard that refuses unescaped values in templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipedsl import RenderError, load_project, render_project
+from tests.conftest import ROOT
+from tests.support.groovy import compile_groovy
+
+
+def test_user_template_overrides_a_builtin_step(tmp_path: Path) -> None:
+    steps = tmp_path / "jenkinsfile" / "steps"
+    steps.mkdir(parents=True)
+    (steps / "checkout.groovy.j2").write_text("checkout scm\nsh 'git log -1'\n")
+    project = load_project(ROOT / "projects" / "lat32t.py")
+    default = {a.path: a.text for a in render_project(project)}
+    custom = {a.path: a.text for a in render_project(project, templates=[tmp_path])}
+    text = custom["lat32t/backend/Jenkinsfile"]
+    assert "sh 'git log -1'" in text
+    assert (
+        text.replace("                sh 'git log -1'\n", "")
+        == default["lat32t/backend/Jenkinsfile"]
+    )
+    assert compile_groovy({"custom": text}) == {"custom": None}
+
+
+def test_template_printing_an_unescaped_value_is_refused(tmp_path: Path) -> None:
+    steps = tmp_path / "jenkinsfile" / "steps"
+    steps.mkdir(parents=True)
+    (steps / "sh.groovy.j2").write_text("sh {{ step.script }}\n")
+    project = load_project(ROOT / "projects" / "lat32t.py")
+    with pytest.raises(
+        RenderError, match=r"without escaping it; pass it through a filter such as \|groovy"
+    ):
+        render_project(project, templates=[tmp_path])
+
+
+def test_missing_template_folder(tmp_path: Path) -> None:
+    project = load_project(ROOT / "projects" / "lat32t.py")
+    with pytest.raises(RenderError, match=r"template folder .* does not exist"):
+        render_project(project, templates=[tmp_path / "nope"])

@@ -1,0 +1,92 @@
+"""Writing generated files: atomic replacement, no partial output, no needless rewrites."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipedsl import Artifact, RenderError, check_artifacts, write_artifacts
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_write_replaces_the_folder_exactly(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    assert write_artifacts(
+        [Artifact("a/one", "1\n", "jenkinsfile"), Artifact("b/two", "2\n", "jenkinsfile")], out
+    )
+    assert write_artifacts([Artifact("a/one", "one\n", "jenkinsfile")], out)
+    assert _files(out) == {"a/one": "one\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]  # no staging left over
+
+
+def test_unchanged_output_is_not_rewritten(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    artifacts = [Artifact("a/one", "1\n", "jenkinsfile")]
+    write_artifacts(artifacts, out)
+    before = (out / "a" / "one").stat().st_mtime_ns
+    assert write_artifacts(artifacts, out) is False
+    assert (out / "a" / "one").stat().st_mtime_ns == before
+
+
+def test_failure_while_writing_leaves_previous_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "generated"
+    write_artifacts([Artifact("a/one", "old\n", "jenkinsfile")], out)
+    calls = 0
+    real_open = Path.open
+
+    def failing_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("disk full")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", failing_open)
+    with pytest.raises(OSError, match="disk full"):
+        write_artifacts(
+            [Artifact("a/one", "new\n", "jenkinsfile"), Artifact("a/two", "2\n", "jenkinsfile")],
+            out,
+        )
+    monkeypatch.undo()
+    assert _files(out) == {"a/one": "old\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]
+
+
+def test_paths_outside_the_folder_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="outside the output folder"):
+        write_artifacts([Artifact("../escape", "x\n", "jenkinsfile")], tmp_path / "g")
+    assert not (tmp_path / "escape").exists()
+
+
+def test_concurrent_writes_do_not_corrupt(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    sets = [
+        [Artifact(f"p/{n}", f"{n}\n" * 1000, "jenkinsfile") for n in range(20)] for _ in range(2)
+    ]
+    sets[1] = [Artifact(a.path, a.text.upper() + "x\n", "jenkinsfile") for a in sets[0]]
+    errors: list[BaseException] = []
+
+    def run(artifacts: list[Artifact]) -> None:
+        try:
+            for _ in range(5):
+                write_artifacts(artifacts, out)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in sets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert check_artifacts(sets[0], out).ok or check_artifacts(sets[1], out).ok
