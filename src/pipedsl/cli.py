@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipedsl.errors import PipedslError
+from pipedsl.errors import PipedslError, SyncError
 
 app = typer.Typer(
     name="pipedsl",
@@ -74,6 +74,71 @@ def render(
         raise _fail(error) from None
     state = "written" if changed else "already up to date"
     typer.echo(f"{len(artifacts)} files {state} in {out}")
+
+
+@app.command()
+def sync(
+    projects: Annotated[
+        Path, typer.Option(help="Folder of project files (*.py).", file_okay=False)
+    ] = Path("projects"),
+    url: Annotated[
+        str | None,
+        typer.Option(help="Jenkins URL [env PIPEDSL_JENKINS_URL; default http://localhost:14149]."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Jenkins user [env PIPEDSL_JENKINS_USER].")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Jenkins API token [env PIPEDSL_JENKINS_TOKEN].")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML file with a [jenkins] table: url, user, token.")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the plan (and jobs edited on the server); change nothing."
+        ),
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete pipedsl-managed jobs that no project defines.")
+    ] = False,
+    first_build: Annotated[
+        bool,
+        typer.Option("--first-build", help="Start one build of each newly created inline job."),
+    ] = False,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once.")] = 4,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list unchanged jobs and count requests.")
+    ] = False,
+) -> None:
+    """Create, update (and with --prune delete) the projects' jobs on Jenkins.
+
+    Exit codes: 0 in sync, 1 a job could not be synced or a job of the same name is not
+    managed by pipedsl, 2 invalid project or usage.
+    """
+    from pipedsl.jenkins.syncing import run_sync
+
+    try:
+        code = run_sync(
+            projects,
+            url=url,
+            user=user,
+            token=token,
+            config=config,
+            dry_run=dry_run,
+            prune=prune,
+            first_build=first_build,
+            workers=workers,
+            verbose=verbose,
+            echo=typer.echo,
+        )
+    except PipedslError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(
+            EXIT_CHECK_FAILED if isinstance(error, SyncError) else EXIT_INVALID
+        ) from None
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import attrs
 
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
+from pipedsl.model.jobs import JenkinsJobs
 from pipedsl.model.notify import Discord, Notifier, Slack
 from pipedsl.model.pipeline import Pipeline
 
@@ -97,6 +98,9 @@ class Project:
         ),
     )
     generated_dir: str = attrs.field(default="generated", kw_only=True, validator=_PATH_IN_REPO)
+    jenkins: JenkinsJobs = attrs.field(
+        factory=JenkinsJobs, kw_only=True, validator=_checks.instance_of(JenkinsJobs)
+    )
     source: str | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
     """The project file this project was loaded from (set by ``load_project``)."""
 

@@ -10,6 +10,7 @@ from pipedsl.model.project import Project
 from pipedsl.model.validate import validate_project
 from pipedsl.render.artifacts import Artifact
 from pipedsl.render.jenkinsfile import render_jenkinsfile
+from pipedsl.render.jobs import render_jobs
 from pipedsl.render.templating import template_dirs as _template_dirs
 
 __all__ = ["Artifact", "jenkinsfile_path", "render_project", "render_projects"]
@@ -38,6 +39,7 @@ def render_project(
         )
         for c in project.components
     ]
+    artifacts += render_jobs(project, {a.path: a.text for a in artifacts})
     return sorted(artifacts, key=lambda a: a.path)
 
 

@@ -1,0 +1,1 @@
+"""Jenkins: job definitions (config.xml), the setup a person finishes by hand, and ``sync``."""

@@ -1,0 +1,195 @@
+"""What a person needs to finish a project's Jenkins setup: plugins, global configuration and
+credentials to create (as configuration-as-code with placeholders), and the webhook URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import yaml
+
+from pipedsl.model.credentials import Credential
+from pipedsl.model.notify import Slack
+from pipedsl.model.project import Project
+from pipedsl.model.steps import (
+    Checkout,
+    DiscordSend,
+    SlackSend,
+    SshPublish,
+    Step,
+    WithCredentials,
+)
+from pipedsl.render.jenkinsfile import effective_pipeline
+from pipedsl.render.lower import lower
+
+# Plugins every generated job needs: declarative pipelines, Git checkout, GitHub push trigger.
+BASE_PLUGINS = ("git", "github", "pipeline-model-definition", "workflow-aggregator", "workflow-job")
+
+STEP_PLUGINS: dict[type[Step], str] = {
+    Checkout: "git",
+    WithCredentials: "credentials-binding",
+    SlackSend: "slack",
+    DiscordSend: "discord-notifier",
+    SshPublish: "publish-over-ssh",
+}
+
+TOOL_PLUGINS = {"nodejs": "nodejs", "gradle": "gradle"}
+
+_KIND_TO_CASC = {
+    "username_password": "usernamePassword",
+    "secret_text": "string",
+    "secret_file": "file",
+    "ssh_key": "basicSSHUserPrivateKey",
+}
+
+
+def _primitive_steps(project: Project) -> Iterator[Step]:
+    def visit(steps: tuple[Step, ...]) -> Iterator[Step]:
+        for step in steps:
+            primitive = lower(step)
+            yield primitive
+            yield from visit(primitive.children)
+
+    for component in project.components:
+        pipeline = effective_pipeline(component)
+        for stage in pipeline.stages:
+            yield from visit(stage.steps)
+            for _, steps in stage.post.conditions():
+                yield from visit(steps)
+        for _, steps in pipeline.post.conditions():
+            yield from visit(steps)
+
+
+def required_plugins(project: Project) -> list[str]:
+    """Plugin ids the project's pipelines use, sorted, one per line in ``plugins.txt``."""
+    plugins = set(BASE_PLUGINS)
+    for step in _primitive_steps(project):
+        for kind, plugin in STEP_PLUGINS.items():
+            if isinstance(step, kind):
+                plugins.add(plugin)
+        if isinstance(step, DiscordSend):
+            plugins.add("credentials-binding")
+    for component in project.components:
+        for tool, _ in component.pipeline.tools.items():
+            if tool in TOOL_PLUGINS:
+                plugins.add(TOOL_PLUGINS[tool])
+    return sorted(plugins)
+
+
+def _credentials(project: Project) -> list[Credential]:
+    found: dict[str, Credential] = {}
+    for step in _primitive_steps(project):
+        if isinstance(step, WithCredentials):
+            found.setdefault(step.credential.id, step.credential)
+        elif isinstance(step, SlackSend) and step.token is not None:
+            found.setdefault(step.token.id, step.token)
+        elif isinstance(step, DiscordSend):
+            found.setdefault(step.webhook.id, step.webhook)
+    return [found[k] for k in sorted(found)]
+
+
+def _placeholder(credential_id: str, what: str) -> str:
+    name = "".join(c if c.isalnum() else "_" for c in credential_id).upper()
+    return "${" + f"{name}_{what}" + "}"
+
+
+def casc_document(project: Project) -> dict[str, object]:
+    """Jenkins configuration-as-code for what the pipelines expect: credentials (values left as
+    ``${...}`` variables for the person installing them), Slack, SSH servers and tools."""
+    credentials: list[dict[str, object]] = []
+    for credential in _credentials(project):
+        entry: dict[str, object] = {"scope": "GLOBAL", "id": credential.id}
+        if credential.kind == "username_password":
+            entry |= {
+                "username": _placeholder(credential.id, "USER"),
+                "password": _placeholder(credential.id, "PASSWORD"),
+            }
+        elif credential.kind == "secret_text":
+            entry |= {"secret": _placeholder(credential.id, "SECRET")}
+        elif credential.kind == "secret_file":
+            entry |= {
+                "fileName": credential.id,
+                "secretBytes": _placeholder(credential.id, "BASE64"),
+            }
+        else:
+            entry |= {
+                "username": _placeholder(credential.id, "USER"),
+                "privateKeySource": {
+                    "directEntry": {"privateKey": _placeholder(credential.id, "KEY")}
+                },
+            }
+        credentials.append({_KIND_TO_CASC[credential.kind]: entry})
+    document: dict[str, object] = {
+        "credentials": {"system": {"domainCredentials": [{"credentials": credentials}]}},
+    }
+    unclassified: dict[str, object] = {"location": {"url": project.jenkins.url.rstrip("/") + "/"}}
+    slack = [n for c in project.components for n in c.notify if isinstance(n, Slack)]
+    if slack:
+        first = slack[0]
+        unclassified["slackNotifier"] = {
+            k: v
+            for k, v in {
+                "teamDomain": first.team_domain,
+                "tokenCredentialId": first.token.id,
+                "baseUrl": first.base_url,
+            }.items()
+            if v is not None
+        }
+    servers = sorted(
+        {s.server.config_name for s in _primitive_steps(project) if isinstance(s, SshPublish)}
+    )
+    if servers:
+        unclassified["publishOverSSH"] = {
+            "hostConfigurations": [
+                {
+                    "name": name,
+                    "hostname": "${" + f"SSH_{i}_HOST" + "}",
+                    "username": "${" + f"SSH_{i}_USER" + "}",
+                    "remoteRootDir": "",
+                }
+                for i, name in enumerate(servers, 1)
+            ]
+        }
+    document["unclassified"] = unclassified
+    tools: dict[str, object] = {}
+    for kind in ("maven", "jdk", "nodejs", "gradle"):
+        names = sorted(
+            {n for c in project.components for k, n in c.pipeline.tools.items() if k == kind}
+        )
+        if names:
+            tools[kind] = {"installations": [{"name": n} for n in names]}
+    if tools:
+        document["tool"] = tools
+    return document
+
+
+def render_plugins(project: Project) -> str:
+    return "\n".join(required_plugins(project)) + "\n"
+
+
+def render_casc(project: Project) -> str:
+    header = (
+        f"# Jenkins configuration-as-code for project {project.name}, generated by pipedsl.\n"
+        "# Values in ${...} are read from the environment of the Jenkins controller when it loads\n"
+        "# this file: set them there; never commit them. Fill in hosts and keys of SSH servers.\n"
+    )
+    return header + yaml.safe_dump(casc_document(project), sort_keys=False, allow_unicode=True)
+
+
+def render_setup_notes(project: Project) -> str:
+    jobs = project.jenkins
+    lines = [
+        f"# Jenkins setup for {project.name}",
+        "",
+        "1. Install the plugins in `plugins.txt` (`jenkins-plugin-cli --plugin-file plugins.txt`).",
+        "2. Load `jenkins.yaml` with the Configuration as Code plugin, after setting the variables it names.",
+        f"3. In GitHub, add a webhook to {project.repository}: payload URL `{jobs.webhook_url}`,",
+        "   content type `application/json`, event `push`.",
+        "4. Run `pipedsl sync` to create the jobs in the Jenkins folder "
+        f"`{project.jenkins_folder}`.",
+    ]
+    if jobs.definition == "inline":
+        lines.append(
+            "5. The jobs embed their Jenkinsfiles: a push only starts a job after its first build; "
+            "`pipedsl sync --first-build` starts one."
+        )
+    return "\n".join(lines) + "\n"
