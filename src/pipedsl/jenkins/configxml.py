@@ -121,7 +121,10 @@ def _config(
 
 def _serialize(root: ET.Element) -> str:
     ET.indent(root, space="  ")
-    return "<?xml version='1.1' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="unicode") + "\n"
+    text = ET.tostring(root, encoding="unicode")
+    # A reader turns a raw CR into LF; as a character reference it survives. Our markup has no
+    # CR of its own, so every one here is content.
+    return "<?xml version='1.1' encoding='UTF-8'?>\n" + text.replace("\r", "&#13;") + "\n"
 
 
 def canonical_digest(config_xml: str) -> str:

@@ -8,8 +8,12 @@ so that templates can refuse any value that did not go through one of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["GroovyCode", "groovy_gstring_part", "groovy_str", "sh_quote"]
+import yaml
+
+__all__ = ["GroovyCode", "groovy_gstring_part", "groovy_str", "sh_quote", "yaml_document"]
 
 
 class GroovyCode(str):
@@ -37,6 +41,11 @@ def _escape(value: str, specials: dict[str, str]) -> str:
     for ch in value:
         if ch in table:
             out.append(table[ch])
+        elif ch == "\uffff":
+            # Groovy 2.4 decodes \uXXXX before it lexes and takes U+FFFF for the end of the file,
+            # raw or as \uffff. An escaped backslash followed by "uffff" reaches the string
+            # lexer as the escape \uffff instead, which it reads as the character.
+            out.append("\\u005cuffff")
         elif _UNPRINTABLE.match(ch):
             out.append(_char_escape(ch))
         else:
@@ -99,3 +108,58 @@ def sh_quote(value: str) -> str:
     if _SH_SAFE.fullmatch(value):
         return value
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+# Plain scalars that some YAML reader would not read back as a string: YAML 1.1 booleans
+# (PyYAML; Go's yaml.v2, which kubectl uses, also reads y/n), null, merge/value keys, and
+# anything that starts like a number (``0123``, ``1e3``, ``.5``, ``+1``, ``1_000``, ``12:30``,
+# ``.inf``). Quoting more than needed is harmless; quoting less changes data.
+_YAML_WORDS = frozenset(
+    "y n yes no on off true false null ~ = << .inf -.inf +.inf .nan".split()
+)
+_YAML_NUMBERISH = re.compile(r"[-+]?\.?[0-9]")
+# Characters a quoted or block scalar could not carry verbatim (YAML folds NEL and the Unicode
+# line separators, normalises CR): such strings are double-quoted, where they are escaped.
+_YAML_ESCAPE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+class _YamlDumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that keeps every string a string for every YAML reader."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True  # repeated values are written out, never as &anchors
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if _YAML_ESCAPE.search(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if value == "" or value.lower() in _YAML_WORDS or _YAML_NUMBERISH.match(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_YamlDumper.add_representer(str, _represent_str)
+
+
+def yaml_document(data: Mapping[str, Any]) -> str:
+    """One YAML document whose data, read back by any YAML reader, is exactly ``data``.
+
+    Keys keep their insertion order; strings that YAML would read as booleans, numbers or null
+    (``yes``, ``on``, ``0123``, ``1e3``, ``null``, ``~``) are quoted; multi-line strings are
+    literal blocks (``|``) so that embedded files stay readable. Only ``dict``, ``list``,
+    ``str``, ``int``, ``bool`` and ``None`` are accepted.
+
+    >>> yaml_document({"data": {"ENABLED": "yes", "PORT": "8080"}})
+    "data:\\n  ENABLED: 'yes'\\n  PORT: '8080'\\n"
+    """
+    return yaml.dump(
+        dict(data),
+        Dumper=_YamlDumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1_000_000,
+        explicit_start=False,
+    )

@@ -81,14 +81,21 @@ def raw(code: object) -> GroovyCode:
 
 
 def comment(text: object) -> GroovyCode:
-    """``//`` comment lines saying ``text``; control characters are shown escaped so that the
-    comment cannot end early."""
+    """``//`` comment lines saying ``text``.
+
+    Groovy 2.4 decodes ``\\uXXXX`` everywhere before it lexes, comments included, so a
+    backslash is doubled (``\\\\u`` is not decoded) and characters that could end the line or
+    the file (control characters, U+2028/9, U+FFFF, surrogates) are written as ``U+XXXX`` text.
+    """
     if not isinstance(text, str):
         raise RenderError(f"comment text must be a str, got {text!r:.60}")
-    lines = text.split("\n")
     safe = [
-        re.sub(r"[\x00-\x1f\x7f\u2028\u2029\ue000]", lambda m: f"\\u{ord(m.group()):04x}", line)
-        for line in lines
+        re.sub(
+            r"[\x00-\x1f\x7f\u2028\u2029\ue000\ud800-\udfff\uffff]",
+            lambda m: f"U+{ord(m.group()):04X}",
+            line.replace("\\", "\\\\"),
+        )
+        for line in text.split("\n")
     ]
     return GroovyCode("\n".join(f"// {line}".rstrip() for line in safe))
 
