@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pipedsl import Component, Pipeline, Project, RenderError, Stage, sh
 from pipedsl.jenkins.configxml import canonical_digest, managed_digest, render_job_config
+from pipedsl.jenkins.sync import DesiredJob
 from pipedsl.model.jobs import JenkinsJobs
 
 XML_CHARS = st.characters(
@@ -60,8 +61,8 @@ def test_digest_ignores_jenkins_rewriting_and_description() -> None:
     config = render_job_config(
         project, component, project.jenkins, "", "generated/demo/app/Jenkinsfile"
     )
-    digest = managed_digest(_parse(config).findtext("description"))
-    assert digest == canonical_digest(config)
+    assert managed_digest(_parse(config).findtext("description")) == DesiredJob("demo/app", config).digest
+    digest = canonical_digest(config)
     rewritten = re.sub(r"<(\w[\w.-]*)([^>]*)></\1>", r"<\1\2/>", config)
     rewritten = rewritten.replace(
         "<?xml version='1.1' encoding='UTF-8'?>\n", '<?xml version="1.1" encoding="UTF-8"?>'

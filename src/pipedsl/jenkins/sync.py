@@ -7,6 +7,7 @@ job is recognised without downloading its config.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
@@ -30,6 +31,15 @@ class DesiredJob:
 
     @property
     def digest(self) -> str:
+        """The digest the config records in its description (what a listing shows)."""
+        description = re.search(r"<description>(.*?)</description>", self.config_xml, re.DOTALL)
+        return managed_digest(description.group(1) if description else None) or canonical_digest(
+            self.config_xml
+        )
+
+    @property
+    def canonical(self) -> str:
+        """The digest of the config as Jenkins would store it (for drift detection)."""
         return canonical_digest(self.config_xml)
 
     @property
@@ -114,7 +124,7 @@ def plan_sync(  # noqa: PLR0912  (one branch per outcome reads clearest)
             )
         elif managed_digest(item.description) != job.digest:
             changes.append(Change("update", job.full_name))
-        elif drift is not None and job.full_name in drift and drift[job.full_name] != job.digest:
+        elif drift is not None and job.full_name in drift and drift[job.full_name] != job.canonical:
             changes.append(
                 Change(
                     "drift",

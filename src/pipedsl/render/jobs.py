@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipedsl.jenkins.configxml import render_job_config
-from pipedsl.jenkins.setup import render_casc, render_plugins, render_setup_notes
+from pipedsl.jenkins.setup import primitive_steps, render_casc, render_plugins, render_setup_notes
 from pipedsl.model.project import Project
 from pipedsl.render.artifacts import Artifact
 
@@ -25,9 +25,10 @@ def render_jobs(project: Project, jenkinsfiles: dict[str, str]) -> list[Artifact
             project, component, project.jenkins, jenkinsfiles[path], script_path
         )
         artifacts.append(Artifact(job_config_path(project, component.name), config, "job"))
+    steps = primitive_steps(project)
     artifacts += [
-        Artifact(f"{project.name}/jenkins/plugins.txt", render_plugins(project), "setup"),
-        Artifact(f"{project.name}/jenkins/jenkins.yaml", render_casc(project), "setup"),
+        Artifact(f"{project.name}/jenkins/plugins.txt", render_plugins(project, steps), "setup"),
+        Artifact(f"{project.name}/jenkins/jenkins.yaml", render_casc(project, steps), "setup"),
         Artifact(f"{project.name}/jenkins/SETUP.md", render_setup_notes(project), "setup"),
     ]
     return artifacts

@@ -1,0 +1,1 @@
+"""pipedsl's benchmark suite: ``python -m benchmarks`` (see docs/benchmarks.md)."""
