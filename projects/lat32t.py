@@ -1,14 +1,22 @@
 """The LAT32T team's delivery setup: a Spring Boot backend and an npm frontend, each built,
-pushed to Docker Hub and deployed over SSH to the Kubernetes master, with Slack on every stage."""
+pushed to Docker Hub and deployed over SSH to the Kubernetes master, with Slack on every stage;
+in the cluster, nginx behind a LoadBalancer proxies /api and /ws to the backend, which reads its
+settings from a ConfigMap and its credentials from a Secret, and MariaDB keeps its data on a
+PersistentVolumeClaim."""
 
 from pipedsl import (
+    ConfigMap,
     Credential,
     DockerHub,
     Project,
+    Secret,
     Slack,
     SshServer,
+    mariadb,
+    nginx_frontend,
     npm_frontend,
     spring_boot_backend,
+    spring_boot_service,
 )
 
 slack = Slack(
@@ -20,12 +28,39 @@ slack = Slack(
 hub = DockerHub("hosin/lat32t", login=Credential.username_password("dockerhub"))
 master = SshServer("master")  # a Publish Over SSH server configured in Jenkins
 
+db = mariadb(
+    "mariadb",
+    database="ssm",
+    storage="10Gi",
+    credentials=Secret(
+        "mariadb", keys=["MARIADB_ROOT_PASSWORD", "MARIADB_USER", "MARIADB_PASSWORD"]
+    ),
+)
+
 backend = spring_boot_backend(
     "backend",
     source="backend/",  # Maven project folder in the repository
     image=hub.tagged("backend-{build}"),  # one tag, used for push and deploy
     deploy=master,
     notify=slack,
+    runtime=spring_boot_service(
+        port=8080,
+        health="/calendar/event/healthcheck",
+        config=ConfigMap(
+            "backend-config",
+            {"DB_URL": db.jdbc_url(), "AWS_REGION": "ap-northeast-2", "S3_BUCKET": "lat32t-ssm"},
+        ),
+        secrets=Secret(
+            "backend",
+            keys=[
+                "JWT_SECRET_KEY",
+                "AWS_S3_ACCESS_KEY",
+                "AWS_S3_SECRET_KEY",
+                "DB_USERNAME",
+                "DB_PASSWORD",
+            ],
+        ),
+    ),
 )
 
 frontend = npm_frontend(
@@ -34,6 +69,7 @@ frontend = npm_frontend(
     image=hub.tagged("frontend-{build}"),
     deploy=master,
     notify=slack,
+    runtime=nginx_frontend(proxy={"/api": backend, "/ws": backend}, expose="LoadBalancer"),
 )
 
 project = Project(
@@ -41,4 +77,5 @@ project = Project(
     repository="https://github.com/beyond-sw-camp/be02-fin-LAT32T-SSM.git",
     branch="develop",
     components=[backend, frontend],
+    backing_services=[db],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -133,8 +134,14 @@ def test_seed_deploys_the_image_it_pushed(walked: dict[str, Any], component: str
         for t in p["named"]["publishers"][0]["named"]["transfers"]
     ]
     deploy = commands[-1]
-    assert "kubectl apply -f ." in deploy
-    assert f"kubectl set image deployment/{component} {component}={image}" in deploy
+    # The shipped Deployment is pinned to the pushed image before it is applied: one rollout.
+    pin = re.search(r"kubectl set image --local -f (\S+) (\S+)=(\S+) -o yaml", deploy)
+    assert pin is not None
+    assert pin.group(1).endswith(f"deployment-{component}.yaml")
+    assert pin.group(2) == component
+    assert pin.group(3) == image
+    assert deploy.index("--local") < deploy.index("kubectl apply -f .")
+    assert f"kubectl set image deployment/{component}" not in deploy
     assert f"kubectl rollout status deployment/{component}" in deploy
 
 

@@ -1,4 +1,5 @@
-"""A project: its repository and its components, each with a pipeline."""
+"""A project: its repository, its components (each with a pipeline and, optionally, what it
+runs in the cluster) and its backing services (cluster-only, such as a database)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from pipedsl.k8s.runtime import Runtime
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
 from pipedsl.model.jobs import JenkinsJobs
@@ -62,6 +64,10 @@ class Component:
     )
     source: str = attrs.field(default=".", kw_only=True, validator=_PATH_IN_REPO)
     description: str = attrs.field(default="", kw_only=True, validator=_checks.text(empty=True))
+    runtime: Runtime | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Runtime))
+    )
+    """What it runs in the cluster; ``pipedsl render`` writes these objects' manifests."""
 
     def with_pipeline(self, change: Callable[[Pipeline], Pipeline]) -> Component:
         """A copy whose pipeline is ``change(pipeline)``::
@@ -71,7 +77,25 @@ class Component:
         return attrs.evolve(self, pipeline=change(self.pipeline))
 
 
+@attrs.frozen
+class BackingService:
+    """Something the project runs in the cluster without building it: a database, a cache.
+
+    It has no pipeline (so no Jenkinsfile); its manifests are rendered like a component's and
+    applied by a person (``kubectl apply -f generated/<project>/<name>/k8s/``). Presets such as
+    :func:`~pipedsl.mariadb` build one.
+    """
+
+    name: str = attrs.field(validator=DNS_LABEL)
+    runtime: Runtime = attrs.field(kw_only=True, validator=_checks.instance_of(Runtime))
+    description: str = attrs.field(default="", kw_only=True, validator=_checks.text(empty=True))
+
+
 def _components(value: Iterable[Component]) -> tuple[Component, ...]:
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+def _backing(value: Iterable[BackingService]) -> tuple[BackingService, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
@@ -98,6 +122,13 @@ class Project:
         ),
     )
     generated_dir: str = attrs.field(default="generated", kw_only=True, validator=_PATH_IN_REPO)
+    backing_services: tuple[BackingService, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_backing,
+        validator=_checks.tuple_of(BackingService),
+    )
+    """What runs in the cluster without a pipeline (databases); see :class:`BackingService`."""
     jenkins: JenkinsJobs = attrs.field(
         factory=JenkinsJobs, kw_only=True, validator=_checks.instance_of(JenkinsJobs)
     )
@@ -107,6 +138,13 @@ class Project:
     @property
     def jenkins_folder(self) -> str:
         return self.folder or self.name
+
+    @property
+    def runtimes(self) -> tuple[tuple[str, Runtime], ...]:
+        """``(name, runtime)`` of every component and backing service that has one, in order."""
+        found = [(c.name, c.runtime) for c in self.components if c.runtime is not None]
+        found += [(b.name, b.runtime) for b in self.backing_services]
+        return tuple(found)
 
     def component(self, name: str) -> Component:
         for component in self.components:

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from pipedsl.errors import ModelError
+from pipedsl.k8s.config import Secret
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
@@ -322,16 +323,68 @@ class Rollout:
         ),
     )
     timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
+    kind: str = attrs.field(
+        default="deployment", kw_only=True, validator=_checks.one_of(("deployment", "statefulset"))
+    )
+    manifest: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(_checks.matches(r"[A-Za-z0-9_.-]+\.yaml", "a file name")),
+    )
+    """The workload's manifest among the sent files. When given, the container's image is set
+    in that file (``kubectl set image --local``, by container name) before it is applied, so
+    the apply rolls straight onto the pushed image: one rollout, never one of a stale image."""
+
+
+def _secrets(value: Iterable[Secret]) -> tuple[Secret, ...]:
+    return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
 @attrs.frozen
 class KubectlApply(Step):
     """Run ``kubectl apply -f`` on the files in ``remote_directory`` of an SSH server (where
-    :class:`ShipFiles` sent them), then the optional :class:`Rollout`."""
+    :class:`ShipFiles` sent them), then the optional :class:`Rollout`.
+
+    Each of ``secrets`` is checked to exist first: the command fails, naming the Secret and how
+    to create it, before anything is applied.
+    """
 
     server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
     remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
     rollout: Rollout | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Rollout))
     )
+    timeout_ms: int = attrs.field(default=600_000, kw_only=True, validator=_checks.positive_int)
+    secrets: tuple[Secret, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_secrets, validator=_checks.tuple_of(Secret)
+    )
+
+
+@attrs.frozen
+class ShipManifests(Step):
+    """Send the component's own rendered manifests (``pipedsl render`` writes them under
+    ``<generated_dir>/<project>/<component>/k8s/``) to ``remote_directory`` of ``server``.
+
+    The file list and the prefix to strip are computed when the Jenkinsfile is rendered, from
+    the same function that names the files, so they cannot drift apart.
+    """
+
+    server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
+    remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
+
+
+@attrs.frozen
+class ApplyManifests(Step):
+    """Apply the manifests :class:`ShipManifests` sent, and roll the component's workload onto
+    the image this build pushed.
+
+    Resolved when rendered into a :class:`KubectlApply`: the Secrets the runtime needs are
+    checked first, the workload and container are those of the runtime that run the
+    component's image, and the stage fails if the rollout does not finish in
+    ``timeout_seconds``.
+    """
+
+    server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
+    remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
+    timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
     timeout_ms: int = attrs.field(default=600_000, kw_only=True, validator=_checks.positive_int)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pipedsl.errors import ModelError, Problem
+from pipedsl.k8s.validate import k8s_problems
 from pipedsl.model.infra import Image
 from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
-from pipedsl.model.steps import DockerBuild, DockerPush, KubectlApply, Step
+from pipedsl.model.steps import ApplyManifests, DockerBuild, DockerPush, KubectlApply, Step
 
 # Variables Jenkins sets itself; a pipeline that assigns them breaks what reads them.
 RESERVED_ENV = frozenset(
@@ -66,6 +67,17 @@ def check_duplicate_components(project: Project) -> list[Problem]:
                 )
             )
         seen.setdefault(component.name, index)
+    # Backing services write their files under generated/<project>/<name>/ too.
+    taken = {name: f"components[{index}]" for name, index in seen.items()}
+    for index, service in enumerate(project.backing_services):
+        if service.name in taken:
+            problems.append(
+                Problem(
+                    f"backing_services[{index}].name",
+                    f"duplicate name {service.name!r} (also {taken[service.name]})",
+                )
+            )
+        taken.setdefault(service.name, f"backing_services[{index}]")
     return problems
 
 
@@ -154,6 +166,19 @@ def check_images(component: Component) -> list[Problem]:
                     )
                 )
             pushed.add(step.image)
+        elif (
+            isinstance(step, ApplyManifests)
+            and component.image is not None
+            and component.image not in pushed
+        ):
+            image = component.image
+            problems.append(
+                Problem(
+                    where,
+                    f"deploys {image.repository.reference}:{image.tag}, which this pipeline does "
+                    "not push before this step; deploy the image a DockerPush pushed",
+                )
+            )
         elif isinstance(step, KubectlApply) and step.rollout is not None:
             image = step.rollout.image
             if image not in pushed:
@@ -175,5 +200,6 @@ def validate_project(project: Project) -> None:
         problems += check_stage_names(component.pipeline, path)
         problems += check_environment(component.pipeline, path)
         problems += check_images(component)
+    problems += k8s_problems(project)
     if problems:
         raise ModelError(problems)

@@ -8,15 +8,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from pipedsl.errors import ModelError
+from pipedsl.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.pipeline import Stage
 from pipedsl.model.steps import (
+    ApplyManifests,
     Dir,
     DockerBuild,
     DockerPush,
     KubectlApply,
     Rollout,
     ShipFiles,
+    ShipManifests,
     Step,
 )
 
@@ -68,12 +71,15 @@ def delivery_stages(
     manifests: str | Sequence[str] | None,
     remote_directory: str | None,
     deployment: str | None,
+    runtime: Runtime | None = None,
 ) -> list[Stage]:
     """Docker Build, Docker Push and, with a deploy server, Send Artifacts and Apply Deployment.
 
-    The manifests are sent to ``remote_directory`` and applied from there; with ``deployment``
-    the Deployment's container ``name`` is pointed at the image this build pushed and the stage
-    waits for the rollout.
+    With a ``runtime`` the component's rendered manifests are sent (:class:`ShipManifests`) and
+    applied, rolling the runtime's workload onto the pushed image (:class:`ApplyManifests`).
+    Without one, the hand-written ``manifests`` are sent to ``remote_directory`` and applied
+    from there; with ``deployment`` the Deployment's container ``name`` is pointed at the image
+    this build pushed and the stage waits for the rollout.
     """
     root = source.rstrip("/") if source not in (".", "./", "") else ""
     prefix = f"{root}/" if root else ""
@@ -83,10 +89,16 @@ def delivery_stages(
     ]
     if deploy is None:
         return stages
+    target = remote_directory or f"k8s/{name}"
+    if runtime is not None:
+        return [
+            *stages,
+            Stage("Send Artifacts", [ShipManifests(deploy, target)]),
+            Stage("Apply Deployment", [ApplyManifests(deploy, target)]),
+        ]
     files = (
         (manifests,) if isinstance(manifests, str) else tuple(manifests or (f"{prefix}k8s/*.yaml",))
     )
-    target = remote_directory or f"k8s/{name}"
     common = _common_prefix(files)
     rollout = Rollout(deployment, name, image) if deployment else None
     stages += [
@@ -104,3 +116,30 @@ def _common_prefix(patterns: Sequence[str]) -> str:
         folders.append(fixed.rsplit("/", 1)[0] if "/" in fixed else "")
     first = folders[0]
     return first if all(f == first for f in folders) else ""
+
+
+def build_runtime(
+    function: str,
+    name: str,
+    image: Image,
+    runtime: Runtime | RuntimeSpec | None,
+    *,
+    manifests: object,
+    deployment: object,
+) -> Runtime | None:
+    """The component's runtime: a :class:`RuntimeSpec` completed with its name and image."""
+    if runtime is None:
+        return None
+    if manifests is not None or deployment is not None:
+        raise ModelError(
+            f"{function}: with runtime=, the manifests are rendered and the workload is known; "
+            "drop manifests= and deployment="
+        )
+    if isinstance(runtime, RuntimeSpec):
+        return runtime(name, image)
+    if isinstance(runtime, Runtime):
+        return runtime
+    raise ModelError(
+        f"{function}: runtime must be a Runtime or a runtime preset such as "
+        f"spring_boot_service(...), got {runtime!r}"
+    )

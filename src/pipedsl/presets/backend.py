@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipedsl.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
 from pipedsl.model.project import Component
 from pipedsl.model.steps import Checkout, Maven
-from pipedsl.presets._common import delivery_stages, in_source, preset, require
+from pipedsl.presets._common import (
+    build_runtime,
+    delivery_stages,
+    in_source,
+    preset,
+    require,
+)
 
 
 @preset
@@ -27,6 +34,7 @@ def spring_boot_backend(
     jdk: str | None = None,
     wrapper: bool = False,
     agent: Agent | None = None,
+    runtime: Runtime | RuntimeSpec | None = None,
 ) -> Component:
     """A Spring Boot service built with Maven, pushed as a container image and deployed.
 
@@ -36,6 +44,12 @@ def spring_boot_backend(
     ``remote_directory``, default ``k8s/<name>``) and Apply Deployment (``kubectl apply``, then
     the Deployment ``deployment`` (default ``name``) is rolled onto the pushed image).
 
+    With ``runtime`` (:func:`~pipedsl.spring_boot_service` or a :class:`~pipedsl.Runtime`), the
+    component's Kubernetes objects are rendered under ``generated/<project>/<name>/k8s/``; Send
+    Artifacts ships exactly those files and Apply Deployment checks the Secrets they need,
+    applies them with the pushed image already set, and waits for the rollout (see
+    ``docs/manifests.md``). ``manifests`` and ``deployment`` are then not needed.
+
     ``maven`` and ``jdk`` name tool installations in Jenkins; without them ``mvn`` and ``java``
     come from the agent's PATH. ``wrapper=True`` uses the project's ``./mvnw``::
 
@@ -43,6 +57,9 @@ def spring_boot_backend(
                             deploy=SshServer("master"), notify=slack)
     """
     require(image, Image, "image", "spring_boot_backend")
+    cluster = build_runtime(
+        "spring_boot_backend", name, image, runtime, manifests=manifests, deployment=deployment
+    )
 
     def mvn(goals: str) -> Maven:
         return Maven(goals, wrapper=wrapper)
@@ -61,6 +78,7 @@ def spring_boot_backend(
             manifests=manifests,
             remote_directory=remote_directory,
             deployment=deployment or name,
+            runtime=cluster,
         ),
     ]
     pipeline = Pipeline(
@@ -69,4 +87,4 @@ def spring_boot_backend(
         tools=Tools(maven=maven, jdk=jdk),
         options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
     )
-    return Component(name, pipeline, notify=notify, image=image, source=source)
+    return Component(name, pipeline, notify=notify, image=image, source=source, runtime=cluster)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipedsl.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
 from pipedsl.model.project import Component
 from pipedsl.model.steps import Checkout, Npm
-from pipedsl.presets._common import delivery_stages, in_source, preset, require
+from pipedsl.presets._common import (
+    build_runtime,
+    delivery_stages,
+    in_source,
+    preset,
+    require,
+)
 
 
 @preset
@@ -28,16 +35,21 @@ def npm_frontend(
     build: str = "run build",
     nodejs: str | None = None,
     agent: Agent | None = None,
+    runtime: Runtime | RuntimeSpec | None = None,
 ) -> Component:
     """A frontend built with npm (the build writes ``dist/``), served from a container image.
 
     Stages: Checkout, Install Dependencies (``npm install``; ``install="ci"`` for a lockfile
     install), Project Test (``npm run test``; ``test=None`` drops it), Project Build (``npm run
     build``), Docker Build, Docker Push and, with ``deploy``, Send Artifacts and Apply
-    Deployment as in :func:`~pipedsl.presets.spring_boot_backend`. ``nodejs`` names a NodeJS
-    tool installation in Jenkins.
+    Deployment as in :func:`~pipedsl.presets.spring_boot_backend`, including ``runtime``
+    (typically :func:`~pipedsl.nginx_frontend`). ``nodejs`` names a NodeJS tool installation in
+    Jenkins.
     """
     require(image, Image, "image", "npm_frontend")
+    cluster = build_runtime(
+        "npm_frontend", name, image, runtime, manifests=manifests, deployment=deployment
+    )
     stages = [
         Stage("Checkout", [Checkout()]),
         Stage("Install Dependencies", in_source(source, [Npm(install)])),
@@ -54,6 +66,7 @@ def npm_frontend(
             manifests=manifests,
             remote_directory=remote_directory,
             deployment=deployment or name,
+            runtime=cluster,
         ),
     ]
     pipeline = Pipeline(
@@ -62,4 +75,4 @@ def npm_frontend(
         tools=Tools(nodejs=nodejs),
         options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
     )
-    return Component(name, pipeline, notify=notify, image=image, source=source)
+    return Component(name, pipeline, notify=notify, image=image, source=source, runtime=cluster)

@@ -115,7 +115,8 @@ def sh_quote(value: str) -> str:
 # anything that starts like a number (``0123``, ``1e3``, ``.5``, ``+1``, ``1_000``, ``12:30``,
 # ``.inf``). Quoting more than needed is harmless; quoting less changes data.
 _YAML_WORDS = frozenset(
-    "y n yes no on off true false null ~ = << .inf -.inf +.inf .nan".split()
+    {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"}
+    | {".inf", "-.inf", "+.inf", ".nan"}
 )
 _YAML_NUMBERISH = re.compile(r"[-+]?\.?[0-9]")
 # Characters a quoted or block scalar could not carry verbatim (YAML folds NEL and the Unicode

@@ -9,6 +9,7 @@ import attrs
 import jinja2
 
 from pipedsl.errors import RenderError
+from pipedsl.k8s.deploy import resolve_deploy_steps
 from pipedsl.model.notify import with_notifications
 from pipedsl.model.pipeline import Pipeline
 from pipedsl.model.project import Component, Project
@@ -62,6 +63,7 @@ def render_jenkinsfile(
     project: Project, component: Component, template_dirs: tuple[Path, ...] = ()
 ) -> str:
     """The Jenkinsfile text of ``component``."""
+    component = resolve_deploy_steps(project, component)
     env = groovy_environment(template_dirs)
     writer = _StepWriter(env)
     text = env.get_template("jenkinsfile/Jenkinsfile.groovy.j2").render(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pipedsl.k8s.config import Secret
 from pipedsl.model.infra import DOCKER_HUB, Image, SshServer
 from pipedsl.model.steps import (
+    ApplyManifests,
     DockerBuild,
     DockerPush,
     KubectlApply,
@@ -11,6 +13,7 @@ from pipedsl.model.steps import (
     Npm,
     Sh,
     ShipFiles,
+    ShipManifests,
     SshPublish,
     SshTransfer,
     Step,
@@ -75,25 +78,55 @@ def ship_files(step: ShipFiles) -> SshPublish:
     return SshPublish(step.server, [transfer])
 
 
+def secret_check(secret: Secret) -> str:
+    """A command that fails, saying which Secret is missing and how to create it, unless the
+    cluster holds ``secret``. Values are never read: only that the Secret exists."""
+    message = (
+        f"pipedsl: Secret {secret.namespace}/{secret.name} is missing; create it once with: "
+        f"{secret.create_command()}"
+    )
+    get = f"kubectl get secret {sh_quote(secret.name)} -n {sh_quote(secret.namespace)}"
+    # printf, not echo: some shells' echo would interpret backslashes in the text.
+    report = f"printf '%s\\n' {sh_quote(message)} >&2"
+    return f"{{ {get} >/dev/null || {{ {report}; false; }}; }}"
+
+
 def kubectl_apply_command(step: KubectlApply, image_ref: GString | None = None) -> GString:
-    """The remote command: apply the sent manifests, then roll the Deployment onto the image
-    this build pushed and wait for it. ``&&`` makes the first failure the command's status, so
-    ``sshPublisher`` fails the stage."""
+    """The remote command: check the Secrets the manifests need, apply the sent manifests, then
+    roll the workload onto the image this build pushed and wait for it. ``&&`` makes the first
+    failure the command's status, so ``sshPublisher`` fails the stage."""
     commands: list[str | GString] = [
         f"cd {sh_quote(remote_path(step.server, step.remote_directory))}",
+        *(secret_check(secret) for secret in step.secrets),
         "kubectl apply -f .",
     ]
     rollout = step.rollout
+    if rollout is not None and rollout.manifest is not None:
+        image = image_ref or rollout.image.env_ref
+        file = sh_quote(rollout.manifest)
+        pinned = sh_quote(rollout.manifest + ".pinned")
+        commands[-1:-1] = [
+            GString(
+                f"kubectl set image --local -f {file} {rollout.container}=",
+                image,
+                f" -o yaml > {pinned}",
+            ),
+            f"mv {pinned} {file}",
+        ]
     if rollout is not None:
         ns = f" -n {sh_quote(rollout.namespace)}" if rollout.namespace else ""
-        target = f"deployment/{rollout.deployment}"
-        commands.append(
-            GString(
-                f"kubectl set image{ns} {target} {rollout.container}=",
-                image_ref or rollout.image.env_ref,
+        target = f"{rollout.kind}/{rollout.deployment}"
+        if rollout.manifest is None:
+            # Manifests pipedsl did not render cannot be pinned before they are applied: point
+            # the workload at the pushed image afterwards (a second rollout, unavoidable here).
+            commands.append(
+                GString(
+                    f"kubectl set image {target} {rollout.container}=",
+                    image_ref or rollout.image.env_ref,
+                    ns,
+                )
             )
-        )
-        commands.append(f"kubectl rollout status{ns} {target} --timeout={rollout.timeout_seconds}s")
+        commands.append(f"kubectl rollout status {target}{ns} --timeout={rollout.timeout_seconds}s")
     parts: list[str | GString] = []
     for index, command in enumerate(commands):
         if index:
@@ -121,7 +154,24 @@ def lower(step: Step) -> Step:
         return ship_files(step)
     if isinstance(step, KubectlApply):
         return kubectl_apply(step)
+    if isinstance(step, ShipManifests | ApplyManifests):
+        return unresolved_manifest_step(step)
     return step
+
+
+def unresolved_manifest_step(step: ShipManifests | ApplyManifests) -> SshPublish:
+    """The Publish Over SSH step a manifest deploy step becomes, before its files and command
+    are known. Lowering has no project, so it cannot name the files; ``render_jenkinsfile``
+    resolves these steps first (:func:`pipedsl.k8s.deploy.resolve_deploy_steps`) and never gets
+    here. What this returns is right about the server and the plugin, which is what the Jenkins
+    setup files read from it."""
+    if isinstance(step, ShipManifests):
+        transfer = SshTransfer(
+            source_files="**/k8s/*.yaml", remote_directory=step.remote_directory, clean_remote=True
+        )
+    else:
+        transfer = SshTransfer(exec_command="kubectl apply -f .", exec_timeout=step.timeout_ms)
+    return SshPublish(step.server, [transfer])
 
 
 def image_environment(images: list[Image]) -> dict[str, GString]:

@@ -1,0 +1,68 @@
+"""Validators for Kubernetes names and values (on top of :mod:`pipedsl.model._checks`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from pipedsl.model._checks import fail, matches
+
+DNS_LABEL_TEXT = (
+    "a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter "
+    "or digit, at most 63 characters"
+)
+NAME = matches(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", DNS_LABEL_TEXT)
+# Services are DNS-1035 labels: they must also start with a letter.
+SERVICE_NAME = matches(
+    r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?",
+    "a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, ending with a "
+    "letter or digit, at most 63 characters",
+)
+PORT_NAME = matches(
+    r"(?=.{1,15}$)(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?",
+    "an IANA service name: at most 15 lower-case letters, digits and '-', with a letter, "
+    "no '--', not starting or ending with '-'",
+)
+CONFIG_KEY = matches(r"[-._a-zA-Z0-9]{1,253}", "letters, digits, '-', '_' and '.'")
+QUANTITY = matches(
+    r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?",
+    "a Kubernetes quantity such as '500m', '256Mi', '10Gi'",
+)
+ABSOLUTE_PATH = matches(r"/[^\x00\n\r]*", "an absolute path")
+
+_QUANTITY_UNITS = {
+    "": 1,
+    "m": 0.001,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def quantity_value(text: str) -> float:
+    """The number a quantity string stands for (``"512Mi"`` -> 536870912)."""
+    found = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)", text)
+    if found is None or found.group(2) not in _QUANTITY_UNITS:
+        raise ValueError(f"not a quantity: {text!r}")
+    return float(found.group(1)) * _QUANTITY_UNITS[found.group(2)]
+
+
+def port_number(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise fail(instance, attribute, f"expected a port number 1-65535, got {value!r}")
+
+
+def non_negative_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise fail(instance, attribute, f"expected an int >= 0, got {value!r}")

@@ -1,0 +1,157 @@
+"""ConfigMap and Secret: settings a container reads, and the keys of credentials it needs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.k8s import _checks as k8s
+from pipedsl.model import _checks
+
+# Keys that name a credential: their values belong in a Secret, never in a ConfigMap.
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "credential")
+_SECRET_KEY = re.compile("|".join(_SECRET_WORDS), re.IGNORECASE)
+
+
+def looks_secret(key: str) -> bool:
+    """Whether a setting's name says its value is a credential (``DB_PASSWORD``, ``API_KEY``)."""
+    return _SECRET_KEY.search(key) is not None
+
+
+def _config_value(key: object, value: object) -> str:
+    # ConfigMap data are strings; a Python value is written the way the application will read
+    # it back (Spring and most parsers read 'true'/'false', not 'True').
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ModelError(
+        f"ConfigMap.data: the value of {key!r} must be a str, int, float or bool, "
+        f"got {type(value).__name__} {value!r}"
+    )
+
+
+def _data(value: object) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, tuple) and all(isinstance(i, tuple) for i in value):
+        value = dict(value)
+    if not isinstance(value, Mapping):
+        raise ModelError(
+            f"ConfigMap.data: expected a dict of settings, got {type(value).__name__} {value!r}"
+        )
+    return tuple((k, _config_value(k, v)) for k, v in value.items())
+
+
+def _check_data(instance: ConfigMap, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for key, text in value:
+        if not isinstance(key, str):
+            raise _checks.fail(instance, attribute, f"keys must be str, got {key!r}")
+        k8s.CONFIG_KEY(instance, attribute, key)
+        if "\x00" in text:
+            raise _checks.fail(instance, attribute, f"the value of {key!r} contains a NUL")
+        if looks_secret(key):
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"{key!r} looks like a credential; ConfigMaps are readable by anyone who can "
+                f"read the namespace and are committed to the repository: declare the key in a "
+                f'Secret("...", keys=[{key!r}]) instead',
+            )
+
+
+@attrs.frozen
+class ConfigMap:
+    """Settings as strings: ``ConfigMap("backend-config", {"REGION": "ap-northeast-2", "PORT":
+    8080})``. Values become strings (``8080`` -> ``"8080"``, ``True`` -> ``"true"``); keys that
+    name a credential (password, secret, token, key, credential) are refused: use a
+    :class:`Secret`."""
+
+    kind: ClassVar[str] = "ConfigMap"
+    api_version: ClassVar[str] = "v1"
+
+    name: str = attrs.field(validator=k8s.NAME)
+    data: tuple[tuple[str, str], ...] = attrs.field(converter=_data, validator=_check_data)
+    namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.data)
+
+    def key(self, key: str) -> ConfigMapKey:
+        """One setting, for a container's ``env``: ``env={"REGION": config.key("REGION")}``."""
+        return ConfigMapKey(self, key)
+
+
+def _keys(value: str | Iterable[str]) -> tuple[str, ...]:
+    return _checks.str_tuple(value)
+
+
+def _check_keys(instance: Secret, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _checks.tuple_of(str)(instance, attribute, value)
+    if not value:
+        raise _checks.fail(instance, attribute, "declare at least one key")
+    for key in value:
+        k8s.CONFIG_KEY(instance, attribute, key)
+    if len(set(value)) != len(value):
+        raise _checks.fail(instance, attribute, f"duplicate keys in {list(value)!r}")
+
+
+@attrs.frozen
+class Secret:
+    """A Secret the cluster must hold, by its keys; its values are never in the repository.
+
+    ``Secret("backend", keys=["JWT_SECRET_KEY", "DB_PASSWORD"])``. pipedsl writes no manifest for
+    it: a person creates it once (``kubectl create secret generic backend
+    --from-env-file=backend.env``), and the deploy fails, naming it, while it is missing.
+    """
+
+    kind: ClassVar[str] = "Secret"
+    api_version: ClassVar[str] = "v1"
+
+    name: str = attrs.field(validator=k8s.NAME)
+    keys: tuple[str, ...] = attrs.field(kw_only=True, converter=_keys, validator=_check_keys)
+    namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
+
+    def key(self, key: str) -> SecretKey:
+        """One key, for a container's ``env``: ``env={"DB_PASSWORD": secret.key("DB_PASSWORD")}``."""
+        return SecretKey(self, key)
+
+    def create_command(self) -> str:
+        """The command a person runs once to put this Secret into the cluster."""
+        return (
+            f"kubectl create secret generic {self.name} -n {self.namespace} "
+            f"--from-env-file={self.name}.env  # with {', '.join(self.keys)}"
+        )
+
+
+@attrs.frozen
+class ConfigMapKey:
+    """One key of a :class:`ConfigMap`, checked to exist."""
+
+    config_map: ConfigMap = attrs.field(validator=_checks.instance_of(ConfigMap))
+    key: str = attrs.field(validator=_checks.instance_of(str))
+
+    def __attrs_post_init__(self) -> None:
+        if self.key not in self.config_map.keys:
+            raise ModelError(
+                f"ConfigMapKey.key: ConfigMap {self.config_map.name!r} has no key {self.key!r}; "
+                f"its keys are {', '.join(self.config_map.keys) or '(none)'}"
+            )
+
+
+@attrs.frozen
+class SecretKey:
+    """One key of a :class:`Secret`, checked to be declared."""
+
+    secret: Secret = attrs.field(validator=_checks.instance_of(Secret))
+    key: str = attrs.field(validator=_checks.instance_of(str))
+
+    def __attrs_post_init__(self) -> None:
+        if self.key not in self.secret.keys:
+            raise ModelError(
+                f"SecretKey.key: Secret {self.secret.name!r} declares no key {self.key!r}; "
+                f"its keys are {', '.join(self.secret.keys)}"
+            )

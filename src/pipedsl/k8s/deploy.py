@@ -1,0 +1,114 @@
+"""The deploy steps of a component with a runtime, resolved against the rendered manifests.
+
+:class:`~pipedsl.ShipManifests` and :class:`~pipedsl.ApplyManifests` say *what* to deploy (this
+component's manifests); here they become the concrete :class:`~pipedsl.ShipFiles` and
+:class:`~pipedsl.KubectlApply`, with file names from :func:`manifest_files` (the function render
+writes them with) and the workload and container that run the component's image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.k8s.manifests import file_name, manifest_dir, manifest_files
+from pipedsl.k8s.runtime import Runtime
+from pipedsl.k8s.workloads import Container, Deployment, Workload
+from pipedsl.model.infra import Image
+from pipedsl.model.pipeline import Pipeline, Post
+from pipedsl.model.project import Component, Project
+from pipedsl.model.steps import (
+    ApplyManifests,
+    Dir,
+    KubectlApply,
+    Rollout,
+    ShipFiles,
+    ShipManifests,
+    Step,
+    WithCredentials,
+)
+
+
+def deployed_container(runtime: Runtime, image: Image) -> tuple[Workload, Container]:
+    """The one workload container of ``runtime`` that runs ``image`` (what a deploy rolls)."""
+    found = runtime.running(image)
+    if len(found) != 1:
+        where = ", ".join(f"{w.kind} {w.name!r} container {c.name!r}" for w, c in found)
+        raise ModelError(
+            f"expected exactly one container running {image.repository.reference}:{image.tag}, "
+            f"found {len(found)}{': ' + where if where else ''}"
+        )
+    return found[0]
+
+
+def _map_steps(steps: tuple[Step, ...], change: Callable[[Step], Step]) -> tuple[Step, ...]:
+    out = []
+    for step in steps:
+        inner = step
+        if isinstance(step, Dir | WithCredentials):
+            inner = attrs.evolve(step, steps=_map_steps(step.steps, change))
+        out.append(change(inner))
+    return tuple(out)
+
+
+def _map_post(post: Post, change: Callable[[Step], Step]) -> Post:
+    return attrs.evolve(
+        post, **{condition: _map_steps(steps, change) for condition, steps in post.conditions()}
+    )
+
+
+def map_pipeline_steps(pipeline: Pipeline, change: Callable[[Step], Step]) -> Pipeline:
+    """``pipeline`` with every step (nested and in ``post`` blocks) replaced by ``change(step)``."""
+    stages = tuple(
+        attrs.evolve(
+            stage, steps=_map_steps(stage.steps, change), post=_map_post(stage.post, change)
+        )
+        for stage in pipeline.stages
+    )
+    return attrs.evolve(pipeline, stages=stages, post=_map_post(pipeline.post, change))
+
+
+def resolve_deploy_steps(project: Project, component: Component) -> Component:
+    """``component`` with its manifest deploy steps made concrete (see the module docstring).
+
+    ``validate_project`` has checked that a component using them has a runtime that runs its
+    image in exactly one container; without a runtime they are left as they are.
+    """
+    runtime = component.runtime
+    image = component.image
+    if runtime is None or image is None:
+        return component
+    prefix = f"{project.generated_dir.rstrip('/')}/"
+    files = [prefix + f for f in manifest_files(project.name, component.name, runtime)]
+
+    def change(step: Step) -> Step:
+        if isinstance(step, ShipManifests):
+            return ShipFiles(
+                step.server,
+                files,
+                step.remote_directory,
+                remove_prefix=prefix + manifest_dir(project.name, component.name),
+            )
+        if isinstance(step, ApplyManifests):
+            workload, container = deployed_container(runtime, image)
+            rollout = Rollout(
+                workload.name,
+                container.name,
+                image,
+                namespace=workload.namespace,
+                timeout_seconds=step.timeout_seconds,
+                kind="deployment" if isinstance(workload, Deployment) else "statefulset",
+                manifest=file_name(workload),
+            )
+            return KubectlApply(
+                step.server,
+                step.remote_directory,
+                rollout=rollout,
+                timeout_ms=step.timeout_ms,
+                secrets=runtime.needed_secrets,
+            )
+        return step
+
+    return attrs.evolve(component, pipeline=map_pipeline_steps(component.pipeline, change))

@@ -1,0 +1,357 @@
+"""Kubernetes objects to manifest data (plain dicts) and the files they are written to.
+
+Pure functions: the YAML text is made by :func:`pipedsl.render.escape.yaml_document`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pipedsl.k8s.config import ConfigMap, ConfigMapKey, Secret
+from pipedsl.k8s.network import Ingress, Service
+from pipedsl.k8s.runtime import K8sObject, Runtime
+from pipedsl.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.k8s.storage import (
+    ClaimTemplate,
+    ClaimVolume,
+    ConfigMapVolume,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    SecretVolume,
+    Volume,
+)
+from pipedsl.k8s.workloads import (
+    Container,
+    Deployment,
+    HttpGet,
+    Namespace,
+    Probe,
+    Resources,
+    StatefulSet,
+    TcpSocket,
+    VolumeMount,
+    Workload,
+)
+
+Data = dict[str, Any]
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pipedsl"}
+
+# The order ``kubectl apply -f .`` (which reads a folder's files sorted by name) must create
+# objects in: a namespace before what lives in it, volumes and settings before the pods that
+# use them. File names start with this rank.
+APPLY_ORDER: tuple[type, ...] = (
+    Namespace,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    ConfigMap,
+    Service,
+    Deployment,
+    StatefulSet,
+    HorizontalPodAutoscaler,
+    Ingress,
+)
+
+
+def file_name(obj: K8sObject) -> str:
+    """``<rank>-<kind>-<name>.yaml``, e.g. ``50-deployment-backend.yaml``."""
+    rank = APPLY_ORDER.index(type(obj))
+    return f"{rank}0-{obj.kind.lower()}-{obj.name}.yaml"
+
+
+def rendered_objects(runtime: Runtime) -> list[K8sObject]:
+    """The runtime's objects that get a manifest, in apply order (Secrets get none: their
+    values never enter the repository)."""
+    objects = [o for o in runtime.objects if not isinstance(o, Secret)]
+    return sorted(objects, key=file_name)
+
+
+def _metadata(obj: K8sObject, labels: dict[str, str] | None = None) -> Data:
+    meta: Data = {"name": obj.name}
+    if not isinstance(obj, Namespace | PersistentVolume):
+        meta["namespace"] = obj.namespace
+    meta["labels"] = {**(labels or {"app.kubernetes.io/name": obj.name}), **MANAGED_BY}
+    return meta
+
+
+def _head(obj: K8sObject, labels: dict[str, str] | None = None) -> Data:
+    return {"apiVersion": obj.api_version, "kind": obj.kind, "metadata": _metadata(obj, labels)}
+
+
+def _probe(probe: Probe) -> Data:
+    action = probe.action
+    data: Data
+    if isinstance(action, HttpGet):
+        data = {"httpGet": {"path": action.path, "port": action.port.name}}
+    elif isinstance(action, TcpSocket):
+        data = {"tcpSocket": {"port": action.port.name}}
+    else:
+        data = {"exec": {"command": list(action.command)}}
+    return {
+        **data,
+        "initialDelaySeconds": probe.initial_delay_seconds,
+        "periodSeconds": probe.period_seconds,
+        "timeoutSeconds": probe.timeout_seconds,
+        "failureThreshold": probe.failure_threshold,
+    }
+
+
+def image_name(container: Container) -> str:
+    """The image a manifest names. A pipeline's image is written as its tag template
+    (``hosin/lat32t:backend-{build}``): only the build knows the tag, and the deploy writes the
+    exact reference it pushed into the container, found by name (see ``docs/manifests.md``).
+    Applied by hand, the template fails loudly (``InvalidImageName``) instead of running a
+    stale image."""
+    image = container.image
+    if isinstance(image, str):
+        return image
+    return f"{image.repository.reference}:{image.tag}"
+
+
+def _env(container: Container) -> list[Data]:
+    env: list[Data] = []
+    for name, value in container.env:
+        if isinstance(value, str):
+            env.append({"name": name, "value": value})
+        elif isinstance(value, ConfigMapKey):
+            ref = {"name": value.config_map.name, "key": value.key}
+            env.append({"name": name, "valueFrom": {"configMapKeyRef": ref}})
+        else:
+            ref = {"name": value.secret.name, "key": value.key}
+            env.append({"name": name, "valueFrom": {"secretKeyRef": ref}})
+    return env
+
+
+def _resources(resources: Resources) -> Data:
+    requests = {k: v for k, v in (("cpu", resources.cpu), ("memory", resources.memory)) if v}
+    limits = {
+        k: v for k, v in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit)) if v
+    }
+    return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+
+
+def _mount(mount: VolumeMount) -> Data:
+    item: Data = {"name": mount.volume.name, "mountPath": mount.path}
+    if mount.sub_path is not None:
+        item["subPath"] = mount.sub_path
+    if mount.read_only:
+        item["readOnly"] = True
+    return item
+
+
+def _container(container: Container) -> Data:
+    data: Data = {"name": container.name, "image": image_name(container)}
+    if container.command is not None:
+        data["command"] = list(container.command)
+    if container.args is not None:
+        data["args"] = list(container.args)
+    if container.ports:
+        data["ports"] = [
+            {"name": p.name, "containerPort": p.number, "protocol": p.protocol}
+            for p in container.ports
+        ]
+    if container.env_from:
+        data["envFrom"] = [
+            {"configMapRef": {"name": s.name}}
+            if isinstance(s, ConfigMap)
+            else {"secretRef": {"name": s.name}}
+            for s in container.env_from
+        ]
+    if container.env:
+        data["env"] = _env(container)
+    if container.resources is not None:
+        data["resources"] = _resources(container.resources)
+    for kind in ("startup", "readiness", "liveness"):
+        probe: Probe | None = getattr(container, kind)
+        if probe is not None:
+            data[f"{kind}Probe"] = _probe(probe)
+    if container.mounts:
+        data["volumeMounts"] = [_mount(m) for m in container.mounts]
+    return data
+
+
+def _volume(volume: Volume) -> Data:
+    if isinstance(volume, ClaimVolume):
+        return {"name": volume.name, "persistentVolumeClaim": {"claimName": volume.claim.name}}
+    if isinstance(volume, ConfigMapVolume):
+        return {"name": volume.name, "configMap": {"name": volume.config_map.name}}
+    if isinstance(volume, SecretVolume):
+        return {"name": volume.name, "secret": {"secretName": volume.secret.name}}
+    return {"name": volume.name, "emptyDir": {}}
+
+
+def _pod_template(workload: Workload) -> Data:
+    spec: Data = {
+        "terminationGracePeriodSeconds": workload.termination_grace_period_seconds,
+        "containers": [_container(c) for c in workload.containers],
+    }
+    volumes = [_volume(v) for v in workload.volumes if not isinstance(v, ClaimTemplate)]
+    if volumes:
+        spec["volumes"] = volumes
+    return {"metadata": {"labels": dict(workload.selector)}, "spec": spec}
+
+
+def _claim_spec(storage: str, access_modes: tuple[str, ...], storage_class: str | None) -> Data:
+    spec: Data = {
+        "accessModes": list(access_modes),
+        "resources": {"requests": {"storage": storage}},
+    }
+    if storage_class is not None:
+        spec["storageClassName"] = storage_class
+    return spec
+
+
+def _namespace(obj: Namespace) -> Data:
+    return _head(obj)
+
+
+def _config_map(obj: ConfigMap) -> Data:
+    return {**_head(obj), "data": dict(obj.data)}
+
+
+def _persistent_volume(obj: PersistentVolume) -> Data:
+    return {
+        **_head(obj),
+        "spec": {
+            "capacity": {"storage": obj.storage},
+            "accessModes": list(obj.access_modes),
+            "persistentVolumeReclaimPolicy": obj.reclaim_policy,
+            "storageClassName": obj.storage_class,
+            "hostPath": {"path": obj.host_path, "type": "DirectoryOrCreate"},
+        },
+    }
+
+
+def _claim(obj: PersistentVolumeClaim) -> Data:
+    spec = _claim_spec(obj.storage, obj.access_modes, obj.storage_class)
+    if obj.volume is not None:
+        # Bound to that volume alone, never to another of the same class.
+        spec["storageClassName"] = obj.volume.storage_class
+        spec["volumeName"] = obj.volume.name
+    return {**_head(obj), "spec": spec}
+
+
+def _deployment(obj: Deployment) -> Data:
+    replicas = {} if obj.replicas is None else {"replicas": obj.replicas}
+    return {
+        **_head(obj),
+        "spec": {
+            **replicas,
+            "selector": {"matchLabels": dict(obj.selector)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {
+                    "maxSurge": obj.strategy.max_surge,
+                    "maxUnavailable": obj.strategy.max_unavailable,
+                },
+            },
+            "minReadySeconds": obj.min_ready_seconds,
+            "template": _pod_template(obj),
+        },
+    }
+
+
+def _stateful_set(obj: StatefulSet) -> Data:
+    claims = [v for v in obj.volumes if isinstance(v, ClaimTemplate)]
+    spec = {
+        "serviceName": obj.service_name,
+        "replicas": obj.replicas,
+        "selector": {"matchLabels": dict(obj.selector)},
+        "template": _pod_template(obj),
+    }
+    if claims:
+        spec["volumeClaimTemplates"] = [
+            {
+                "metadata": {"name": c.name},
+                "spec": _claim_spec(c.storage, c.access_modes, c.storage_class),
+            }
+            for c in claims
+        ]
+    return {**_head(obj), "spec": spec}
+
+
+def _service(obj: Service) -> Data:
+    ports = []
+    for port in obj.ports:
+        item: Data = {
+            "name": port.name,
+            "port": port.number,
+            "targetPort": port.target.name,
+            "protocol": port.target.protocol,
+        }
+        if port.node_port is not None:
+            item["nodePort"] = port.node_port
+        ports.append(item)
+    return {
+        **_head(obj, {"app.kubernetes.io/name": obj.workload.name}),
+        "spec": {"type": obj.type, "selector": dict(obj.workload.selector), "ports": ports},
+    }
+
+
+def _ingress(obj: Ingress) -> Data:
+    by_host: dict[str | None, list[Data]] = {}
+    for path in obj.paths:
+        backend = {"name": path.service.name, "port": {"name": path.backend_port.name}}
+        by_host.setdefault(path.host, []).append(
+            {"path": path.path, "pathType": "Prefix", "backend": {"service": backend}}
+        )
+    rules = []
+    for host, paths in by_host.items():
+        rule: Data = {"host": host} if host is not None else {}
+        rule["http"] = {"paths": paths}
+        rules.append(rule)
+    spec: Data = {"rules": rules}
+    if obj.ingress_class is not None:
+        spec = {"ingressClassName": obj.ingress_class, **spec}
+    return {**_head(obj), "spec": spec}
+
+
+def _autoscaler(obj: HorizontalPodAutoscaler) -> Data:
+    target = {"type": "Utilization", "averageUtilization": obj.cpu_percent}
+    return {
+        **_head(obj, {"app.kubernetes.io/name": obj.target.name}),
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": obj.target.api_version,
+                "kind": obj.target.kind,
+                "name": obj.target.name,
+            },
+            "minReplicas": obj.min_replicas,
+            "maxReplicas": obj.max_replicas,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": target}}],
+        },
+    }
+
+
+_WRITERS: dict[type, Callable[[Any], Data]] = {
+    Namespace: _namespace,
+    ConfigMap: _config_map,
+    PersistentVolume: _persistent_volume,
+    PersistentVolumeClaim: _claim,
+    Deployment: _deployment,
+    StatefulSet: _stateful_set,
+    Service: _service,
+    Ingress: _ingress,
+    HorizontalPodAutoscaler: _autoscaler,
+}
+
+
+def manifest(obj: K8sObject) -> Data:
+    """The manifest of one object, as plain data (a Secret has none: see :class:`Secret`)."""
+    writer = _WRITERS.get(type(obj))
+    if writer is None:
+        raise TypeError(f"no manifest for {type(obj).__name__}")
+    return writer(obj)
+
+
+def manifest_dir(project_name: str, component_name: str) -> str:
+    """The folder of a component's manifests, relative to the output folder:
+    ``<project>/<component>/k8s``. The deploy ships exactly the files render writes here."""
+    return f"{project_name}/{component_name}/k8s"
+
+
+def manifest_files(project_name: str, component_name: str, runtime: Runtime) -> list[str]:
+    """The paths (relative to the output folder) of a runtime's manifests, in apply order."""
+    folder = manifest_dir(project_name, component_name)
+    return [f"{folder}/{file_name(o)}" for o in rendered_objects(runtime)]

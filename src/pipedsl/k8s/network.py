@@ -1,0 +1,196 @@
+"""Services (ClusterIP, NodePort, LoadBalancer) and Ingresses: how traffic reaches pods."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.k8s import _checks as k8s
+from pipedsl.k8s.workloads import ContainerPort, Deployment, StatefulSet, Workload
+from pipedsl.model import _checks
+
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+
+
+def _node_port(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 30000 <= value <= 32767:
+        raise _checks.fail(
+            instance, attribute, f"expected a port in the NodePort range 30000-32767, got {value!r}"
+        )
+
+
+@attrs.frozen
+class ServicePort:
+    """A port of a Service, forwarded to a :class:`ContainerPort` (by its name, so the
+    container can renumber it). ``port`` defaults to the container's number."""
+
+    target: ContainerPort = attrs.field(validator=_checks.instance_of(ContainerPort))
+    port: int | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(k8s.port_number)
+    )
+    node_port: int | None = attrs.field(default=None, kw_only=True, validator=_node_port)
+
+    @property
+    def number(self) -> int:
+        return self.port if self.port is not None else self.target.number
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+
+def _ports(value: Any) -> Any:
+    if isinstance(value, ContainerPort | ServicePort):
+        value = (value,)
+    items = _checks.to_tuple(value)
+    if not isinstance(items, tuple):
+        return items
+    return tuple(ServicePort(p) if isinstance(p, ContainerPort) else p for p in items)
+
+
+@attrs.frozen
+class Service:
+    """A stable name and address for a workload's pods:
+    ``Service(deployment, ports=[http], type="LoadBalancer")``.
+
+    There is no selector to write: it is the workload's own pod labels. ``ports`` are
+    :class:`ServicePort` (or bare :class:`ContainerPort`) of the workload's containers. The name
+    defaults to the workload's; other pods reach it at :attr:`dns_name`.
+    """
+
+    kind: ClassVar[str] = "Service"
+    api_version: ClassVar[str] = "v1"
+
+    workload: Workload = attrs.field(validator=_checks.instance_of((Deployment, StatefulSet)))
+    ports: tuple[ServicePort, ...] = attrs.field(
+        kw_only=True, converter=_ports, validator=_checks.tuple_of(ServicePort)
+    )
+    type: str = attrs.field(
+        default="ClusterIP", kw_only=True, validator=_checks.one_of(SERVICE_TYPES)
+    )
+    name: str = attrs.field(
+        default=attrs.Factory(lambda self: self.workload.name, takes_self=True),
+        kw_only=True,
+        validator=k8s.SERVICE_NAME,
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.ports:
+            raise ModelError(f"Service.ports: Service {self.name!r} needs at least one port")
+        offered = [p for c in self.workload.containers for p in c.ports]
+        for port in self.ports:
+            if port.target not in offered:
+                listed = ", ".join(f"{p.name} ({p.number})" for p in offered) or "none"
+                raise ModelError(
+                    f"Service.ports: {port.target.name!r} ({port.target.number}) is not a port "
+                    f"of a container of {self.workload.kind} {self.workload.name!r}; its ports: "
+                    f"{listed}"
+                )
+            if port.node_port is not None and self.type == "ClusterIP":
+                raise ModelError(
+                    f"Service.ports: node_port needs type='NodePort' or 'LoadBalancer', "
+                    f"not {self.type!r}"
+                )
+        numbers = [p.number for p in self.ports]
+        if len(set(numbers)) != len(numbers):
+            raise ModelError(
+                f"Service.ports: port numbers repeat in Service {self.name!r}: {numbers}"
+            )
+
+    @property
+    def namespace(self) -> str:
+        return self.workload.namespace
+
+    @property
+    def dns_name(self) -> str:
+        """The name pods resolve to this Service, whatever address it gets."""
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    def port(self, name: str | None = None) -> ServicePort:
+        """The port ``name`` (the only one when there is one)."""
+        if name is None and len(self.ports) == 1:
+            return self.ports[0]
+        for port in self.ports:
+            if port.name == name:
+                return port
+        raise ModelError(
+            f"Service {self.name!r}: no port {name!r}; its ports: "
+            f"{', '.join(p.name for p in self.ports)}"
+        )
+
+    def url(self, port: str | None = None, *, scheme: str = "http") -> str:
+        """``http://<dns_name>:<port>``."""
+        return f"{scheme}://{self.dns_name}:{self.port(port).number}"
+
+
+@attrs.frozen
+class IngressPath:
+    """``path`` (a prefix, on ``host`` if given) is served by ``service`` on ``port``."""
+
+    path: str = attrs.field(validator=k8s.ABSOLUTE_PATH)
+    service: Service = attrs.field(validator=_checks.instance_of(Service))
+    port: ServicePort | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(ServicePort))
+    )
+    host: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(
+            _checks.matches(
+                r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+                "a DNS host name",
+            )
+        ),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.port is None and len(self.service.ports) != 1:
+            raise ModelError(
+                f"IngressPath.port: Service {self.service.name!r} has several ports; name one"
+            )
+        if self.port is not None and self.port not in self.service.ports:
+            raise ModelError(
+                f"IngressPath.port: {self.port.name!r} is not a port of Service {self.service.name!r}"
+            )
+
+    @property
+    def backend_port(self) -> ServicePort:
+        return self.port if self.port is not None else self.service.ports[0]
+
+
+def _paths(value: Any) -> Any:
+    return _checks.to_tuple(value)
+
+
+@attrs.frozen
+class Ingress:
+    """HTTP routing to Services by host and path prefix (an ingress controller must run)."""
+
+    kind: ClassVar[str] = "Ingress"
+    api_version: ClassVar[str] = "networking.k8s.io/v1"
+
+    name: str = attrs.field(validator=k8s.NAME)
+    paths: tuple[IngressPath, ...] = attrs.field(
+        converter=_paths, validator=_checks.tuple_of(IngressPath)
+    )
+    ingress_class: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(k8s.NAME)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.paths:
+            raise ModelError(f"Ingress.paths: Ingress {self.name!r} needs at least one path")
+        namespaces = {p.service.namespace for p in self.paths}
+        if len(namespaces) > 1:
+            raise ModelError(
+                f"Ingress.paths: an Ingress can only route to Services of its own namespace; "
+                f"got {', '.join(sorted(namespaces))}"
+            )
+
+    @property
+    def namespace(self) -> str:
+        return self.paths[0].service.namespace

@@ -1,0 +1,481 @@
+"""Runtime presets: the seed team's Spring Boot service, nginx frontend and databases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.k8s.config import ConfigMap, Secret
+from pipedsl.k8s.network import Service
+from pipedsl.k8s.runtime import Runtime, RuntimeSpec
+from pipedsl.k8s.storage import ClaimTemplate, ConfigMapVolume
+from pipedsl.k8s.workloads import (
+    Container,
+    ContainerPort,
+    Deployment,
+    Exec,
+    HttpGet,
+    Namespace,
+    Probe,
+    Resources,
+    RollingUpdate,
+    StatefulSet,
+    TcpSocket,
+    VolumeMount,
+)
+from pipedsl.model import _checks
+from pipedsl.model.infra import Image
+from pipedsl.model.project import BackingService, Component
+from pipedsl.presets._common import preset
+
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+BUILT_IN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
+def _namespace(namespace: str) -> list[Namespace]:
+    """The Namespace object a preset's runtime must carry (none for Kubernetes' own)."""
+    return [] if namespace in BUILT_IN_NAMESPACES else [Namespace(namespace)]
+
+
+def _service_type(function: str, expose: str) -> str:
+    if expose not in SERVICE_TYPES:
+        raise ModelError(
+            f"{function}: expose must be one of {', '.join(SERVICE_TYPES)}, got {expose!r}"
+        )
+    return expose
+
+
+@preset
+def spring_boot_service(
+    *,
+    port: int = 8080,
+    health: str | None = None,
+    config: ConfigMap | None = None,
+    secrets: Secret | Sequence[Secret] = (),
+    replicas: int = 1,
+    resources: Resources | None = None,
+    expose: str = "ClusterIP",
+    namespace: str = "default",
+    startup_seconds: int = 300,
+) -> RuntimeSpec:
+    """A Spring Boot service in the cluster: a Deployment (rolling update without downtime) and
+    a Service, with settings from ``config`` and credentials from ``secrets`` as environment
+    variables (Spring's relaxed binding reads ``DB_URL`` as ``db.url``).
+
+    Probes: ``health`` (a path) for readiness and liveness; without it, Actuator's
+    ``/actuator/health/readiness`` and ``/actuator/health/liveness`` (Spring Boot enables them
+    on Kubernetes). A startup probe gives the JVM ``startup_seconds`` to come up before
+    liveness counts::
+
+        runtime=spring_boot_service(port=8080, health="/calendar/event/healthcheck",
+                                    config=ConfigMap("backend-config", {...}),
+                                    secrets=Secret("backend", keys=["JWT_SECRET_KEY"]))
+    """
+    secret_list = (secrets,) if isinstance(secrets, Secret) else tuple(secrets)
+    expose = _service_type("spring_boot_service", expose)
+    for item, what in ((config, "config"), *((s, "secrets") for s in secret_list)):
+        if item is not None and not isinstance(item, ConfigMap if what == "config" else Secret):
+            wanted = "a ConfigMap" if what == "config" else "Secret objects"
+            raise ModelError(f"spring_boot_service: {what} must be {wanted}, got {item!r}")
+        if item is not None and item.namespace != namespace:
+            raise ModelError(
+                f"spring_boot_service: {item.kind} {item.name!r} is in namespace "
+                f"{item.namespace!r}, the service in {namespace!r}; pods only read their own"
+            )
+
+    def build(name: str, image: Image) -> Runtime:
+        http = ContainerPort("http", port)
+        ready_path = health or "/actuator/health/readiness"
+        live_path = health or "/actuator/health/liveness"
+        period = 10
+        container = Container(
+            name,
+            image,
+            ports=[http],
+            env_from=[*([config] if config else []), *secret_list],
+            startup=Probe(
+                HttpGet(ready_path, http),
+                period_seconds=period,
+                failure_threshold=max(1, startup_seconds // period),
+            ),
+            readiness=Probe(HttpGet(ready_path, http), period_seconds=5, timeout_seconds=3),
+            liveness=Probe(HttpGet(live_path, http), period_seconds=10, timeout_seconds=3),
+            resources=resources,
+        )
+        deployment = Deployment(
+            name,
+            [container],
+            replicas=replicas,
+            strategy=RollingUpdate(max_surge=1, max_unavailable=0),
+            min_ready_seconds=5,
+            # Spring's graceful shutdown finishes requests within 30 s by default.
+            termination_grace_period_seconds=45,
+            namespace=namespace,
+        )
+        service = Service(deployment, ports=[http], type=expose)
+        objects = [
+            *_namespace(namespace),
+            *([config] if config else []),
+            *secret_list,
+            deployment,
+            service,
+        ]
+        return Runtime(objects)
+
+    return RuntimeSpec(build, description="Spring Boot service")
+
+
+def _proxy_service(function: str, path: str, target: object) -> Service:
+    if isinstance(target, Service):
+        return target
+    if isinstance(target, Component | BackingService):
+        if target.runtime is None:
+            raise ModelError(
+                f"{function}: proxy[{path!r}] is component {target.name!r}, which has no "
+                "runtime (so no Service to proxy to)"
+            )
+        return target.runtime.service
+    raise ModelError(
+        f"{function}: proxy[{path!r}] must be a Component or a Service (proxied by its cluster "
+        f"DNS name), got {type(target).__name__} {target!r}; a hard-coded address breaks when "
+        "the Service is recreated"
+    )
+
+
+def nginx_config(proxy: Mapping[str, Service], *, port: int = 80) -> str:
+    """An nginx server block: serve the built files (falling back to ``index.html`` for
+    client-side routes) and proxy each path prefix to a Service by its DNS name, with the
+    headers websockets need (``Upgrade``/``Connection``) on every proxied path."""
+    lines = [
+        "# Connection: upgrade only for requests that ask for it (websockets).",
+        "map $http_upgrade $connection_upgrade {",
+        "    default upgrade;",
+        "    ''      close;",
+        "}",
+        "",
+        "server {",
+        f"    listen {port};",
+        "    server_name _;",
+        "    root /usr/share/nginx/html;",
+        "    index index.html;",
+        "",
+        "    location / {",
+        "        try_files $uri $uri/ /index.html;",
+        "    }",
+    ]
+    for path, service in proxy.items():
+        lines += [
+            "",
+            f"    location {path} {{",
+            # No URI after host:port, so the request path is passed on unchanged.
+            f"        proxy_pass {service.url()};",
+            "        proxy_http_version 1.1;",
+            "        proxy_set_header Host $host;",
+            "        proxy_set_header X-Real-IP $remote_addr;",
+            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            "        proxy_set_header X-Forwarded-Proto $scheme;",
+            "        proxy_set_header Upgrade $http_upgrade;",
+            "        proxy_set_header Connection $connection_upgrade;",
+            "        proxy_read_timeout 3600s;",
+            "    }",
+        ]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+_LOCATION = re.compile(r"/[A-Za-z0-9._~/-]*")
+
+
+@preset
+def nginx_frontend(
+    *,
+    proxy: Mapping[str, object] | None = None,
+    expose: str = "LoadBalancer",
+    port: int = 80,
+    replicas: int = 1,
+    resources: Resources | None = None,
+    namespace: str = "default",
+) -> RuntimeSpec:
+    """An nginx container serving the frontend's built ``dist/`` (the image's Dockerfile copies
+    it to ``/usr/share/nginx/html``), configured by a ConfigMap ``<name>-nginx`` mounted at
+    ``/etc/nginx/conf.d``, exposed by a Service of type ``expose`` (``LoadBalancer``: MetalLB
+    hands out the address).
+
+    ``proxy`` maps path prefixes to Components or Services, proxied by the Service's DNS name
+    (``http://backend.default.svc.cluster.local:8080``), never an IP::
+
+        runtime=nginx_frontend(proxy={"/api": backend, "/ws": backend}, expose="LoadBalancer")
+    """
+    expose = _service_type("nginx_frontend", expose)
+    services: dict[str, Service] = {}
+    for path, target in (proxy or {}).items():
+        if not isinstance(path, str) or not _LOCATION.fullmatch(path):
+            raise ModelError(
+                f"nginx_frontend: proxy path {path!r} is not allowed: a URL path prefix such as "
+                "'/api'"
+            )
+        services[path] = _proxy_service("nginx_frontend", path, target)
+
+    def build(name: str, image: Image) -> Runtime:
+        http = ContainerPort("http", port)
+        config = ConfigMap(
+            f"{name}-nginx",
+            {"default.conf": nginx_config(services, port=port)},
+            namespace=namespace,
+        )
+        container = Container(
+            name,
+            image,
+            ports=[http],
+            readiness=Probe(HttpGet("/", http), period_seconds=5),
+            liveness=Probe(HttpGet("/", http), period_seconds=10),
+            resources=resources,
+            mounts=[
+                VolumeMount(
+                    ConfigMapVolume("nginx-conf", config), "/etc/nginx/conf.d", read_only=True
+                )
+            ],
+        )
+        deployment = Deployment(
+            name,
+            [container],
+            replicas=replicas,
+            strategy=RollingUpdate(max_surge=1, max_unavailable=0),
+            min_ready_seconds=5,
+            termination_grace_period_seconds=30,
+            namespace=namespace,
+        )
+        service = Service(deployment, ports=[http], type=expose)
+        return Runtime([*_namespace(namespace), config, deployment, service])
+
+    return RuntimeSpec(build, description="nginx frontend")
+
+
+@attrs.frozen
+class _Engine:
+    name: str
+    image: str
+    port: int
+    data: str
+    password_key: str
+    allowed_keys: tuple[str, ...]
+    database_env: str
+    jdbc: str
+
+
+_ENGINES = {
+    "mariadb": _Engine(
+        "mariadb",
+        "mariadb:11.4",
+        3306,
+        "/var/lib/mysql",
+        "MARIADB_ROOT_PASSWORD",
+        ("MARIADB_ROOT_PASSWORD", "MARIADB_USER", "MARIADB_PASSWORD"),
+        "MARIADB_DATABASE",
+        "mariadb",
+    ),
+    "mysql": _Engine(
+        "mysql",
+        "mysql:8.4",
+        3306,
+        "/var/lib/mysql",
+        "MYSQL_ROOT_PASSWORD",
+        ("MYSQL_ROOT_PASSWORD", "MYSQL_USER", "MYSQL_PASSWORD"),
+        "MYSQL_DATABASE",
+        "mysql",
+    ),
+    "postgres": _Engine(
+        "postgres",
+        "postgres:16",
+        5432,
+        "/var/lib/postgresql/data",
+        "POSTGRES_PASSWORD",
+        ("POSTGRES_PASSWORD", "POSTGRES_USER"),
+        "POSTGRES_DB",
+        "postgresql",
+    ),
+}
+
+
+@attrs.frozen
+class Database(BackingService):
+    """A database run in the cluster (see :func:`mariadb`); :meth:`jdbc_url` is how a
+    backend reaches it."""
+
+    engine: str = attrs.field(kw_only=True, validator=_checks.one_of(tuple(_ENGINES)))
+    database: str = attrs.field(kw_only=True, validator=_checks.text(multiline=False))
+
+    @property
+    def service(self) -> Service:
+        return self.runtime.service
+
+    def jdbc_url(self) -> str:
+        """``jdbc:<engine>://<service DNS name>:<port>/<database>``."""
+        service = self.service
+        return (
+            f"jdbc:{_ENGINES[self.engine].jdbc}://{service.dns_name}:{service.port().number}/"
+            f"{self.database}"
+        )
+
+
+def _database(
+    engine_name: str,
+    name: str,
+    *,
+    database: str,
+    credentials: Secret,
+    storage: str,
+    storage_class: str | None,
+    image: str | None,
+    resources: Resources | None,
+    namespace: str,
+) -> Database:
+    engine = _ENGINES[engine_name]
+    if not isinstance(credentials, Secret):
+        raise ModelError(
+            f"{engine_name}: credentials must be a Secret declaring {engine.password_key}, "
+            f"got {credentials!r}"
+        )
+    if engine.password_key not in credentials.keys:
+        raise ModelError(
+            f"{engine_name}: credentials Secret {credentials.name!r} must declare "
+            f"{engine.password_key} (the image refuses to start without it)"
+        )
+    unknown = [k for k in credentials.keys if k not in engine.allowed_keys]
+    if unknown:
+        raise ModelError(
+            f"{engine_name}: credentials Secret {credentials.name!r} declares "
+            f"{', '.join(unknown)}, which the {engine_name} image does not read; allowed: "
+            f"{', '.join(engine.allowed_keys)}"
+        )
+    if credentials.namespace != namespace:
+        raise ModelError(
+            f"{engine_name}: Secret {credentials.name!r} is in namespace "
+            f"{credentials.namespace!r}, the database in {namespace!r}"
+        )
+    if not isinstance(database, str) or not database.replace("_", "a").isalnum():
+        raise ModelError(
+            f"{engine_name}: database must be a name of letters, digits and '_', got {database!r}"
+        )
+    port = ContainerPort(engine.name if len(engine.name) <= 15 else "db", engine.port)
+    data = ClaimTemplate("data", storage=storage, storage_class=storage_class)
+    env: dict[str, str] = {engine.database_env: database}
+    if engine_name == "postgres":
+        # The volume's root holds lost+found, which initdb refuses: keep the data one level down.
+        env["PGDATA"] = f"{engine.data}/pgdata"
+    ready = (
+        Exec(["healthcheck.sh", "--connect", "--innodb_initialized"])
+        if engine_name == "mariadb"
+        else Exec(["pg_isready", "-U", "postgres"])
+        if engine_name == "postgres"
+        else TcpSocket(port)
+    )
+    container = Container(
+        name,
+        image or engine.image,
+        ports=[port],
+        env=env,
+        env_from=[credentials],
+        readiness=Probe(ready, initial_delay_seconds=10, period_seconds=10, timeout_seconds=5),
+        liveness=Probe(TcpSocket(port), initial_delay_seconds=30, period_seconds=20),
+        resources=resources,
+        mounts=[VolumeMount(data, engine.data)],
+    )
+    workload = StatefulSet(
+        name, [container], termination_grace_period_seconds=60, namespace=namespace
+    )
+    service = Service(workload, ports=[port], type="ClusterIP")
+    return Database(
+        name,
+        runtime=Runtime([*_namespace(namespace), credentials, workload, service]),
+        engine=engine_name,
+        database=database,
+    )
+
+
+@preset
+def mariadb(
+    name: str,
+    *,
+    database: str,
+    credentials: Secret,
+    storage: str = "10Gi",
+    storage_class: str | None = None,
+    image: str | None = None,
+    resources: Resources | None = None,
+    namespace: str = "default",
+) -> Database:
+    """MariaDB as a StatefulSet whose PersistentVolumeClaim (``storage``, one per replica) is
+    mounted at ``/var/lib/mysql``, where MariaDB writes; a ClusterIP Service on 3306; the root
+    password (and optional user) from the Secret ``credentials``::
+
+        db = mariadb("mariadb", database="ssm", storage="10Gi",
+                     credentials=Secret("mariadb", keys=["MARIADB_ROOT_PASSWORD"]))
+    """
+    return _database(
+        "mariadb",
+        name,
+        database=database,
+        credentials=credentials,
+        storage=storage,
+        storage_class=storage_class,
+        image=image,
+        resources=resources,
+        namespace=namespace,
+    )
+
+
+@preset
+def mysql(
+    name: str,
+    *,
+    database: str,
+    credentials: Secret,
+    storage: str = "10Gi",
+    storage_class: str | None = None,
+    image: str | None = None,
+    resources: Resources | None = None,
+    namespace: str = "default",
+) -> Database:
+    """MySQL, as :func:`mariadb` (data in ``/var/lib/mysql``, ``MYSQL_*`` keys)."""
+    return _database(
+        "mysql",
+        name,
+        database=database,
+        credentials=credentials,
+        storage=storage,
+        storage_class=storage_class,
+        image=image,
+        resources=resources,
+        namespace=namespace,
+    )
+
+
+@preset
+def postgres(
+    name: str,
+    *,
+    database: str,
+    credentials: Secret,
+    storage: str = "10Gi",
+    storage_class: str | None = None,
+    image: str | None = None,
+    resources: Resources | None = None,
+    namespace: str = "default",
+) -> Database:
+    """PostgreSQL, as :func:`mariadb`: the claim is mounted at ``/var/lib/postgresql/data``
+    and ``PGDATA`` points at ``pgdata`` inside it; the Secret declares ``POSTGRES_PASSWORD``."""
+    return _database(
+        "postgres",
+        name,
+        database=database,
+        credentials=credentials,
+        storage=storage,
+        storage_class=storage_class,
+        image=image,
+        resources=resources,
+        namespace=namespace,
+    )

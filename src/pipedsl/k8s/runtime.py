@@ -1,0 +1,113 @@
+"""A component's runtime: the Kubernetes objects it runs in the cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.k8s.config import ConfigMap, Secret, SecretKey
+from pipedsl.k8s.network import Ingress, Service
+from pipedsl.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.k8s.storage import PersistentVolume, PersistentVolumeClaim, SecretVolume
+from pipedsl.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
+from pipedsl.model import _checks
+from pipedsl.model.infra import Image
+
+K8sObject = (
+    Namespace
+    | ConfigMap
+    | Secret
+    | PersistentVolume
+    | PersistentVolumeClaim
+    | Deployment
+    | StatefulSet
+    | Service
+    | Ingress
+    | HorizontalPodAutoscaler
+)
+OBJECT_TYPES: tuple[type, ...] = (
+    Namespace,
+    ConfigMap,
+    Secret,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    Deployment,
+    StatefulSet,
+    Service,
+    Ingress,
+    HorizontalPodAutoscaler,
+)
+
+
+def _objects(value: Any) -> Any:
+    return _checks.to_tuple(value)
+
+
+@attrs.frozen
+class Runtime:
+    """The objects a component runs as: ``Runtime([config, secret, deployment, service])``.
+
+    ``pipedsl render`` writes one manifest per object (Secrets excepted: they declare keys the
+    cluster must hold). Objects referenced by these (a ConfigMap a container reads, the
+    PersistentVolumeClaim it mounts) must be listed here or in another component's runtime.
+    """
+
+    objects: tuple[K8sObject, ...] = attrs.field(
+        converter=_objects, validator=_checks.tuple_of(OBJECT_TYPES)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.objects:
+            raise ModelError("Runtime.objects: a runtime needs at least one object")
+
+    @property
+    def workloads(self) -> tuple[Workload, ...]:
+        return tuple(o for o in self.objects if isinstance(o, Deployment | StatefulSet))
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        return tuple(o for o in self.objects if isinstance(o, Secret))
+
+    @property
+    def needed_secrets(self) -> tuple[Secret, ...]:
+        """Every Secret its pods cannot start without: the ones it declares and the ones its
+        containers read (``env_from``, ``secret.key()``, a :class:`SecretVolume`), in order."""
+        found: dict[Secret, None] = dict.fromkeys(self.secrets)
+        for workload in self.workloads:
+            for container in workload.containers:
+                found.update(dict.fromkeys(s for s in container.env_from if isinstance(s, Secret)))
+                found.update(
+                    dict.fromkeys(v.secret for _, v in container.env if isinstance(v, SecretKey))
+                )
+            found.update(
+                dict.fromkeys(v.secret for v in workload.volumes if isinstance(v, SecretVolume))
+            )
+        return tuple(found)
+
+    @property
+    def service(self) -> Service:
+        """The Service in front of the first workload (what other components talk to)."""
+        for workload in self.workloads:
+            for obj in self.objects:
+                if isinstance(obj, Service) and obj.workload == workload:
+                    return obj
+        raise ModelError("Runtime: no Service exposes this runtime's workload")
+
+    def running(self, image: Image) -> list[tuple[Workload, Container]]:
+        """Each workload container that runs ``image``."""
+        return [(w, c) for w in self.workloads for c in w.containers if c.image == image]
+
+
+@attrs.frozen
+class RuntimeSpec:
+    """A runtime still missing its component's name and image, as presets such as
+    :func:`~pipedsl.spring_boot_service` return it; the component preset completes it."""
+
+    build: Callable[[str, Image], Runtime] = attrs.field(validator=attrs.validators.is_callable())
+    description: str = attrs.field(default="", kw_only=True)
+
+    def __call__(self, name: str, image: Image) -> Runtime:
+        return self.build(name, image)

@@ -1,0 +1,51 @@
+"""HorizontalPodAutoscaler (autoscaling/v2): replicas follow CPU use."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.k8s import _checks as k8s
+from pipedsl.k8s.workloads import Deployment, StatefulSet, Workload
+from pipedsl.model import _checks
+
+
+@attrs.frozen
+class HorizontalPodAutoscaler:
+    """Scale ``target`` between ``min_replicas`` and ``max_replicas`` to keep its average CPU
+    use at ``cpu_percent`` of what its containers request (so they must request CPU)."""
+
+    kind: ClassVar[str] = "HorizontalPodAutoscaler"
+    api_version: ClassVar[str] = "autoscaling/v2"
+
+    target: Workload = attrs.field(validator=_checks.instance_of((Deployment, StatefulSet)))
+    max_replicas: int = attrs.field(kw_only=True, validator=_checks.positive_int)
+    min_replicas: int = attrs.field(default=1, kw_only=True, validator=_checks.positive_int)
+    cpu_percent: int = attrs.field(default=80, kw_only=True, validator=_checks.positive_int)
+    name: str = attrs.field(
+        default=attrs.Factory(lambda self: self.target.name, takes_self=True),
+        kw_only=True,
+        validator=k8s.NAME,
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_replicas > self.max_replicas:
+            raise ModelError(
+                f"HorizontalPodAutoscaler.min_replicas: {self.min_replicas} is above "
+                f"max_replicas {self.max_replicas}"
+            )
+        missing = [
+            c.name for c in self.target.containers if c.resources is None or c.resources.cpu is None
+        ]
+        if missing:
+            raise ModelError(
+                f"HorizontalPodAutoscaler.target: CPU utilization is relative to requests, but "
+                f"container(s) {', '.join(missing)} of {self.target.kind} {self.target.name!r} "
+                f"request no CPU; give them resources=Resources(cpu=...)"
+            )
+
+    @property
+    def namespace(self) -> str:
+        return self.target.namespace

@@ -1,0 +1,407 @@
+"""Workloads: containers (ports, env, probes, resources, mounts), Deployments, StatefulSets,
+and the Namespace they live in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from pipedsl.errors import ModelError
+from pipedsl.k8s import _checks as k8s
+from pipedsl.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
+from pipedsl.k8s.storage import VOLUME_TYPES, ClaimTemplate, Volume
+from pipedsl.model import _checks
+from pipedsl.model.infra import Image
+
+# A public image with an explicit tag (or digest): ``mariadb:11.4``, ``nginx:1.27-alpine``.
+_PUBLIC_IMAGE = re.compile(
+    r"(?P<name>[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})"
+)
+
+
+@attrs.frozen
+class Namespace:
+    """``Namespace("lat32t")``: objects name theirs with ``namespace="lat32t"``."""
+
+    kind: ClassVar[str] = "Namespace"
+    api_version: ClassVar[str] = "v1"
+    namespaced: ClassVar[bool] = False
+
+    name: str = attrs.field(validator=k8s.NAME)
+
+
+@attrs.frozen
+class ContainerPort:
+    """A port a container listens on, by name: ``ContainerPort("http", 8080)``. Probes and
+    Services refer to this object, so a port they use is a port the container has."""
+
+    name: str = attrs.field(validator=k8s.PORT_NAME)
+    number: int = attrs.field(validator=k8s.port_number)
+    protocol: str = attrs.field(
+        default="TCP", kw_only=True, validator=_checks.one_of(("TCP", "UDP", "SCTP"))
+    )
+
+
+@attrs.frozen
+class HttpGet:
+    """A probe that GETs ``path`` on ``port`` (success: a 2xx or 3xx status)."""
+
+    path: str = attrs.field(validator=k8s.ABSOLUTE_PATH)
+    port: ContainerPort = attrs.field(validator=_checks.instance_of(ContainerPort))
+
+
+@attrs.frozen
+class TcpSocket:
+    """A probe that succeeds when ``port`` accepts a TCP connection."""
+
+    port: ContainerPort = attrs.field(validator=_checks.instance_of(ContainerPort))
+
+
+def _command(value: str | Iterable[str]) -> tuple[str, ...]:
+    return _checks.str_tuple(value)
+
+
+def _non_empty_words(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _checks.tuple_of(str)(instance, attribute, value)
+    if not value:
+        raise _checks.fail(instance, attribute, "must not be empty")
+
+
+@attrs.frozen
+class Exec:
+    """A probe that runs ``command`` in the container (exit status 0: success). The command is
+    a list of words run without a shell."""
+
+    command: tuple[str, ...] = attrs.field(converter=_command, validator=_non_empty_words)
+
+
+@attrs.frozen
+class Probe:
+    """A readiness, liveness or startup probe: ``Probe(HttpGet("/health", http), period_seconds=5)``."""
+
+    action: HttpGet | TcpSocket | Exec = attrs.field(
+        validator=_checks.instance_of((HttpGet, TcpSocket, Exec))
+    )
+    initial_delay_seconds: int = attrs.field(
+        default=0, kw_only=True, validator=k8s.non_negative_int
+    )
+    period_seconds: int = attrs.field(default=10, kw_only=True, validator=_checks.positive_int)
+    timeout_seconds: int = attrs.field(default=1, kw_only=True, validator=_checks.positive_int)
+    failure_threshold: int = attrs.field(default=3, kw_only=True, validator=_checks.positive_int)
+
+    @property
+    def port(self) -> ContainerPort | None:
+        return None if isinstance(self.action, Exec) else self.action.port
+
+
+@attrs.frozen
+class Resources:
+    """CPU and memory a container requests (scheduling) and may use at most (limits):
+    ``Resources(cpu="250m", memory="512Mi", memory_limit="1Gi")``."""
+
+    cpu: str | None = attrs.field(default=None, validator=_checks.optional(k8s.QUANTITY))
+    memory: str | None = attrs.field(default=None, validator=_checks.optional(k8s.QUANTITY))
+    cpu_limit: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(k8s.QUANTITY)
+    )
+    memory_limit: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(k8s.QUANTITY)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for request, limit, what in (
+            (self.cpu, self.cpu_limit, "cpu"),
+            (self.memory, self.memory_limit, "memory"),
+        ):
+            if (
+                request is not None
+                and limit is not None
+                and k8s.quantity_value(request) > k8s.quantity_value(limit)
+            ):
+                raise ModelError(f"Resources.{what}_limit: {limit} is below the request {request}")
+
+
+@attrs.frozen
+class VolumeMount:
+    """Where a volume appears in a container: ``VolumeMount(data, "/var/lib/mysql")``. The pod's
+    volumes are the ones its containers mount, so a mount cannot name a missing volume."""
+
+    volume: Volume = attrs.field(validator=_checks.instance_of(VOLUME_TYPES))
+    path: str = attrs.field(validator=k8s.ABSOLUTE_PATH)
+    sub_path: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    read_only: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+
+
+EnvValue = str | ConfigMapKey | SecretKey
+
+
+def _env(value: Mapping[str, EnvValue]) -> tuple[tuple[str, EnvValue], ...]:
+    # Typed as a mapping only, so that a dict literal of mixed values type-checks; pairs are
+    # accepted too (``attrs.evolve`` passes the stored tuple back in).
+    if isinstance(value, Mapping):
+        return tuple(value.items())
+    return _checks.to_tuple(value)
+
+
+def _check_env(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    seen: set[str] = set()
+    for name, item in value:
+        _checks.ENV_NAME(instance, attribute, name)
+        if name in seen:
+            raise _checks.fail(instance, attribute, f"{name} is set twice")
+        seen.add(name)
+        if not isinstance(item, str | ConfigMapKey | SecretKey):
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"{name}: expected str, ConfigMap.key(...) or Secret.key(...), got {item!r}",
+            )
+
+
+def _check_image(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, Image):
+        return
+    if not isinstance(value, str) or not (found := _PUBLIC_IMAGE.fullmatch(value)):
+        raise _checks.fail(
+            instance,
+            attribute,
+            f"expected an Image built by a pipeline or a public image with an explicit tag "
+            f"such as 'mariadb:11.4', got {value!r}",
+        )
+    if found.group("tag") == "latest":
+        raise _checks.fail(
+            instance,
+            attribute,
+            f"{value!r}: ':latest' changes under a running cluster; pin a version",
+        )
+
+
+def _tuple(value: Any) -> Any:
+    return _checks.to_tuple(value)
+
+
+@attrs.frozen
+class Container:
+    """One container of a pod. ``image`` is an :class:`~pipedsl.Image` a pipeline pushes (the
+    deploy runs exactly the tag that build pushed) or a public image with a pinned tag.
+
+    ``env_from`` takes :class:`ConfigMap` and :class:`Secret` objects (every key becomes a
+    variable); ``env`` maps names to strings or ``config.key("X")`` / ``secret.key("X")``.
+    Probes name one of ``ports``.
+    """
+
+    name: str = attrs.field(validator=k8s.NAME)
+    image: Image | str = attrs.field(validator=_check_image)
+    ports: tuple[ContainerPort, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_tuple, validator=_checks.tuple_of(ContainerPort)
+    )
+    env: tuple[tuple[str, EnvValue], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_env, validator=_check_env
+    )
+    env_from: tuple[ConfigMap | Secret, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_tuple,
+        validator=_checks.tuple_of((ConfigMap, Secret)),
+    )
+    command: tuple[str, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=attrs.converters.optional(_command)
+    )
+    args: tuple[str, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=attrs.converters.optional(_command)
+    )
+    readiness: Probe | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Probe))
+    )
+    liveness: Probe | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Probe))
+    )
+    startup: Probe | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Probe))
+    )
+    resources: Resources | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Resources))
+    )
+    mounts: tuple[VolumeMount, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_tuple, validator=_checks.tuple_of(VolumeMount)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        names = [p.name for p in self.ports]
+        numbers = [(p.number, p.protocol) for p in self.ports]
+        if len(set(names)) != len(names):
+            raise ModelError(f"Container.ports: duplicate port names in {self.name!r}: {names}")
+        if len(set(numbers)) != len(numbers):
+            raise ModelError(f"Container.ports: a port number is listed twice in {self.name!r}")
+        for kind in ("readiness", "liveness", "startup"):
+            probe: Probe | None = getattr(self, kind)
+            if probe is not None and probe.port is not None and probe.port not in self.ports:
+                listed = ", ".join(f"{p.name} ({p.number})" for p in self.ports) or "none"
+                raise ModelError(
+                    f"Container.{kind}: probes port {probe.port.name!r} ({probe.port.number}), "
+                    f"which container {self.name!r} does not declare; its ports: {listed}"
+                )
+        paths = [m.path for m in self.mounts]
+        if len(set(paths)) != len(paths):
+            raise ModelError(
+                f"Container.mounts: two volumes mounted at the same path in {self.name!r}"
+            )
+
+    def port(self, name: str) -> ContainerPort:
+        """The declared port ``name``."""
+        for port in self.ports:
+            if port.name == name:
+                return port
+        raise ModelError(f"Container {self.name!r} has no port {name!r}")
+
+
+def _containers(value: Any) -> tuple[Container, ...]:
+    return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+def _check_containers(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _checks.tuple_of(Container)(instance, attribute, value)
+    if not value:
+        raise _checks.fail(instance, attribute, "a pod needs at least one container")
+    names = [c.name for c in value]
+    if len(set(names)) != len(names):
+        raise _checks.fail(instance, attribute, f"duplicate container names {names}")
+
+
+def _percent_or_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,3}%", value):
+        return
+    raise _checks.fail(
+        instance, attribute, f"expected an int >= 0 or a percentage like '25%', got {value!r}"
+    )
+
+
+@attrs.frozen
+class RollingUpdate:
+    """How a Deployment replaces pods: at most ``max_surge`` extra and ``max_unavailable``
+    missing pods while it rolls (default: one extra, none missing — no downtime)."""
+
+    max_surge: int | str = attrs.field(default=1, validator=_percent_or_int)
+    max_unavailable: int | str = attrs.field(default=0, validator=_percent_or_int)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_surge in (0, "0%") and self.max_unavailable in (0, "0%"):
+            raise ModelError(
+                "RollingUpdate: max_surge and max_unavailable cannot both be 0 (the rollout "
+                "could never start)"
+            )
+
+
+class _Workload:
+    """What Deployments and StatefulSets share: pods built from containers."""
+
+    __slots__ = ()
+
+    name: str
+    namespace: str
+    containers: tuple[Container, ...]
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """The labels its pods carry and its Services select: derived from its name, so a
+        Service cannot select pods its workload does not label."""
+        return {"app.kubernetes.io/name": self.name}
+
+    @property
+    def volumes(self) -> tuple[Volume, ...]:
+        """The pod's volumes: every volume a container mounts, once, in order."""
+        found: dict[Volume, None] = {}
+        for container in self.containers:
+            for mount in container.mounts:
+                found.setdefault(mount.volume, None)
+        return tuple(found)
+
+    def container(self, name: str) -> Container:
+        for container in self.containers:
+            if container.name == name:
+                return container
+        raise ModelError(f"{type(self).__name__} {self.name!r} has no container {name!r}")
+
+
+def _check_volume_names(workload: _Workload) -> None:
+    names = [v.name for v in workload.volumes]
+    if len(set(names)) != len(names):
+        raise ModelError(
+            f"{type(workload).__name__}.containers: different volumes share a name in "
+            f"{workload.name!r}: {names}"
+        )
+
+
+@attrs.frozen
+class Deployment(_Workload):
+    """Stateless pods, replaced by a rolling update:
+    ``Deployment("backend", [Container("backend", image, ports=[http])], replicas=2)``.
+
+    ``replicas=None`` leaves the count to a :class:`~pipedsl.HorizontalPodAutoscaler` (the
+    manifest then has none, so that applying it does not reset what the autoscaler chose)."""
+
+    kind: ClassVar[str] = "Deployment"
+    api_version: ClassVar[str] = "apps/v1"
+
+    name: str = attrs.field(validator=k8s.NAME)
+    containers: tuple[Container, ...] = attrs.field(
+        converter=_containers, validator=_check_containers
+    )
+    replicas: int | None = attrs.field(
+        default=1, kw_only=True, validator=_checks.optional(k8s.non_negative_int)
+    )
+    strategy: RollingUpdate = attrs.field(
+        factory=RollingUpdate, kw_only=True, validator=_checks.instance_of(RollingUpdate)
+    )
+    min_ready_seconds: int = attrs.field(default=0, kw_only=True, validator=k8s.non_negative_int)
+    termination_grace_period_seconds: int = attrs.field(
+        default=30, kw_only=True, validator=k8s.non_negative_int
+    )
+    namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
+
+    def __attrs_post_init__(self) -> None:
+        _check_volume_names(self)
+        for volume in self.volumes:
+            if isinstance(volume, ClaimTemplate):
+                raise ModelError(
+                    f"Deployment {self.name!r}: ClaimTemplate {volume.name!r} is for "
+                    "StatefulSets; mount a ClaimVolume of a PersistentVolumeClaim instead"
+                )
+
+
+@attrs.frozen
+class StatefulSet(_Workload):
+    """Pods with stable names and their own storage (databases). Mount a :class:`ClaimTemplate`
+    to give each replica a PersistentVolumeClaim that outlives the pod."""
+
+    kind: ClassVar[str] = "StatefulSet"
+    api_version: ClassVar[str] = "apps/v1"
+
+    name: str = attrs.field(validator=k8s.NAME)
+    containers: tuple[Container, ...] = attrs.field(
+        converter=_containers, validator=_check_containers
+    )
+    replicas: int = attrs.field(default=1, kw_only=True, validator=k8s.non_negative_int)
+    termination_grace_period_seconds: int = attrs.field(
+        default=30, kw_only=True, validator=k8s.non_negative_int
+    )
+    namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
+
+    def __attrs_post_init__(self) -> None:
+        _check_volume_names(self)
+
+    @property
+    def service_name(self) -> str:
+        """The Service that governs its pods' DNS names: the one named like it."""
+        return self.name
+
+
+Workload = Deployment | StatefulSet

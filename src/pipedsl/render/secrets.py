@@ -1,0 +1,128 @@
+"""The last line of defence: no generated file may contain a secret, and no Jenkinsfile may
+let Groovy interpolate a credential variable into a string.
+
+The model cannot hold a secret value, but raw ``sh`` scripts, ``Groovy`` steps, messages and
+ConfigMap values are free text; this scan catches a pasted token there before it is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from pipedsl.errors import Problem
+from pipedsl.render.artifacts import Artifact
+
+# (what, pattern) — each pattern matches a value, never a reference such as ${VAR} or $VAR.
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (what, re.compile(pattern))
+    for what, pattern in (
+        ("a private key", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
+        ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})"),
+        ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+        (
+            "a Slack webhook URL",
+            r"hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+",
+        ),
+        ("a Discord webhook URL", r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"),
+        ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+        ("a Docker Hub access token", r"\bdckr_pat_[A-Za-z0-9_-]{20,}"),
+        ("a JSON web token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+        (
+            "a password on a docker login command line",
+            r"docker\s+login\b[^\n]*\s(?:-p|--password)(?:\s|=)(?!-)",
+        ),
+        (
+            "a literal assigned to a secret-looking name",
+            # The name must end in the secret word: tokenCredentialId or passwordVariable name
+            # a credential id or a variable, not a secret.
+            r"(?i)\b\w*(?:password|passwd|secret|token|api_?key|access_?key|private_?key)\s*[:=]\s*"
+            r"(?:'[^'$\n]{4,}'|\"[^\"$\n]{4,}\")",
+        ),
+        (
+            "the base64 of a common default password",
+            r"\b(?:cGFzc3dvcmQ=?|YWRtaW4=?|cm9vdA==|Y2hhbmdlbWU=?|c2VjcmV0|MTIzNDU2|cGFzc3dvcmQxMjM=?)(?![A-Za-z0-9+/])",
+        ),
+    )
+)
+
+
+def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
+    """Every line of every artifact that looks like it holds a secret, as ``file:line``."""
+    problems = []
+    for artifact in artifacts:
+        for number, line in enumerate(artifact.text.splitlines(), 1):
+            for what, pattern in SECRET_PATTERNS:
+                if pattern.search(line):
+                    problems.append(
+                        Problem(
+                            f"{artifact.path}:{number}",
+                            f"looks like {what}; keep secrets in Jenkins credentials or Kubernetes "
+                            "Secrets and refer to them by id",
+                        )
+                    )
+    return problems
+
+
+def _double_quoted_strings(code: str) -> Iterator[str]:
+    """The contents of the double-quoted (interpolating) string literals of Groovy ``code``,
+    skipping comments and single-quoted strings."""
+    i = 0
+    n = len(code)
+    while i < n:
+        if code.startswith("//", i):
+            i = code.find("\n", i)
+            i = n if i < 0 else i
+        elif code.startswith("/*", i):
+            end = code.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif code[i] in "'\"":
+            quote = code[i] * 3 if code.startswith(code[i] * 3, i) else code[i]
+            j = i + len(quote)
+            while j < n and not code.startswith(quote, j):
+                j += 2 if code[j] == "\\" else 1
+            if quote[0] == '"':
+                yield code[i + len(quote) : j]
+            i = j + len(quote)
+        else:
+            i += 1
+
+
+def interpolated_variables(jenkinsfile: str, names: Iterable[str]) -> list[str]:
+    """Which of ``names`` a Jenkinsfile interpolates in a GString (``"$NAME"``, ``"${NAME}"``,
+    ``"${env.NAME}"``): for credential variables, exactly what Jenkins warns about."""
+    wanted = set(names)
+    found = []
+    for body in _double_quoted_strings(jenkinsfile):
+        for match in re.finditer(r"(?<!\\)\$\{?\s*(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)", body):
+            if match.group(1) in wanted:
+                found.append(match.group(1))
+    return found
+
+
+_BINDING = re.compile(
+    r"(?:usernameVariable|passwordVariable|variable|keyFileVariable|passphraseVariable):\s*'([A-Za-z_][A-Za-z0-9_]*)'"
+)
+
+
+def credential_variables(jenkinsfile: str) -> set[str]:
+    """Variable names bound by ``withCredentials`` in a Jenkinsfile."""
+    return set(_BINDING.findall(jenkinsfile))
+
+
+def find_interpolated_credentials(artifacts: Iterable[Artifact]) -> list[Problem]:
+    problems = []
+    for artifact in artifacts:
+        if artifact.kind != "jenkinsfile":
+            continue
+        for name in sorted(
+            set(interpolated_variables(artifact.text, credential_variables(artifact.text)))
+        ):
+            problems.append(
+                Problem(
+                    artifact.path,
+                    f"the credential variable {name} is interpolated by Groovy; pass it to sh in a "
+                    "single-quoted string so that the shell reads it",
+                )
+            )
+    return problems

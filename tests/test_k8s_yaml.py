@@ -1,0 +1,112 @@
+"""The YAML boundary: ``yaml_document`` output reads back as exactly the data it was given, and
+no string is left as a plain scalar that some YAML reader would take for a boolean, number or
+null (PyYAML reads YAML 1.1; kubectl's Go reader also takes ``y``/``n`` and ``1e3``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipedsl import ConfigMap
+from pipedsl.k8s.config import looks_secret
+from pipedsl.k8s.manifests import manifest
+from pipedsl.render.escape import yaml_document
+
+TRICKY = [
+    "yes", "no", "on", "off", "y", "n", "Y", "N", "true", "False", "NULL", "null", "~", "",
+    "0123", "0o17", "0x1f", "1e3", "1E3", "-1", "+1", ".5", "1_000", "12:30", ".inf", "-.Inf",
+    ".nan", "=", "<<", "- item", "key: value", "#comment", "&anchor", "*alias", "!tag", "%x",
+    "@x", "`x", "|", ">", "'", '"', " leading", "trailing ", "a\nb", "\n", "line\n\n",
+    "tab\there", "cr\r\nlf", "nel\x85", "ls\u2028ps\u2029", "bom\ufeff", "주문 ✓", "emoji 🚀",
+]  # fmt: skip
+
+# What a YAML 1.1 or 1.2 reader (PyYAML, Go's yaml.v2/v3) would read as something other than a
+# string if it were written plain.
+_NOT_A_STRING = re.compile(
+    r"""(?ix)
+    (y|n|yes|no|on|off|true|false|null|~|)
+    | [-+]?(0|[1-9][0-9_]*|0[0-7_]+|0o[0-7_]+|0x[0-9a-f_]+|0b[01_]+)
+    | [-+]?(?=\.?[0-9])([0-9][0-9_]*)?\.?[0-9_]*([e][-+]?[0-9]+)?
+    | [-+]?\.(inf|nan)
+    | [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?
+    | = | <<
+    """
+)
+
+text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
+# The model refuses NUL in ConfigMap values (no manifest reader could carry it on).
+setting = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30)
+values = st.recursive(
+    st.one_of(text, st.integers(), st.booleans(), st.none()),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(text, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _plain_scalars(document: str) -> list[str]:
+    return [
+        event.value
+        for event in yaml.parse(document)
+        if isinstance(event, yaml.ScalarEvent) and event.style is None
+    ]
+
+
+@given(st.dictionaries(text, values, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_yaml_reads_back_exactly(data: dict[str, Any]) -> None:
+    assert yaml.safe_load(yaml_document(data)) == data
+
+
+@given(st.dictionaries(text, setting, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_config_map_data_reads_back_as_the_same_strings(data: dict[str, str]) -> None:
+    safe_keys = {re.sub(r"[^-._a-zA-Z0-9]", "x", k) or "k": v for k, v in data.items()}
+    settings_ = {k: v for k, v in safe_keys.items() if not looks_secret(k)}
+    document = yaml_document(manifest(ConfigMap("settings", settings_)))
+    assert yaml.safe_load(document)["data"] == settings_
+
+
+def test_tricky_strings_stay_strings_for_every_reader() -> None:
+    data = {value: value for value in TRICKY}
+    document = yaml_document({"data": data, "list": TRICKY})
+    assert yaml.safe_load(document) == {"data": data, "list": TRICKY}
+    for scalar in _plain_scalars(document):
+        assert not _NOT_A_STRING.fullmatch(scalar), scalar
+
+
+@given(st.lists(text, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_no_plain_scalar_looks_like_another_type(strings: list[str]) -> None:
+    document = yaml_document({"values": strings})
+    for scalar in _plain_scalars(document):
+        if scalar != "values":
+            assert not _NOT_A_STRING.fullmatch(scalar), scalar
+
+
+def test_types_and_layout() -> None:
+    document = yaml_document({"a": 1, "b": True, "c": None, "d": ["x"], "e": "two\nlines\n"})
+    assert document == "a: 1\nb: true\nc: null\nd:\n- x\ne: |\n  two\n  lines\n"
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Z][A-Z_]{0,10}", fullmatch=True).filter(lambda k: not looks_secret(k)),
+        st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)),
+        max_size=6,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_config_map_numbers_and_booleans_are_written_as_strings(
+    data: dict[str, int | float | bool],
+) -> None:
+    document = yaml_document(manifest(ConfigMap("settings", data)))
+    expected = {
+        k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in data.items()
+    }
+    assert yaml.safe_load(document)["data"] == expected
