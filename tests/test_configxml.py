@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipedsl import Component, Pipeline, Project, RenderError, Stage, sh
 from pipedsl.jenkins.configxml import canonical_digest, managed_digest, render_job_config
-from pipedsl.jenkins.sync import DesiredJob
+from pipedsl.jenkins.sync import DesiredJob, server_digest
 from pipedsl.model.jobs import JenkinsJobs
 
 XML_CHARS = st.characters(
@@ -61,7 +61,10 @@ def test_digest_ignores_jenkins_rewriting_and_description() -> None:
     config = render_job_config(
         project, component, project.jenkins, "", "generated/demo/app/Jenkinsfile"
     )
-    assert managed_digest(_parse(config).findtext("description")) == DesiredJob("demo/app", config).digest
+    assert (
+        managed_digest(_parse(config).findtext("description"))
+        == DesiredJob("demo/app", config).digest
+    )
     digest = canonical_digest(config)
     rewritten = re.sub(r"<(\w[\w.-]*)([^>]*)></\1>", r"<\1\2/>", config)
     rewritten = rewritten.replace(
@@ -95,3 +98,12 @@ def test_scm_job_matches_the_reference_shape() -> None:
     assert definition.findtext("scm/branches/hudson.plugins.git.BranchSpec/name") == "*/develop"
     assert definition.findtext("scriptPath") == "generated/demo/app/Jenkinsfile"
     assert definition.findtext("lightweight") == "true"
+
+
+def test_a_server_config_that_is_not_xml_counts_as_drift() -> None:
+    project, component = _project("scm")
+    config = render_job_config(
+        project, component, project.jenkins, "", "generated/demo/app/Jenkinsfile"
+    )
+    assert server_digest(config) == DesiredJob("demo/app", config).canonical
+    assert server_digest("<flow-definition><oops></flow-definition>") == "unreadable"

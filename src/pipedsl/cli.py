@@ -83,40 +83,89 @@ def sync(
     ] = Path("projects"),
     url: Annotated[
         str | None,
-        typer.Option(help="Jenkins URL [env PIPEDSL_JENKINS_URL; default http://localhost:14149]."),
+        typer.Option(help="Jenkins URL (env PIPEDSL_JENKINS_URL; default http://localhost:14149)."),
     ] = None,
     user: Annotated[
-        str | None, typer.Option(help="Jenkins user [env PIPEDSL_JENKINS_USER].")
+        str | None, typer.Option(help="Jenkins user (env PIPEDSL_JENKINS_USER).")
     ] = None,
     token: Annotated[
-        str | None, typer.Option(help="Jenkins API token [env PIPEDSL_JENKINS_TOKEN].")
+        str | None,
+        typer.Option(help="Jenkins API token (env PIPEDSL_JENKINS_TOKEN; prefer it, or --config)."),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="TOML file with a [jenkins] table: url, user, token.")
+        Path | None,
+        typer.Option(
+            help="TOML file with a jenkins table (url, user, token) and a github table (api, token).",
+            dir_okay=False,
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Print the plan (and jobs edited on the server); change nothing."
+            "--dry-run",
+            help="Print the plan (with jobs edited on the server, and webhooks); change nothing.",
         ),
     ] = False,
     prune: Annotated[
-        bool, typer.Option("--prune", help="Delete pipedsl-managed jobs that no project defines.")
+        bool,
+        typer.Option(
+            "--prune",
+            help="Delete pipedsl-managed jobs in the projects' folders that no project defines.",
+        ),
+    ] = False,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift",
+            help="Also look for jobs edited on the server (one request per job) and restore them.",
+        ),
     ] = False,
     first_build: Annotated[
         bool,
-        typer.Option("--first-build", help="Start one build of each newly created inline job."),
+        typer.Option(
+            "--first-build",
+            help="Start one build of each never-built inline job, so that a push then starts it.",
+        ),
     ] = False,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once.")] = 4,
+    timeout: Annotated[
+        float, typer.Option(min=0.01, help="Seconds to wait for each answer (Jenkins, GitHub).")
+    ] = 30.0,
+    retries: Annotated[
+        int, typer.Option(min=0, max=10, help="Retries of a 5xx, timeout or dropped connection.")
+    ] = 3,
+    backoff: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds before the first retry; doubled for each next one."),
+    ] = 0.5,
+    github_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Register each project's push webhook on GitHub with this token "
+            "(env PIPEDSL_GITHUB_TOKEN)."
+        ),
+    ] = None,
+    github_api: Annotated[
+        str | None,
+        typer.Option(
+            help="GitHub API URL (env PIPEDSL_GITHUB_API; default https://api.github.com; "
+            "GitHub Enterprise: https://HOST/api/v3)."
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also list unchanged jobs and count requests.")
     ] = False,
 ) -> None:
-    """Create, update (and with --prune delete) the projects' jobs on Jenkins.
+    """Create, update (and with --prune delete) the projects' jobs on Jenkins; with a GitHub
+    token, also register each repository's push webhook.
 
-    Exit codes: 0 in sync, 1 a job could not be synced or a job of the same name is not
-    managed by pipedsl, 2 invalid project or usage.
+    Exit codes: 0 in sync, 1 something could not be synced (Jenkins or GitHub unreachable
+    or refusing, a job of the same name not managed by pipedsl), 2 invalid project or usage.
+    See docs/sync.md.
     """
+    import sys
+
+    from pipedsl.jenkins.settings import SettingsError
     from pipedsl.jenkins.syncing import run_sync
 
     try:
@@ -128,11 +177,21 @@ def sync(
             config=config,
             dry_run=dry_run,
             prune=prune,
+            drift=drift,
             first_build=first_build,
             workers=workers,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            github_token=github_token,
+            github_api=github_api,
             verbose=verbose,
+            tty=sys.stdout.isatty(),
             echo=typer.echo,
         )
+    except SettingsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
     except PipedslError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(

@@ -38,6 +38,18 @@ What it models, and how (each point is what Jenkins does unless it says otherwis
     with a password fail with 403.
   - ``/github-webhook/`` and ``/pipeline-model-converter/...`` (plugin exclusions).
 
+* Authorization (matrix-based security): ``permissions`` maps a user to the permissions
+  granted to it, named as on Jenkins' security page (``Overall/Read``, ``Job/Create``,
+  ``Job/Configure``, ``Job/ExtendedRead``, ``Job/Delete``, ``Job/Build``); users not in it
+  are administrators.  A user without ``Overall/Read`` gets 403 on every protected path; an
+  action without its permission (``createItem``: Job/Create, ``config.xml`` POST:
+  Job/Configure, ``config.xml`` GET: Job/ExtendedRead, which Job/Configure implies,
+  ``doDelete``: Job/Delete, ``build``: Job/Build) gets Jenkins' ``AccessDeniedException3``
+  answer: 403, "<user> is missing the Job/Create permission", and the headers
+  ``X-You-Are-Authenticated-As``, ``X-You-Are-In-Group-Disabled``,
+  ``X-Required-Permission`` (e.g. ``hudson.model.Item.Create``) and
+  ``X-Permission-Implied-By``.  The crumb is checked first, as Jenkins' crumb filter runs
+  before any permission check.  Job/Read (hiding items) is not modelled.
 * Items: a tree of folders (``com.cloudbees.hudson.plugins.folder.Folder``) and
   pipeline jobs (``org.jenkinsci.plugins.workflow.job.WorkflowJob``), each stored as its
   config.xml text.  Item names are looked up case-insensitively (Jenkins keeps items
@@ -119,7 +131,7 @@ import time
 # own test suite and sent over the loopback interface (defusedxml is not installed).
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
@@ -140,8 +152,10 @@ CRUMB_FIELD = "Jenkins-Crumb"
 ANONYMOUS = "anonymous"
 
 #: A fault: an HTTP status to answer with, ``"drop"`` (close the connection without an
-#: answer) or ``"timeout"`` (hold the connection ``hang_seconds``, then drop it).
-Fault: TypeAlias = int | Literal["drop", "timeout"]
+#: answer), ``"timeout"`` (hold the connection ``hang_seconds``, then drop it) or ``"lost"``
+#: (handle the request, then close the connection without sending the answer: what a client
+#: sees when a proxy or the network fails after Jenkins acted).
+Fault: TypeAlias = int | Literal["drop", "timeout", "lost"]
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 _DEFAULT_FOLDER_CONFIG = """<?xml version='1.1' encoding='UTF-8'?>
@@ -995,7 +1009,8 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeJenkins:
     """An in-process Jenkins 2.503 stand-in on ``127.0.0.1`` (see the module docstring).
 
-    ``users`` maps user -> API token, ``passwords`` user -> password.
+    ``users`` maps user -> API token, ``passwords`` user -> password, ``permissions`` user ->
+    the permissions granted to it (users not in it are administrators).
     ``tool_installations`` maps tool type -> installation names for the Jenkinsfile
     check (default: ``git: Default`` and no ``jdk``/``maven`` installations).
     ``hang_seconds`` is how long a ``"timeout"`` fault holds the connection.
@@ -1007,6 +1022,7 @@ class FakeJenkins:
         users: Mapping[str, str] | None = None,
         *,
         passwords: Mapping[str, str] | None = None,
+        permissions: Mapping[str, Collection[str]] | None = None,
         tool_installations: Mapping[str, Sequence[str]] | None = None,
         hang_seconds: float = 10.0,
         token_crumb_check: bool = False,
@@ -1017,6 +1033,9 @@ class FakeJenkins:
         self._stopping = threading.Event()
         self._tokens: dict[str, str] = dict(users or {})
         self._passwords: dict[str, str] = dict(passwords or {})
+        self._permissions: dict[str, frozenset[str]] = {
+            user: frozenset(granted) for user, granted in (permissions or {}).items()
+        }
         self._tools: dict[str, tuple[str, ...]] = {
             key: tuple(values)
             for key, values in (
@@ -1307,7 +1326,8 @@ class FakeJenkins:
         if fault is not None:
             if isinstance(fault, int):
                 return _status_page(fault, "injected fault")
-            return _Drop(hang=fault == "timeout")
+            if fault != "lost":
+                return _Drop(hang=fault == "timeout")
         split = urlsplit(target)
         request = _Request(
             method=method,
@@ -1319,9 +1339,10 @@ class FakeJenkins:
         )
         with self._lock:
             try:
-                return self._process(request)
+                response = self._process(request)
             except Exception as exc:  # an "Oops!" page, as Jenkins shows for bugs
-                return _status_page(500, f"{type(exc).__name__}: {exc}")
+                response = _status_page(500, f"{type(exc).__name__}: {exc}")
+        return _Drop(hang=False) if fault == "lost" else response
 
     def _process(self, request: _Request) -> _Response:
         auth = self._authenticate(request)
@@ -1443,11 +1464,38 @@ class FakeJenkins:
         rest = "/".join(segments[index:])
         if item.kind != "root" and index == len(segments):  # "/job/F" without the slash
             return _redirect(item.path) if request.method == "GET" else _not_found()
+        denied = self._denied(auth, _required_permission(request.method, item, rest))
+        if denied is not None:
+            return denied
         if item.kind == "root":
             handled = self._route_root(request, auth, rest)
             if handled is not None:
                 return handled
         return self._route_item(request, item, rest)
+
+    def _denied(self, auth: _Auth, permission: str | None) -> _Response | None:
+        """Jenkins' answer to a user lacking ``permission`` (``AccessDeniedException3``)."""
+        granted = self._permissions.get(auth.user)
+        if granted is None:
+            return None
+        if "Overall/Read" not in granted:
+            permission = "Overall/Read"
+        elif permission is None or permission in _implied(granted):
+            return None
+        response = _html(
+            403, "Access Denied", f"{auth.user} is missing the {permission} permission"
+        )
+        response.headers += [
+            ("X-You-Are-Authenticated-As", auth.user),
+            (
+                "X-You-Are-In-Group-Disabled",
+                "JENKINS-39402: use -Dhudson.security.AccessDeniedException2.REPORT_GROUP_HEADERS=true "
+                "or use /whoAmI to diagnose",
+            ),
+            ("X-Required-Permission", _PERMISSION_IDS[permission]),
+            ("X-Permission-Implied-By", "hudson.model.Hudson.Administer"),
+        ]
+        return response
 
     def _route_root(self, request: _Request, auth: _Auth, rest: str) -> _Response | None:
         get_routes = {
@@ -1913,11 +1961,41 @@ class FakeJenkins:
         return ref is None or branch is None or _branch_matches(branch, ref, "origin")
 
 
+_PERMISSION_IDS = {
+    "Overall/Read": "hudson.model.Hudson.Read",
+    "Job/Create": "hudson.model.Item.Create",
+    "Job/Configure": "hudson.model.Item.Configure",
+    "Job/ExtendedRead": "hudson.model.Item.ExtendedRead",
+    "Job/Delete": "hudson.model.Item.Delete",
+    "Job/Build": "hudson.model.Item.Build",
+}
+
+
+def _implied(granted: frozenset[str]) -> frozenset[str]:
+    """Granted permissions with those they imply (Job/Configure implies Job/ExtendedRead)."""
+    return granted | ({"Job/ExtendedRead"} if "Job/Configure" in granted else set())
+
+
+def _required_permission(method: str, item: _Item, rest: str) -> str | None:
+    """The permission an item action checks (``None``: only Overall/Read)."""
+    if method == "POST":
+        return {
+            "createItem": "Job/Create",
+            "config.xml": "Job/Configure",
+            "doDelete": "Job/Delete",
+            "build": "Job/Build",
+            "buildWithParameters": "Job/Build",
+        }.get(rest)
+    if rest == "config.xml" and item.kind != "root":
+        return "Job/ExtendedRead"
+    return None
+
+
 _HTTP_STATUSES = range(100, 600)
 
 
 def _check_fault(fault: Fault) -> None:
     if isinstance(fault, bool) or not (
-        fault in ("drop", "timeout") or (isinstance(fault, int) and fault in _HTTP_STATUSES)
+        fault in ("drop", "timeout", "lost") or (isinstance(fault, int) and fault in _HTTP_STATUSES)
     ):
-        raise ValueError(f"not a fault: {fault!r} (an HTTP status, 'drop' or 'timeout')")
+        raise ValueError(f"not a fault: {fault!r} (an HTTP status, 'drop', 'timeout' or 'lost')")

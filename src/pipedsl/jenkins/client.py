@@ -1,39 +1,75 @@
-"""The Jenkins client: the few calls sync needs, over python-jenkins, with retries and errors
-that say what failed and what to check. The token never appears in any message."""
+"""The Jenkins client: the few calls sync needs, over python-jenkins, with bounded retries and
+errors that say what failed and what to check. The token never appears in any message.
+
+How python-jenkins 1.8 reports failures (``jenkins_request``), and what this module makes of
+them:
+
+- 401, 403 and 500 become ``JenkinsException("Error in request. Possibly authentication
+  failed [401]: Unauthorized ...")``; 404 becomes ``NotFoundException``; every other status
+  re-raises ``requests.HTTPError``. In all three cases the ``requests.HTTPError`` (with its
+  response) is the exception's ``__context__``, so the status is read from the response, never
+  parsed out of a message.
+- A timeout (connect or read) becomes ``jenkins.TimeoutException``.
+- A refused or dropped connection and a failed name lookup stay ``requests.ConnectionError``.
+"""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import socket
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
-from urllib.parse import quote, urlsplit
+from typing import Any, Literal, Protocol, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 import jenkins
 import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
 
 from pipedsl.errors import SyncError
+from pipedsl.jenkins.configxml import canonical_digest, is_managed
 
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 T = TypeVar("T")
 
+# What each permission Jenkins names in ``X-Required-Permission`` is called on its security
+# page (Manage Jenkins > Security), where a person grants it.
+_PERMISSIONS = {
+    "hudson.model.Hudson.Read": "Overall/Read",
+    "hudson.model.Hudson.Administer": "Overall/Administer",
+    "hudson.model.Item.Create": "Job/Create",
+    "hudson.model.Item.Configure": "Job/Configure",
+    "hudson.model.Item.Read": "Job/Read",
+    "hudson.model.Item.ExtendedRead": "Job/ExtendedRead",
+    "hudson.model.Item.Delete": "Job/Delete",
+    "hudson.model.Item.Build": "Job/Build",
+}
+NEEDED_PERMISSIONS = (
+    "Overall/Read and Job/Read, Create, Configure and Delete (Job/Build for --first-build)"
+)
+
 
 @attrs.frozen
 class Item:
-    """A Jenkins item as listed: full name, class and description."""
+    """A Jenkins item as listed: full name, class, description and whether it was ever built."""
 
     full_name: str
     kind: str
     description: str | None
+    built: bool = False
 
 
 class JenkinsApi(Protocol):
     """What sync needs from a Jenkins; the one seam between sync and HTTP."""
 
-    requests_made: int
+    @property
+    def requests_made(self) -> int: ...
 
     def check_access(self) -> str: ...
     def list_items(self) -> dict[str, Item]: ...
@@ -45,24 +81,112 @@ class JenkinsApi(Protocol):
     def build_job(self, full_name: str) -> None: ...
 
 
-def _job_path(full_name: str) -> str:
+def job_path(full_name: str) -> str:
+    """``a/b`` -> ``job/a/job/b/`` (each name URL-quoted)."""
     return "".join(f"job/{quote(part, safe='')}/" for part in full_name.split("/"))
 
 
 def _tree(depth: int) -> str:
-    fields = "name,fullName,description,_class"
+    fields = "name,fullName,description,_class,lastBuild[number]"
     tree = fields
-    for _ in range(depth):
+    for _ in range(depth - 1):
         tree = f"{fields},jobs[{tree}]"
     return f"jobs[{tree}]"
 
 
-class TransientError(Exception):
+def display_url(url: str) -> str:
+    """``url`` without any ``user:password@`` in it, for messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class _TransientError(Exception):
     """A failure worth retrying: 5xx, a dropped connection, a timeout."""
 
 
+class _CrumbRefusedError(Exception):
+    """403 "No valid crumb": retried once with a fresh crumb before it is reported."""
+
+    def __init__(self, message: str, crumb_sent: str | None) -> None:
+        super().__init__(message)
+        self.crumb_sent = crumb_sent
+
+
+@attrs.frozen
+class _Answer:
+    status: int
+    reason: str
+    text: str
+    headers: dict[str, str]
+
+
+class _Jenkins(jenkins.Jenkins):  # type: ignore[misc]  # python-jenkins has no type hints
+    """python-jenkins made safe to share between threads, counting every HTTP request.
+
+    python-jenkins fetches a CSRF crumb on the first request that wants one and keeps it;
+    several threads starting at once would each fetch one (and, for a password user, each open
+    an HTTP session of its own, so all but one crumb are refused). The lock makes one thread
+    fetch while the others wait for its crumb. The count includes every HTTP request (crumb
+    requests and retries too).
+    """
+
+    crumb: Any  # python-jenkins': None (not fetched yet), False (no crumbs) or its JSON
+
+    def __init__(
+        self, url: str, user: str | None, secret: str | None, timeout: float, pool_size: int
+    ) -> None:
+        super().__init__(url, username=user, password=secret, timeout=timeout)
+        # One adapter of our own: no hidden urllib3 retries under ours (requests' default
+        # adapters already shadow the one python-jenkins mounts), and a pooled connection for
+        # every worker thread.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(10, pool_size), max_retries=0)
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, adapter)
+        # Requests authenticated with an API token need no crumb (Jenkins exempts them), so
+        # none is fetched until Jenkins refuses a POST for the lack of one (a password user).
+        self.crumb = False
+        self.crumb_lock = threading.Lock()
+        self.count_lock = threading.Lock()
+        self.requests_made = 0
+
+    def maybe_add_crumb(self, req: requests.Request) -> None:
+        with self.crumb_lock:
+            super().maybe_add_crumb(req)
+
+    def drop_crumb(self, sent: str | None) -> None:
+        """Forget the crumb that was refused, so that the next request fetches one; once,
+        however many threads saw it refused."""
+        with self.crumb_lock:
+            current = self.crumb["crumb"] if self.crumb else None
+            if current == sent:
+                self.crumb = None
+
+    def _request(self, req: requests.Request, stream: bool | None = None) -> requests.Response:
+        # python-jenkins' own body, but without following redirects: Jenkins answers a folder
+        # create or a delete with 302 to an HTML page nobody reads (one request saved each),
+        # and a redirect to another URL is reported rather than silently followed.
+        with self.count_lock:
+            self.requests_made += 1
+        prepared = self._session.prepare_request(req)
+        settings = self._session.merge_environment_settings(
+            prepared.url, {}, stream, self._session.verify, None
+        )
+        settings["timeout"] = self.timeout
+        settings["allow_redirects"] = False
+        return self._session.send(prepared, **settings)  # type: ignore[no-any-return]
+
+
 class PythonJenkinsClient:
-    """:class:`JenkinsApi` over python-jenkins (real HTTP), with bounded retries."""
+    """:class:`JenkinsApi` over python-jenkins (real HTTP), with bounded retries.
+
+    ``retries`` is how often a transient failure (5xx, dropped connection, timeout, a refused
+    connection once Jenkins has answered) is retried, waiting ``backoff`` seconds, then twice
+    that, and so on. ``timeout`` bounds each request (connecting and each read).
+    """
 
     def __init__(
         self,
@@ -73,222 +197,432 @@ class PythonJenkinsClient:
         timeout: float = 30.0,
         retries: int = 3,
         backoff: float = 0.5,
+        pool_size: int = 10,
         folder_depth: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url.rstrip("/")
+        self.shown_url = display_url(self.url)
         self.user = user
-        self._server = jenkins.Jenkins(self.url, username=user, password=token, timeout=timeout)
+        self._secret = token or ""
+        self._server = _Jenkins(self.url, user, token, timeout, pool_size)
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
+        self.retries = max(0, retries)
+        self.backoff = max(0.0, backoff)
         self.folder_depth = folder_depth
-        self.requests_made = 0
-        self._lock = threading.Lock()
+        self._sleep = sleep
+        self._reached = False
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far (crumb requests and retries included)."""
+        return int(self._server.requests_made)
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def _count(self) -> None:
-        with self._lock:
-            self.requests_made += 1
-
     def _send(
         self,
-        method: str,
+        method: Literal["GET", "POST"],
         path: str,
         *,
         data: bytes | None = None,
         form: dict[str, str] | None = None,
         what: str,
         job: str | None = None,
-    ) -> str:
+        ok: tuple[int, ...] = (),
+    ) -> _Answer:
+        """Send one request (retrying transient failures) and return Jenkins' answer; a status
+        in ``ok`` is returned instead of raised."""
         headers = {"Content-Type": "text/xml; charset=utf-8"} if data is not None else {}
-
-        def once() -> str:
-            self._count()
+        crumb_retried = False
+        attempt = 0
+        while True:
+            attempt += 1
             request = requests.Request(
-                method, f"{self.url}/{path}", data=data if form is None else form, headers=headers
+                method,
+                f"{self.url}/{path}",
+                data=data if form is None else form,
+                headers=dict(headers),
             )
             try:
-                response = self._server.jenkins_request(request)
-            except requests.HTTPError as exc:
-                raise self._http_error(exc.response, what, job) from None
-            except jenkins.TimeoutException:
-                raise TransientError(
-                    f"{what}: Jenkins at {self.url} did not answer within {self.timeout:g} s"
-                ) from None
-            except requests.ConnectionError as exc:
-                raise self._connection_error(exc, what) from None
-            except jenkins.JenkinsException as exc:
-                raise self._jenkins_exception(exc, what, job) from None
-            return str(response.text)
-
-        return self._retry(once, what, job)
-
-    def _retry(self, call: Callable[[], T], what: str, job: str | None) -> T:
-        attempt = 0
-        fresh_crumb = False
-        while True:
-            try:
-                return call()
-            except TransientError as exc:
-                attempt += 1
+                return self._once(request, method, what, job, ok)
+            except _TransientError as exc:
                 if attempt > self.retries:
-                    raise SyncError(f"{exc} (gave up after {attempt} attempts)", job=job) from None
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            except _ForbiddenError:
-                # A 403 may be a CSRF crumb Jenkins no longer knows (restart, expired session):
-                # python-jenkins keeps its first crumb forever, so drop it and try once more.
-                if fresh_crumb:
+                    tries = f"{attempt} attempts" if attempt > 1 else "1 attempt"
+                    raise SyncError(f"{exc} (gave up after {tries})", job=job) from None
+                self._sleep(self.backoff * 2 ** (attempt - 1))
+            except _CrumbRefusedError as exc:
+                # Jenkins forgot the crumb python-jenkins keeps forever (a restart, an expired
+                # HTTP session): fetch a fresh one, once.
+                if crumb_retried:
                     raise SyncError(
-                        f"{what}: permission denied (403); the user {self.user!r} needs Overall/Read "
-                        "and Job/Create, Configure, Read and Delete, or the CSRF crumb was refused",
+                        f"{what}: Jenkins refused the CSRF crumb twice (403 {exc}); if a proxy "
+                        "sits in front of Jenkins, it must keep the session cookie; an API token "
+                        "instead of a password avoids crumbs altogether",
                         job=job,
                     ) from None
-                fresh_crumb = True
-                self._server.crumb = None
+                crumb_retried = True
+                attempt -= 1
+                self._server.drop_crumb(exc.crumb_sent)
 
-    def _connection_error(self, exc: requests.ConnectionError, what: str) -> Exception:
-        text = str(exc)
-        host = urlsplit(self.url).hostname or self.url
-        if (
-            isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), socket.gaierror)
-            or "Name or service not known" in text
-            or "nodename nor servname" in text
-            or "Failed to resolve" in text
-        ):
-            return SyncError(
-                f"{what}: cannot resolve the Jenkins host {host!r}; check the URL ({self.url})"
+    def _once(
+        self,
+        request: requests.Request,
+        method: str,
+        what: str,
+        job: str | None,
+        ok: tuple[int, ...],
+    ) -> _Answer:
+        try:
+            # GETs need no crumb: only POSTs make python-jenkins fetch one.
+            response = self._server.jenkins_request(request, add_crumb=method == "POST")
+        except jenkins.TimeoutException:
+            raise _TransientError(
+                f"{what}: Jenkins at {self.shown_url} did not answer within {self.timeout:g} s "
+                "(--timeout)"
+            ) from None
+        except requests.ConnectionError as exc:
+            raise self._connection_error(exc, what, job) from None
+        except (requests.HTTPError, jenkins.JenkinsException) as exc:
+            answer = _answer_of(exc)
+            if answer is None:
+                raise SyncError(f"{what}: {self._clean(str(exc))}", job=job) from None
+            self._reached = True
+            if answer.status in ok:
+                return answer
+            raise self._status_error(answer, request, what, job) from None
+        except requests.RequestException as exc:  # e.g. an invalid URL
+            raise SyncError(
+                f"{what}: cannot send a request to {self.shown_url}: {type(exc).__name__}",
+                job=job,
+            ) from None
+        self._reached = True
+        answer = _answer(response)
+        if 300 <= answer.status < 400 and method == "GET":
+            raise SyncError(
+                f"{what}: {self.shown_url} redirects to {answer.headers.get('location', '?')}; "
+                "give that URL (--url), or check a proxy in front of Jenkins",
+                job=job,
             )
-        if "Connection refused" in text:
-            return SyncError(
-                f"{what}: connection to {self.url} refused; is Jenkins running there, on that port?"
-            )
-        if "timed out" in text.lower():
-            return TransientError(
-                f"{what}: Jenkins at {self.url} did not answer within {self.timeout:g} s"
-            )
-        return TransientError(f"{what}: the connection to {self.url} failed ({type(exc).__name__})")
+        return answer
 
-    def _status_error(self, status: int, body: str, what: str, job: str | None) -> Exception:
+    def _connection_error(
+        self, exc: requests.ConnectionError, what: str, job: str | None
+    ) -> Exception:
+        host = urlsplit(self.url).hostname or self.shown_url
+        if _caused_by(exc, socket.gaierror, urllib3.exceptions.NameResolutionError):
+            return SyncError(
+                f"{what}: cannot resolve the Jenkins host {host!r}; check the URL "
+                f"({self.shown_url}) and the DNS or /etc/hosts of this machine",
+                job=job,
+            )
+        if _caused_by(exc, ConnectionRefusedError):
+            message = (
+                f"{what}: connection to {self.shown_url} refused; is Jenkins running there, "
+                "on that port?"
+            )
+            # Refused before Jenkins ever answered: a wrong URL, not worth waiting for.
+            # Refused later: most likely Jenkins restarting, which retries ride out.
+            return _TransientError(message) if self._reached else SyncError(message, job=job)
+        if _caused_by(exc, socket.timeout, TimeoutError, urllib3.exceptions.TimeoutError):
+            return _TransientError(
+                f"{what}: Jenkins at {self.shown_url} did not answer within {self.timeout:g} s "
+                "(--timeout)"
+            )
+        if _caused_by(exc, urllib3.exceptions.NewConnectionError):
+            reason = next(
+                (str(e) for e in _chain(exc) if isinstance(e, OSError) and e.strerror), "no route"
+            )
+            return SyncError(
+                f"{what}: cannot connect to {self.shown_url} ({reason}); check the URL and the "
+                "network between this machine and Jenkins",
+                job=job,
+            )
+        return _TransientError(
+            f"{what}: the connection to {self.shown_url} was closed without an answer"
+        )
+
+    def _status_error(
+        self, answer: _Answer, request: requests.Request, what: str, job: str | None
+    ) -> Exception:
+        status = answer.status
         if status == 401:
             return SyncError(
-                f"{what}: Jenkins rejected the credentials (401); check the user ({self.user!r}) and "
-                "API token (--user/--token, PIPEDSL_JENKINS_USER/PIPEDSL_JENKINS_TOKEN)",
+                f"{what}: Jenkins rejected the credentials (401); check the user "
+                f"({self.user!r}) and its API token (--user/--token, PIPEDSL_JENKINS_USER/"
+                "PIPEDSL_JENKINS_TOKEN or the config file), and that the token was not revoked",
                 job=job,
             )
         if status == 403:
-            return _ForbiddenError(what)
+            if "No valid crumb" in answer.text:
+                sent = next(
+                    (str(v) for k, v in request.headers.items() if k.lower() == "jenkins-crumb"),
+                    None,
+                )
+                return _CrumbRefusedError(_page_text(answer.text), sent)
+            if self.user is None:
+                return SyncError(
+                    f"{what}: Jenkins refused anonymous access (403); give a user and API token "
+                    "(--user/--token or PIPEDSL_JENKINS_USER/PIPEDSL_JENKINS_TOKEN)",
+                    job=job,
+                )
+            required = answer.headers.get("x-required-permission")
+            missing = _PERMISSIONS.get(required or "", required)
+            lacking = f"the {missing} permission" if missing else "a permission"
+            return SyncError(
+                f"{what}: permission denied (403): the user {self.user!r} lacks {lacking}; "
+                f"pipedsl needs {NEEDED_PERMISSIONS}",
+                job=job,
+            )
         if status == 404:
-            return SyncError(f"{what}: not found on {self.url} (404)", job=job)
+            return SyncError(
+                f"{what}: not found on {self.shown_url} (404); check the URL (a Jenkins under a "
+                "path needs it, e.g. http://host:14149/jenkins)",
+                job=job,
+            )
         if status >= 500:
-            return TransientError(f"{what}: Jenkins answered {status}")
-        return SyncError(f"{what}: Jenkins answered {status}", job=job)
-
-    def _http_error(
-        self, response: requests.Response | None, what: str, job: str | None
-    ) -> Exception:
-        if response is None:
-            return TransientError(f"{what}: no answer from {self.url}")
-        return self._status_error(response.status_code, response.text or "", what, job)
-
-    def _jenkins_exception(
-        self, exc: jenkins.JenkinsException, what: str, job: str | None
-    ) -> Exception:
-        text = str(exc)
-        for status in (401, 403, 404, 500, 502, 503, 504):
-            if f"[{status}]" in text or f"{status} " in text[:60] or f"Error {status}" in text:
-                return self._status_error(status, text, what, job)
-        if isinstance(exc, jenkins.NotFoundException):
-            return self._status_error(404, text, what, job)
+            return _TransientError(
+                f"{what}: Jenkins answered {status} {answer.reason}; check the Jenkins log"
+            )
+        detail = _page_text(answer.text)
         return SyncError(
-            f"{what}: {text.replace(self._secret(), '***') if self._secret() else text}", job=job
+            f"{what}: Jenkins answered {status} {answer.reason}"
+            + (f": {self._clean(detail)}" if detail else ""),
+            job=job,
         )
 
-    def _secret(self) -> str:
-        auth = getattr(self._server, "auth", None)
-        password = getattr(auth, "password", None)
-        return password if isinstance(password, str) else ""
+    def _clean(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
 
     # --- the API ---------------------------------------------------------------------------
 
     def check_access(self) -> str:
         """Authenticate (``/me/api/json``) and return the user name Jenkins sees."""
-        text = self._send("GET", "me/api/json?depth=0", what="checking access")
-        data: dict[str, Any] = json.loads(text)
-        return str(data.get("id") or data.get("fullName") or "")
+        answer = self._send("GET", "me/api/json?tree=id", what="checking access")
+        data: dict[str, Any] = _json(answer.text, "checking access", self.shown_url)
+        return str(data.get("id") or "")
 
     def list_items(self) -> dict[str, Item]:
         """Every item down to ``folder_depth`` levels, with descriptions: one request."""
-        text = self._send("GET", f"api/json?tree={_tree(self.folder_depth)}", what="listing jobs")
+        answer = self._send("GET", f"api/json?tree={_tree(self.folder_depth)}", what="listing jobs")
         items: dict[str, Item] = {}
 
         def visit(entries: list[dict[str, Any]], prefix: str) -> None:
             for entry in entries:
                 full = entry.get("fullName") or f"{prefix}{entry['name']}"
-                items[full] = Item(full, str(entry.get("_class", "")), entry.get("description"))
+                description = entry.get("description")
+                items[full] = Item(
+                    full,
+                    str(entry.get("_class", "")),
+                    description if isinstance(description, str) else None,
+                    entry.get("lastBuild") is not None,
+                )
                 visit(entry.get("jobs") or [], f"{full}/")
 
-        visit(json.loads(text).get("jobs") or [], "")
+        visit(_json(answer.text, "listing jobs", self.shown_url).get("jobs") or [], "")
         return items
 
-    def create_folder(self, full_name: str) -> None:
+    def _parent_path(self, full_name: str) -> tuple[str, str]:
         parent, _, name = full_name.rpartition("/")
-        base = _job_path(parent) if parent else ""
-        self._send(
+        return (job_path(parent) if parent else ""), name
+
+    def create_folder(self, full_name: str) -> None:
+        base, name = self._parent_path(full_name)
+        answer = self._send(
             "POST",
             f"{base}createItem?name={quote(name, safe='')}",
             form={"name": name, "mode": FOLDER},
-            what=f"creating folder {full_name}",
-            job=full_name,
+            what=f"creating the folder {full_name}",
+            ok=(400,),
         )
+        if answer.status == 400:
+            # "A job already exists": a retried create whose first attempt went through (or
+            # a folder someone made meanwhile) is fine; anything else is not.
+            kind = self._kind(full_name)
+            if kind != FOLDER:
+                raise SyncError(
+                    f"creating the folder {full_name}: Jenkins answered 400"
+                    + (f": {_page_text(answer.text)}" if answer.text else "")
+                    + ("" if kind is None else f" (an item of class {kind} has that name)")
+                )
+
+    def _kind(self, full_name: str) -> str | None:
+        answer = self._send(
+            "GET",
+            f"{job_path(full_name)}api/json?tree=_class",
+            what=f"reading {full_name}",
+            ok=(404,),
+        )
+        if answer.status == 404:
+            return None
+        return str(_json(answer.text, f"reading {full_name}", self.shown_url).get("_class"))
 
     def create_job(self, full_name: str, config_xml: str) -> None:
-        parent, _, name = full_name.rpartition("/")
-        base = _job_path(parent) if parent else ""
-        try:
-            self._send(
-                "POST",
-                f"{base}createItem?name={quote(name, safe='')}",
-                data=config_xml.encode("utf-8"),
-                what="creating the job",
+        """Create the job; when Jenkins says it exists already (the answer to a retried create
+        whose first attempt went through, or a job created meanwhile), look at it: the same
+        managed config is success, a managed one is updated, anything else is refused."""
+        base, name = self._parent_path(full_name)
+        answer = self._send(
+            "POST",
+            f"{base}createItem?name={quote(name, safe='')}",
+            data=config_xml.encode("utf-8"),
+            what="creating the job",
+            job=full_name,
+            ok=(400, 404),
+        )
+        if answer.status == 404:
+            raise SyncError(
+                "creating the job: its folder does not exist on Jenkins (deleted during the "
+                "sync?); run pipedsl sync again",
                 job=full_name,
             )
-        except SyncError as exc:
-            # A retried create whose first attempt went through answers 400 "exists".
-            if "answered 400" in str(exc):
-                self.update_job(full_name, config_xml)
-                return
-            raise
+        if answer.status != 400:
+            return
+        current = self._config_or_none(full_name)
+        if current is None:  # 400 for another reason: a name Jenkins refuses
+            raise SyncError(
+                f"creating the job: Jenkins answered 400: {_page_text(answer.text)}",
+                job=full_name,
+            )
+        description = _description(current)
+        if not is_managed(description):
+            raise SyncError(
+                "creating the job: a job of this name appeared on Jenkins during the sync and "
+                "pipedsl does not manage it; pipedsl will not overwrite it",
+                job=full_name,
+            )
+        try:
+            same = canonical_digest(current) == canonical_digest(config_xml)
+        except ET.ParseError:
+            same = False
+        if not same:
+            self.update_job(full_name, config_xml)
+
+    def _config_or_none(self, full_name: str) -> str | None:
+        answer = self._send(
+            "GET",
+            f"{job_path(full_name)}config.xml",
+            what="reading the job's config",
+            job=full_name,
+            ok=(404,),
+        )
+        return None if answer.status == 404 else answer.text
 
     def update_job(self, full_name: str, config_xml: str) -> None:
-        self._send(
+        answer = self._send(
             "POST",
-            f"{_job_path(full_name)}config.xml",
+            f"{job_path(full_name)}config.xml",
             data=config_xml.encode("utf-8"),
             what="updating the job",
             job=full_name,
+            ok=(404,),
         )
+        if answer.status == 404:
+            raise SyncError(
+                "updating the job: it no longer exists on Jenkins (deleted during the sync?); "
+                "run pipedsl sync again to create it",
+                job=full_name,
+            )
 
     def delete_job(self, full_name: str) -> None:
-        try:
-            self._send(
-                "POST", f"{_job_path(full_name)}doDelete", what="deleting the job", job=full_name
-            )
-        except SyncError as exc:
-            if "(404)" not in str(exc):  # already gone: what a retried delete sees
-                raise
+        # 404: already gone, which is what a retried delete whose first attempt went through
+        # sees.
+        self._send(
+            "POST",
+            f"{job_path(full_name)}doDelete",
+            what="deleting the job",
+            job=full_name,
+            ok=(404,),
+        )
 
     def job_config(self, full_name: str) -> str:
         return self._send(
             "GET",
-            f"{_job_path(full_name)}config.xml",
+            f"{job_path(full_name)}config.xml",
             what="reading the job's config",
             job=full_name,
-        )
+        ).text
 
     def build_job(self, full_name: str) -> None:
-        self._send("POST", f"{_job_path(full_name)}build", what="starting a build", job=full_name)
+        answer = self._send(
+            "POST",
+            f"{job_path(full_name)}build",
+            what="starting a build",
+            job=full_name,
+            ok=(409,),
+        )
+        if answer.status == 409:
+            raise SyncError(
+                "starting a build: Jenkins refused (409); the job is disabled", job=full_name
+            )
 
 
-class _ForbiddenError(Exception):
-    """403: retried once with a fresh crumb before it is reported."""
+def _answer(response: requests.Response) -> _Answer:
+    return _Answer(
+        response.status_code,
+        response.reason or "",
+        response.text or "",
+        {k.lower(): v for k, v in response.headers.items()},
+    )
+
+
+def _answer_of(exc: BaseException) -> _Answer | None:
+    """The HTTP answer behind a python-jenkins or requests error, if there was one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if isinstance(response, requests.Response):
+            return _answer(response)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps: causes, contexts, exceptions in ``args`` and urllib3's
+    ``reason``."""
+    found: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or any(current is f for f in found):
+            continue
+        found.append(current)
+        pending += [current.__cause__, current.__context__, *current.args]
+        pending.append(getattr(current, "reason", None))
+    return found
+
+
+def _caused_by(exc: BaseException, *kinds: type[BaseException]) -> bool:
+    return any(isinstance(e, kinds) for e in _chain(exc))
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _page_text(body: str, limit: int = 200) -> str:
+    """The readable part of a Jenkins error page (its message paragraph), shortened."""
+    match = re.search(r"<p>(.*?)</p>", body, re.DOTALL) or re.search(
+        r"<title>(.*?)</title>", body, re.DOTALL
+    )
+    text = html.unescape(_TAGS.sub(" ", match.group(1) if match else body))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _json(text: str, what: str, url: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise SyncError(f"{what}: {url} did not answer with Jenkins' JSON; is that URL a Jenkins?")
+    return data
+
+
+def _description(config_xml: str) -> str | None:
+    body = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", config_xml.lstrip())
+    try:
+        root = ET.fromstring(body)  # noqa: S314  (the config of a job on the team's Jenkins)
+    except ET.ParseError:
+        return None
+    return root.findtext("description")

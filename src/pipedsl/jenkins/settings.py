@@ -1,58 +1,148 @@
-"""Where sync finds Jenkins and its credentials: flags, then environment, then a config file."""
+"""Where sync finds Jenkins (and GitHub) and their credentials: each setting from its flag, else
+its environment variable, else the TOML config file, else its default.
+
+The config file (``--config FILE``)::
+
+    [jenkins]
+    url = "http://jenkins.internal:14149"
+    user = "deploy"
+    token = "..."            # a Jenkins API token
+
+    [github]                 # optional: webhook registration
+    api = "https://api.github.com"
+    token = "..."
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 
-from pipedsl.errors import SyncError
+from pipedsl.errors import PipedslError
 
 DEFAULT_URL = "http://localhost:14149"
+DEFAULT_GITHUB_API = "https://api.github.com"
 ENV_URL = "PIPEDSL_JENKINS_URL"
 ENV_USER = "PIPEDSL_JENKINS_USER"
 ENV_TOKEN = "PIPEDSL_JENKINS_TOKEN"  # noqa: S105  (the variable's name)
+ENV_GITHUB_TOKEN = "PIPEDSL_GITHUB_TOKEN"  # noqa: S105  (the variable's name)
+ENV_GITHUB_API = "PIPEDSL_GITHUB_API"
+
+
+class SettingsError(PipedslError):
+    """Unusable settings: a config file that cannot be read, a URL that is not one, ... (a
+    usage error: nothing was contacted)."""
 
 
 @attrs.frozen(repr=False)
 class JenkinsSettings:
+    """Jenkins URL, user and API token; ``repr`` never shows the token."""
+
     url: str
     user: str | None
     token: str | None
 
-    def __repr__(self) -> str:  # never show the token
-        return f"JenkinsSettings(url={self.url!r}, user={self.user!r}, token={'***' if self.token else None})"
+    def __repr__(self) -> str:
+        shown = "***" if self.token else None
+        return f"JenkinsSettings(url={self.url!r}, user={self.user!r}, token={shown})"
+
+
+@attrs.frozen(repr=False)
+class GitHubSettings:
+    """GitHub REST API URL and token (``None``: no webhook registration)."""
+
+    api: str
+    token: str | None
+
+    def __repr__(self) -> str:
+        shown = "***" if self.token else None
+        return f"GitHubSettings(api={self.api!r}, token={shown})"
+
+
+def _table(config: Path | None, name: str, allowed: tuple[str, ...]) -> dict[str, object]:
+    if config is None:
+        return {}
+    try:
+        document = tomllib.loads(config.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read the config file {config}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{config}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{config}: not valid TOML ({exc})") from None
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{config}: [{name}] must be a table")
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise SettingsError(
+            f"{config}: unknown key(s) in [{name}]: {', '.join(unknown)}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+    return table
+
+
+def _pick(
+    flag: str | None, env: str, table: dict[str, object], key: str, config: Path | None
+) -> str | None:
+    if flag:
+        return flag
+    if os.environ.get(env):
+        return os.environ[env]
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise SettingsError(f"{config}: {key} must be a string, got {type(value).__name__}")
+    return value or None
+
+
+def _checked_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{what} {url!r} is not an http(s) URL (e.g. {DEFAULT_URL})")
+    return url.rstrip("/")
 
 
 def resolve_settings(
     url: str | None, user: str | None, token: str | None, config: Path | None
 ) -> JenkinsSettings:
-    """Each setting from the first place that has it: flag, environment variable, the
-    ``[jenkins]`` table of the TOML ``config`` file (``url``, ``user``, ``token``)."""
-    table: dict[str, object] = {}
-    if config is not None:
-        try:
-            table = tomllib.loads(config.read_text(encoding="utf-8")).get("jenkins", {})
-        except OSError as exc:
-            raise SyncError(f"cannot read the config file {config}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SyncError(f"{config}: not valid TOML ({exc})") from None
-        unknown = sorted(set(table) - {"url", "user", "token"})
-        if unknown:
-            raise SyncError(
-                f"{config}: unknown key(s) in [jenkins]: {', '.join(unknown)}; allowed: url, user, token"
-            )
+    """Each setting from the first place that has it: flag, environment variable
+    (``PIPEDSL_JENKINS_URL``, ``_USER``, ``_TOKEN``), the ``[jenkins]`` table of the TOML
+    ``config`` file (``url``, ``user``, ``token``); the URL defaults to
+    ``http://localhost:14149``."""
+    table = _table(config, "jenkins", ("url", "user", "token"))
+    settings = JenkinsSettings(
+        url=_checked_url(
+            _pick(url, ENV_URL, table, "url", config) or DEFAULT_URL, "the Jenkins URL"
+        ),
+        user=_pick(user, ENV_USER, table, "user", config),
+        token=_pick(token, ENV_TOKEN, table, "token", config),
+    )
+    if settings.user and not settings.token:
+        raise SettingsError(
+            f"a Jenkins user ({settings.user!r}) was given without an API token; give its token "
+            f"(--token, {ENV_TOKEN} or token in the config file)"
+        )
+    if settings.token and not settings.user:
+        raise SettingsError(
+            "a Jenkins API token was given without a user; give the user it belongs to "
+            f"(--user, {ENV_USER} or user in the config file)"
+        )
+    return settings
 
-    def pick(flag: str | None, env: str, key: str) -> str | None:
-        value = flag or os.environ.get(env) or table.get(key)
-        if value is not None and not isinstance(value, str):
-            raise SyncError(f"{config}: [jenkins].{key} must be a string")
-        return value or None
 
-    return JenkinsSettings(
-        url=pick(url, ENV_URL, "url") or DEFAULT_URL,
-        user=pick(user, ENV_USER, "user"),
-        token=pick(token, ENV_TOKEN, "token"),
+def resolve_github(token: str | None, api: str | None, config: Path | None) -> GitHubSettings:
+    """The GitHub token and API URL: flag, environment (``PIPEDSL_GITHUB_TOKEN``,
+    ``PIPEDSL_GITHUB_API``), the ``[github]`` table of the config file; the API defaults to
+    ``https://api.github.com`` (GitHub Enterprise: ``https://<host>/api/v3``)."""
+    table = _table(config, "github", ("api", "token"))
+    return GitHubSettings(
+        api=_checked_url(
+            _pick(api, ENV_GITHUB_API, table, "api", config) or DEFAULT_GITHUB_API,
+            "the GitHub API URL",
+        ),
+        token=_pick(token, ENV_GITHUB_TOKEN, table, "token", config),
     )

@@ -1,44 +1,92 @@
-"""The sync command's flow: render, connect, plan, (apply), report. Printing goes through
-``echo`` so the CLI stays thin and tests can capture it."""
+"""The sync command's flow: render, connect, plan, (apply), register webhooks, report. Printing
+goes through ``echo`` so the CLI stays thin and tests can capture it."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pipedsl.jenkins.client import JenkinsApi, PythonJenkinsClient
-from pipedsl.jenkins.settings import resolve_settings
-from pipedsl.jenkins.sync import Change, DesiredJob, SyncReport, apply_sync, detect_drift, plan_sync
+import attrs
+
+from pipedsl.errors import ModelError, Problem
+from pipedsl.jenkins.client import Item, JenkinsApi, PythonJenkinsClient
+from pipedsl.jenkins.github import GitHubHooks, HookChange, apply_hooks, plan_hooks
+from pipedsl.jenkins.settings import resolve_github, resolve_settings
+from pipedsl.jenkins.sync import (
+    WRITES,
+    Change,
+    DesiredJob,
+    SyncPlan,
+    SyncReport,
+    apply_sync,
+    detect_drift,
+    plan_sync,
+)
 from pipedsl.load import load_projects
+from pipedsl.model.project import Project
 from pipedsl.render import render_projects
 
 Echo = Callable[..., None]
 
 
-def desired_jobs(projects_dir: Path) -> tuple[list[DesiredJob], list[str]]:
+@attrs.frozen
+class Desired:
+    """What the projects ask of Jenkins: their jobs, the folders they live in, the projects."""
+
+    jobs: list[DesiredJob]
+    folders: list[str]
+    projects: list[Project]
+    notes: list[str]
+
+
+_CHECKOUT_SCM = re.compile(r"\bcheckout\s*\(?\s*scm\b")
+
+
+def desired_jobs(projects_dir: Path) -> Desired:
     """The jobs the projects define (from the same artifacts ``render`` writes), and the
-    Jenkins folders they live in."""
+    Jenkins folders they live in. Two projects may share a folder, not a job name."""
     projects = load_projects(projects_dir)
     artifacts = {a.path: a for a in render_projects(projects)}
-    jobs = []
-    folders = []
+    jobs: list[DesiredJob] = []
+    owners: dict[str, str] = {}
+    problems: list[Problem] = []
+    notes: list[str] = []
+    folders: list[str] = []
     for project in projects:
-        folders.append(project.jenkins_folder)
+        if project.jenkins_folder not in folders:
+            folders.append(project.jenkins_folder)
         for component in project.components:
             config = artifacts.get(f"{project.name}/{component.name}/config.xml")
-            if config is not None:
-                jobs.append(
-                    DesiredJob(
-                        f"{project.jenkins_folder}/{component.name}",
-                        config.text,
-                        project.jenkins.definition == "inline",
+            if config is None:
+                continue
+            name = f"{project.jenkins_folder}/{component.name}"
+            key = name.casefold()  # Jenkins item names ignore case
+            if key in owners:
+                problems.append(
+                    Problem(
+                        f"project {project.name!r}",
+                        f"its job {name} is also defined by project {owners[key]!r}; give one "
+                        "of them another folder (Project(folder=...))",
                     )
                 )
-    return jobs, folders
+                continue
+            owners[key] = project.name
+            inline = project.jenkins.definition == "inline"
+            jobs.append(DesiredJob(name, config.text, inline))
+            jenkinsfile = artifacts.get(f"{project.name}/{component.name}/Jenkinsfile")
+            if inline and jenkinsfile is not None and _CHECKOUT_SCM.search(jenkinsfile.text):
+                notes.append(
+                    f"note: {name} is an inline job whose Jenkinsfile runs `checkout scm`, which "
+                    "works only in jobs that load their Jenkinsfile from SCM; its builds will "
+                    "fail, and a push will not start it"
+                )
+    if problems:
+        raise ModelError(problems)
+    return Desired(jobs, folders, projects, notes)
 
 
-def run_sync(
+def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
     projects_dir: Path,
     *,
     url: str | None,
@@ -51,84 +99,232 @@ def run_sync(
     workers: int,
     verbose: bool,
     echo: Echo,
+    drift: bool = False,
+    timeout: float = 30.0,
+    retries: int = 3,
+    backoff: float = 0.5,
+    github_token: str | None = None,
+    github_api: str | None = None,
+    tty: bool = False,
     client: JenkinsApi | None = None,
 ) -> int:
-    jobs, folders = desired_jobs(projects_dir)
+    """``pipedsl sync``; returns the exit code (0 in sync, 1 something failed or conflicts).
+    Errors before anything is planned (settings, projects, no Jenkins) raise."""
     settings = resolve_settings(url, user, token, config)
-    api = client or PythonJenkinsClient(settings.url, settings.user, settings.token)
+    github = resolve_github(github_token, github_api, config)
+    desired = desired_jobs(projects_dir)
+    api = client or PythonJenkinsClient(
+        settings.url,
+        settings.user,
+        settings.token,
+        timeout=timeout,
+        retries=retries,
+        backoff=backoff,
+        pool_size=workers,
+    )
+    hooks = (
+        GitHubHooks(github.api, github.token, timeout=timeout, retries=retries, backoff=backoff)
+        if github.token
+        else None
+    )
     who = api.check_access()
-    existing = api.list_items()
-    drift = detect_drift(api, jobs, existing) if dry_run else None
-    plan = plan_sync(jobs, existing, prune=prune, managed_folders=folders, drift=drift)
     if verbose:
-        echo(f"Jenkins {settings.url} as {who or 'anonymous'}")
+        echo(f"Jenkins {api_url(api, settings.url)} as {who or 'anonymous'}")
+    existing = api.list_items()
+    drifted = (
+        detect_drift(api, desired.jobs, existing, workers=workers) if dry_run or drift else None
+    )
+    plan = plan_sync(
+        desired.jobs,
+        existing,
+        prune=prune,
+        managed_folders=desired.folders,
+        drift=drifted,
+        first_build=first_build,
+    )
+    for note in desired.notes:
+        echo(note, err=True)
     for change in plan.of("conflict"):
         echo(
-            f"conflict  {change.job}: {change.reason}; pipedsl will not overwrite it (rename the component or the folder)",
+            f"conflict  {change.job}: {change.reason}; pipedsl will not overwrite it (rename "
+            "the job on Jenkins, or give the component or project folder another name)",
             err=True,
         )
+    never_built = [
+        j.full_name
+        for j in desired.jobs
+        if j.inline and not first_build and not _built(existing, j.full_name)
+    ]
+    if never_built:
+        echo(
+            f"note: {len(never_built)} inline job(s) never built ({', '.join(never_built)}): a "
+            "GitHub push starts an inline job only after its first build; "
+            "pipedsl sync --first-build starts one",
+            err=True,
+        )
+
     if dry_run:
         for line in plan.lines():
-            if verbose or not line.startswith("unchanged"):
+            # Unchanged jobs only with -v; conflicts are explained above already.
+            if not line.startswith("conflict") and (verbose or not line.startswith("unchanged")):
                 echo(line)
-        echo(f"plan: {_summary(plan.changes, len(plan.folders))} (dry run: nothing changed)")
+        hook_plan = plan_hooks(hooks, desired.projects, github.api) if hooks else []
+        for hook in hook_plan:
+            if verbose or hook.action != "skip":
+                echo(str(hook))
+        echo(f"plan: {_plan_summary(plan)} (dry run: nothing changed)")
         if verbose:
-            echo(f"requests: {api.requests_made}")
-        return 1 if plan.of("conflict") else 0
-    progress = _progress(echo, plan.writes)
-    report = apply_sync(
-        api, plan, jobs, workers=workers, first_build=first_build, progress=progress
-    )
-    return _report(report, echo, verbose)
+            _echo_requests(echo, api, hooks)
+        failed = plan.of("conflict") or any(h.action == "error" for h in hook_plan)
+        return 1 if failed else 0
+
+    progress = _Progress(echo, plan.writes, tty=tty)
+    try:
+        report = apply_sync(api, plan, desired.jobs, workers=workers, progress=progress.show)
+    finally:
+        progress.close()
+    code = _report(report, echo)
+    if hooks is not None:
+        hook_result = apply_hooks(hooks, plan_hooks(hooks, desired.projects, github.api))
+        for hook in hook_result:
+            if hook.action == "error":
+                echo(str(hook), err=True)
+            elif verbose or hook.action != "skip":
+                echo(str(hook))
+        if any(h.action == "error" for h in hook_result):
+            code = 1
+        echo(f"webhooks: {_hook_summary(hook_result)}")
+    if verbose:
+        _echo_requests(echo, api, hooks)
+    return code
 
 
-def _summary(changes: tuple[Change, ...] | list[Change], folders: int) -> str:
+def _built(existing: dict[str, Item], name: str) -> bool:
+    item = existing.get(name)
+    return item is not None and item.built
+
+
+def api_url(api: JenkinsApi, fallback: str) -> str:
+    return str(getattr(api, "shown_url", fallback))
+
+
+def _echo_requests(echo: Echo, api: JenkinsApi, hooks: GitHubHooks | None) -> None:
+    echo(f"requests: {api.requests_made}")
+    if hooks is not None:
+        echo(f"GitHub requests: {hooks.requests_made}")
+
+
+_PLANNED = {
+    "create": "to create",
+    "update": "to update",
+    "drift": "edited on the server",
+    "delete": "to delete",
+    "build": "to build",
+    "unchanged": "unchanged",
+    "conflict": "in conflict",
+}
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "drift": "restored",
+    "delete": "deleted",
+    "build": "first build(s) started",
+}
+
+
+def _counts(changes: Sequence[Change], labels: dict[str, str]) -> list[str]:
     counts: dict[str, int] = {}
     for change in changes:
         counts[change.action] = counts.get(change.action, 0) + 1
-    parts = [
-        f"{counts[a]} {a}"
-        for a in ("create", "update", "drift", "delete", "unchanged", "conflict")
-        if counts.get(a)
-    ]
-    if folders:
-        parts.insert(0, f"{folders} folder(s) to create")
+    return [f"{counts[a]} {label}" for a, label in labels.items() if counts.get(a)]
+
+
+def _plan_summary(plan: SyncPlan) -> str:
+    parts = _counts(plan.changes, _PLANNED)
+    if plan.folders:
+        parts.insert(0, f"{len(plan.folders)} folder(s) to create")
     return ", ".join(parts) or "nothing to do"
 
 
-def _progress(echo: Echo, total: int) -> Callable[[Change, str | None], None]:
-    tty = sys.stdout.isatty()
-    count = 0
-
-    def show(change: Change, error: str | None) -> None:
-        nonlocal count
-        count += 1
-        status = "failed" if error else "done"
-        line = f"[{count}/{total}] {change.action} {change.job}: {status}"
-        if tty and not error:
-            echo(f"\r{line}\033[K", nl=count == total)
-        else:
-            echo(line)
-
-    return show
+def _hook_summary(result: Sequence[HookChange]) -> str:
+    counts: dict[str, int] = {}
+    for hook in result:
+        counts[hook.action] = counts.get(hook.action, 0) + 1
+    labels = {
+        "create": "created",
+        "existing": "already there",
+        "error": "failed",
+        "skip": "skipped",
+    }
+    return ", ".join(f"{counts[a]} {label}" for a, label in labels.items() if counts.get(a)) or (
+        "no repository on that GitHub"
+    )
 
 
-def _report(report: SyncReport, echo: Echo, verbose: bool) -> int:
+class _Progress:
+    """One updating line on a terminal; one plain line per change otherwise."""
+
+    def __init__(self, echo: Echo, total: int, *, tty: bool) -> None:
+        self.echo = echo
+        self.total = total
+        self.tty = tty
+        self.count = 0
+        self.drawn = False
+
+    def show(self, change: Change, error: str | None) -> None:
+        self.count += 1
+        what = f"folder {change.job}" if change.reason == "folder" else change.job
+        line = f"[{self.count}/{self.total}] {change.action} {what}"
+        if not self.tty:
+            self.echo(f"{line}: {'FAILED' if error else 'done'}")
+            return
+        if error:
+            self._erase()
+            self.echo(f"{line}: FAILED")
+            return
+        self.echo(f"\r{line}\033[K", nl=False)
+        self.drawn = True
+
+    def _erase(self) -> None:
+        if self.drawn:
+            self.echo("\r\033[K", nl=False)
+            self.drawn = False
+
+    def close(self) -> None:
+        self._erase()
+
+
+def _report(report: SyncReport, echo: Echo) -> int:
     for change, error in report.failed:
         echo(f"failed    {change.action} {change.job}: {error}", err=True)
     if report.failed or report.not_done:
+        listed = [c for c in report.done if c.action in WRITES]
+
+        def names(changes: Sequence[Change]) -> str:
+            return (
+                ", ".join(
+                    f"{c.action} {'folder ' if c.reason == 'folder' else ''}{c.job}"
+                    for c in changes
+                )
+                or "nothing"
+            )
+
+        echo(f"done:      {names(listed)}", err=True)
+        echo(f"failed:    {names([c for c, _ in report.failed])}", err=True)
+        echo(f"not done:  {names(report.not_done)}", err=True)
         echo(
-            f"done: {', '.join(f'{c.action} {c.job}' for c in report.done) or 'nothing'}", err=True
-        )
-        echo(
-            f"not done: {', '.join(f'{c.action} {c.job}' for c in report.not_done) or 'nothing'}",
+            "sync stopped part-way; fix the cause and run pipedsl sync again: it picks up "
+            "where this run left off",
             err=True,
         )
-        echo(
-            "Sync stopped part-way; fix the cause and run pipedsl sync again: it picks up where this left off.",
-            err=True,
-        )
-    echo(f"sync: {_summary(list(report.plan.changes), len(report.plan.folders))}")
-    if verbose:
-        echo(f"requests: {report.requests}")
-    return 0 if report.ok else 1
+        return 1
+    folders = len(report.plan.folders)
+    jobs_done = [c for c in report.done if c.reason != "folder"]
+    parts = _counts(jobs_done, _DONE) + _counts(report.plan.of("unchanged"), _PLANNED)
+    if folders:
+        parts.insert(0, f"{folders} folder(s) created")
+    conflicts = report.plan.of("conflict")
+    if conflicts:
+        parts.append(f"{len(conflicts)} in conflict (not touched)")
+    echo(f"sync: {', '.join(parts) or 'nothing to do'}")
+    return 1 if conflicts else 0

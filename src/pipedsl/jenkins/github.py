@@ -1,0 +1,356 @@
+"""Registering each project's push webhook on GitHub, through its REST API (optional: only with a
+token). Idempotent: a repository that already has a hook with the project's webhook URL is left
+alone.
+
+GitHub's API for repository hooks (https://docs.github.com/rest/repos/webhooks):
+``GET /repos/{owner}/{repo}/hooks`` (paginated; ``Link: <...>; rel="next"``) and
+``POST /repos/{owner}/{repo}/hooks``. Both need admin rights on the repository (classic token:
+scope ``admin:repo_hook``; fine-grained token: "Webhooks: read and write"); without them, and
+for a repository that does not exist, GitHub answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from http.client import HTTPException
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+import attrs
+
+from pipedsl.errors import SyncError
+from pipedsl.model.jobs import JenkinsJobs
+from pipedsl.model.project import Project
+
+API_VERSION = "2022-11-28"
+_PLACEHOLDER_URL = attrs.fields(JenkinsJobs).url.default
+
+
+def web_host(api: str) -> str:
+    """The host repositories live on for a GitHub API URL: ``api.github.com`` ->
+    ``github.com``; GitHub Enterprise serves its API on its own host (``https://HOST/api/v3``)."""
+    host = (urlsplit(api).hostname or "").lower()
+    return "github.com" if host == "api.github.com" else host
+
+
+_SCP = re.compile(r"[A-Za-z0-9_.-]+@(?P<host>[A-Za-z0-9.-]+):(?P<path>.+)")
+
+
+def github_repository(repository: str, api: str) -> str | None:
+    """``owner/repo`` when ``repository`` (a Git URL) is on the GitHub that ``api`` serves."""
+    scp = _SCP.fullmatch(repository)
+    if scp:
+        host, path = scp.group("host"), scp.group("path")
+    else:
+        parts = urlsplit(repository)
+        host, path = parts.hostname or "", parts.path
+    if host.lower() != web_host(api):
+        return None
+    path = path.strip("/")
+    path = path.removesuffix(".git")
+    segments = path.split("/")
+    if len(segments) != 2 or not all(segments):
+        return None
+    return "/".join(segments)
+
+
+@attrs.frozen
+class HookChange:
+    """What webhook registration does for one repository: ``create`` a hook, leave an
+    ``existing`` one alone, ``skip`` a project whose repository is elsewhere, or ``error``."""
+
+    action: Literal["create", "existing", "skip", "error"]
+    repository: str
+    url: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        line = f"webhook {self.action:<8} {self.repository} -> {self.url}"
+        return line + (f"  ({self.note})" if self.note else "")
+
+
+@attrs.frozen
+class _Target:
+    repository: str
+    url: str
+    projects: tuple[str, ...]
+
+
+def _targets(projects: Sequence[Project], api: str) -> tuple[list[_Target], list[HookChange]]:
+    found: dict[tuple[str, str], list[str]] = {}
+    other: list[HookChange] = []
+    for project in projects:
+        url = project.jenkins.webhook_url
+        repository = github_repository(project.repository, api)
+        if repository is None:
+            other.append(
+                HookChange(
+                    "skip",
+                    project.repository,
+                    url,
+                    f"project {project.name}: not a repository on {web_host(api)}",
+                )
+            )
+        elif project.jenkins.url == _PLACEHOLDER_URL:
+            other.append(
+                HookChange(
+                    "error",
+                    repository,
+                    url,
+                    f"project {project.name} keeps the placeholder Jenkins URL; set "
+                    "jenkins=JenkinsJobs(url=...) to the address GitHub can reach",
+                )
+            )
+        else:
+            found.setdefault((repository, url), []).append(project.name)
+    return [_Target(r, u, tuple(p)) for (r, u), p in sorted(found.items())], other
+
+
+class GitHubHooks:
+    """The two hook calls over GitHub's REST API (urllib), with bounded retries of transient
+    failures. The token is sent only to ``api`` and never appears in a message."""
+
+    def __init__(
+        self,
+        api: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api = api.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = max(0.0, backoff)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.requests_made = 0
+
+    def list_hooks(self, repository: str) -> list[dict[str, Any]]:
+        """Every hook of ``owner/repo``, following ``Link: rel="next"`` pages."""
+        hooks: list[dict[str, Any]] = []
+        url: str | None = f"{self.api}/repos/{_quoted(repository)}/hooks?per_page=100"
+        while url is not None:
+            _, headers, body = self._call("GET", url, None, repository, "listing hooks")
+            if not isinstance(body, list):
+                raise SyncError(
+                    f"listing hooks of {repository}: {self.api} did not answer with a list; "
+                    "is it a GitHub API URL (GitHub Enterprise: https://HOST/api/v3)?"
+                )
+            hooks += [h for h in body if isinstance(h, dict)]
+            url = _next_link(headers.get("link", ""))
+            if url is not None and not url.startswith(self.api + "/"):
+                # Never send the token anywhere but the API it is for.
+                raise SyncError(f"listing hooks of {repository}: next page outside {self.api}")
+        return hooks
+
+    def create_hook(self, repository: str, url: str) -> None:
+        """A ``web`` hook sending ``push`` events as JSON to ``url``."""
+        payload = {
+            "name": "web",
+            "active": True,
+            "events": ["push"],
+            "config": {"url": url, "content_type": "json", "insecure_ssl": "0"},
+        }
+        self._call(
+            "POST",
+            f"{self.api}/repos/{_quoted(repository)}/hooks",
+            payload,
+            repository,
+            "creating the hook",
+        )
+
+    def _call(
+        self, method: str, url: str, payload: object, repository: str, what: str
+    ) -> tuple[int, dict[str, str], Any]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._once(method, url, payload, repository, what)
+            except _TransientError as exc:
+                if attempt > self.retries:
+                    raise SyncError(f"{exc} (gave up after {attempt} attempts)") from None
+                self._sleep(self.backoff * 2 ** (attempt - 1))
+
+    def _once(
+        self, method: str, url: str, payload: object, repository: str, what: str
+    ) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            self.requests_made += 1
+        data = None if payload is None else json.dumps(payload).encode("utf-8")
+        request = urllib.request.Request(  # noqa: S310  (an http(s) URL, checked in settings)
+            url,
+            data=data,
+            method=method,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "Authorization": f"Bearer {self._token}",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "pipedsl",
+                **({"Content-Type": "application/json"} if data is not None else {}),
+            },
+        )
+        where = f"{what} of {repository}"
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status = int(response.status)
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            headers = {k.lower(): v for k, v in exc.headers.items()}
+            raise self._status_error(exc.code, headers, exc.read(), where, repository) from None
+        except urllib.error.URLError as exc:
+            raise self._connection_error(exc.reason, where) from None
+        except TimeoutError:
+            raise _TransientError(
+                f"{where}: {self.api} did not answer within {self.timeout:g} s"
+            ) from None
+        except (ConnectionError, HTTPException):
+            raise _TransientError(
+                f"{where}: the connection to {self.api} was closed without an answer"
+            ) from None
+        return status, headers, _decode(body)
+
+    def _connection_error(self, reason: object, where: str) -> Exception:
+        host = urlsplit(self.api).hostname
+        if isinstance(reason, socket.gaierror):
+            return SyncError(f"{where}: cannot resolve {host!r}; check --github-api ({self.api})")
+        if isinstance(reason, ConnectionRefusedError):
+            return SyncError(f"{where}: connection to {self.api} refused; check --github-api")
+        if isinstance(reason, TimeoutError):
+            return _TransientError(f"{where}: {self.api} did not answer within {self.timeout:g} s")
+        return _TransientError(f"{where}: cannot reach {self.api} ({type(reason).__name__})")
+
+    def _status_error(
+        self, status: int, headers: dict[str, str], raw: bytes, where: str, repository: str
+    ) -> Exception:
+        body = _decode(raw)
+        message = body.get("message", "") if isinstance(body, dict) else ""
+        if status == 401:
+            return SyncError(
+                f"{where}: GitHub rejected the token (401 {message or 'Bad credentials'}); "
+                f"check --github-token / PIPEDSL_GITHUB_TOKEN (a token for {self.api})"
+            )
+        if status == 403 and headers.get("x-ratelimit-remaining") == "0":
+            reset = headers.get("x-ratelimit-reset", "")
+            when = (
+                time.strftime(" (resets at %H:%M:%S UTC)", time.gmtime(int(reset)))
+                if reset.isdigit()
+                else ""
+            )
+            return SyncError(f"{where}: GitHub API rate limit exceeded{when}; try again later")
+        if status in (403, 404):
+            return SyncError(
+                f"{where}: GitHub answered {status} ({message or 'Not Found'}): the repository "
+                f"{repository} does not exist, or the token may not manage its hooks; it needs "
+                "admin rights on the repository (classic token: scope admin:repo_hook; "
+                "fine-grained: Webhooks read and write)"
+            )
+        if status == 422:
+            details = [
+                str(e.get("message") or e.get("code"))
+                for e in (body.get("errors") or [] if isinstance(body, dict) else [])
+                if isinstance(e, dict)
+            ]
+            detail = "; ".join(details) or message or "Validation Failed"
+            return SyncError(f"{where}: GitHub refused the hook (422: {detail})")
+        if status >= 500 or status == 429:
+            return _TransientError(f"{where}: GitHub answered {status}")
+        return SyncError(
+            f"{where}: GitHub answered {status}" + (f" ({message})" if message else "")
+        )
+
+
+class _TransientError(Exception):
+    """5xx, 429, a dropped connection or a timeout: worth retrying."""
+
+
+def _quoted(repository: str) -> str:
+    owner, name = repository.split("/")
+    return f"{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
+
+
+def _next_link(header: str) -> str | None:
+    for url, rel in _LINK.findall(header):
+        if "next" in rel.split():
+            return str(url)
+    return None
+
+
+def plan_hooks(
+    client: GitHubHooks | None, projects: Sequence[Project], api: str
+) -> list[HookChange]:
+    """For each repository on that GitHub (and each webhook URL), ``create`` or ``existing``;
+    other projects are ``skip`` or ``error``. Reads hooks (one request per page), writes
+    nothing. Without a client, repositories are listed as ``create`` (not looked at)."""
+    targets, other = _targets(projects, api)
+    changes: list[HookChange] = []
+    for target in targets:
+        if client is None:
+            changes.append(HookChange("create", target.repository, target.url))
+            continue
+        try:
+            hooks = client.list_hooks(target.repository)
+        except SyncError as exc:
+            changes.append(HookChange("error", target.repository, target.url, str(exc)))
+            continue
+        same = [h for h in hooks if (h.get("config") or {}).get("url") == target.url]
+        if not same:
+            near = [
+                h
+                for h in hooks
+                if str((h.get("config") or {}).get("url", "")).rstrip("/") == target.url.rstrip("/")
+            ]
+            note = (
+                "a hook without the trailing '/' exists too: Jenkins answers it with a redirect "
+                "GitHub does not follow; remove it"
+                if near
+                else ""
+            )
+            changes.append(HookChange("create", target.repository, target.url, note))
+            continue
+        hook = same[0]
+        events = hook.get("events") or []
+        problems = []
+        if hook.get("active") is False:
+            problems.append("inactive")
+        if "push" not in events and "*" not in events:
+            problems.append("does not send push events")
+        note = "left alone" + (f"; but it is {' and '.join(problems)}" if problems else "")
+        changes.append(HookChange("existing", target.repository, target.url, note))
+    return changes + other
+
+
+def apply_hooks(client: GitHubHooks, plan: Sequence[HookChange]) -> list[HookChange]:
+    """Create the planned hooks; returns the plan with failed creates turned into errors."""
+    result = []
+    for change in plan:
+        outcome = change
+        if change.action == "create":
+            try:
+                client.create_hook(change.repository, change.url)
+            except SyncError as exc:
+                outcome = HookChange("error", change.repository, change.url, str(exc))
+        result.append(outcome)
+    return result
