@@ -123,8 +123,10 @@ def shell_words(script: str, command: str, env: dict[str, str] | None = None) ->
     """Run ``script`` in a real sh with ``command`` replaced by a function printing its
     arguments; one list of words per call. Each call prints its argument count and then its
     arguments, NUL-terminated (no argument can hold a NUL), so any bytes are unambiguous."""
-    prelude = f"kubectl() {{ :; }}\n{command}() {{ printf '%s\\0' \"$#\" \"$@\"; }}\n"
-    done = subprocess.run(["sh", "-c", prelude + script], capture_output=True, check=True, env=env or {})
+    prelude = f'kubectl() {{ :; }}\n{command}() {{ printf \'%s\\0\' "$#" "$@"; }}\n'
+    done = subprocess.run(
+        ["sh", "-c", prelude + script], capture_output=True, check=True, env=env or {}
+    )
     fields = done.stdout.decode("utf-8").split("\0")[:-1]
     calls = []
     while fields:

@@ -372,7 +372,7 @@ def test_a_failed_first_build_is_started_by_the_next_run(
     assert server.build_numbers("shop/app00") == [1]
 
 
-def test_inline_job_checking_out_scm_is_warned_about(server: FakeJenkins, projects: Path) -> None:
+def test_inline_jobs_check_out_by_url(server: FakeJenkins, projects: Path) -> None:
     source = projects / "lat32t.py"
     inline = source.read_text().replace(
         '    branch="develop",\n', '    branch="develop",\n    jenkins=JenkinsJobs("inline"),\n'
@@ -380,7 +380,31 @@ def test_inline_job_checking_out_scm_is_warned_about(server: FakeJenkins, projec
     source.write_text("from pipedsl.model.jobs import JenkinsJobs\n" + inline)
     code, out = sync(server, projects, "--dry-run")
     assert code == 0
-    assert "note: lat32t/backend is an inline job whose Jenkinsfile runs `checkout scm`" in out
+    assert "checkout scm" not in out
+    assert sync(server, projects)[0] == 0
+    config = server.job_config("lat32t/backend")
+    assert "checkout scm" not in config
+    assert (
+        "git(url: 'https://github.com/beyond-sw-camp/be02-fin-LAT32T-SSM.git', branch: 'develop')"
+        in config
+    )
+
+
+def test_inline_job_whose_raw_groovy_checks_out_scm_is_warned_about(
+    server: FakeJenkins, tmp_path: Path
+) -> None:
+    folder = tmp_path / "projects"
+    folder.mkdir()
+    (folder / "raw.py").write_text(
+        "from pipedsl import Component, Groovy, Pipeline, Project, Stage\n"
+        "from pipedsl.model.jobs import JenkinsJobs\n"
+        "p = Pipeline([Stage('Checkout', [Groovy('checkout scm')])])\n"
+        "project = Project('raw', repository='https://github.com/a/b.git', jenkins=JenkinsJobs('inline'),\n"
+        "                  components=[Component('api', p)])\n"
+    )
+    code, out = sync(server, folder, "--dry-run")
+    assert code == 0
+    assert "note: raw/api is an inline job whose Jenkinsfile runs `checkout scm`" in out
 
 
 # --- cost ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ def test_write_replaces_the_folder_exactly(tmp_path: Path) -> None:
     assert write_artifacts([Artifact("a/one", "one\n", "jenkinsfile")], out)
     assert _files(out) == {"a/one": "one\n"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]  # no staging left over
+
+
+def test_output_folder_gets_ordinary_permissions(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    write_artifacts([Artifact("a/one", "1\n", "jenkinsfile")], out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_unchanged_output_is_not_rewritten(tmp_path: Path) -> None:

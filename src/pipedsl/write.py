@@ -70,6 +70,12 @@ def check_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> CheckResu
     return CheckResult(tuple(sorted(missing)), tuple(sorted(stale)), tuple(sorted(extra)))
 
 
+def _write_file(target: tuple[Path, str]) -> None:
+    path, text = target
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     # Two renders at once take turns: the lock is on the folder that holds the output folder.
@@ -97,12 +103,16 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
         if check_artifacts(artifacts, folder).ok and folder.is_dir():
             return False
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+        # mkdtemp makes a private (0700) folder; the output folder gets the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         try:
-            for artifact in artifacts:
-                target = _target(staging, artifact)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with target.open("w", encoding="utf-8", newline="\n") as handle:
-                    handle.write(artifact.text)
+            targets = [(_target(staging, a), a.text) for a in artifacts]
+            for folder_path in sorted({t.parent for t, _ in targets}):
+                folder_path.mkdir(parents=True, exist_ok=True)
+            for target in targets:
+                _write_file(target)
             retired = folder.parent / f".{folder.name}.old-{os.getpid()}"
             had_previous = folder.exists()
             if had_previous:

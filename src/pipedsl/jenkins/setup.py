@@ -3,12 +3,13 @@ credentials to create (as configuration-as-code with placeholders), and the webh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import yaml
 
 from pipedsl.model.credentials import Credential
 from pipedsl.model.notify import Slack
+from pipedsl.model.pipeline import Pipeline
 from pipedsl.model.project import Project
 from pipedsl.model.steps import (
     Checkout,
@@ -18,7 +19,6 @@ from pipedsl.model.steps import (
     Step,
     WithCredentials,
 )
-from pipedsl.render.jenkinsfile import effective_pipeline
 from pipedsl.render.lower import lower
 
 # Plugins every generated job needs: declarative pipelines, Git checkout, GitHub push trigger.
@@ -42,28 +42,25 @@ _KIND_TO_CASC = {
 }
 
 
-def primitive_steps(project: Project) -> list[Step]:
-    """Every primitive step the project's pipelines run (notifications included), in order.
+def primitive_steps(pipelines: Iterable[Pipeline]) -> list[Step]:
+    """Every primitive step the pipelines run (notifications included), in order. Computed
+    once per render and handed to the functions below, which all need it."""
 
-    Computed once per render and handed to the functions below, which all need it."""
-    return list(_walk(project))
-
-
-def _walk(project: Project) -> Iterator[Step]:
     def visit(steps: tuple[Step, ...]) -> Iterator[Step]:
         for step in steps:
             primitive = lower(step)
             yield primitive
             yield from visit(primitive.children)
 
-    for component in project.components:
-        pipeline = effective_pipeline(component)
+    found: list[Step] = []
+    for pipeline in pipelines:
         for stage in pipeline.stages:
-            yield from visit(stage.steps)
+            found += visit(stage.steps)
             for _, steps in stage.post.conditions():
-                yield from visit(steps)
+                found += visit(steps)
         for _, steps in pipeline.post.conditions():
-            yield from visit(steps)
+            found += visit(steps)
+    return found
 
 
 def required_plugins(project: Project, steps: list[Step]) -> list[str]:

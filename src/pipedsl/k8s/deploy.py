@@ -8,8 +8,6 @@ writes them with) and the workload and container that run the component's image.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import attrs
 
 from pipedsl.errors import ModelError
@@ -17,17 +15,14 @@ from pipedsl.k8s.manifests import file_name, manifest_dir, manifest_files
 from pipedsl.k8s.runtime import Runtime
 from pipedsl.k8s.workloads import Container, Deployment, Workload
 from pipedsl.model.infra import Image
-from pipedsl.model.pipeline import Pipeline, Post
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import (
     ApplyManifests,
-    Dir,
     KubectlApply,
     Rollout,
     ShipFiles,
     ShipManifests,
     Step,
-    WithCredentials,
 )
 
 
@@ -41,33 +36,6 @@ def deployed_container(runtime: Runtime, image: Image) -> tuple[Workload, Contai
             f"found {len(found)}{': ' + where if where else ''}"
         )
     return found[0]
-
-
-def _map_steps(steps: tuple[Step, ...], change: Callable[[Step], Step]) -> tuple[Step, ...]:
-    out = []
-    for step in steps:
-        inner = step
-        if isinstance(step, Dir | WithCredentials):
-            inner = attrs.evolve(step, steps=_map_steps(step.steps, change))
-        out.append(change(inner))
-    return tuple(out)
-
-
-def _map_post(post: Post, change: Callable[[Step], Step]) -> Post:
-    return attrs.evolve(
-        post, **{condition: _map_steps(steps, change) for condition, steps in post.conditions()}
-    )
-
-
-def map_pipeline_steps(pipeline: Pipeline, change: Callable[[Step], Step]) -> Pipeline:
-    """``pipeline`` with every step (nested and in ``post`` blocks) replaced by ``change(step)``."""
-    stages = tuple(
-        attrs.evolve(
-            stage, steps=_map_steps(stage.steps, change), post=_map_post(stage.post, change)
-        )
-        for stage in pipeline.stages
-    )
-    return attrs.evolve(pipeline, stages=stages, post=_map_post(pipeline.post, change))
 
 
 def resolve_deploy_steps(project: Project, component: Component) -> Component:
@@ -111,4 +79,4 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
             )
         return step
 
-    return attrs.evolve(component, pipeline=map_pipeline_steps(component.pipeline, change))
+    return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))

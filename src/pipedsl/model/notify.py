@@ -3,6 +3,7 @@ pipeline's) ``post`` conditions, with the stage name read from Jenkins, never ty
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 import attrs
@@ -182,20 +183,33 @@ class Discord(_Notifier):
 Notifier = Slack | Discord
 
 
+@functools.lru_cache(maxsize=1024)
+def _notification(notifier: Notifier, condition: str, scope: str) -> tuple[Step, ...]:
+    # The same few messages go into every stage of every component: built once each.
+    return notifier.steps_for(condition, scope)
+
+
 def with_notifications(pipeline: Pipeline, notifiers: tuple[Notifier, ...]) -> Pipeline:
     """``pipeline`` with every notifier's messages added after the steps already in the
     ``post`` conditions of each stage and/or of the pipeline."""
-    stages = []
-    for stage in pipeline.stages:
-        post = stage.post
+    if not notifiers:
+        return pipeline
+
+    def additions(scope: str) -> dict[str, tuple[Step, ...]]:
+        added: dict[str, tuple[Step, ...]] = {}
         for notifier in notifiers:
-            if "stage" in notifier.scopes():
+            if scope in notifier.scopes():
                 for condition in notifier.on:
-                    post = post.adding(condition, notifier.steps_for(condition, "stage"))
-        stages.append(attrs.evolve(stage, post=post))
-    post = pipeline.post
-    for notifier in notifiers:
-        if "pipeline" in notifier.scopes():
-            for condition in notifier.on:
-                post = post.adding(condition, notifier.steps_for(condition, "pipeline"))
-    return attrs.evolve(pipeline, stages=stages, post=post)
+                    added[condition] = (
+                        *added.get(condition, ()),
+                        *_notification(notifier, condition, scope),
+                    )
+        return added
+
+    per_stage = additions("stage")
+    stages = (
+        [attrs.evolve(stage, post=stage.post.extended(per_stage)) for stage in pipeline.stages]
+        if per_stage
+        else pipeline.stages
+    )
+    return attrs.evolve(pipeline, stages=stages, post=pipeline.post.extended(additions("pipeline")))

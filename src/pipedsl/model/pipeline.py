@@ -192,11 +192,21 @@ class Post:
 
     def adding(self, condition: str, steps: Iterable[Step]) -> Post:
         """A copy with ``steps`` appended to ``condition``."""
-        if condition not in POST_CONDITIONS:
+        return self.extended({condition: tuple(steps)})
+
+    def extended(self, additions: Mapping[str, tuple[Step, ...]]) -> Post:
+        """A copy with each condition's ``additions`` appended after its steps (one copy, however
+        many conditions change)."""
+        unknown = [c for c in additions if c not in POST_CONDITIONS]
+        if unknown:
             raise ModelError(
-                f"Post: unknown condition {condition!r}; allowed: {', '.join(POST_CONDITIONS)}"
+                f"Post: unknown condition {unknown[0]!r}; allowed: {', '.join(POST_CONDITIONS)}"
             )
-        return attrs.evolve(self, **{condition: (*getattr(self, condition), *steps)})
+        if not any(additions.values()):
+            return self
+        return attrs.evolve(
+            self, **{c: (*getattr(self, c), *steps) for c, steps in additions.items() if steps}
+        )
 
 
 @attrs.frozen
@@ -291,6 +301,37 @@ class Pipeline:
         """A copy with ``change`` applied to the stage called ``name``:
         ``p.map_stage("Project Test", lambda s: attrs.evolve(s, when=When(branch="main")))``."""
         return self.replace(name, change(self.stage(name)))
+
+    def map_steps(self, change: Callable[[Step], Step]) -> Pipeline:
+        """A copy with every step — nested ones and those in ``post`` blocks included — replaced
+        by ``change(step)`` (nested steps first). Parts nothing changed in are kept as they are."""
+
+        def steps(items: tuple[Step, ...]) -> tuple[Step, ...]:
+            out = []
+            for step in items:
+                inner = step
+                if step.children:
+                    children = steps(step.children)
+                    if children is not step.children:
+                        inner = step.with_children(children)
+                out.append(change(inner))
+            return items if all(a is b for a, b in zip(out, items, strict=True)) else tuple(out)
+
+        def post(block: Post) -> Post:
+            changed = {c: new for c, old in block.conditions() if (new := steps(old)) is not old}
+            return attrs.evolve(block, **changed) if changed else block
+
+        def stage(item: Stage) -> Stage:
+            new_steps, new_post = steps(item.steps), post(item.post)
+            if new_steps is item.steps and new_post is item.post:
+                return item
+            return attrs.evolve(item, steps=new_steps, post=new_post)
+
+        stages = tuple(stage(s) for s in self.stages)
+        new_post = post(self.post)
+        if new_post is self.post and all(a is b for a, b in zip(stages, self.stages, strict=True)):
+            return self
+        return attrs.evolve(self, stages=stages, post=new_post)
 
     def with_environment(self, **values: Text) -> Pipeline:
         """A copy with ``values`` added to (or replacing in) the pipeline's environment."""

@@ -34,6 +34,10 @@ class Step:
         """Steps nested inside this one (for blocks such as ``dir``)."""
         return ()
 
+    def with_children(self, steps: tuple[Step, ...]) -> Step:
+        """A copy with ``steps`` nested inside it (blocks only; other steps have none)."""
+        return self
+
 
 def steps_tuple(value: Iterable[Step]) -> tuple[Step, ...]:
     """Converter: a list of steps becomes a tuple (the validator reports anything else)."""
@@ -91,6 +95,18 @@ class Checkout(Step):
 
 
 @attrs.frozen
+class Git(Step):
+    """``git(url:, branch:)``: check out a repository by URL. Inline jobs use it in place of
+    :class:`Checkout`, since a job without an SCM has no ``scm`` to check out."""
+
+    url: str = attrs.field(validator=_checks.text(multiline=False))
+    branch: str = attrs.field(validator=_checks.text(multiline=False))
+    credentials: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.CREDENTIAL_ID)
+    )
+
+
+@attrs.frozen
 class Dir(Step):
     """``dir(path) { ... }``: run ``steps`` inside a folder of the workspace."""
 
@@ -100,6 +116,9 @@ class Dir(Step):
     @property
     def children(self) -> tuple[Step, ...]:
         return self.steps
+
+    def with_children(self, steps: tuple[Step, ...]) -> Step:
+        return attrs.evolve(self, steps=steps)
 
 
 @attrs.frozen
@@ -129,6 +148,9 @@ class WithCredentials(Step):
     @property
     def children(self) -> tuple[Step, ...]:
         return self.steps
+
+    def with_children(self, steps: tuple[Step, ...]) -> Step:
+        return attrs.evolve(self, steps=steps)
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ from pipedsl.model.project import Project
 from pipedsl.model.validate import validate_project
 from pipedsl.render.artifacts import Artifact
 from pipedsl.render.escape import yaml_document
-from pipedsl.render.jenkinsfile import render_jenkinsfile
+from pipedsl.render.jenkinsfile import final_pipeline, render_jenkinsfile, step_writer
 from pipedsl.render.jobs import render_jobs
 from pipedsl.render.secrets import find_interpolated_credentials, find_secrets
 from pipedsl.render.templating import template_dirs as _template_dirs
@@ -57,13 +57,17 @@ def render_project(
     """
     validate_project(project)
     dirs = _template_dirs(templates)
+    writer = step_writer(dirs)
+    pipelines = {c.name: final_pipeline(project, c) for c in project.components}
     artifacts = [
         Artifact(
-            jenkinsfile_path(project, c.name), render_jenkinsfile(project, c, dirs), "jenkinsfile"
+            jenkinsfile_path(project, c.name),
+            render_jenkinsfile(project, c, dirs, pipeline=pipelines[c.name], writer=writer),
+            "jenkinsfile",
         )
         for c in project.components
     ]
-    artifacts += render_jobs(project, {a.path: a.text for a in artifacts})
+    artifacts += render_jobs(project, {a.path: a.text for a in artifacts}, pipelines.values())
     for name, runtime in project.runtimes:
         header = _manifest_header(project, name)
         artifacts += [
@@ -103,7 +107,9 @@ def render_projects(
     # secret: nothing that looks like one is ever written.
     for problem in find_secrets(artifacts) + find_interpolated_credentials(artifacts):
         source = seen.get(problem.path.split("/", 1)[0])
-        problems.append(Problem(f"{source}: {problem.path}" if source else problem.path, problem.message))
+        problems.append(
+            Problem(f"{source}: {problem.path}" if source else problem.path, problem.message)
+        )
     if problems:
         raise ModelError(problems)
     return sorted(artifacts, key=lambda a: a.path)

@@ -27,30 +27,36 @@ def _char_escape(ch: str) -> str:
     return f"\\u{ord(ch):04x}"
 
 
-# Characters Groovy would not read back verbatim inside a string literal: control characters,
-# DEL, lone UTF-16 surrogates (which cannot even be written to a UTF-8 file), and U+E000, which
-# the Jenkinsfile writer uses as an internal mark.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ue000]")
-
 _COMMON = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+# Groovy 2.4 decodes \uXXXX before it lexes and takes U+FFFF for the end of the file, raw or as
+# \uffff. An escaped backslash followed by "uffff" reaches the string lexer as the escape
+# \uffff instead, which it reads as the character.
+_UFFFF = "\\u005cuffff"
+
+# Characters Groovy would not read back verbatim inside a string literal are written as \uXXXX:
+# control characters, DEL, lone UTF-16 surrogates (which cannot even be written to a UTF-8
+# file), and U+E000, which the Jenkinsfile writer uses as an internal mark.
+_BASE_TABLE: dict[int, str] = {
+    **{code: _char_escape(chr(code)) for code in [*range(0x20), 0x7F, *range(0xD800, 0xE001)]},
+    **{ord(k): v for k, v in _COMMON.items()},
+    0xFFFF: _UFFFF,
+}
+
+
+def _table(specials: dict[str, str]) -> dict[int, str]:
+    return {**_BASE_TABLE, **{ord(k): v for k, v in specials.items()}}
+
+
+_TABLES: dict[tuple[tuple[str, str], ...], dict[int, str]] = {}
 
 
 def _escape(value: str, specials: dict[str, str]) -> str:
-    table = {**_COMMON, **specials}
-    out = []
-    for ch in value:
-        if ch in table:
-            out.append(table[ch])
-        elif ch == "\uffff":
-            # Groovy 2.4 decodes \uXXXX before it lexes and takes U+FFFF for the end of the file,
-            # raw or as \uffff. An escaped backslash followed by "uffff" reaches the string
-            # lexer as the escape \uffff instead, which it reads as the character.
-            out.append("\\u005cuffff")
-        elif _UNPRINTABLE.match(ch):
-            out.append(_char_escape(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
+    key = tuple(specials.items())
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = _table(specials)
+    return value.translate(table)
 
 
 def groovy_str(value: str) -> GroovyCode:

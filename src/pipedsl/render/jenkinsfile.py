@@ -13,7 +13,7 @@ from pipedsl.k8s.deploy import resolve_deploy_steps
 from pipedsl.model.notify import with_notifications
 from pipedsl.model.pipeline import Pipeline
 from pipedsl.model.project import Component, Project
-from pipedsl.model.steps import Step
+from pipedsl.model.steps import Checkout, Git, Step
 from pipedsl.model.validate import pipeline_images
 from pipedsl.render import groovy, lower
 from pipedsl.render.escape import GroovyCode
@@ -39,8 +39,17 @@ def _template_name(step: Step) -> str:
 class _StepWriter:
     def __init__(self, env: jinja2.Environment) -> None:
         self.env = env
+        # Steps are frozen values and repeat a lot (the same notification in every stage's
+        # post, the same commands across components): each distinct one is rendered once.
+        self.memo: dict[Step, GroovyCode] = {}
 
     def step(self, step: Step) -> GroovyCode:
+        code = self.memo.get(step)
+        if code is None:
+            code = self.memo[step] = self._render(step)
+        return code
+
+    def _render(self, step: Step) -> GroovyCode:
         primitive = lower.lower(step)
         name = _template_name(primitive)
         try:
@@ -59,21 +68,52 @@ class _StepWriter:
         return self.steps(steps, 4)
 
 
-def render_jenkinsfile(
-    project: Project, component: Component, template_dirs: tuple[Path, ...] = ()
-) -> str:
-    """The Jenkinsfile text of ``component``."""
+def final_pipeline(project: Project, component: Component) -> Pipeline:
+    """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
+    rendered manifests, an inline job's checkout by URL, image variables and notifications."""
     component = resolve_deploy_steps(project, component)
+    if project.jenkins.definition == "inline":
+        component = checkout_by_url(project, component)
+    return effective_pipeline(component)
+
+
+def render_jenkinsfile(
+    project: Project,
+    component: Component,
+    template_dirs: tuple[Path, ...] = (),
+    *,
+    pipeline: Pipeline | None = None,
+    writer: _StepWriter | None = None,
+) -> str:
+    """The Jenkinsfile text of ``component``. A render passes the ``pipeline`` it computed with
+    :func:`final_pipeline` and one ``writer`` (from :func:`step_writer`) for all components, so
+    that nothing is computed twice."""
     env = groovy_environment(template_dirs)
-    writer = _StepWriter(env)
+    writer = writer if writer is not None and writer.env is env else _StepWriter(env)
     text = env.get_template("jenkinsfile/Jenkinsfile.groovy.j2").render(
         header=header(project, component),
         project=project,
         component=component,
-        pipeline=effective_pipeline(component),
+        pipeline=pipeline if pipeline is not None else final_pipeline(project, component),
         steps=writer.steps,
     )
     return groovy.finish(text)
+
+
+def step_writer(template_dirs: tuple[Path, ...] = ()) -> _StepWriter:
+    """A step renderer to share between the Jenkinsfiles of one render."""
+    return _StepWriter(groovy_environment(template_dirs))
+
+
+def checkout_by_url(project: Project, component: Component) -> Component:
+    """An inline job has no SCM, so ``checkout scm`` would fail in it: check out the project's
+    repository and branch by URL instead."""
+    git = Git(project.repository, project.branch, credentials=project.jenkins.checkout_credentials)
+
+    def change(step: Step) -> Step:
+        return git if isinstance(step, Checkout) else step
+
+    return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
 
 
 def header(project: Project, component: Component) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pipedsl.jenkins.configxml import render_job_config
 from pipedsl.jenkins.setup import primitive_steps, render_casc, render_plugins, render_setup_notes
+from pipedsl.model.pipeline import Pipeline
 from pipedsl.model.project import Project
 from pipedsl.render.artifacts import Artifact
 
@@ -12,9 +15,12 @@ def job_config_path(project: Project, component_name: str) -> str:
     return f"{project.name}/{component_name}/config.xml"
 
 
-def render_jobs(project: Project, jenkinsfiles: dict[str, str]) -> list[Artifact]:
+def render_jobs(
+    project: Project, jenkinsfiles: dict[str, str], pipelines: Iterable[Pipeline]
+) -> list[Artifact]:
     """config.xml of each component's job (its Jenkinsfile from ``jenkinsfiles``, by artifact
-    path), plus ``jenkins/plugins.txt``, ``jenkins/jenkins.yaml`` and ``jenkins/SETUP.md``."""
+    path), plus ``jenkins/plugins.txt``, ``jenkins/jenkins.yaml`` and ``jenkins/SETUP.md``
+    (from the final ``pipelines`` of the components)."""
     artifacts = []
     for component in project.components:
         path = f"{project.name}/{component.name}/Jenkinsfile"
@@ -25,7 +31,7 @@ def render_jobs(project: Project, jenkinsfiles: dict[str, str]) -> list[Artifact
             project, component, project.jenkins, jenkinsfiles[path], script_path
         )
         artifacts.append(Artifact(job_config_path(project, component.name), config, "job"))
-    steps = primitive_steps(project)
+    steps = primitive_steps(pipelines)
     artifacts += [
         Artifact(f"{project.name}/jenkins/plugins.txt", render_plugins(project, steps), "setup"),
         Artifact(f"{project.name}/jenkins/jenkins.yaml", render_casc(project, steps), "setup"),

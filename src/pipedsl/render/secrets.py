@@ -36,7 +36,7 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "a literal assigned to a secret-looking name",
             # The name must end in the secret word: tokenCredentialId or passwordVariable name
             # a credential id or a variable, not a secret.
-            r"(?i)\b\w*(?:password|passwd|secret|token|api_?key|access_?key|private_?key)\s*[:=]\s*"
+            r"(?i:password|passwd|secret|token|api_?key|access_?key|private_?key)\s*[:=]\s*"
             r"(?:'[^'$\n]{4,}'|\"[^\"$\n]{4,}\")",
         ),
         (
@@ -47,45 +47,59 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# All patterns in one expression, each a named group, so a file is scanned once.
+_ANY_SECRET = re.compile(
+    "|".join(f"(?P<p{i}>{pattern.pattern})" for i, (_, pattern) in enumerate(SECRET_PATTERNS))
+)
+
+
 def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
     """Every line of every artifact that looks like it holds a secret, as ``file:line``."""
+    # Generated files repeat lines heavily (the same notification in every stage, an inline
+    # job embedding its Jenkinsfile): each distinct line is matched once.
+    verdicts: dict[str, str | None] = {}
     problems = []
     for artifact in artifacts:
-        for number, line in enumerate(artifact.text.splitlines(), 1):
-            for what, pattern in SECRET_PATTERNS:
-                if pattern.search(line):
-                    problems.append(
-                        Problem(
-                            f"{artifact.path}:{number}",
-                            f"looks like {what}; keep secrets in Jenkins credentials or Kubernetes "
-                            "Secrets and refer to them by id",
-                        )
+        for number, line in enumerate(artifact.text.split("\n"), 1):
+            if line not in verdicts:
+                match = _ANY_SECRET.search(line)
+                verdicts[line] = (
+                    SECRET_PATTERNS[int(str(match.lastgroup)[1:])][0] if match else None
+                )
+            what = verdicts[line]
+            if what is not None:
+                problems.append(
+                    Problem(
+                        f"{artifact.path}:{number}",
+                        f"looks like {what}; keep secrets in Jenkins credentials or Kubernetes "
+                        "Secrets and refer to them by id",
                     )
+                )
     return problems
+
+
+# Groovy tokens that can hold a quote character: comments and string literals. The body of a
+# double-quoted (interpolating) literal is captured; everything else is skipped over whole.
+_Q3 = "'" * 3
+_D3 = '"' * 3
+_GROOVY_TOKENS = re.compile(
+    r"//[^\n]*"
+    r"|/\*.*?\*/"
+    rf"|{_Q3}(?:\\.|[^\\])*?{_Q3}"
+    rf"|{_D3}((?:\\.|[^\\])*?){_D3}"
+    r"|'(?:\\.|[^\\'\n])*'"
+    r'|"((?:\\.|[^\\"\n])*)"',
+    re.DOTALL,
+)
 
 
 def _double_quoted_strings(code: str) -> Iterator[str]:
     """The contents of the double-quoted (interpolating) string literals of Groovy ``code``,
     skipping comments and single-quoted strings."""
-    i = 0
-    n = len(code)
-    while i < n:
-        if code.startswith("//", i):
-            i = code.find("\n", i)
-            i = n if i < 0 else i
-        elif code.startswith("/*", i):
-            end = code.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        elif code[i] in "'\"":
-            quote = code[i] * 3 if code.startswith(code[i] * 3, i) else code[i]
-            j = i + len(quote)
-            while j < n and not code.startswith(quote, j):
-                j += 2 if code[j] == "\\" else 1
-            if quote[0] == '"':
-                yield code[i + len(quote) : j]
-            i = j + len(quote)
-        else:
-            i += 1
+    for match in _GROOVY_TOKENS.finditer(code):
+        body = match.group(1) if match.group(1) is not None else match.group(2)
+        if body is not None:
+            yield body
 
 
 def interpolated_variables(jenkinsfile: str, names: Iterable[str]) -> list[str]:
