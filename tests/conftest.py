@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipedsl import Artifact, Project, load_project, render_project
+from tests.support import tally
 from tests.support.declarative import walk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +42,26 @@ def walked(artifacts: dict[str, Artifact]) -> dict[str, Any]:
         assert [n["name"] for n in tree] == ["pipeline"], f"{path}: top level must be one pipeline"
         result[path] = tree[0]
     return result
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controlling process makes the folder; xdist workers inherit the variable.
+    if not hasattr(config, "workerinput"):
+        os.environ[tally.ENV] = tempfile.mkdtemp(prefix="pipedsl-tally-")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    tally.flush()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    counts = tally.collect()
+    if counts:
+        terminalreporter.write_sep("-", "reliability figures")
+        for name, count in sorted(counts.items()):
+            terminalreporter.write_line(f"{name}: {count}")
+    folder = os.environ.get(tally.ENV)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -41,6 +41,7 @@ from pipedsl import (
     render_project,
     sh,
 )
+from tests.support import tally
 from tests.support.declarative import children, descendants, only, walk
 
 NASTY = [
@@ -79,7 +80,6 @@ BATCH = settings(
 )
 REPO = "https://github.com/acme/adversarial.git"
 FIELD_NAME = re.compile(r"\b[A-Z]\w*\.\w+: |\bcomponents\[|\bPipeline: |\bStage '|\bSshTransfer: ")
-TRIED = {"projects": 0, "rejected": 0, "strings": 0}
 
 
 def build(v: dict[str, str]) -> Project:
@@ -182,13 +182,12 @@ def test_hostile_strings_are_rejected_or_rendered_exactly(batch: list[dict[str, 
     jenkinsfiles: dict[str, str] = {}
     rejections: list[str] = []
     for index, v in enumerate(batch):
-        TRIED["projects"] += 1
-        TRIED["strings"] += 1
+        tally.add("hostile field values tried (whole project rendered and read back)")
         try:
             project = build(v)
             artifacts = {a.path: a.text for a in render_project(project)}
         except ModelError as error:
-            TRIED["rejected"] += 1
+            tally.add("hostile field values rejected, naming the field")
             rejections.append(str(error))
             continue
         accepted[str(index)] = (project, v, artifacts["adversarial/app/config.xml"])
@@ -197,8 +196,3 @@ def test_hostile_strings_are_rejected_or_rendered_exactly(batch: list[dict[str, 
     for key, tree in walk(jenkinsfiles).items() if jenkinsfiles else ():
         project, v, config = accepted[key]
         check(project, v, tree[0], config)
-
-
-def test_zz_report_counts() -> None:
-    """Runs after the property test in this module: the cases tried, for docs/reliability.md."""
-    print(f"\nadversarial: {TRIED}")  # a figure for the docs, shown with -s

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from pipedsl.cli import app
 from tests.conftest import ROOT
+from tests.support import tally
 
 CORPUS = sorted((ROOT / "tests" / "fixtures" / "broken").glob("*.py"))
 
@@ -31,6 +32,7 @@ def test_broken_project_is_reported(tmp_path: Path, file: Path) -> None:
     (out / "previous").mkdir(parents=True)
     (out / "previous" / "Jenkinsfile").write_text("kept\n")
     result = CliRunner().invoke(app, ["render", "--projects", str(projects), "--out", str(out)])
+    tally.add("malformed project files tried")
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: projects/{file.name}")
     assert expected in result.output

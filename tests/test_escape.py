@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pipedsl.model.values import GroovyExpr, GString
 from pipedsl.render.escape import groovy_gstring_part, groovy_str, sh_quote
 from pipedsl.render.groovy import NO_INDENT, comment, finish, groovy_value, gstring, indent
+from tests.support import tally
 from tests.support.groovy import GroovyEvaluationError, evaluate_literals, utf16_units
 
 # No shrinking: a failure already names the exact items Groovy misread, and shrinking a batch
@@ -230,6 +231,7 @@ def test_sh_quote_refuses_nul() -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(words=st.lists(shell_text, min_size=1, max_size=80))
 def test_sh_quote_reads_back(shell: str, words: list[str]) -> None:
+    tally.add("shell words read back by a real sh", len(words))
     assert shell_read(shell, words) == [w.encode("utf-8") for w in words]
 
 
@@ -238,4 +240,5 @@ def test_sh_quote_fixed_nasty_words(shell: str) -> None:
     words = [*SHELL_NASTY, "", " ".join(SHELL_NASTY)] + [
         a + b for a in SHELL_NASTY for b in SHELL_NASTY
     ]
+    tally.add("shell words read back by a real sh", len(words))
     assert shell_read(shell, words) == [w.encode("utf-8") for w in words]

@@ -15,6 +15,7 @@ from pipedsl.cli import app
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import PythonJenkinsClient
 from tests.conftest import ROOT
+from tests.support import tally
 from tests.support.fake_jenkins import FakeJenkins, Fault
 from tests.test_sync import FOREIGN_JOB, PASSWORD, SEED_JOBS, TOKEN, project_file, sync
 
@@ -345,4 +346,5 @@ def test_every_fault_at_every_request_of_a_first_sync(tmp_path: Path) -> None:
                         assert server.job_config(name) == config, where
                     scenarios += 1
     assert scenarios == 2 * len(FAULTS) * positions > 0
+    tally.add("sync fault scenarios (fault x request position x retries)", scenarios)
     assert failures >= len(FAULTS) * positions - positions  # without retries most runs fail

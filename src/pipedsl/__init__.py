@@ -67,6 +67,7 @@ from pipedsl.k8s.presets import (
 from pipedsl.load import find_project_files, load_project, load_projects
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import DockerHub, Image, Registry, Repository, SshServer
+from pipedsl.model.jobs import JenkinsJobs
 from pipedsl.model.notify import Discord, Slack, with_notifications
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Post, Stage, Tools, When
 from pipedsl.model.project import BackingService, Component, Project
@@ -151,6 +152,7 @@ __all__ = [
     "Image",
     "Ingress",
     "IngressPath",
+    "JenkinsJobs",
     "KubectlApply",
     "Maven",
     "ModelError",

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import tally
+
 __all__ = [
     "GroovyError",
     "GroovyEvaluationError",
@@ -362,6 +364,7 @@ def evaluate_literals(
     :func:`utf16_units`). Raises :class:`GroovyEvaluationError` listing every expression that
     failed to compile or evaluate, or did not yield a ``CharSequence``.
     """
+    tally.add("string literals read back by real Groovy", len(literals))
     items = [_Item(f"literal {index}", text) for index, text in enumerate(literals)]
     results = _run("evaluate", items, binding or {}, timeout)
     failures = [

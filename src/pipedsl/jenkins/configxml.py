@@ -176,6 +176,10 @@ def render_job_config(
             "\nInline pipeline: a GitHub push starts it only after a first build "
             "(pipedsl sync --first-build)."
         )
+    # Serialised once with a placeholder where the digest goes; the digest is the hash of that
+    # text (our serialisation is deterministic, so it identifies the config), then put in place.
+    # What Jenkins stores is compared through ``canonical_digest``, only when drift is looked for.
+    placeholder = "0" * 64
     draft = _serialize(
         _config(
             project=project,
@@ -183,19 +187,9 @@ def render_job_config(
             settings=settings,
             jenkinsfile=jenkinsfile,
             script_path=script_path,
-            description=text,
+            description=f"{text}\n{MANAGED_MARK}; digest={placeholder}]",
         )
     )
-    # Our serialisation is deterministic, so the draft's own hash identifies the config; what
-    # Jenkins stores is compared through ``canonical_digest`` only when drift is looked for.
     digest = hashlib.sha256(draft.encode("utf-8")).hexdigest()
-    return _serialize(
-        _config(
-            project=project,
-            component=component,
-            settings=settings,
-            jenkinsfile=jenkinsfile,
-            script_path=script_path,
-            description=f"{text}\n{MANAGED_MARK}; digest={digest}]",
-        )
-    )
+    marker = f"{MANAGED_MARK}; digest={placeholder}]"
+    return draft.replace(marker, f"{MANAGED_MARK}; digest={digest}]", 1)
