@@ -6,14 +6,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipedsl.errors import ModelError, Problem
+from pipedsl.jenkins.setup import primitive_steps
 from pipedsl.k8s.manifests import file_name, manifest, manifest_dir, rendered_objects
 from pipedsl.k8s.runtime import K8sObject
-from pipedsl.model.project import Project
+from pipedsl.model.project import Component, Project
+from pipedsl.model.steps import Step
 from pipedsl.model.validate import validate_project
 from pipedsl.render.artifacts import Artifact
 from pipedsl.render.escape import yaml_document
 from pipedsl.render.jenkinsfile import final_pipeline, render_jenkinsfile, step_writer
-from pipedsl.render.jobs import render_jobs
+from pipedsl.render.jobs import render_job, render_setup
+from pipedsl.render.parallel import parallel_map
 from pipedsl.render.secrets import find_interpolated_credentials, find_secrets
 from pipedsl.render.templating import template_dirs as _template_dirs
 
@@ -58,16 +61,25 @@ def render_project(
     validate_project(project)
     dirs = _template_dirs(templates)
     writer = step_writer(dirs)
-    pipelines = {c.name: final_pipeline(project, c) for c in project.components}
-    artifacts = [
-        Artifact(
-            jenkinsfile_path(project, c.name),
-            render_jenkinsfile(project, c, dirs, pipeline=pipelines[c.name], writer=writer),
-            "jenkinsfile",
-        )
-        for c in project.components
-    ]
-    artifacts += render_jobs(project, {a.path: a.text for a in artifacts}, pipelines.values())
+
+    def pipeline_files(component: Component) -> tuple[list[Artifact], list[Step], list[Problem]]:
+        # A component's Jenkinsfile and job, checked for secrets, and the distinct steps its
+        # pipeline runs (the setup files are derived from them). Runs in parallel for many.
+        pipeline = final_pipeline(project, component)
+        text = render_jenkinsfile(project, component, dirs, pipeline=pipeline, writer=writer)
+        files = [
+            Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
+            render_job(project, component, text),
+        ]
+        problems = find_secrets(files) + find_interpolated_credentials(files)
+        return files, list(dict.fromkeys(primitive_steps([pipeline]))), problems
+
+    results = parallel_map(pipeline_files, project.components)
+    artifacts = [a for files, _, _ in results for a in files]
+    problems = [p for _, _, found in results for p in found]
+    artifacts += render_setup(
+        project, list(dict.fromkeys(s for _, found, _ in results for s in found))
+    )
     for name, runtime in project.runtimes:
         header = _manifest_header(project, name)
         artifacts += [
@@ -76,6 +88,11 @@ def render_project(
             )
             for obj in rendered_objects(runtime)
         ]
+    # Free text (scripts, raw Groovy, messages, config values) could still carry a pasted
+    # secret: nothing that looks like one is ever written.
+    problems += find_secrets([a for a in artifacts if a.kind not in ("jenkinsfile", "job")])
+    if problems:
+        raise ModelError(problems)
     return sorted(artifacts, key=lambda a: a.path)
 
 
@@ -103,13 +120,6 @@ def render_projects(
             problems += [
                 Problem(f"{where}: {p.path}" if p.path else where, p.message) for p in exc.problems
             ]
-    # Free text (scripts, raw Groovy, messages, config values) could still carry a pasted
-    # secret: nothing that looks like one is ever written.
-    for problem in find_secrets(artifacts) + find_interpolated_credentials(artifacts):
-        source = seen.get(problem.path.split("/", 1)[0])
-        problems.append(
-            Problem(f"{source}: {problem.path}" if source else problem.path, problem.message)
-        )
     if problems:
         raise ModelError(problems)
     return sorted(artifacts, key=lambda a: a.path)

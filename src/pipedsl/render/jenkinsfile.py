@@ -42,6 +42,7 @@ class _StepWriter:
         # Steps are frozen values and repeat a lot (the same notification in every stage's
         # post, the same commands across components): each distinct one is rendered once.
         self.memo: dict[Step, GroovyCode] = {}
+        self.blocks: dict[tuple[tuple[Step, ...], int], GroovyCode] = {}
 
     def step(self, step: Step) -> GroovyCode:
         code = self.memo.get(step)
@@ -62,7 +63,11 @@ class _StepWriter:
         return GroovyCode(template.render(step=primitive, body=self.body).rstrip("\n"))
 
     def steps(self, steps: tuple[Step, ...], width: int) -> GroovyCode:
-        return groovy.indent("\n".join(self.step(s) for s in steps), width)
+        key = (steps, width)
+        code = self.blocks.get(key)
+        if code is None:
+            code = self.blocks[key] = groovy.indent("\n".join(self.step(s) for s in steps), width)
+        return code
 
     def body(self, steps: tuple[Step, ...]) -> GroovyCode:
         return self.steps(steps, 4)

@@ -53,11 +53,17 @@ _ANY_SECRET = re.compile(
 )
 
 
+# Generated files repeat lines heavily (the same notification in every stage and component, an
+# inline job embedding its Jenkinsfile): each distinct line is matched once per process.
+_VERDICTS: dict[str, str | None] = {}
+_VERDICTS_LIMIT = 200_000
+
+
 def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
     """Every line of every artifact that looks like it holds a secret, as ``file:line``."""
-    # Generated files repeat lines heavily (the same notification in every stage, an inline
-    # job embedding its Jenkinsfile): each distinct line is matched once.
-    verdicts: dict[str, str | None] = {}
+    verdicts = _VERDICTS
+    if len(verdicts) > _VERDICTS_LIMIT:
+        verdicts.clear()
     problems = []
     for artifact in artifacts:
         for number, line in enumerate(artifact.text.split("\n"), 1):

@@ -1,0 +1,48 @@
+"""Rendering a large project on several cores gives exactly what one core gives."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from benchmarks.workload import write_project
+
+from pipedsl import load_project, render_project
+from pipedsl.render import parallel
+from tests.conftest import ROOT
+
+SCRIPT = """
+import json, sys
+from pipedsl import load_project, render_project
+from pipedsl.render import parallel
+assert parallel._workers() >= 2, "expected a fork-capable machine with several cores"
+artifacts = render_project(load_project(sys.argv[1]))
+print(json.dumps([[a.path, a.text, a.kind] for a in artifacts]))
+"""
+
+
+def test_parallel_render_equals_sequential_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    components = parallel.MIN_ITEMS + 50
+    project_file = write_project(tmp_path / "projects", components)
+    # In a fresh single-threaded process the components are split between forked workers.
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(project_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    forked = json.loads(done.stdout)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 10**9)  # here: one process
+    sequential = [[a.path, a.text, a.kind] for a in render_project(load_project(project_file))]
+    assert len(sequential) == 2 * components + 3  # Jenkinsfile and job each, setup files
+    assert forked == sequential
+
+
+def test_small_inputs_stay_in_process() -> None:
+    assert parallel.parallel_map(lambda n: n * 2, list(range(5))) == [0, 2, 4, 6, 8]
