@@ -111,7 +111,10 @@ CONSTRUCTION = {
         "Credential.kind: 'password' is not one of 'username_password', 'secret_text', "
         "'secret_file', 'ssh_key'",
     ),
-    "NUL in a script": (lambda: sh("echo \x00"), "Sh.script: must not contain a NUL character"),
+    "NUL in a script": (
+        lambda: sh("echo \x00"),
+        "Sh.script: must not contain a NUL character, which no generated file can hold",
+    ),
     "repository URL": (
         lambda: Project("demo", repository="not a url", components=[]),
         "Project.repository: 'not a url' is not allowed: a Git URL such as "

@@ -51,8 +51,18 @@ def load_project(path: str | Path) -> Project:
         raise ProjectLoadError(shown, "cannot be loaded as a Python module (is it a .py file?)")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    # Helper modules beside the project files (``_common.py``) are importable from them.
+    folder = str(file.resolve().parent)
+    sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        raise ProjectLoadError(
+            shown,
+            f"SystemExit: the project file called sys.exit({exc.code!r}); it must define "
+            "`project` instead",
+            _line_in(exc, file),
+        ) from None
     except SyntaxError as exc:
         raise ProjectLoadError(shown, f"syntax error: {exc.msg}", exc.lineno) from None
     except PipedslError as exc:
@@ -61,6 +71,8 @@ def load_project(path: str | Path) -> Project:
         raise ProjectLoadError(shown, f"{type(exc).__name__}: {exc}", _line_in(exc, file)) from None
     finally:
         sys.modules.pop(module_name, None)
+        if folder in sys.path:
+            sys.path.remove(folder)
     project = getattr(module, "project", None)
     if project is None:
         raise ProjectLoadError(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import yaml
-
 from pipedsl.model.credentials import Credential
 from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Pipeline
@@ -19,6 +17,7 @@ from pipedsl.model.steps import (
     Step,
     WithCredentials,
 )
+from pipedsl.render.escape import yaml_document
 from pipedsl.render.lower import lower
 
 # Plugins every generated job needs: declarative pipelines, Git checkout, GitHub push trigger.
@@ -91,9 +90,29 @@ def _credentials(steps: list[Step]) -> list[Credential]:
     return [found[k] for k in sorted(found)]
 
 
-def _placeholder(credential_id: str, what: str) -> str:
+class CascVariable(str):
+    """A ``${NAME}`` that configuration-as-code must read from the controller's environment."""
+
+    __slots__ = ()
+
+
+def _placeholder(credential_id: str, what: str) -> CascVariable:
     name = "".join(c if c.isalnum() else "_" for c in credential_id).upper()
-    return "${" + f"{name}_{what}" + "}"
+    return CascVariable("${" + f"{name}_{what}" + "}")
+
+
+def casc_literal(document: object) -> object:
+    """``document`` with every string that is not a :class:`CascVariable` escaped for
+    configuration-as-code, which substitutes ``${...}`` everywhere: its escape is ``^${``."""
+    if isinstance(document, CascVariable):
+        return str(document)
+    if isinstance(document, str):
+        return document.replace("${", "^${")
+    if isinstance(document, dict):
+        return {key: casc_literal(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [casc_literal(item) for item in document]
+    return document
 
 
 def casc_document(project: Project, steps: list[Step]) -> dict[str, object]:
@@ -144,8 +163,8 @@ def casc_document(project: Project, steps: list[Step]) -> dict[str, object]:
             "hostConfigurations": [
                 {
                     "name": name,
-                    "hostname": "${" + f"SSH_{i}_HOST" + "}",
-                    "username": "${" + f"SSH_{i}_USER" + "}",
+                    "hostname": CascVariable("${" + f"SSH_{i}_HOST" + "}"),
+                    "username": CascVariable("${" + f"SSH_{i}_USER" + "}"),
                     "remoteRootDir": "",
                 }
                 for i, name in enumerate(servers, 1)
@@ -174,9 +193,9 @@ def render_casc(project: Project, steps: list[Step]) -> str:
         "# Values in ${...} are read from the environment of the Jenkins controller when it loads\n"
         "# this file: set them there; never commit them. Fill in hosts and keys of SSH servers.\n"
     )
-    return header + yaml.safe_dump(
-        casc_document(project, steps), sort_keys=False, allow_unicode=True
-    )
+    document = casc_literal(casc_document(project, steps))
+    assert isinstance(document, dict)  # noqa: S101  (casc_literal keeps the shape)
+    return header + yaml_document(document)
 
 
 def render_setup_notes(project: Project) -> str:

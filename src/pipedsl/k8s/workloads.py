@@ -65,10 +65,7 @@ def _command(value: str | Iterable[str]) -> tuple[str, ...]:
     return _checks.str_tuple(value)
 
 
-def _non_empty_words(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    _checks.tuple_of(str)(instance, attribute, value)
-    if not value:
-        raise _checks.fail(instance, attribute, "must not be empty")
+_non_empty_words = _checks.words()
 
 
 @attrs.frozen
@@ -162,6 +159,8 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
                 attribute,
                 f"{name}: expected str, ConfigMap.key(...) or Secret.key(...), got {item!r}",
             )
+        if isinstance(item, str):
+            _checks.carriable(instance, attribute, item)
 
 
 def _check_image(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -211,10 +210,16 @@ class Container:
         validator=_checks.tuple_of((ConfigMap, Secret)),
     )
     command: tuple[str, ...] | None = attrs.field(
-        default=None, kw_only=True, converter=attrs.converters.optional(_command)
+        default=None,
+        kw_only=True,
+        converter=attrs.converters.optional(_command),
+        validator=_checks.optional(_checks.words(non_empty=False)),
     )
     args: tuple[str, ...] | None = attrs.field(
-        default=None, kw_only=True, converter=attrs.converters.optional(_command)
+        default=None,
+        kw_only=True,
+        converter=attrs.converters.optional(_command),
+        validator=_checks.optional(_checks.words(non_empty=False)),
     )
     readiness: Probe | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Probe))

@@ -33,6 +33,12 @@ def _describe(types: type | tuple[type, ...]) -> str:
     return types.__name__
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, shortened: a message must stay readable whatever was given."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
+
+
 def _got(value: object) -> str:
     text = repr(value)
     if len(text) > 60:
@@ -100,24 +106,73 @@ def matches(pattern: str, allowed: str) -> Validator:
         if not isinstance(value, str):
             raise fail(instance, attribute, f"expected str, got {_got(value)}")
         if not compiled.fullmatch(value):
-            raise fail(instance, attribute, f"{value!r} is not allowed: {allowed}")
+            raise fail(instance, attribute, f"{_shown(value)} is not allowed: {allowed}")
 
     return check
 
 
+# Characters no output can carry: NUL (no process argument, C string or XML document), lone
+# UTF-16 surrogates (no UTF-8 file) and the noncharacters U+FFFE/U+FFFF (no XML document).
+_UNCARRIABLE = re.compile("[\x00\ud800-\udfff\ufffe\uffff]")
+
+# Groovy 2.4 refuses a string constant over 65,535 bytes of modified UTF-8, which a string of
+# 21,845 characters can reach; scripts longer than this belong in a file in the repository.
+MAX_TEXT = 20_000
+
+
+def carriable(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    """``value`` has no character that some output cannot carry."""
+    bad = _UNCARRIABLE.search(value)
+    if bad is not None:
+        what = (
+            "a NUL character"
+            if bad.group() == "\x00"
+            else f"the character U+{ord(bad.group()):04X}"
+        )
+        raise fail(
+            instance, attribute, f"must not contain {what}, which no generated file can hold"
+        )
+
+
 def text(*, empty: bool = False, multiline: bool = True) -> Validator:
-    """A plain string: no NUL (no output language can carry it), optionally non-empty and
-    single-line."""
+    """A plain string that every output can carry: no NUL, lone surrogate or U+FFFE/U+FFFF, at
+    most :data:`MAX_TEXT` characters; optionally non-empty and single-line."""
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, str):
             raise fail(instance, attribute, f"expected str, got {_got(value)}")
         if not empty and not value.strip():
             raise fail(instance, attribute, "must not be empty")
-        if "\x00" in value:
-            raise fail(instance, attribute, "must not contain a NUL character")
+        carriable(instance, attribute, value)
+        if len(value) > MAX_TEXT:
+            raise fail(
+                instance,
+                attribute,
+                f"is {len(value)} characters long; at most {MAX_TEXT} are allowed (keep longer "
+                "scripts in a file in the repository)",
+            )
         if not multiline and ("\n" in value or "\r" in value):
             raise fail(instance, attribute, "must be a single line")
+
+    return check
+
+
+def words(*, non_empty: bool = True) -> Validator:
+    """A tuple of strings (command words, file patterns), each carriable by every output."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        tuple_of(str)(instance, attribute, value)
+        assert isinstance(value, tuple)  # noqa: S101  (tuple_of checked it)
+        if non_empty and not value:
+            raise fail(instance, attribute, "must not be empty")
+        for item in value:
+            carriable(instance, attribute, item)
+            if len(item) > MAX_TEXT:
+                raise fail(
+                    instance,
+                    attribute,
+                    f"an item is {len(item)} characters long; at most {MAX_TEXT} are allowed",
+                )
 
     return check
 
@@ -128,7 +183,7 @@ def one_of(choices: Iterable[T]) -> Validator:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value not in options:
             listed = ", ".join(repr(o) for o in options)
-            raise fail(instance, attribute, f"{value!r} is not one of {listed}")
+            raise fail(instance, attribute, f"{_shown(value)} is not one of {listed}")
 
     return check
 

@@ -21,7 +21,7 @@ DNS_LABEL = _checks.matches(
 )
 
 _REPOSITORY = _checks.matches(
-    r"(https?|ssh|git)://[^\s'\"\\]+|[A-Za-z0-9_.-]+@[A-Za-z0-9.-]+:[^\s'\"\\]+",
+    r"(https?|ssh|git)://[^\s'\"\\\x00-\x1f\x7f]+|[A-Za-z0-9_.-]+@[A-Za-z0-9.-]+:[^\s'\"\\\x00-\x1f\x7f]+",
     "a Git URL such as https://github.com/org/repo.git or git@github.com:org/repo.git",
 )
 
@@ -62,7 +62,9 @@ class Component:
     image: Image | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Image))
     )
-    source: str = attrs.field(default=".", kw_only=True, validator=_PATH_IN_REPO)
+    source: str = attrs.field(
+        default=".", kw_only=True, validator=[_PATH_IN_REPO, _checks.carriable]
+    )
     description: str = attrs.field(default="", kw_only=True, validator=_checks.text(empty=True))
     runtime: Runtime | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Runtime))
@@ -109,11 +111,13 @@ class Project:
     """
 
     name: str = attrs.field(validator=DNS_LABEL)
-    repository: str = attrs.field(validator=_REPOSITORY)
+    repository: str = attrs.field(validator=[_REPOSITORY, _checks.carriable])
     components: tuple[Component, ...] = attrs.field(
         kw_only=True, converter=_components, validator=_checks.tuple_of(Component)
     )
-    branch: str = attrs.field(default="develop", kw_only=True, validator=_BRANCH)
+    branch: str = attrs.field(
+        default="develop", kw_only=True, validator=[_BRANCH, _checks.carriable]
+    )
     folder: str | None = attrs.field(
         default=None,
         kw_only=True,
@@ -121,7 +125,9 @@ class Project:
             _checks.matches(r"[A-Za-z0-9][A-Za-z0-9 _.-]*", "letters, digits, ' ', '_', '.', '-'")
         ),
     )
-    generated_dir: str = attrs.field(default="generated", kw_only=True, validator=_PATH_IN_REPO)
+    generated_dir: str = attrs.field(
+        default="generated", kw_only=True, validator=[_PATH_IN_REPO, _checks.carriable]
+    )
     backing_services: tuple[BackingService, ...] = attrs.field(
         factory=tuple,
         kw_only=True,

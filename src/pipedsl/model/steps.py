@@ -251,16 +251,6 @@ def _args(value: str | Iterable[str]) -> tuple[str, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-def _non_empty(
-    instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...]
-) -> None:
-    if not value:
-        raise _checks.fail(instance, attribute, "must not be empty")
-    for item in value:
-        if isinstance(item, str) and "\x00" in item:
-            raise _checks.fail(instance, attribute, "must not contain a NUL character")
-
-
 @attrs.frozen
 class Maven(Step):
     """Run Maven goals: ``Maven("clean")``, ``Maven(["package", "-DskipTests"])``.
@@ -269,11 +259,9 @@ class Maven(Step):
     ``wrapper=True`` runs ``./mvnw`` instead of ``mvn``.
     """
 
-    goals: tuple[str, ...] = attrs.field(
-        converter=_args, validator=[_checks.tuple_of(str), _non_empty]
-    )
+    goals: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
     flags: tuple[str, ...] = attrs.field(
-        default=("-B",), kw_only=True, converter=_args, validator=_checks.tuple_of(str)
+        default=("-B",), kw_only=True, converter=_args, validator=_checks.words(non_empty=False)
     )
     wrapper: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
@@ -282,9 +270,7 @@ class Maven(Step):
 class Npm(Step):
     """Run npm: ``Npm("install")``, ``Npm("run build")``."""
 
-    args: tuple[str, ...] = attrs.field(
-        converter=_args, validator=[_checks.tuple_of(str), _non_empty]
-    )
+    args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
 
 
 @attrs.frozen
@@ -316,9 +302,7 @@ class ShipFiles(Step):
     """
 
     server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
-    files: tuple[str, ...] = attrs.field(
-        converter=_checks.str_tuple, validator=[_checks.tuple_of(str), _non_empty]
-    )
+    files: tuple[str, ...] = attrs.field(converter=_checks.str_tuple, validator=_checks.words())
     remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
     remove_prefix: str = attrs.field(
         default="", validator=_checks.text(empty=True, multiline=False)

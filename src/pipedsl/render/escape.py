@@ -13,7 +13,14 @@ from typing import Any
 
 import yaml
 
-__all__ = ["GroovyCode", "groovy_gstring_part", "groovy_str", "sh_quote", "yaml_document"]
+__all__ = [
+    "GroovyCode",
+    "groovy_gstring_part",
+    "groovy_str",
+    "sh_quote",
+    "yaml_comment",
+    "yaml_document",
+]
 
 
 class GroovyCode(str):
@@ -148,6 +155,22 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _YamlDumper.add_representer(str, _represent_str)
+
+
+def yaml_comment(text: str) -> str:
+    """``#`` comment lines saying ``text``. Everything YAML (or a person) could take for the end
+    of a line — CR, NEL, U+2028/9 — and other control characters are spelled ``U+XXXX``, so
+    the comment cannot end early and inject YAML."""
+    lines = text.split("\n")
+    safe = [
+        re.sub(
+            "[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]",
+            lambda m: f"U+{ord(m.group()):04X}",
+            line,
+        )
+        for line in lines
+    ]
+    return "".join(f"# {line}".rstrip() + "\n" for line in safe)
 
 
 def yaml_document(data: Mapping[str, Any]) -> str:
