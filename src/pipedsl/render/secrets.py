@@ -7,72 +7,117 @@ ConfigMap values are free text; this scan catches a pasted token there before it
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 
 from pipedsl.errors import Problem
 from pipedsl.render.artifacts import Artifact
 
-# (what, pattern) — each pattern matches a value, never a reference such as ${VAR} or $VAR.
+# (what, pattern): each pattern matches a value, never a reference such as ${VAR} or $VAR, and
+# starts with literal text so that the regular expression engine can skip ahead quickly.
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (what, re.compile(pattern))
     for what, pattern in (
         ("a private key", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
-        ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})"),
-        ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+        ("a GitHub token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}"),
+        ("a Slack token", r"xox[abposr]-[A-Za-z0-9-]{10,}"),
         (
             "a Slack webhook URL",
             r"hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+",
         ),
         ("a Discord webhook URL", r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"),
-        ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-        ("a Docker Hub access token", r"\bdckr_pat_[A-Za-z0-9_-]{20,}"),
-        ("a JSON web token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+        ("an AWS access key id", r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"),
+        ("a Docker Hub access token", r"dckr_pat_[A-Za-z0-9_-]{20,}"),
+        ("a JSON web token", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
         (
             "a password on a docker login command line",
             r"docker\s+login\b[^\n]*\s(?:-p|--password)(?:\s|=)(?!-)",
         ),
         (
-            "a literal assigned to a secret-looking name",
-            # The name must end in the secret word: tokenCredentialId or passwordVariable name
-            # a credential id or a variable, not a secret.
-            r"(?i:password|passwd|secret|token|api_?key|access_?key|private_?key)\s*[:=]\s*"
-            r"(?:'[^'$\n]{4,}'|\"[^\"$\n]{4,}\")",
-        ),
-        (
             "the base64 of a common default password",
-            r"\b(?:cGFzc3dvcmQ=?|YWRtaW4=?|cm9vdA==|Y2hhbmdlbWU=?|c2VjcmV0|MTIzNDU2|cGFzc3dvcmQxMjM=?)(?![A-Za-z0-9+/])",
+            r"(?:cGFzc3dvcmQ=?|YWRtaW4=?|cm9vdA==|Y2hhbmdlbWU=?|c2VjcmV0|MTIzNDU2|cGFzc3dvcmQxMjM=?)"
+            r"(?![A-Za-z0-9+/])",
         ),
     )
 )
+# Tokens only count as whole words: preceded by one of these, a match is part of something
+# else (the base64 one also of a longer base64 text).
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_WHOLE_WORD = {
+    "a GitHub token": _WORD,
+    "a Slack token": _WORD,
+    "an AWS access key id": _WORD,
+    "a Docker Hub access token": _WORD,
+    "a JSON web token": _WORD,
+    "the base64 of a common default password": _WORD | {"+", "/"},
+}
 
-
-# All patterns in one expression, each a named group, so a file is scanned once.
-_ANY_SECRET = re.compile(
-    "|".join(f"(?P<p{i}>{pattern.pattern})" for i, (_, pattern) in enumerate(SECRET_PATTERNS))
+# A literal assigned to a name that ends in a secret word (``DB_PASSWORD = 'hunter2'``,
+# ``password: "x"``). The assignment is found first (it starts with a character the engine can
+# skip to), then the name before it is checked: tokenCredentialId or passwordVariable name a
+# credential id or a variable, not a secret, and are not matched.
+_ASSIGNED_LITERAL = re.compile(r"[:=][ \t]*(?:'[^'$\n]{4,}'|\"[^\"$\n]{4,}\")")
+_SECRET_NAME = re.compile(
+    r"(?i:password|passwd|secret|token|api_?key|access_?key|private_?key)[ \t]*\Z"
 )
+ASSIGNED_SECRET = "a literal assigned to a secret-looking name"  # noqa: S105  (a description)
+
+
+def _leaks(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, what) of everything in ``text`` that looks like a secret."""
+    for what, pattern in SECRET_PATTERNS:
+        before = _WHOLE_WORD.get(what, frozenset())
+        for match in pattern.finditer(text):
+            start = match.start()
+            if start and text[start - 1] in before:
+                continue
+            yield start, what
+    for match in _ASSIGNED_LITERAL.finditer(text):
+        start = match.start()
+        if _SECRET_NAME.search(text, max(0, start - 40), start):
+            yield start, ASSIGNED_SECRET
 
 
 # Generated files repeat lines heavily (the same notification in every stage and component, an
-# inline job embedding its Jenkinsfile): each distinct line is matched once per process.
-_VERDICTS: dict[str, str | None] = {}
-_VERDICTS_LIMIT = 200_000
+# inline job embedding its Jenkinsfile): each distinct line is judged once per process.
+_CLEAN: set[str] = set()
+_LEAKY: dict[str, str] = {}
+_REMEMBERED = 200_000
+
+
+def _judge(lines: list[str]) -> None:
+    """Record for each of ``lines`` (new ones) whether it looks like it holds a secret: one
+    scan of them all, joined, with each pattern."""
+    blob = "\n".join(lines)
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    leaky: dict[int, str] = {}
+    for offset, what in _leaks(blob):
+        leaky.setdefault(bisect.bisect_right(starts, offset) - 1, what)
+    for index, line in enumerate(lines):
+        if index in leaky:
+            _LEAKY[line] = leaky[index]
+        else:
+            _CLEAN.add(line)
 
 
 def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
     """Every line of every artifact that looks like it holds a secret, as ``file:line``."""
-    verdicts = _VERDICTS
-    if len(verdicts) > _VERDICTS_LIMIT:
-        verdicts.clear()
+    if len(_CLEAN) > _REMEMBERED:
+        _CLEAN.clear()
     problems = []
     for artifact in artifacts:
-        for number, line in enumerate(artifact.text.split("\n"), 1):
-            if line not in verdicts:
-                match = _ANY_SECRET.search(line)
-                verdicts[line] = (
-                    SECRET_PATTERNS[int(str(match.lastgroup)[1:])][0] if match else None
-                )
-            what = verdicts[line]
+        lines = artifact.text.split("\n")
+        distinct = set(lines)
+        new = sorted(distinct - _CLEAN - _LEAKY.keys())
+        if new:
+            _judge(new)
+        if distinct.isdisjoint(_LEAKY):
+            continue
+        for number, line in enumerate(lines, 1):
+            what = _LEAKY.get(line)
             if what is not None:
                 problems.append(
                     Problem(
@@ -89,12 +134,14 @@ def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
 _Q3 = "'" * 3
 _D3 = '"' * 3
 _GROOVY_TOKENS = re.compile(
-    r"//[^\n]*"
+    # The lookahead lets the engine skip every position that cannot start a token at once.
+    r"(?=[/'\"])"
+    r"(?://[^\n]*"
     r"|/\*.*?\*/"
     rf"|{_Q3}(?:\\.|[^\\])*?{_Q3}"
     rf"|{_D3}((?:\\.|[^\\])*?){_D3}"
     r"|'(?:\\.|[^\\'\n])*'"
-    r'|"((?:\\.|[^\\"\n])*)"',
+    r'|"((?:\\.|[^\\"\n])*)")',
     re.DOTALL,
 )
 
