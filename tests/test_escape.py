@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from pipedsl.model.values import GroovyExpr, GString
-from pipedsl.render.escape import groovy_gstring_part, groovy_str, sh_quote
+from pipedsl.render.escape import GroovyCode, groovy_gstring_part, groovy_str, sh_quote
 from pipedsl.render.groovy import NO_INDENT, comment, finish, groovy_value, gstring, indent
 from tests.support import tally
 from tests.support.groovy import GroovyEvaluationError, evaluate_literals, utf16_units
@@ -115,7 +115,7 @@ def test_groovy_str_reads_back_alone_and_indented(values: list[str]) -> None:
 
 
 def test_multiline_continuation_lines_are_not_indented() -> None:
-    text = finish("steps {\n" + indent("sh " + groovy_value("a\n  b\n'"), 16) + "\n}")
+    text = finish("steps {\n" + indent(GroovyCode("sh " + groovy_value("a\n  b\n'")), 16) + "\n}")
     assert text == "steps {\n                sh '''\\\na\n  b\n\\''''\n}\n"
 
 

@@ -398,7 +398,7 @@ def _casc_value(document: Doc, field: str) -> Any:
     if field == "maven":
         return document["tool"]["maven"]["installations"][0]["name"]
     if field == "server":
-        return unclassified["publishOverSSH"]["hostConfigurations"][0]["name"]
+        return unclassified["sshPublisher"]["hostConfigurations"][0]["name"]
     return unclassified["slackNotifier"]["teamDomain" if field == "team_domain" else "baseUrl"]
 
 

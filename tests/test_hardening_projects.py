@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipedsl import Component, ModelError, Pipeline, Project, Stage, render_project, sh
+from pipedsl.write import MARKER, MARKER_TEXT
 from tests.support import tally
 from tests.support.groovy import compile_groovy
 
@@ -30,6 +31,7 @@ def _render(projects: Path, *args: str) -> tuple[int, str, Path]:
     out = projects.parent / "generated"
     (out / "previous").mkdir(parents=True, exist_ok=True)
     (out / "previous" / "Jenkinsfile").write_text("kept\n", encoding="utf-8")
+    (out / MARKER).write_text(MARKER_TEXT, encoding="utf-8")  # a previous pipedsl output
     completed = subprocess.run(
         [str(Path(sys.executable).parent / "pipedsl"), "render", "--projects", str(projects),
          "--out", str(out), *args],
@@ -42,7 +44,7 @@ def _render(projects: Path, *args: str) -> tuple[int, str, Path]:
 def _untouched(out: Path) -> bool:
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     return (
-        files == ["previous/Jenkinsfile"]
+        files == [MARKER, "previous/Jenkinsfile"]
         and (out / "previous" / "Jenkinsfile").read_text(encoding="utf-8") == "kept\n"
     )
 

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipedsl.cli import app
+from pipedsl.errors import PipedslError
 from pipedsl.jenkins.settings import (
     GitHubSettings,
     JenkinsSettings,
@@ -194,3 +195,10 @@ def test_a_user_without_a_token_is_a_usage_error(shop: Path) -> None:
     code, out = _run("--projects", str(shop), "--user", "admin")
     assert code == 2
     assert "a Jenkins user ('admin') was given without an API token" in out
+
+
+def test_credentials_in_a_malformed_url_are_not_shown() -> None:
+    with pytest.raises(PipedslError) as info:
+        resolve_settings("deploy:s3cr3tT0ken@jenkins:14149", "u", "t", None)
+    assert "s3cr3tT0ken" not in str(info.value)
+    assert "***@jenkins:14149" in str(info.value)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from pipedsl import RenderError, load_project, render_project
+from pipedsl import (
+    Component,
+    Groovy,
+    Pipeline,
+    Project,
+    RenderError,
+    Stage,
+    load_project,
+    render_project,
+)
 from tests.conftest import ROOT
 from tests.support.groovy import compile_groovy
 
@@ -42,3 +51,24 @@ def test_missing_template_folder(tmp_path: Path) -> None:
     project = load_project(ROOT / "projects" / "lat32t.py")
     with pytest.raises(RenderError, match=r"template folder .* does not exist"):
         render_project(project, templates=[tmp_path / "nope"])
+
+
+def test_indent_filter_cannot_bypass_escaping(tmp_path: Path) -> None:
+    steps = tmp_path / "jenkinsfile" / "steps"
+    steps.mkdir(parents=True)
+    (steps / "sh.groovy.j2").write_text("sh {{ step.script | indent(0) }}\n")
+    project = load_project(ROOT / "projects" / "lat32t.py")
+    with pytest.raises(RenderError, match=r"indent takes Groovy code, got an unescaped str"):
+        render_project(project, templates=[tmp_path])
+
+
+def test_raw_groovy_keeps_its_own_lines() -> None:
+    code = "sh '''\ncat <<EOF > out.txt\nhello\nEOF\n'''"
+    project = Project(
+        "raw",
+        repository="https://github.com/acme/raw.git",
+        components=[Component("app", Pipeline([Stage("Write", [Groovy(code)])]))],
+    )
+    text = {a.path: a.text for a in render_project(project)}["raw/app/Jenkinsfile"]
+    assert "                sh '''\ncat <<EOF > out.txt\nhello\nEOF\n'''\n" in text
+    assert compile_groovy({"raw": text}) == {"raw": None}

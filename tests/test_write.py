@@ -13,8 +13,11 @@ from pipedsl import Artifact, RenderError, check_artifacts, write_artifacts
 
 
 def _files(folder: Path) -> dict[str, str]:
+    """The generated files (not the folder's marker)."""
     return {
-        p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_text()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != ".pipedsl"
     }
 
 
@@ -61,7 +64,7 @@ def test_failure_while_writing_leaves_previous_output(
         return real_open(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", failing_open)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(RenderError, match="disk full"):
         write_artifacts(
             [Artifact("a/one", "new\n", "jenkinsfile"), Artifact("a/two", "2\n", "jenkinsfile")],
             out,
@@ -99,3 +102,26 @@ def test_concurrent_writes_do_not_corrupt(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert check_artifacts(sets[0], out).ok or check_artifacts(sets[1], out).ok
+
+
+def test_a_folder_pipedsl_did_not_write_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "projects").mkdir()
+    (tmp_path / "IMPORTANT.txt").write_text("keep\n")
+    with pytest.raises(RenderError, match=r"is not empty and was not written by pipedsl"):
+        write_artifacts([Artifact("a/one", "1\n", "jenkinsfile")], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["IMPORTANT.txt", "projects"]
+
+
+def test_output_is_marked_and_the_mark_is_not_an_extra_file(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    artifacts = [Artifact("a/one", "1\n", "jenkinsfile")]
+    write_artifacts(artifacts, out)
+    assert (out / ".pipedsl").is_file()
+    assert check_artifacts(artifacts, out).ok
+    assert write_artifacts([Artifact("a/two", "2\n", "jenkinsfile")], out)  # marked: replaced
+
+
+def test_file_system_errors_are_render_errors_naming_the_path(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x\n")
+    with pytest.raises(RenderError, match=r"cannot write .*afile"):
+        write_artifacts([Artifact("a/one", "1\n", "jenkinsfile")], tmp_path / "afile" / "out")

@@ -25,14 +25,38 @@ def _target(out: Path, artifact: Artifact) -> Path:
     return out.joinpath(*relative.parts)
 
 
+MARKER = ".pipedsl"
+"""The file that marks a folder as pipedsl's output, which a render may replace as a whole."""
+
+MARKER_TEXT = (
+    "This folder is written by `pipedsl render` and replaced as a whole on every render:\n"
+    "do not keep anything else in it.\n"
+)
+
+
 def _existing_files(out: Path) -> dict[str, Path]:
     if not out.is_dir():
         return {}
     return {
         p.relative_to(out).as_posix(): p
         for p in sorted(out.rglob("*"))
-        if p.is_file() or p.is_symlink()
+        if (p.is_file() or p.is_symlink()) and p.relative_to(out).as_posix() != MARKER
     }
+
+
+def _may_replace(folder: Path) -> None:
+    """Refuse to replace a folder pipedsl did not write: ``--out .`` must not delete a
+    repository."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise RenderError(f"{folder} exists and is not a folder")
+    if (folder / MARKER).is_file() or not any(folder.iterdir()):
+        return
+    raise RenderError(
+        f"{folder} is not empty and was not written by pipedsl (it has no {MARKER} file); "
+        "refusing to replace it: choose an empty or new output folder"
+    )
 
 
 @attrs.frozen
@@ -92,15 +116,26 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
     """Make ``out`` hold exactly ``artifacts``. Returns whether anything changed.
 
     Everything is written into a fresh sibling folder first, which then replaces ``out`` by two
-    renames; an error before that leaves the previous ``out`` untouched, and nothing half-written
-    is ever visible under its name. An ``out`` that already matches is not touched at all.
+    renames (for a moment between them ``out`` is absent); an error before that leaves the
+    previous ``out`` untouched, and nothing half-written is ever visible under its name. An
+    ``out`` that already matches is not touched at all. Only a folder that pipedsl wrote (it
+    holds a ``.pipedsl`` marker) or an empty one is replaced; anything else is refused. A file
+    system error is a :class:`RenderError` naming the path.
     """
     folder = Path(out).absolute()
-    if folder.exists() and not folder.is_dir():
-        raise RenderError(f"{out} exists and is not a folder")
+    try:
+        return _replace(artifacts, folder)
+    except OSError as exc:
+        where = exc.filename or folder
+        raise RenderError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+
+def _replace(artifacts: Sequence[Artifact], folder: Path) -> bool:
+    _may_replace(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent):
-        if check_artifacts(artifacts, folder).ok and folder.is_dir():
+        _may_replace(folder)
+        if check_artifacts(artifacts, folder).ok and (folder / MARKER).is_file():
             return False
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
         # mkdtemp makes a private (0700) folder; the output folder gets the usual permissions.
@@ -113,6 +148,7 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
                 folder_path.mkdir(parents=True, exist_ok=True)
             for target in targets:
                 _write_file(target)
+            _write_file((staging / MARKER, MARKER_TEXT))
             retired = folder.parent / f".{folder.name}.old-{os.getpid()}"
             had_previous = folder.exists()
             if had_previous:

@@ -26,11 +26,9 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from pipedsl.errors import SyncError
-from pipedsl.model.jobs import JenkinsJobs
 from pipedsl.model.project import Project
 
 API_VERSION = "2022-11-28"
-_PLACEHOLDER_URL = attrs.fields(JenkinsJobs).url.default
 
 
 def web_host(api: str) -> str:
@@ -98,7 +96,7 @@ def _targets(projects: Sequence[Project], api: str) -> tuple[list[_Target], list
                     f"project {project.name}: not a repository on {web_host(api)}",
                 )
             )
-        elif project.jenkins.url == _PLACEHOLDER_URL:
+        elif project.jenkins.is_placeholder:
             other.append(
                 HookChange(
                     "error",

@@ -16,6 +16,7 @@ The config file (``--config FILE``)::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -102,7 +103,9 @@ def _pick(
 def _checked_url(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"{what} {url!r} is not an http(s) URL (e.g. {DEFAULT_URL})")
+        # The text may hold credentials ("user:token@host" without a scheme): never show them.
+        shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@", r"\1***@", url)
+        raise SettingsError(f"{what} {shown!r} is not an http(s) URL (e.g. {DEFAULT_URL})")
     return url.rstrip("/")
 
 

@@ -10,6 +10,8 @@ from pipedsl.model import _checks
 
 Definition = Literal["scm", "inline"]
 
+PLACEHOLDER_URL = "http://jenkins.example.com:14149"
+
 
 @attrs.frozen
 class JenkinsJobs:
@@ -28,13 +30,18 @@ class JenkinsJobs:
 
     definition: Definition = attrs.field(default="scm", validator=_checks.one_of(("scm", "inline")))
     url: str = attrs.field(
-        default="http://jenkins.example.com:14149",
+        default=PLACEHOLDER_URL,
         kw_only=True,
         validator=_checks.matches(r"https?://[^\s/'\"<>]+(/[^\s'\"<>]*)?", "an http(s) URL"),
     )
     checkout_credentials: str | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.CREDENTIAL_ID)
     )
+
+    @property
+    def is_placeholder(self) -> bool:
+        """Whether ``url`` is still the example default rather than the team's Jenkins."""
+        return self.url == PLACEHOLDER_URL
 
     @property
     def webhook_url(self) -> str:

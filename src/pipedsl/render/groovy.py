@@ -63,7 +63,13 @@ def identifier(value: object) -> GroovyCode:
 
 def indent(code: str, width: int) -> GroovyCode:
     """Indent every line of ``code`` by ``width`` spaces, except continuation lines of
-    multi-line string literals, which must keep their exact content."""
+    multi-line string literals, which must keep their exact content. Only code that is already
+    Groovy (escaped) can be indented: the filter must not be a way around escaping."""
+    if not isinstance(code, GroovyCode):
+        raise RenderError(
+            f"indent takes Groovy code, got an unescaped {type(code).__name__} {code!r:.60}; "
+            "pass it through |groovy first"
+        )
     pad = " " * width
     return GroovyCode(
         "\n".join(
@@ -77,7 +83,10 @@ def raw(code: object) -> GroovyCode:
     """The code of a raw :class:`~pipedsl.model.steps.Groovy` step, as written."""
     if not isinstance(code, str):
         raise RenderError(f"raw Groovy must be a str, got {code!r:.60}")
-    return GroovyCode(code)
+    # Written as given: its lines after the first keep their own indentation (a heredoc or a
+    # multi-line string in it must not be shifted).
+    first, *rest = code.split("\n")
+    return GroovyCode("\n".join([first, *(NO_INDENT + line for line in rest)]))
 
 
 def comment(text: object) -> GroovyCode:

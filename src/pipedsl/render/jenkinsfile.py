@@ -66,7 +66,9 @@ class _StepWriter:
         key = (steps, width)
         code = self.blocks.get(key)
         if code is None:
-            code = self.blocks[key] = groovy.indent("\n".join(self.step(s) for s in steps), width)
+            code = self.blocks[key] = groovy.indent(
+                GroovyCode("\n".join(self.step(s) for s in steps)), width
+            )
         return code
 
     def body(self, steps: tuple[Step, ...]) -> GroovyCode:
