@@ -82,11 +82,11 @@ CONSTRUCTION = {
     ),
     "tag placeholder": (
         lambda: HUB.tagged("{branch}"),
-        "Image.tag: unknown placeholder {branch}; allowed: {build}, {commit}",
+        "Image.tag: unknown placeholder {branch}; allowed: {build}",
     ),
     "tag characters": (
         lambda: HUB.tagged("v 1"),
-        "Image.tag: 'v 1': a tag may only contain letters, digits, '_', '.', '-' and {build}, {commit}",
+        "Image.tag: 'v 1': a tag may only contain letters, digits, '_', '.', '-' and {build}",
     ),
     "registry login kind": (
         lambda: DockerHub("acme/app", login=Credential.secret_text("t")),

@@ -13,13 +13,26 @@ from pipedsl.k8s import _checks as k8s
 from pipedsl.model import _checks
 
 # Keys that name a credential: their values belong in a Secret, never in a ConfigMap.
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "credential")
-_SECRET_KEY = re.compile("|".join(_SECRET_WORDS), re.IGNORECASE)
+_SECRET_WORDS = frozenset(
+    {"password", "passwd", "pass", "pwd", "secret", "token", "key", "credential", "credentials"}
+)
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+# Last words that say a setting describes a credential rather than holds one.
+_DESCRIBES = frozenset(
+    {"ttl", "seconds", "minutes", "hours", "url", "uri", "column", "length", "name", "id",
+     "file", "path", "header", "expiry", "expires", "algorithm", "type", "enabled"}
+)  # fmt: skip
 
 
 def looks_secret(key: str) -> bool:
-    """Whether a setting's name says its value is a credential (``DB_PASSWORD``, ``API_KEY``)."""
-    return _SECRET_KEY.search(key) is not None
+    """Whether a setting's name says its value is a credential: one of its words (split at
+    ``_``, ``-``, ``.`` and camelCase) is a secret word — ``DB_PASSWORD``, ``SECRET_KEY_BASE``,
+    ``dbPass`` — unless its last word says it only describes one (``TOKEN_TTL_SECONDS``,
+    ``PRIMARY_KEY_COLUMN``); ``MONKEY`` and ``KEYCLOAK_URL`` have no secret word."""
+    words = [w.lower() for w in _WORDS.findall(key)]
+    return any(w in _SECRET_WORDS for w in words) and words[-1] not in _DESCRIBES
 
 
 def _config_value(key: object, value: object) -> str:

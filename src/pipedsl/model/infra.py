@@ -20,7 +20,6 @@ _PATH = r"[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
 # are valid in a Docker tag and need no shell quoting.
 TAG_PLACEHOLDERS: dict[str, GroovyExpr] = {
     "build": BUILD_NUMBER,
-    "commit": GroovyExpr("env.GIT_COMMIT.take(12)"),
 }
 
 
@@ -69,8 +68,8 @@ class Repository:
     def tagged(self, tag: str = "{build}", *, var: str = "IMAGE") -> Image:
         """An image of this repository whose tag is derived from ``tag`` once per build.
 
-        ``{build}`` is the Jenkins build number and ``{commit}`` the first 12 characters of the
-        commit being built: ``hub.tagged("backend-{build}")``.
+        ``{build}`` is the Jenkins build number: ``hub.tagged("backend-{build}")``. (The commit is
+        not offered: the pipeline's environment is fixed before any checkout has run.)
         """
         return Image(self, tag, var=var)
 

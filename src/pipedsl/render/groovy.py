@@ -47,6 +47,14 @@ def groovy_value(value: object) -> GroovyCode:
     raise RenderError(f"cannot write {type(value).__name__} {value!r:.60} as Groovy")
 
 
+def environment_value(value: object) -> GroovyCode:
+    """A value for declarative ``environment {}`` (and ``when { environment }``), which takes
+    only string literals and GStrings: a bare expression is written as ``"${expr}"``."""
+    if isinstance(value, GroovyExpr):
+        return gstring(GString(value))
+    return groovy_value(value)
+
+
 def _mark_continuations(code: GroovyCode) -> GroovyCode:
     if "\n" not in code:
         return code

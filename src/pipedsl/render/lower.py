@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipedsl.errors import RenderError
 from pipedsl.k8s.config import Secret
 from pipedsl.model.infra import DOCKER_HUB, Image, SshServer
 from pipedsl.model.steps import (
@@ -51,11 +52,16 @@ def docker_push(step: DockerPush) -> Step:
         return Sh(push)
     script = "\n".join(
         [
+            # A Docker config of this build's own: the login is never written where other jobs
+            # on the agent could read it or log it out mid-push, and is gone when the script
+            # ends, whatever happens.
+            'DOCKER_CONFIG="$(mktemp -d)"',
+            "export DOCKER_CONFIG",
+            "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
             # The password goes through stdin, never on a command line; the Groovy string is
             # single-quoted so the shell, not Groovy, expands the variables.
             f'printf \'%s\' "${REGISTRY_PASSWORD}" | docker login -u "${REGISTRY_USER}" --password-stdin{host}',
             push,
-            f"docker logout{host}",
         ]
     )
     return WithCredentials(registry.login, (REGISTRY_USER, REGISTRY_PASSWORD), [Sh(script)])
@@ -155,23 +161,10 @@ def lower(step: Step) -> Step:
     if isinstance(step, KubectlApply):
         return kubectl_apply(step)
     if isinstance(step, ShipManifests | ApplyManifests):
-        return unresolved_manifest_step(step)
+        # render_jenkinsfile resolves these against the rendered manifests first
+        # (pipedsl.k8s.deploy.resolve_deploy_steps); validation makes sure it can.
+        raise RenderError(f"{type(step).__name__} was not resolved against the rendered manifests")
     return step
-
-
-def unresolved_manifest_step(step: ShipManifests | ApplyManifests) -> SshPublish:
-    """The Publish Over SSH step a manifest deploy step becomes, before its files and command
-    are known. Lowering has no project, so it cannot name the files; ``render_jenkinsfile``
-    resolves these steps first (:func:`pipedsl.k8s.deploy.resolve_deploy_steps`) and never gets
-    here. What this returns is right about the server and the plugin, which is what the Jenkins
-    setup files read from it."""
-    if isinstance(step, ShipManifests):
-        transfer = SshTransfer(
-            source_files="**/k8s/*.yaml", remote_directory=step.remote_directory, clean_remote=True
-        )
-    else:
-        transfer = SshTransfer(exec_command="kubectl apply -f .", exec_timeout=step.timeout_ms)
-    return SshPublish(step.server, [transfer])
 
 
 def image_environment(images: list[Image]) -> dict[str, GString]:

@@ -64,6 +64,7 @@ def groovy_environment(template_dirs: tuple[Path, ...] = ()) -> jinja2.Environme
     )
     env.filters.update(
         groovy=groovy.groovy_value,
+        env_value=groovy.environment_value,
         ident=groovy.identifier,
         indent=groovy.indent,
         comment=groovy.comment,

@@ -1,0 +1,78 @@
+"""Details of rendered output that a real Jenkins or cluster would otherwise reject or misuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipedsl import (
+    Component,
+    Credential,
+    DockerBuild,
+    DockerHub,
+    DockerPush,
+    GroovyExpr,
+    Pipeline,
+    Project,
+    Stage,
+    When,
+    render_project,
+    sh,
+)
+from pipedsl.k8s.config import looks_secret
+from tests.support.declarative import descendants, only, walk
+
+REPO = "https://github.com/acme/app.git"
+
+
+def _jenkinsfile(pipeline: Pipeline) -> str:
+    project = Project("demo", repository=REPO, components=[Component("app", pipeline)])
+    return {a.path: a.text for a in render_project(project)}["demo/app/Jenkinsfile"]
+
+
+def test_an_expression_in_environment_is_written_as_a_gstring() -> None:
+    # Declarative accepts only string literals and GStrings (or calls) as environment values.
+    pipeline = Pipeline(
+        [Stage("Build", [sh("make")], environment={"WHO": GroovyExpr("env.JOB_NAME")},
+               when=When(environment={"MODE": GroovyExpr("env.JOB_NAME")}))],
+        environment={"SHORT": GroovyExpr("env.BUILD_NUMBER")},
+    )  # fmt: skip
+    text = _jenkinsfile(pipeline)
+    assert 'SHORT = "${env.BUILD_NUMBER}"' in text
+    assert 'WHO = "${env.JOB_NAME}"' in text
+    assert 'value: "${env.JOB_NAME}"' in text
+    (tree,) = walk({"f": text})["f"]
+    env = {n["args"][0]: n["args"][1] for n in only(tree, "environment")["children"]}
+    assert env["SHORT"] == "42"
+
+
+def test_registry_login_uses_a_docker_config_of_its_own() -> None:
+    image = DockerHub("acme/app", login=Credential.username_password("hub")).tagged()
+    text = _jenkinsfile(
+        Pipeline([Stage("Build", [DockerBuild(image)]), Stage("Push", [DockerPush(image)])])
+    )
+    (tree,) = walk({"f": text})["f"]
+    (script,) = [
+        n["args"][0]
+        for n in descendants(tree)
+        if n["name"] == "sh" and "docker login" in n["args"][0]
+    ]
+    lines = script.splitlines()
+    assert lines[:3] == [
+        'DOCKER_CONFIG="$(mktemp -d)"',
+        "export DOCKER_CONFIG",
+        "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+    ]
+    assert "--password-stdin" in lines[3]
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("DB_PASSWORD", True), ("JWT_SECRET_KEY", True), ("SECRET_KEY_BASE", True),
+        ("dbPass", True), ("DATABASE_PWD", True), ("api-token", True),
+        ("MONKEY", False), ("KEYCLOAK_URL", False), ("TOKEN_TTL_SECONDS", False),
+        ("PRIMARY_KEY_COLUMN", False), ("AWS_REGION", False), ("S3_BUCKET", False),
+    ],
+)  # fmt: skip
+def test_which_config_keys_look_secret(key: str, secret: bool) -> None:
+    assert looks_secret(key) is secret
