@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from pipedsl.cli import app
 from pipedsl.jenkins.client import Item, PythonJenkinsClient
-from pipedsl.jenkins.sync import Change, DesiredJob, SyncPlan, apply_sync
+from pipedsl.jenkins.sync import Change, DesiredJob, SyncPlan, apply_sync, plan_sync
 from pipedsl.jenkins.syncing import run_sync
 from tests.conftest import ROOT
 from tests.support.fake_jenkins import FakeJenkins
@@ -205,7 +205,11 @@ def test_edit_to_one_component_updates_exactly_its_job(server: FakeJenkins, proj
 
 def test_prune_removes_only_managed_orphans(server: FakeJenkins, projects: Path) -> None:
     assert sync(server, projects)[0] == 0
-    server.put_job("lat32t/old", server.job_config("lat32t/backend"))
+    backend = server.job_config("lat32t/backend")
+    # A job pipedsl made earlier for a component since removed: its marker names itself.
+    server.put_job("lat32t/old", backend.replace("job=lat32t/backend;", "job=lat32t/old;"))
+    # A copy made on Jenkins ("New Item, copy from"): its marker names the original.
+    server.put_job("lat32t/copy", backend)
     server.put_job("lat32t/handmade", FOREIGN_JOB)
     server.put_job("other/job", server.job_config("lat32t/backend"))
     handmade = server.job_config("lat32t/handmade")
@@ -213,18 +217,15 @@ def test_prune_removes_only_managed_orphans(server: FakeJenkins, projects: Path)
     assert "delete" not in out  # no --prune, no deletion planned
     code, out = sync(server, projects, "--dry-run", "--prune")
     assert "delete    lat32t/old  (no project defines it)" in out
-    assert server.job_names() == [
-        *SEED_JOBS[:1],
-        *SEED_JOBS[1:],
-        "lat32t/handmade",
-        "lat32t/old",
-        "other/job",
-    ]
+    assert "lat32t/copy" not in out
+    assert server.job_names() == sorted(
+        [*SEED_JOBS, "lat32t/copy", "lat32t/handmade", "lat32t/old", "other/job"]
+    )
     code, out = sync(server, projects, "--prune")
     assert code == 0, out
     assert "1 deleted" in out
     # Managed jobs outside the projects' folders belong to someone else's projects.
-    assert server.job_names() == [*SEED_JOBS, "lat32t/handmade", "other/job"]
+    assert server.job_names() == sorted([*SEED_JOBS, "lat32t/copy", "lat32t/handmade", "other/job"])
     assert server.job_config("lat32t/handmade") == handmade
 
 
@@ -608,3 +609,17 @@ def test_progress_on_a_terminal_ends_its_line_before_reporting_a_failure(
     assert printed[3][0].startswith("failed    create lat32t/backend: creating the job:")
     # Every line after the progress ends with a newline: nothing is left half-drawn.
     assert all(nl for _, nl, _ in printed[2:])
+
+
+def test_prune_leaves_jobs_of_other_projects_in_a_shared_folder() -> None:
+    def marker(project: str, job: str) -> str:
+        return f"x\n[managed by pipedsl; project={project}; job={job}; digest={'0' * 64}]"
+
+    existing = {
+        "shared/ours-old": Item("shared/ours-old", "job", marker("ours", "shared/ours-old")),
+        "shared/theirs": Item("shared/theirs", "job", marker("theirs", "shared/theirs")),
+    }
+    plan = plan_sync(
+        [], existing, prune=True, managed_folders=["shared"], managed_projects=["ours"]
+    )
+    assert [(c.action, c.job) for c in plan.changes] == [("delete", "shared/ours-old")]

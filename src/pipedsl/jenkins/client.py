@@ -485,7 +485,7 @@ class PythonJenkinsClient:
                 job=full_name,
             )
         description = _description(current)
-        if not is_managed(description):
+        if not is_managed(description, full_name):
             raise SyncError(
                 "creating the job: a job of this name appeared on Jenkins during the sync and "
                 "pipedsl does not manage it; pipedsl will not overwrite it",

@@ -10,12 +10,16 @@ import hashlib
 import re
 import xml.etree.ElementTree as ET
 
+import attrs
+
 from pipedsl.errors import RenderError
 from pipedsl.model.jobs import JenkinsJobs
 from pipedsl.model.project import Component, Project
 
 MANAGED_MARK = "[managed by pipedsl"
-_DIGEST = re.compile(r"\[managed by pipedsl; digest=([0-9a-f]{64})\]")
+_MARKER = re.compile(
+    r"\[managed by pipedsl; project=([^;\]\n]+); job=([^;\]\n]+); digest=([0-9a-f]{64})\]"
+)
 
 # Characters XML 1.0 cannot represent even as character references.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -143,17 +147,35 @@ def canonical_digest(config_xml: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+@attrs.frozen
+class Marker:
+    """What a managed job's description records: the project that defines it, its own full
+    name, and the digest of its config."""
+
+    project: str
+    job: str
+    digest: str
+
+
+def read_marker(description: str | None) -> Marker | None:
+    """The marker in a job's description, or None if there is none."""
+    match = _MARKER.search(description or "")
+    return Marker(*match.groups()) if match else None
+
+
 def managed_digest(description: str | None) -> str | None:
     """The digest recorded in a managed job's description, or None if pipedsl does not manage
     the job."""
-    if not description:
-        return None
-    match = _DIGEST.search(description)
-    return match.group(1) if match else None
+    marker = read_marker(description)
+    return marker.digest if marker else None
 
 
-def is_managed(description: str | None) -> bool:
-    return bool(description) and MANAGED_MARK in (description or "")
+def is_managed(description: str | None, name: str) -> bool:
+    """Whether pipedsl manages the job ``name``: its description carries a marker that names
+    this very job. A job copied from a managed one ("New Item, copy from") carries the other
+    job's name in its copied description, so pipedsl neither updates nor prunes it."""
+    marker = read_marker(description)
+    return marker is not None and marker.job.casefold() == name.casefold()
 
 
 def render_job_config(
@@ -180,6 +202,7 @@ def render_job_config(
     # text (our serialisation is deterministic, so it identifies the config), then put in place.
     # What Jenkins stores is compared through ``canonical_digest``, only when drift is looked for.
     placeholder = "0" * 64
+    mark = f"{MANAGED_MARK}; project={project.name}; job={job_full_name(project, component)}"
     draft = _serialize(
         _config(
             project=project,
@@ -187,9 +210,8 @@ def render_job_config(
             settings=settings,
             jenkinsfile=jenkinsfile,
             script_path=script_path,
-            description=f"{text}\n{MANAGED_MARK}; digest={placeholder}]",
+            description=f"{text}\n{mark}; digest={placeholder}]",
         )
     )
     digest = hashlib.sha256(draft.encode("utf-8")).hexdigest()
-    marker = f"{MANAGED_MARK}; digest={placeholder}]"
-    return draft.replace(marker, f"{MANAGED_MARK}; digest={digest}]", 1)
+    return draft.replace(f"{mark}; digest={placeholder}]", f"{mark}; digest={digest}]", 1)

@@ -19,7 +19,7 @@ import attrs
 
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import FOLDER, Item, JenkinsApi
-from pipedsl.jenkins.configxml import canonical_digest, is_managed, managed_digest
+from pipedsl.jenkins.configxml import canonical_digest, is_managed, managed_digest, read_marker
 
 
 def recorded_digest(config_xml: str) -> str:
@@ -115,13 +115,15 @@ def plan_sync(  # noqa: PLR0912  (one branch per outcome reads clearest)
     *,
     prune: bool = False,
     managed_folders: Sequence[str] = (),
+    managed_projects: Sequence[str] = (),
     drift: dict[str, str] | None = None,
     first_build: bool = False,
 ) -> SyncPlan:
     """Compare desired jobs with the server's items (pure: no I/O).
 
     Item names are compared as Jenkins does, ignoring case. ``managed_folders`` limits pruning
-    to the folders pipedsl writes into; ``drift`` maps job names to the digest of their config
+    to the folders pipedsl writes into, and ``managed_projects`` to jobs whose marker names one
+    of these projects (two repositories may share a folder); ``drift`` maps job names to the digest of their config
     as downloaded (when drift detection was asked for); ``first_build`` plans a build of each
     inline job that has never been built (created now, or created earlier and never started).
     """
@@ -150,7 +152,7 @@ def plan_sync(  # noqa: PLR0912  (one branch per outcome reads clearest)
         item = by_key.get(job.full_name.casefold())
         if item is None:
             changes.append(Change("create", job.full_name))
-        elif not is_managed(item.description):
+        elif not is_managed(item.description, job.full_name):
             changes.append(
                 Change(
                     "conflict",
@@ -172,7 +174,11 @@ def plan_sync(  # noqa: PLR0912  (one branch per outcome reads clearest)
         scopes = tuple(f.casefold() + "/" for f in managed_folders)
         for name, item in sorted(existing.items()):
             key = name.casefold()
-            if key in wanted or item.kind == FOLDER or not is_managed(item.description):
+            if key in wanted or item.kind == FOLDER or not is_managed(item.description, name):
+                continue
+            marker = read_marker(item.description)
+            # Only jobs of the projects being synced: two repositories may share a folder.
+            if managed_projects and (marker is None or marker.project not in managed_projects):
                 continue
             if not scopes or key.startswith(scopes):
                 changes.append(Change("delete", name, "no project defines it"))

@@ -139,6 +139,7 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
         existing,
         prune=prune,
         managed_folders=desired.folders,
+        managed_projects=[p.name for p in desired.projects],
         drift=drifted,
         first_build=first_build,
     )
