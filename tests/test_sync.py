@@ -623,3 +623,19 @@ def test_prune_leaves_jobs_of_other_projects_in_a_shared_folder() -> None:
         [], existing, prune=True, managed_folders=["shared"], managed_projects=["ours"]
     )
     assert [(c.action, c.job) for c in plan.changes] == [("delete", "shared/ours-old")]
+
+
+def test_sync_renders_with_the_same_templates_as_render(
+    server: FakeJenkins, projects: Path, tmp_path: Path
+) -> None:
+    source = projects / "lat32t.py"
+    inline = source.read_text().replace(
+        '    branch="develop",\n', '    branch="develop",\n    jenkins=JenkinsJobs("inline"),\n'
+    )
+    source.write_text("from pipedsl.model.jobs import JenkinsJobs\n" + inline)
+    steps = tmp_path / "templates" / "jenkinsfile" / "steps"
+    steps.mkdir(parents=True)
+    (steps / "git.groovy.j2").write_text("git(url: {{ step.url | groovy }})\nsh 'echo custom'\n")
+    code, out = sync(server, projects, "--templates", str(tmp_path / "templates"))
+    assert code == 0, out
+    assert "sh 'echo custom'" in server.job_config("lat32t/backend")

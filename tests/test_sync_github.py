@@ -3,6 +3,7 @@ the GitHub hooks API stand-in (tests/support/github_api.py) -- never the real Gi
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipedsl.cli import app
-from pipedsl.jenkins.github import github_repository, web_host
+from pipedsl.jenkins.github import _SameOriginRedirects, github_repository, web_host
 from tests.support.fake_jenkins import FakeJenkins
 from tests.support.github_api import GitHubApi
 from tests.test_sync import TOKEN, project_file
@@ -267,3 +268,18 @@ def test_projects_elsewhere_are_skipped_and_placeholder_urls_refused(
     assert "webhook skip     https://gitlab.com/acme/shop.git" in out
     assert "project placeholder keeps the placeholder Jenkins URL" in out
     assert github.requests == []
+
+
+def test_the_token_is_not_sent_to_another_host_on_redirect() -> None:
+    handler = _SameOriginRedirects()
+    request = urllib.request.Request(
+        "http://127.0.0.1:1/repos/a/b/hooks", headers={"Authorization": "Bearer t0ken"}
+    )
+    elsewhere = handler.redirect_request(
+        request, None, 302, "Found", {}, "http://other.invalid/repos/a/b/hooks"
+    )
+    same = handler.redirect_request(request, None, 302, "Found", {}, "http://127.0.0.1:1/x")
+    assert elsewhere is not None
+    assert same is not None
+    assert not elsewhere.has_header("Authorization")
+    assert same.get_header("Authorization") == "Bearer t0ken"

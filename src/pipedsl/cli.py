@@ -155,6 +155,10 @@ def sync(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also list unchanged jobs and count requests.")
     ] = False,
+    templates: Annotated[
+        list[Path] | None,
+        typer.Option(help="Template folders, as given to `pipedsl render` (repeatable)."),
+    ] = None,
 ) -> None:
     """Create, update (and with --prune delete) the projects' jobs on Jenkins; with a GitHub
     token, also register each repository's push webhook.
@@ -185,6 +189,7 @@ def sync(
             backoff=backoff,
             github_token=github_token,
             github_api=github_api,
+            templates=templates,
             verbose=verbose,
             tty=sys.stdout.isatty(),
             echo=typer.echo,

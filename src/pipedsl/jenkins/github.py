@@ -28,6 +28,28 @@ import attrs
 from pipedsl.errors import SyncError
 from pipedsl.model.project import Project
 
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never send the token to another host: urllib would copy the
+    Authorization header to wherever a redirect points."""
+
+    def redirect_request(  # noqa: PLR0917  (urllib's signature)
+        self,
+        req: urllib.request.Request,
+        fp: object,
+        code: int,
+        msg: str,
+        headers: object,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
+        if new is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameOriginRedirects)
+
 API_VERSION = "2022-11-28"
 
 
@@ -201,7 +223,7 @@ class GitHubHooks:
         )
         where = f"{what} of {repository}"
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 status = int(response.status)
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 body = response.read()

@@ -43,11 +43,12 @@ class Desired:
 _CHECKOUT_SCM = re.compile(r"\bcheckout\s*\(?\s*scm\b")
 
 
-def desired_jobs(projects_dir: Path) -> Desired:
-    """The jobs the projects define (from the same artifacts ``render`` writes), and the
-    Jenkins folders they live in. Two projects may share a folder, not a job name."""
+def desired_jobs(projects_dir: Path, templates: Sequence[Path] | None = None) -> Desired:
+    """The jobs the projects define (from the same artifacts ``render`` writes, with the same
+    ``templates``), and the Jenkins folders they live in. Two projects may share a folder, not a
+    job name."""
     projects = load_projects(projects_dir)
-    artifacts = {a.path: a for a in render_projects(projects)}
+    artifacts = {a.path: a for a in render_projects(projects, templates=templates)}
     jobs: list[DesiredJob] = []
     owners: dict[str, str] = {}
     problems: list[Problem] = []
@@ -106,13 +107,14 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
     github_token: str | None = None,
     github_api: str | None = None,
     tty: bool = False,
+    templates: Sequence[Path] | None = None,
     client: JenkinsApi | None = None,
 ) -> int:
     """``pipedsl sync``; returns the exit code (0 in sync, 1 something failed or conflicts).
     Errors before anything is planned (settings, projects, no Jenkins) raise."""
     settings = resolve_settings(url, user, token, config)
     github = resolve_github(github_token, github_api, config)
-    desired = desired_jobs(projects_dir)
+    desired = desired_jobs(projects_dir, templates)
     api = client or PythonJenkinsClient(
         settings.url,
         settings.user,
