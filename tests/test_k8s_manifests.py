@@ -223,7 +223,10 @@ def test_seed_cluster(artifacts: dict[str, Artifact]) -> None:
     frontend = load("frontend/k8s/40-service-frontend.yaml")
     assert frontend["spec"]["type"] == "LoadBalancer"
     nginx = load("frontend/k8s/30-configmap-frontend-nginx.yaml")["data"]["default.conf"]
-    assert nginx.count("proxy_pass http://backend.default.svc.cluster.local:8080;") == 2
+    # Proxied by the Service's DNS name, looked up per request (the backend may start later).
+    assert nginx.count(" http://backend.default.svc.cluster.local:8080;") == 2
+    assert nginx.count("proxy_pass $upstream_") == 2
+    assert "resolver kube-dns.kube-system.svc.cluster.local" in nginx
     assert "location /ws {" in nginx
     assert "proxy_set_header Upgrade $http_upgrade;" in nginx
     backend = load("backend/k8s/50-deployment-backend.yaml")

@@ -11,10 +11,12 @@ from pipedsl import (
     DockerHub,
     DockerPush,
     GroovyExpr,
+    ModelError,
     Pipeline,
     Project,
     Stage,
     When,
+    nginx_frontend,
     render_project,
     sh,
 )
@@ -76,3 +78,8 @@ def test_registry_login_uses_a_docker_config_of_its_own() -> None:
 )  # fmt: skip
 def test_which_config_keys_look_secret(key: str, secret: bool) -> None:
     assert looks_secret(key) is secret
+
+
+def test_the_frontend_root_cannot_be_proxied() -> None:
+    with pytest.raises(ModelError, match=r"proxy path '/' is not allowed: the frontend itself"):
+        nginx_frontend(proxy={"/": object()})

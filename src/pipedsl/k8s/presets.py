@@ -162,16 +162,22 @@ def nginx_config(proxy: Mapping[str, Service], *, port: int = 80) -> str:
         "    root /usr/share/nginx/html;",
         "    index index.html;",
         "",
+        "    # Backends are looked up when a request comes, not when nginx starts: on a first",
+        "    # deploy the frontend may start before the backend's Service exists.",
+        "    resolver kube-dns.kube-system.svc.cluster.local valid=10s ipv6=off;",
+        "",
         "    location / {",
         "        try_files $uri $uri/ /index.html;",
         "    }",
     ]
-    for path, service in proxy.items():
+    for index, (path, service) in enumerate(proxy.items(), 1):
         lines += [
             "",
             f"    location {path} {{",
-            # No URI after host:port, so the request path is passed on unchanged.
-            f"        proxy_pass {service.url()};",
+            # Through a variable, so that the resolver above looks the name up per request; no
+            # URI after host:port, so the request path is passed on unchanged.
+            f"        set $upstream_{index} {service.url()};",
+            f"        proxy_pass $upstream_{index};",
             "        proxy_http_version 1.1;",
             "        proxy_set_header Host $host;",
             "        proxy_set_header X-Real-IP $remote_addr;",
@@ -216,6 +222,11 @@ def nginx_frontend(
             raise ModelError(
                 f"nginx_frontend: proxy path {path!r} is not allowed: a URL path prefix such as "
                 "'/api'"
+            )
+        if path == "/":
+            raise ModelError(
+                "nginx_frontend: proxy path '/' is not allowed: the frontend itself serves '/'; "
+                "proxy a prefix such as '/api'"
             )
         services[path] = _proxy_service("nginx_frontend", path, target)
 
