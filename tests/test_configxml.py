@@ -107,3 +107,22 @@ def test_a_server_config_that_is_not_xml_counts_as_drift() -> None:
     )
     assert server_digest(config) == DesiredJob("demo/app", config).canonical
     assert server_digest("<flow-definition><oops></flow-definition>") == "unreadable"
+
+
+def test_what_jenkins_adds_after_a_build_is_not_drift() -> None:
+    project, component = _project("scm")
+    config = render_job_config(
+        project, component, project.jenkins, "", "generated/demo/app/Jenkinsfile"
+    )
+    built = config.replace(
+        'plugin="workflow-job"', 'plugin="workflow-job@1508.v9cb_c3a_a_89dd7"'
+    ).replace(
+        "<properties>",
+        "<actions/><properties><org.jenkinsci.plugins.workflow.job.properties."
+        "DisableConcurrentBuildsJobProperty><abortPrevious>false</abortPrevious>"
+        "</org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty>",
+        1,
+    )
+    assert canonical_digest(built) == canonical_digest(config)
+    # An edit of what pipedsl writes still counts.
+    assert canonical_digest(built.replace("*/develop", "*/main")) != canonical_digest(config)

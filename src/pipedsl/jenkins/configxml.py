@@ -131,14 +131,34 @@ def _serialize(root: ET.Element) -> str:
     return "<?xml version='1.1' encoding='UTF-8'?>\n" + text.replace("\r", "&#13;") + "\n"
 
 
+# What Jenkins itself adds to a job's config once it has run: declarative ``options {}`` become
+# job properties, and build actions are recorded. Not edits, so drift detection ignores them.
+_WRITTEN_PROPERTIES = frozenset(
+    {
+        "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty",
+        "com.coravy.hudson.plugins.github.GithubProjectProperty",
+    }
+)
+
+
 def canonical_digest(config_xml: str) -> str:
-    """A digest of a config.xml that ignores its description and what Jenkins rewrites when it
-    stores a config (XML declaration, empty-element form, insignificant whitespace)."""
+    """A digest of a config.xml that ignores its description and what Jenkins rewrites or adds
+    when it stores a config or runs the job: the XML declaration, empty-element form,
+    insignificant whitespace, plugin versions in ``plugin="name@1.2"``, ``<actions>``, and job
+    properties pipedsl does not write (those declarative ``options`` create)."""
     body = re.sub(r"^<\?xml[^>]*\?>", "", config_xml.lstrip("\ufeff"))
     root = ET.fromstring(body)  # noqa: S314  (our own output, or the config of a job we manage)
+    for actions in root.findall("actions"):
+        root.remove(actions)
+    for properties in root.findall("properties"):
+        for prop in list(properties):
+            if prop.tag not in _WRITTEN_PROPERTIES:
+                properties.remove(prop)
     for element in root.iter():
         if element.tag == "description":
             element.text = None
+        if "plugin" in element.attrib:
+            element.set("plugin", element.get("plugin", "").split("@", 1)[0])
         if element.text is not None and not element.text.strip() and len(element):
             element.text = None
         if element.tail is not None and not element.tail.strip():
