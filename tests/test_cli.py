@@ -183,3 +183,16 @@ def test_console_script_help() -> None:
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert "render" in done.stdout
+
+
+def test_rendering_elsewhere_than_generated_dir_is_pointed_out(workdir: Path) -> None:
+    code, out = _render(workdir)
+    assert code == 0
+    assert "note:" not in out
+    result = runner.invoke(
+        app, ["render", "--projects", str(workdir / "projects"), "--out", str(workdir / "preview")]
+    )
+    assert result.exit_code == 0
+    assert (
+        "note: the jobs and deploy stages of lat32t read its files from generated/" in result.output
+    )

@@ -59,7 +59,8 @@ def render(
     from pipedsl.write import check_artifacts, write_artifacts
 
     try:
-        artifacts = render_projects(load_projects(projects), templates=templates)
+        loaded = load_projects(projects)
+        artifacts = render_projects(loaded, templates=templates)
         if check:
             result = check_artifacts(artifacts, out)
             if not result.ok:
@@ -74,6 +75,14 @@ def render(
         raise _fail(error) from None
     state = "written" if changed else "already up to date"
     typer.echo(f"{len(artifacts)} files {state} in {out}")
+    repository = projects.resolve().parent
+    for project in loaded:
+        if (repository / project.generated_dir).resolve() != out.resolve():
+            typer.echo(
+                f"note: the jobs and deploy stages of {project.name} read its files from "
+                f"{project.generated_dir}/ in the repository (Project.generated_dir), not {out}",
+                err=True,
+            )
 
 
 @app.command()
