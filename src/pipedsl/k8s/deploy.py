@@ -48,8 +48,9 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
     image = component.image
     if runtime is None or image is None:
         return component
-    prefix = f"{project.generated_dir.rstrip('/')}/"
-    files = [prefix + f for f in manifest_files(project.name, component.name, runtime)]
+    files = [
+        project.repository_path(f) for f in manifest_files(project.name, component.name, runtime)
+    ]
 
     def change(step: Step) -> Step:
         if isinstance(step, ShipManifests):
@@ -57,7 +58,7 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
                 step.server,
                 files,
                 step.remote_directory,
-                remove_prefix=prefix + manifest_dir(project.name, component.name),
+                remove_prefix=project.repository_path(manifest_dir(project.name, component.name)),
             )
         if isinstance(step, ApplyManifests):
             workload, container = deployed_container(runtime, image)

@@ -351,7 +351,11 @@ def manifest_dir(project_name: str, component_name: str) -> str:
     return f"{project_name}/{component_name}/k8s"
 
 
+def manifest_file(project_name: str, component_name: str, obj: K8sObject) -> str:
+    """The path (relative to the output folder) of one object's manifest."""
+    return f"{manifest_dir(project_name, component_name)}/{file_name(obj)}"
+
+
 def manifest_files(project_name: str, component_name: str, runtime: Runtime) -> list[str]:
     """The paths (relative to the output folder) of a runtime's manifests, in apply order."""
-    folder = manifest_dir(project_name, component_name)
-    return [f"{folder}/{file_name(o)}" for o in rendered_objects(runtime)]
+    return [manifest_file(project_name, component_name, o) for o in rendered_objects(runtime)]

@@ -141,6 +141,11 @@ class Project:
     source: str | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
     """The project file this project was loaded from (set by ``load_project``)."""
 
+    def repository_path(self, generated: str) -> str:
+        """Where a file ``render`` writes at ``generated`` (relative to the output folder) lies
+        in the repository, as the jobs and deploy stages name it: ``generated/<generated>``."""
+        return f"{self.generated_dir.rstrip('/')}/{generated}"
+
     @property
     def jenkins_folder(self) -> str:
         return self.folder or self.name

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from pipedsl.errors import ModelError, Problem
 from pipedsl.jenkins.setup import primitive_steps
-from pipedsl.k8s.manifests import file_name, manifest, manifest_dir, rendered_objects
-from pipedsl.k8s.runtime import K8sObject
+from pipedsl.k8s.manifests import manifest, rendered_objects
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.model.validate import validate_project
@@ -17,6 +16,7 @@ from pipedsl.render.escape import yaml_comment, yaml_document
 from pipedsl.render.jenkinsfile import final_pipeline, render_jenkinsfile, step_writer
 from pipedsl.render.jobs import render_job, render_setup
 from pipedsl.render.parallel import parallel_map
+from pipedsl.render.paths import jenkinsfile_path, manifest_path
 from pipedsl.render.secrets import find_interpolated_credentials, find_secrets
 from pipedsl.render.templating import template_dirs as _template_dirs
 
@@ -27,17 +27,6 @@ __all__ = [
     "render_project",
     "render_projects",
 ]
-
-
-def jenkinsfile_path(project: Project, component_name: str) -> str:
-    """Where the Jenkinsfile of a component is written, relative to the output folder."""
-    return f"{project.name}/{component_name}/Jenkinsfile"
-
-
-def manifest_path(project: Project, component_name: str, obj: K8sObject) -> str:
-    """Where the manifest of ``obj``, run by a component (or backing service), is written,
-    relative to the output folder: ``<project>/<component>/k8s/<rank>-<kind>-<name>.yaml``."""
-    return f"{manifest_dir(project.name, component_name)}/{file_name(obj)}"
 
 
 def _manifest_header(project: Project, component_name: str) -> str:

@@ -7,16 +7,12 @@ from pipedsl.jenkins.setup import render_casc, render_plugins, render_setup_note
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.render.artifacts import Artifact
-
-
-def job_config_path(project: Project, component_name: str) -> str:
-    return f"{project.name}/{component_name}/config.xml"
+from pipedsl.render.paths import jenkinsfile_path, job_config_path
 
 
 def render_job(project: Project, component: Component, jenkinsfile: str) -> Artifact:
     """The config.xml of the component's job (``jenkinsfile`` is its rendered Jenkinsfile)."""
-    path = f"{project.name}/{component.name}/Jenkinsfile"
-    script_path = f"{project.generated_dir.rstrip('/')}/{path}"
+    script_path = project.repository_path(jenkinsfile_path(project, component.name))
     config = render_job_config(project, component, project.jenkins, jenkinsfile, script_path)
     return Artifact(job_config_path(project, component.name), config, "job")
 

@@ -97,7 +97,7 @@ def secret_check(secret: Secret) -> str:
     return f"{{ {get} >/dev/null || {{ {report}; false; }}; }}"
 
 
-def kubectl_apply_command(step: KubectlApply, image_ref: GString | None = None) -> GString:
+def kubectl_apply_command(step: KubectlApply) -> GString:
     """The remote command: check the Secrets the manifests need, apply the sent manifests, then
     roll the workload onto the image this build pushed and wait for it. ``&&`` makes the first
     failure the command's status, so ``sshPublisher`` fails the stage."""
@@ -108,7 +108,7 @@ def kubectl_apply_command(step: KubectlApply, image_ref: GString | None = None) 
     ]
     rollout = step.rollout
     if rollout is not None and rollout.manifest is not None:
-        image = image_ref or rollout.image.env_ref
+        image = rollout.image.env_ref
         file = sh_quote(rollout.manifest)
         pinned = sh_quote(rollout.manifest + ".pinned")
         commands[-1:-1] = [
@@ -128,7 +128,7 @@ def kubectl_apply_command(step: KubectlApply, image_ref: GString | None = None) 
             commands.append(
                 GString(
                     f"kubectl set image {target} {rollout.container}=",
-                    image_ref or rollout.image.env_ref,
+                    rollout.image.env_ref,
                     ns,
                 )
             )
