@@ -53,17 +53,14 @@ def test_failure_while_writing_leaves_previous_output(
 ) -> None:
     out = tmp_path / "generated"
     write_artifacts([Artifact("a/one", "old\n", "jenkinsfile")], out)
-    calls = 0
-    real_open = Path.open
+    real_open = os.open
 
-    def failing_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise OSError("disk full")
-        return real_open(self, *args, **kwargs)
+    def failing_open(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if Path(path).name == "two":
+            raise OSError(28, "disk full", str(path))
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", failing_open)
+    monkeypatch.setattr(os, "open", failing_open)
     with pytest.raises(RenderError, match="disk full"):
         write_artifacts(
             [Artifact("a/one", "new\n", "jenkinsfile"), Artifact("a/two", "2\n", "jenkinsfile")],

@@ -95,9 +95,16 @@ def check_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> CheckResu
 
 
 def _write_file(target: tuple[Path, str]) -> None:
+    # A new file in a new folder: plain os calls (no buffered text layer, which would also
+    # seek and ask whether the file is a terminal).
     path, text = target
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    data = memoryview(text.encode("utf-8"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 @contextmanager

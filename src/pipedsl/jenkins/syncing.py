@@ -43,6 +43,11 @@ class Desired:
 _CHECKOUT_SCM = re.compile(r"\bcheckout\s*\(?\s*scm\b")
 
 
+def _checks_out_scm(jenkinsfile: str) -> bool:
+    # The pattern starts with no literal text, so the engine would try it at every position.
+    return "checkout" in jenkinsfile and _CHECKOUT_SCM.search(jenkinsfile) is not None
+
+
 def desired_jobs(projects_dir: Path, templates: Sequence[Path] | None = None) -> Desired:
     """The jobs the projects define (from the same artifacts ``render`` writes, with the same
     ``templates``), and the Jenkins folders they live in. Two projects may share a folder, not a
@@ -76,7 +81,7 @@ def desired_jobs(projects_dir: Path, templates: Sequence[Path] | None = None) ->
             inline = project.jenkins.definition == "inline"
             jobs.append(DesiredJob(name, config.text, inline))
             jenkinsfile = artifacts.get(f"{project.name}/{component.name}/Jenkinsfile")
-            if inline and jenkinsfile is not None and _CHECKOUT_SCM.search(jenkinsfile.text):
+            if inline and jenkinsfile is not None and _checks_out_scm(jenkinsfile.text):
                 notes.append(
                     f"note: {name} is an inline job whose Jenkinsfile runs `checkout scm`, which "
                     "works only in jobs that load their Jenkinsfile from SCM; its builds will "

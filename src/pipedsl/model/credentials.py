@@ -11,7 +11,7 @@ from pipedsl.model import _checks
 CredentialKind = Literal["username_password", "secret_text", "secret_file", "ssh_key"]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Credential:
     """The id of a credential stored in Jenkins, and what kind it is.
 

@@ -34,7 +34,7 @@ def _must_be_username_password(
         )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Registry:
     """A container registry, e.g. ``Registry("ghcr.io", login=Credential.username_password("gh"))``."""
 
@@ -49,7 +49,7 @@ class Registry:
 DOCKER_HUB = "docker.io"
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Repository:
     """An image repository: a registry and a path such as ``hosin/lat32t``."""
 
@@ -109,7 +109,7 @@ def _check_tag(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
         raise _checks.fail(instance, attribute, "a tag template is limited to 100 characters")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Image:
     """A container image whose tag is computed once per build.
 
@@ -137,7 +137,7 @@ class Image:
         return GroovyExpr(f"env.{self.var}")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class SshServer:
     """An SSH server configured in Jenkins' Publish Over SSH settings, by its name.
 

@@ -11,7 +11,7 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
-from pipedsl.model.pipeline import POST_CONDITIONS, Pipeline
+from pipedsl.model.pipeline import POST_CONDITIONS, Pipeline, Post
 from pipedsl.model.steps import DiscordSend, SlackSend, Step
 from pipedsl.model.values import (
     BUILD_NUMBER,
@@ -90,7 +90,7 @@ def _check_template(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
             raise ModelError(f"{exc} (for per={scope!r} notifications)") from None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class _Notifier:
     per: Scope = attrs.field(
         default="stage", validator=_checks.one_of(("stage", "pipeline", "both"))
@@ -109,7 +109,7 @@ class _Notifier:
         return ("stage", "pipeline") if self.per == "both" else (self.per,)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Slack(_Notifier):
     """Slack messages on ``on`` conditions (success and failure by default) of every stage
     (``per="stage"``), of the whole pipeline (``"pipeline"``), or both.
@@ -150,7 +150,7 @@ class Slack(_Notifier):
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Discord(_Notifier):
     """Discord messages (``discordSend``), the webhook URL kept in a secret-text credential::
 
@@ -206,10 +206,17 @@ def with_notifications(pipeline: Pipeline, notifiers: tuple[Notifier, ...]) -> P
                     )
         return added
 
-    per_stage = additions("stage")
+    per_stage = tuple(additions("stage").items())
     stages = (
-        [attrs.evolve(stage, post=stage.post.extended(per_stage)) for stage in pipeline.stages]
+        [attrs.evolve(stage, post=_extended(stage.post, per_stage)) for stage in pipeline.stages]
         if per_stage
         else pipeline.stages
     )
-    return attrs.evolve(pipeline, stages=stages, post=pipeline.post.extended(additions("pipeline")))
+    post = _extended(pipeline.post, tuple(additions("pipeline").items()))
+    return attrs.evolve(pipeline, stages=stages, post=post)
+
+
+@functools.lru_cache(maxsize=1024)
+def _extended(post: Post, additions: tuple[tuple[str, tuple[Step, ...]], ...]) -> Post:
+    # Most stages share their post block (often the empty one): each is extended once.
+    return post.extended(dict(additions))

@@ -71,7 +71,7 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object)
             raise _checks.fail(instance, attribute, f"{name}: must not contain a NUL character")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Agent:
     """Where the pipeline runs: ``Agent.any()`` or ``Agent.label("linux")``."""
 
@@ -88,7 +88,7 @@ class Agent:
         return cls(label)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Tools:
     """Tool installations (by their name in Jenkins' Global Tool Configuration) put on PATH."""
 
@@ -112,7 +112,7 @@ class Tools:
         ]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Options:
     """Pipeline ``options``."""
 
@@ -128,7 +128,7 @@ class Options:
     skip_default_checkout: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class When:
     """A stage's ``when``: every condition given must hold.
 
@@ -151,7 +151,7 @@ class When:
             raise ModelError("When: give at least one of branch, expression, environment")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Post:
     """``post`` conditions and their steps: ``Post(failure=[sh("./collect-logs")])``."""
 
@@ -209,7 +209,11 @@ class Post:
         )
 
 
-@attrs.frozen
+NO_POST = Post()
+"""The empty ``post`` block, shared (values are immutable)."""
+
+
+@attrs.frozen(cache_hash=True)
 class Stage:
     """A stage: a name, its steps, and optionally ``when``, ``environment`` and ``post``."""
 
@@ -221,7 +225,7 @@ class Stage:
     environment: tuple[tuple[str, Text], ...] = attrs.field(
         factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
     )
-    post: Post = attrs.field(factory=Post, kw_only=True, validator=_checks.instance_of(Post))
+    post: Post = attrs.field(default=NO_POST, kw_only=True, validator=_checks.instance_of(Post))
 
     def __attrs_post_init__(self) -> None:
         if not self.steps:
@@ -234,7 +238,7 @@ def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Pipeline:
     """A declarative pipeline. Edit it with the methods below; each returns a new pipeline::
 
@@ -250,7 +254,7 @@ class Pipeline:
     environment: tuple[tuple[str, Text], ...] = attrs.field(
         factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
     )
-    post: Post = attrs.field(factory=Post, kw_only=True, validator=_checks.instance_of(Post))
+    post: Post = attrs.field(default=NO_POST, kw_only=True, validator=_checks.instance_of(Post))
 
     def __attrs_post_init__(self) -> None:
         if not self.stages:

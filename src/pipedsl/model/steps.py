@@ -8,6 +8,7 @@ to primitive steps when rendered, so their shell commands are built (and quoted)
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Iterable
 from typing import Any
@@ -56,7 +57,7 @@ def _credential_of(*kinds: str) -> _checks.Validator:
 # ----------------------------------------------------------------------------- primitive steps
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Sh(Step):
     """A shell script, run with ``sh``. It is emitted as a single-quoted Groovy string, so
     ``$VAR`` is expanded by the shell from the environment, never by Groovy."""
@@ -72,14 +73,14 @@ def sh(script: str, *, label: str | None = None) -> Sh:
     return Sh(script, label=label)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Echo(Step):
     """``echo``: print a message in the build log."""
 
     message: Text = attrs.field(validator=_checks.instance_of(_TEXT))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Groovy(Step):
     """Raw Groovy, emitted as written: the escape hatch for what the model does not cover.
 
@@ -89,12 +90,12 @@ class Groovy(Step):
     code: str = attrs.field(validator=_checks.text())
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Checkout(Step):
     """``checkout scm``: the repository and branch the job was started for."""
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Git(Step):
     """``git(url:, branch:)``: check out a repository by URL. Inline jobs use it in place of
     :class:`Checkout`, since a job without an SCM has no ``scm`` to check out."""
@@ -106,7 +107,7 @@ class Git(Step):
     )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Dir(Step):
     """``dir(path) { ... }``: run ``steps`` inside a folder of the workspace."""
 
@@ -121,7 +122,7 @@ class Dir(Step):
         return attrs.evolve(self, steps=steps)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class WithCredentials(Step):
     """Bind a Jenkins credential to environment variables for ``steps``.
 
@@ -153,7 +154,7 @@ class WithCredentials(Step):
         return attrs.evolve(self, steps=steps)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class SlackSend(Step):
     """``slackSend``: one Slack message. The token is a secret-text credential id
     (``tokenCredentialId``), never a token."""
@@ -173,7 +174,7 @@ class SlackSend(Step):
     fail_on_error: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class DiscordSend(Step):
     """``discordSend``: one Discord message, the webhook URL read from a secret-text
     credential (bound with ``withCredentials`` when rendered)."""
@@ -189,7 +190,7 @@ class DiscordSend(Step):
     )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class SshTransfer:
     """One transfer of a Publish Over SSH publisher.
 
@@ -220,7 +221,7 @@ def _transfers(value: Iterable[SshTransfer]) -> tuple[SshTransfer, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class SshPublish(Step):
     """``sshPublisher``: send files to / run commands on a Publish Over SSH server.
 
@@ -247,11 +248,17 @@ class SshPublish(Step):
 
 def _args(value: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
-        return tuple(shlex.split(value))
+        return _split_words(value)
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen
+@functools.lru_cache(maxsize=4096)
+def _split_words(value: str) -> tuple[str, ...]:
+    # The same goals ("clean", "package -DskipTests") recur in every component.
+    return tuple(shlex.split(value))
+
+
+@attrs.frozen(cache_hash=True)
 class Maven(Step):
     """Run Maven goals: ``Maven("clean")``, ``Maven(["package", "-DskipTests"])``.
 
@@ -266,14 +273,14 @@ class Maven(Step):
     wrapper: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Npm(Step):
     """Run npm: ``Npm("install")``, ``Npm("run build")``."""
 
     args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class DockerBuild(Step):
     """``docker build`` of ``image`` from ``context`` (and ``dockerfile``, default
     ``<context>/Dockerfile``), tagged with the image's per-build reference."""
@@ -285,7 +292,7 @@ class DockerBuild(Step):
     )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class DockerPush(Step):
     """Log in to the image's registry with its username/password credential (password on
     stdin, inside ``withCredentials``), push the image, and log out."""
@@ -293,7 +300,7 @@ class DockerPush(Step):
     image: Image = attrs.field(validator=_checks.instance_of(Image))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ShipFiles(Step):
     """Send workspace files to an SSH server's ``remote_directory`` (Publish Over SSH).
 
@@ -309,7 +316,7 @@ class ShipFiles(Step):
     )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Rollout:
     """After ``kubectl apply``: point a Deployment's container at the image this build pushed
     and wait for the rollout, failing the stage when it does not complete in ``timeout``."""
@@ -346,7 +353,7 @@ def _secrets(value: Iterable[Secret]) -> tuple[Secret, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class KubectlApply(Step):
     """Run ``kubectl apply -f`` on the files in ``remote_directory`` of an SSH server (where
     :class:`ShipFiles` sent them), then the optional :class:`Rollout`.
@@ -366,7 +373,7 @@ class KubectlApply(Step):
     )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ShipManifests(Step):
     """Send the component's own rendered manifests (``pipedsl render`` writes them under
     ``<generated_dir>/<project>/<component>/k8s/``) to ``remote_directory`` of ``server``.
@@ -379,7 +386,7 @@ class ShipManifests(Step):
     remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ApplyManifests(Step):
     """Apply the manifests :class:`ShipManifests` sent, and roll the component's workload onto
     the image this build pushed.

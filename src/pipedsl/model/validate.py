@@ -196,10 +196,23 @@ def validate_project(project: Project) -> None:
     """Check the rules that span objects; raise :class:`ModelError` listing every problem."""
     problems = check_duplicate_components(project)
     for component in project.components:
-        path = f"components[{component.name}].pipeline"
-        problems += check_stage_names(component.pipeline, path)
-        problems += check_environment(component.pipeline, path)
-        problems += check_images(component)
+        problems += component_problems(component)
     problems += k8s_problems(project)
     if problems:
         raise ModelError(problems)
+
+
+def component_problems(component: Component) -> list[Problem]:
+    """The problems of one component's pipeline on its own (stage names, environment, images):
+    independent of the other components, so they can be checked wherever it is rendered."""
+    path = f"components[{component.name}].pipeline"
+    return (
+        check_stage_names(component.pipeline, path)
+        + check_environment(component.pipeline, path)
+        + check_images(component)
+    )
+
+
+def project_problems(project: Project) -> list[Problem]:
+    """The problems that span components: duplicate names and the Kubernetes objects."""
+    return check_duplicate_components(project) + k8s_problems(project)

@@ -16,7 +16,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class GroovyExpr:
     """A Groovy expression emitted verbatim, e.g. ``GroovyExpr("env.BUILD_NUMBER")``."""
 

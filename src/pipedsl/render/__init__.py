@@ -10,7 +10,7 @@ from pipedsl.jenkins.setup import primitive_steps
 from pipedsl.k8s.manifests import manifest, rendered_objects
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
-from pipedsl.model.validate import validate_project
+from pipedsl.model.validate import component_problems, project_problems, validate_project
 from pipedsl.render.artifacts import Artifact
 from pipedsl.render.escape import yaml_comment, yaml_document
 from pipedsl.render.jenkinsfile import final_pipeline, render_jenkinsfile, step_writer
@@ -47,13 +47,18 @@ def render_project(
         for artifact in render_project(load_project("projects/lat32t.py")):
             print(artifact.path)
     """
-    validate_project(project)
+    if project_problems(project):
+        validate_project(project)  # raises, listing every problem of the project
     dirs = _template_dirs(templates)
     writer = step_writer(dirs)
 
     def pipeline_files(component: Component) -> tuple[list[Artifact], list[Step], list[Problem]]:
-        # A component's Jenkinsfile and job, checked for secrets, and the distinct steps its
-        # pipeline runs (the setup files are derived from them). Runs in parallel for many.
+        # A component checked, then its Jenkinsfile and job, checked for secrets, and the
+        # distinct steps its pipeline runs (the setup files are derived from them). Runs in
+        # parallel for many components.
+        invalid = component_problems(component)
+        if invalid:
+            return [], [], invalid
         pipeline = final_pipeline(project, component)
         text = render_jenkinsfile(project, component, dirs, pipeline=pipeline, writer=writer)
         files = [
@@ -64,6 +69,8 @@ def render_project(
         return files, list(dict.fromkeys(primitive_steps([pipeline]))), problems
 
     results = parallel_map(pipeline_files, project.components)
+    if any(not files and found for files, _, found in results):
+        validate_project(project)  # raises with the invalid components' problems, in order
     artifacts = [a for files, _, _ in results for a in files]
     problems = [p for _, _, found in results for p in found]
     artifacts += render_setup(

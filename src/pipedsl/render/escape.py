@@ -51,19 +51,41 @@ _BASE_TABLE: dict[int, str] = {
 }
 
 
-def _table(specials: dict[str, str]) -> dict[int, str]:
-    return {**_BASE_TABLE, **{ord(k): v for k, v in specials.items()}}
+class _Escaper:
+    """Escapes for one kind of Groovy literal: the base table plus that literal's specials.
+    Built on first use (the table is large), then shared."""
+
+    def __init__(self, specials: dict[str, str]) -> None:
+        self.specials = specials
+        self.table: dict[int, str] | None = None
+        self.needed: re.Pattern[str] | None = None
+
+    def __call__(self, value: str) -> str:
+        if self.needed is None or self.table is None:
+            self.table = {**_BASE_TABLE, **{ord(k): v for k, v in self.specials.items()}}
+            self.needed = re.compile(_char_class(sorted(self.table)))
+        # Most values need no escape at all: one search finds that out faster than translate.
+        return value.translate(self.table) if self.needed.search(value) else value
 
 
-_TABLES: dict[tuple[tuple[str, str], ...], dict[int, str]] = {}
+def _char_class(codes: list[int]) -> str:
+    """A regular expression character class of ``codes`` (sorted), written as ranges."""
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    parts = (
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+    return "[" + "".join(parts) + "]"
 
 
-def _escape(value: str, specials: dict[str, str]) -> str:
-    key = tuple(specials.items())
-    table = _TABLES.get(key)
-    if table is None:
-        table = _TABLES[key] = _table(specials)
-    return value.translate(table)
+_escape_triple = _Escaper({})
+_escape_single = _Escaper({"'": "\\'"})
+_escape_gstring = _Escaper({'"': '\\"', "$": "\\$"})
 
 
 def groovy_str(value: str) -> GroovyCode:
@@ -78,24 +100,21 @@ def groovy_str(value: str) -> GroovyCode:
     """
     if "\n" in value:
         lines = value.split("\n")
-        body = _triple_quote_safe("\n".join(_escape(line, {}) for line in lines))
+        body = _triple_quote_safe("\n".join(_escape_triple(line) for line in lines))
         # The backslash after the opening quotes swallows the first newline, so the script's
         # first line starts at column zero of the next line.
         return GroovyCode("'''\\\n" + body + "'''")
-    return GroovyCode("'" + _escape(value, {"'": "\\'"}) + "'")
+    return GroovyCode("'" + _escape_single(value) + "'")
 
 
 def _triple_quote_safe(body: str) -> str:
     # Inside a triple-quoted literal a lone quote is literal; only a quote followed by another,
     # or one ending the text, could close the string, so only those are escaped. Scripts stay
     # readable (``printf '%s'``) and no run of three unescaped quotes can occur.
-    out = []
-    for index, ch in enumerate(body):
-        if ch == "'" and (index + 1 == len(body) or body[index + 1] == "'"):
-            out.append("\\'")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return _CLOSING_QUOTE.sub(r"\\'", body)
+
+
+_CLOSING_QUOTE = re.compile(r"'(?='|\Z)")
 
 
 def groovy_gstring_part(value: str) -> str:
@@ -104,7 +123,7 @@ def groovy_gstring_part(value: str) -> str:
     Only a fragment: :func:`pipedsl.render.groovy.gstring` assembles whole GStrings from literal
     fragments and trusted ``${...}`` expressions.
     """
-    return _escape(value, {'"': '\\"', "$": "\\$"})
+    return _escape_gstring(value)
 
 
 _SH_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")

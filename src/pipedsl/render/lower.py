@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pipedsl.errors import RenderError
 from pipedsl.k8s.config import Secret
 from pipedsl.model.infra import DOCKER_HUB, Image, SshServer
@@ -146,8 +148,10 @@ def kubectl_apply(step: KubectlApply) -> SshPublish:
     return SshPublish(step.server, [transfer])
 
 
+@functools.lru_cache(maxsize=65536)
 def lower(step: Step) -> Step:
-    """The primitive step(s) a tool step stands for; primitive steps are returned unchanged."""
+    """The primitive step(s) a tool step stands for; primitive steps are returned unchanged.
+    (Steps are frozen values that repeat across stages and components: each is lowered once.)"""
     if isinstance(step, Maven):
         return maven(step)
     if isinstance(step, Npm):

@@ -61,6 +61,7 @@ def groovy_environment(template_dirs: tuple[Path, ...] = ()) -> jinja2.Environme
         lstrip_blocks=True,
         autoescape=False,  # noqa: S701  (not HTML: finalize enforces Groovy escaping instead)
         finalize=_finalize_for(GroovyCode),
+        auto_reload=False,  # templates do not change during a render: no stat per use
     )
     env.filters.update(
         groovy=groovy.groovy_value,
