@@ -10,8 +10,26 @@ import yaml
 PROJECT_TEMPLATE = '''\
 """Benchmark workload: {n} backend components of the seed's shape."""
 
-from pipedsl import Credential, DockerHub, Project, Slack, SshServer, spring_boot_backend
+from pipedsl import (
+    ConfigMap, Credential, DockerHub, Project, Secret, Slack, SshServer, spring_boot_backend,
+    spring_boot_service,
+)
 from pipedsl.model.jobs import JenkinsJobs
+
+
+MANIFESTS = {manifests}
+
+
+def runtime(i):
+    """The component's Kubernetes objects (Deployment, Service, ConfigMap; its Secret is
+    referenced), as the seed's backend has them."""
+    return spring_boot_service(
+        port=8080,
+        health="/actuator/health",
+        config=ConfigMap(f"svc-{{i:04d}}-config", {{"SPRING_PROFILES_ACTIVE": "prod", "REGION": "eu-west-1"}}),
+        secrets=Secret(f"svc-{{i:04d}}", keys=["DB_USERNAME", "DB_PASSWORD"]),
+    )
+
 
 slack = Slack(channel="#ci", team_domain="bench", token=Credential.secret_text("slack-token"))
 changed = Slack(channel="#ci-changed", team_domain="bench", token=Credential.secret_text("slack-token"))
@@ -29,6 +47,7 @@ project = Project(
             image=hub.tagged(f"svc-{{i:04d}}-{{{{build}}}}", var="IMAGE"),
             deploy=master,
             notify=changed if i < {changed} else slack,
+            runtime=runtime(i) if MANIFESTS else None,
         )
         for i in range({n})
     ],
@@ -36,11 +55,20 @@ project = Project(
 '''
 
 
-def write_project(folder: Path, n: int, *, definition: str = "inline", changed: int = 0) -> Path:
+def write_project(
+    folder: Path,
+    n: int,
+    *,
+    definition: str = "inline",
+    changed: int = 0,
+    manifests: bool = False,
+) -> Path:
     """A projects folder holding one project with ``n`` seed-shaped backend components, the
-    first ``changed`` of which notify another channel (a "changed" variant of the workload)."""
+    first ``changed`` of which notify another channel (a "changed" variant of the workload);
+    with ``manifests``, each component also has the seed backend's Kubernetes objects and its
+    pipeline ships and applies them."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = PROJECT_TEMPLATE.format(n=n, definition=definition, changed=changed)
+    text = PROJECT_TEMPLATE.format(n=n, definition=definition, changed=changed, manifests=manifests)
     path = folder / "bench.py"
     path.write_text(text, encoding="utf-8")
     return path

@@ -46,3 +46,43 @@ def test_parallel_render_equals_sequential_render(
 
 def test_small_inputs_stay_in_process() -> None:
     assert parallel.parallel_map(lambda n: n * 2, list(range(5))) == [0, 2, 4, 6, 8]
+
+
+ERRORS = """
+import os, sys
+from pipedsl.errors import RenderError
+from pipedsl.render import parallel
+assert parallel._workers() >= 2, "expected a fork-capable machine with several cores"
+
+def fail_at(bad):
+    def function(n):
+        if n == bad:
+            raise RenderError(f"item {n} cannot be rendered")
+        return n
+    return function
+
+items = list(range(parallel.MIN_ITEMS * 2))
+assert parallel.parallel_map(fail_at(-1), items) == items
+for bad in (3, len(items) - 1):  # in a forked child's share, in the calling process's share
+    try:
+        parallel.parallel_map(fail_at(bad), items)
+    except RenderError as error:
+        print(error)
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        print("no child left")
+"""
+
+
+def test_an_error_in_any_share_is_raised_and_no_process_is_left() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ERRORS], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    last = 2 * parallel.MIN_ITEMS - 1
+    assert done.stdout.splitlines() == [
+        "item 3 cannot be rendered",
+        "no child left",
+        f"item {last} cannot be rendered",
+        "no child left",
+    ]

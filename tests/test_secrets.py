@@ -3,9 +3,12 @@ interpolated by Groovy."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipedsl import Artifact
@@ -14,6 +17,8 @@ from pipedsl.render.secrets import (
     credential_variables,
     find_interpolated_credentials,
     find_secrets,
+    interpolated_names,
+    interpolated_names_plain,
     interpolated_variables,
 )
 
@@ -97,3 +102,61 @@ def test_render_refuses_a_pasted_token(tmp_path: Path) -> None:
     assert "looks like a Slack webhook URL" in result.output
     assert "abcdef123" not in result.output  # the error names the place, never the value
     assert not (tmp_path / "g").exists()
+
+
+# The fast paths of the interpolation check must agree with the plain lexer on any text: the
+# reference below is the token pattern as first written (lazy loops, one alternation per
+# character), lexing the whole text at once.
+_REFERENCE_TOKENS = re.compile(
+    r"(?=[/'\"])"
+    r"(?://[^\n]*"
+    r"|/\*.*?\*/"
+    r"|'''(?:\\.|[^\\])*?'''"
+    r'|"""((?:\\.|[^\\])*?)"""'
+    r"|'(?:\\.|[^\\'\n])*'"
+    r'|"((?:\\.|[^\\"\n])*)")',
+    re.DOTALL,
+)
+_REFERENCE_NAME = re.compile(r"(?<!\\)\$\{?\s*(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)")
+_REFERENCE_BINDING = re.compile(
+    r"(?:usernameVariable|passwordVariable|variable|keyFileVariable|passphraseVariable):\s*'([A-Za-z_][A-Za-z0-9_]*)'"
+)
+
+
+def _reference_names(code: str) -> list[str]:
+    names = []
+    for match in _REFERENCE_TOKENS.finditer(code):
+        body = match.group(1) if match.group(1) is not None else match.group(2)
+        if body is not None:
+            names += _REFERENCE_NAME.findall(body)
+    return names
+
+
+# Texts made of the pieces that matter to the lexer: quotes of every kind, comments,
+# backslashes, newlines, interpolations and bindings.
+_PIECES = st.sampled_from(
+    [
+        "'", '"', "'''", '"""', "/*", "*/", "//", "\\", "\n", " ", "$", "${", "}", "env.",
+        "TOKEN", "USER", "x", "sh ", "echo ", "variable: 'TOKEN'", "usernameVariable: 'USER'",
+        "myvariable: 'X'",
+    ]
+)  # fmt: skip
+_GROOVYISH = st.lists(_PIECES, max_size=40).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(texts=st.lists(_GROOVYISH, min_size=1, max_size=4))
+@example(texts=['"x\\\n$TOKEN"', "'a\\\n\"$TOKEN\"'"])  # a backslash joins two lines
+@example(texts=['"""\n$TOKEN\n"""', '/*\n"$TOKEN"\n*/', "'''\n\"$TOKEN\"\n'''"])
+def test_interpolation_fast_paths_agree_with_the_plain_lexer(texts: list[str]) -> None:
+    # Several texts in a row, so later ones meet lines remembered from earlier ones.
+    for text in texts + texts:
+        assert interpolated_names(text) == _reference_names(text), text
+        assert interpolated_names_plain(text) == _reference_names(text), text
+        assert credential_variables(text) == set(_REFERENCE_BINDING.findall(text)), text
+
+
+def test_interpolation_inside_a_multiline_string_is_seen_across_lines() -> None:
+    text = 'sh """\necho ${\nTOKEN}\n"""\nsh \'\'\'\necho "$TOKEN"\n\'\'\'\necho "$TOKEN"\n'
+    assert interpolated_names(text) == ["TOKEN", "TOKEN"]
+    assert interpolated_names(text) == _reference_names(text)

@@ -39,15 +39,18 @@ def _path(owner: str, obj: K8sObject) -> str:
     return f"{owner}.runtime.{obj.kind}[{obj.name}]"
 
 
-def _owner(project: Project, name: str) -> str:
-    kind = "components" if any(c.name == name for c in project.components) else "backing_services"
-    return f"{kind}[{name}]"
+def _owners(project: Project) -> Iterator[tuple[str, Runtime]]:
+    """``(owner path, runtime)`` of every runtime: ``components[api]``, ``backing_services[db]``."""
+    components = {c.name for c in project.components}
+    for name, runtime in project.runtimes:
+        kind = "components" if name in components else "backing_services"
+        yield f"{kind}[{name}]", runtime
 
 
 def _owned(project: Project) -> Iterator[tuple[str, K8sObject]]:
-    for name, runtime in project.runtimes:
+    for owner, runtime in _owners(project):
         for obj in runtime.objects:
-            yield _path(_owner(project, name), obj), obj
+            yield _path(owner, obj), obj
 
 
 def _identity(obj: K8sObject) -> tuple[str, str, str]:
@@ -68,8 +71,7 @@ def check_unique_names(project: Project) -> list[Problem]:
     """Names are unique per kind and namespace (one object may be listed by several runtimes)."""
     seen: dict[tuple[str, str, str], tuple[str, K8sObject]] = {}
     problems = []
-    for name, runtime in project.runtimes:
-        owner = _owner(project, name)
+    for owner, runtime in _owners(project):
         for index, obj in enumerate(runtime.objects):
             where = f"{owner}.runtime.objects[{index}]"
             key = _identity(obj)
@@ -156,8 +158,7 @@ def check_namespaces(project: Project) -> list[Problem]:
     runtime's manifests are applied on their own (by its pipeline, or by a person), so the
     Namespace must be among them (listing one Namespace in several runtimes is fine)."""
     problems = []
-    for name, runtime in project.runtimes:
-        owner = _owner(project, name)
+    for owner, runtime in _owners(project):
         defined = {obj.name for obj in runtime.objects if isinstance(obj, Namespace)}
         for obj in runtime.objects:
             if isinstance(obj, Namespace | PersistentVolume):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import attrs
+
 from pipedsl.errors import ModelError, Problem
 from pipedsl.jenkins.setup import primitive_steps
 from pipedsl.k8s.manifests import manifest, rendered_objects
+from pipedsl.k8s.runtime import Runtime
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.model.validate import component_problems, project_problems, validate_project
@@ -37,8 +40,20 @@ def _manifest_header(project: Project, component_name: str) -> str:
     )
 
 
+def _manifest_files(project: Project, name: str, runtime: Runtime) -> list[Artifact]:
+    header = _manifest_header(project, name)
+    return [
+        Artifact(
+            manifest_path(project, name, obj), header + yaml_document(manifest(obj)), "manifest"
+        )
+        for obj in rendered_objects(runtime)
+    ]
+
+
 def render_project(
-    project: Project, *, templates: Sequence[Path | str] | None = None
+    project: Project,
+    *,
+    templates: Sequence[Path | str] | None = None,
 ) -> list[Artifact]:
     """Every file of ``project``, in a stable order. Validates the project first.
 
@@ -52,48 +67,55 @@ def render_project(
     dirs = _template_dirs(templates)
     writer = step_writer(dirs)
 
-    def pipeline_files(component: Component) -> tuple[list[Artifact], list[Step], list[Problem]]:
-        # A component checked, then its Jenkinsfile and job, checked for secrets, and the
-        # distinct steps its pipeline runs (the setup files are derived from them). Runs in
+    def component_files(component: Component) -> _Rendered:
+        # A component checked, then its Jenkinsfile, job and manifests, checked for secrets, and
+        # the distinct steps its pipeline runs (the setup files are derived from them). Runs in
         # parallel for many components.
         invalid = component_problems(component)
         if invalid:
-            return [], [], invalid
+            return _Rendered([], [], invalid, valid=False)
         pipeline = final_pipeline(project, component)
         text = render_jenkinsfile(project, component, dirs, pipeline=pipeline, writer=writer)
         files = [
             Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
             render_job(project, component, text),
         ]
+        if component.runtime is not None:
+            files += _manifest_files(project, component.name, component.runtime)
+        # Free text (scripts, raw Groovy, messages, config values) could still carry a pasted
+        # secret: nothing that looks like one is ever written.
         problems = find_secrets(files) + find_interpolated_credentials(files)
-        return files, list(dict.fromkeys(primitive_steps([pipeline]))), problems
+        return _Rendered(files, list(dict.fromkeys(primitive_steps([pipeline]))), problems)
 
-    results = parallel_map(pipeline_files, project.components)
-    if any(not files and found for files, _, found in results):
+    results = parallel_map(component_files, project.components)
+    if not all(r.valid for r in results):
         validate_project(project)  # raises with the invalid components' problems, in order
-    artifacts = [a for files, _, _ in results for a in files]
-    problems = [p for _, _, found in results for p in found]
-    artifacts += render_setup(
-        project, list(dict.fromkeys(s for _, found, _ in results for s in found))
-    )
-    for name, runtime in project.runtimes:
-        header = _manifest_header(project, name)
-        artifacts += [
-            Artifact(
-                manifest_path(project, name, obj), header + yaml_document(manifest(obj)), "manifest"
-            )
-            for obj in rendered_objects(runtime)
-        ]
-    # Free text (scripts, raw Groovy, messages, config values) could still carry a pasted
-    # secret: nothing that looks like one is ever written.
-    problems += find_secrets([a for a in artifacts if a.kind not in ("jenkinsfile", "job")])
+    artifacts = [a for r in results for a in r.files]
+    problems = [p for r in results for p in r.problems]
+    shared = render_setup(project, list(dict.fromkeys(s for r in results for s in r.steps)))
+    for service in project.backing_services:
+        shared += _manifest_files(project, service.name, service.runtime)
+    problems += find_secrets(shared)
     if problems:
         raise ModelError(problems)
-    return sorted(artifacts, key=lambda a: a.path)
+    return sorted(artifacts + shared, key=lambda a: a.path)
+
+
+@attrs.frozen
+class _Rendered:
+    """What rendering one component gives: its files, the primitive steps
+    its pipeline runs, its problems, and whether it passed validation."""
+
+    files: list[Artifact]
+    steps: list[Step]
+    problems: list[Problem]
+    valid: bool = True
 
 
 def render_projects(
-    projects: Iterable[Project], *, templates: Sequence[Path | str] | None = None
+    projects: Iterable[Project],
+    *,
+    templates: Sequence[Path | str] | None = None,
 ) -> list[Artifact]:
     """The artifacts of several projects; their names (hence folders) must differ."""
     seen: dict[str, str | None] = {}

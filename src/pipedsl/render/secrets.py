@@ -108,14 +108,19 @@ def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
     """Every line of every artifact that looks like it holds a secret, as ``file:line``."""
     if len(_CLEAN) > _REMEMBERED:
         _CLEAN.clear()
+    files = [(artifact, artifact.text.split("\n")) for artifact in artifacts]
+    # Lines not seen before, from all the files, are judged together in one scan.
+    new: set[str] = set()
+    for _, lines in files:
+        if not _CLEAN.issuperset(lines):
+            new.update(lines)
+    new -= _CLEAN
+    new -= _LEAKY.keys()
+    if new:
+        _judge(sorted(new))
     problems = []
-    for artifact in artifacts:
-        lines = artifact.text.split("\n")
-        distinct = set(lines)
-        new = sorted(distinct - _CLEAN - _LEAKY.keys())
-        if new:
-            _judge(new)
-        if distinct.isdisjoint(_LEAKY):
+    for artifact, lines in files:
+        if _LEAKY.keys().isdisjoint(lines):
             continue
         for number, line in enumerate(lines, 1):
             what = _LEAKY.get(line)
