@@ -71,19 +71,22 @@ def render_jenkinsfiles(projects: Path) -> dict[str, str]:
 
 
 def bench_render(
-    sizes: list[int], reps: int, work: Path
+    sizes: list[int], reps: int, work: Path, *, manifests: bool
 ) -> tuple[str, dict[int, tuple[float, float, int, int]]]:
     rows = []
     results: dict[int, tuple[float, float, int, int]] = {}
     for n in sizes:
-        case = work / f"render-{n}"
+        case = work / f"render-{n}{'-manifests' if manifests else ''}"
         projects = case / "projects"
-        write_project(projects, n)
+        write_project(projects, n, manifests=manifests)
         jjb_yaml = write_jjb(case / "jobs.yaml", render_jenkinsfiles(projects))
         ours: list[tuple[float, int]] = []
         theirs: list[tuple[float, int]] = []
-        for _ in range(reps):  # alternate the two tools so that machine noise hits both alike
-            shutil.rmtree(case / "generated", ignore_errors=True)
+        outputs = case / "outputs"
+        for rep in range(reps):  # alternate the two tools so that machine noise hits both alike
+            # Each run writes into a new folder, and none is deleted until all runs are done:
+            # on this machine's disk, deleting thousands of files slows the writes of the next
+            # seconds, whichever tool makes them.
             ours.append(
                 measure(
                     [
@@ -92,11 +95,10 @@ def bench_render(
                         "--projects",
                         str(projects),
                         "--out",
-                        str(case / "generated"),
+                        str(outputs / f"pipedsl-{rep}"),
                     ]
                 )
             )
-            shutil.rmtree(case / "jjb-out", ignore_errors=True)
             theirs.append(
                 measure(
                     [
@@ -105,11 +107,12 @@ def bench_render(
                         str(jjb_conf(case, "http://127.0.0.1:1")),
                         "test",
                         "-o",
-                        str(case / "jjb-out"),
+                        str(outputs / f"jjb-{rep}"),
                         str(jjb_yaml),
                     ]
                 )
             )
+        shutil.rmtree(outputs)
         t_ours, t_jjb = median([t for t, _ in ours]), median([t for t, _ in theirs])
         m_ours, m_jjb = max(m for _, m in ours), max(m for _, m in theirs)
         results[n] = (t_ours, t_jjb, m_ours, m_jjb)
@@ -123,8 +126,13 @@ def bench_render(
                 f"{m_jjb / 1024:.0f}",
             ]
         )
+    what = (
+        "Jenkinsfile, inline config.xml and 3 manifests each"
+        if manifests
+        else "Jenkinsfile + inline config.xml each"
+    )
     text = table(
-        f"Render: N jobs (Jenkinsfile + inline config.xml each), median of {reps}",
+        f"Render: N jobs ({what}), median of {reps}",
         [
             "N",
             "pipedsl render s",
@@ -228,13 +236,15 @@ def bench_startup(reps: int) -> str:
     )
 
 
-def scaling(results: dict[int, tuple[float, float, int, int]]) -> str:
+def scaling(results: dict[int, tuple[float, float, int, int]], what: str) -> str:
     sizes = sorted(results)
     rows = []
     for n in sizes:
         t, _, m, _ = results[n]
         rows.append([str(n), f"{t:.2f}", f"{1000 * t / n:.2f}", f"{m / 1024:.0f}"])
-    return table("Scaling of pipedsl render", ["N", "seconds", "ms per job", "peak MiB"], rows)
+    return table(
+        f"Scaling of pipedsl render ({what})", ["N", "seconds", "ms per job", "peak MiB"], rows
+    )
 
 
 def main() -> None:
@@ -249,12 +259,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pipedsl-bench-") as tmp:
         work = Path(tmp)
         print(bench_startup(max(reps, 5)))
-        render_text, results = bench_render(sizes, reps, work)
+        render_text, results = bench_render(sizes, reps, work, manifests=False)
         print(render_text)
-        print(scaling(results))
+        print(scaling(results, "jobs"))
+        manifests_text, with_manifests = bench_render(sizes, reps, work, manifests=True)
+        print(manifests_text)
+        print(scaling(with_manifests, "jobs and manifests"))
         print(bench_sync(sizes, work))
     if args.json:
-        args.json.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=2))
+        figures = {
+            "render": {str(k): v for k, v in results.items()},
+            "render_with_manifests": {str(k): v for k, v in with_manifests.items()},
+        }
+        args.json.write_text(json.dumps(figures, indent=2))
     print(f"(suite took {time.perf_counter() - started:.0f} s on {os.cpu_count()} cores)")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -305,6 +305,22 @@ class Pipeline:
         """A copy with ``change`` applied to the stage called ``name``:
         ``p.map_stage("Project Test", lambda s: attrs.evolve(s, when=When(branch="main")))``."""
         return self.replace(name, change(self.stage(name)))
+
+    def all_steps(self) -> Iterator[Step]:
+        """Every step, nested ones and those in ``post`` blocks included, in document order."""
+
+        def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
+            for step in steps:
+                yield step
+                if step.children:
+                    yield from walk(step.children)
+
+        for stage in self.stages:
+            yield from walk(stage.steps)
+            for _, steps in stage.post.conditions():
+                yield from walk(steps)
+        for _, steps in self.post.conditions():
+            yield from walk(steps)
 
     def map_steps(self, change: Callable[[Step], Step]) -> Pipeline:
         """A copy with every step — nested ones and those in ``post`` blocks included — replaced

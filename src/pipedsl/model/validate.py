@@ -114,11 +114,29 @@ def pipeline_images(component: Component) -> list[tuple[str, Image]]:
     if component.image is not None:
         found.append((f"components[{component.name}].image", component.image))
     for where, step in walk_pipeline(component.pipeline, path):
-        if isinstance(step, DockerBuild | DockerPush):
-            found.append((f"{where}.image", step.image))
-        elif isinstance(step, KubectlApply) and step.rollout is not None:
-            found.append((f"{where}.rollout.image", step.rollout.image))
+        image = step_image(step)
+        if image is not None:
+            found.append((f"{where}.{_IMAGE_FIELD[type(step) is KubectlApply]}", image))
     return found
+
+
+_IMAGE_FIELD = {False: "image", True: "rollout.image"}
+
+
+def step_image(step: Step) -> Image | None:
+    """The image a step builds, pushes or deploys, if any."""
+    if isinstance(step, DockerBuild | DockerPush):
+        return step.image
+    if isinstance(step, KubectlApply) and step.rollout is not None:
+        return step.rollout.image
+    return None
+
+
+def component_images(component: Component) -> list[Image]:
+    """The distinct images of :func:`pipeline_images`, in order, without their paths."""
+    found = [] if component.image is None else [component.image]
+    found += [image for step in component.pipeline.all_steps() if (image := step_image(step))]
+    return list(dict.fromkeys(found))
 
 
 def check_images(component: Component) -> list[Problem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -11,10 +12,10 @@ import jinja2
 from pipedsl.errors import RenderError
 from pipedsl.k8s.deploy import resolve_deploy_steps
 from pipedsl.model.notify import with_notifications
-from pipedsl.model.pipeline import Pipeline
+from pipedsl.model.pipeline import Pipeline, Post
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Checkout, Git, Step
-from pipedsl.model.validate import pipeline_images
+from pipedsl.model.validate import component_images
 from pipedsl.render import groovy, lower
 from pipedsl.render.escape import GroovyCode
 from pipedsl.render.templating import groovy_environment
@@ -24,7 +25,7 @@ def effective_pipeline(component: Component) -> Pipeline:
     """The pipeline as it will run: image references fixed once in the environment, and the
     component's notification policies added to the ``post`` blocks."""
     pipeline = component.pipeline
-    images = list(dict.fromkeys(image for _, image in pipeline_images(component)))
+    images = component_images(component)
     image_env = lower.image_environment(images)
     if image_env:
         pipeline = attrs.evolve(pipeline, environment={**image_env, **dict(pipeline.environment)})
@@ -43,6 +44,7 @@ class _StepWriter:
         # post, the same commands across components): each distinct one is rendered once.
         self.memo: dict[Step, GroovyCode] = {}
         self.blocks: dict[tuple[tuple[Step, ...], int], GroovyCode] = {}
+        self.posts: dict[tuple[Post, int], GroovyCode] = {}
 
     def step(self, step: Step) -> GroovyCode:
         code = self.memo.get(step)
@@ -74,6 +76,22 @@ class _StepWriter:
     def body(self, steps: tuple[Step, ...]) -> GroovyCode:
         return self.steps(steps, 4)
 
+    def post(self, post: Post, width: int) -> GroovyCode:
+        """A newline and a ``post`` block indented by ``width`` (nothing for an empty one);
+        the same block recurs in every stage, so each distinct one is rendered once."""
+        key = (post, width)
+        code = self.posts.get(key)
+        if code is None:
+            if post.conditions():
+                text = self.env.get_template("jenkinsfile/post.groovy.j2").render(
+                    post=post, steps=self.steps
+                )
+                code = GroovyCode("\n" + groovy.indent(GroovyCode(text.rstrip("\n")), width))
+            else:
+                code = GroovyCode("")
+            self.posts[key] = code
+        return code
+
 
 def final_pipeline(project: Project, component: Component) -> Pipeline:
     """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
@@ -103,6 +121,7 @@ def render_jenkinsfile(
         component=component,
         pipeline=pipeline if pipeline is not None else final_pipeline(project, component),
         steps=writer.steps,
+        post=writer.post,
     )
     return groovy.finish(text)
 
@@ -115,12 +134,17 @@ def step_writer(template_dirs: tuple[Path, ...] = ()) -> _StepWriter:
 def checkout_by_url(project: Project, component: Component) -> Component:
     """An inline job has no SCM, so ``checkout scm`` would fail in it: check out the project's
     repository and branch by URL instead."""
-    git = Git(project.repository, project.branch, credentials=project.jenkins.checkout_credentials)
+    git = _git(project.repository, project.branch, project.jenkins.checkout_credentials)
 
     def change(step: Step) -> Step:
         return git if isinstance(step, Checkout) else step
 
     return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
+
+
+@functools.lru_cache(maxsize=64)
+def _git(repository: str, branch: str, credentials: str | None) -> Git:
+    return Git(repository, branch, credentials=credentials)
 
 
 def header(project: Project, component: Component) -> str:
