@@ -83,3 +83,24 @@ def test_which_config_keys_look_secret(key: str, secret: bool) -> None:
 def test_the_frontend_root_cannot_be_proxied() -> None:
     with pytest.raises(ModelError, match=r"proxy path '/' is not allowed: the frontend itself"):
         nginx_frontend(proxy={"/": object()})
+
+
+def test_kinds_keeps_some_artifacts_but_everything_is_still_checked() -> None:
+    project = Project(
+        "demo", repository=REPO, components=[Component("app", Pipeline([Stage("A", [sh("make")])]))]
+    )
+    everything = render_project(project)
+    jobs = render_project(project, kinds={"job"})
+    assert jobs == [a for a in everything if a.kind == "job"]
+    assert jobs
+    leaky = Project(
+        "demo",
+        repository=REPO,
+        components=[
+            Component(
+                "app", Pipeline([Stage("A", [sh("curl -H 'x: xoxb-1234567890-abcdefghij'")])])
+            )
+        ],
+    )
+    with pytest.raises(ModelError, match=r"demo/app/Jenkinsfile:\d+: looks like a Slack token"):
+        render_project(leaky, kinds={"job"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -216,4 +217,9 @@ def sync(
 
 def main() -> None:
     """Entry point of the ``pipedsl`` console script."""
-    app()
+    try:
+        app()
+    finally:
+        # The process ends now: a last garbage collection over everything a render built
+        # would only delay the exit (by a tenth of a second for a thousand components).
+        gc.freeze()

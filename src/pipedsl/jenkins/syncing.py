@@ -43,9 +43,10 @@ class Desired:
 _CHECKOUT_SCM = re.compile(r"\bcheckout\s*\(?\s*scm\b")
 
 
-def _checks_out_scm(jenkinsfile: str) -> bool:
+def _checks_out_scm(config_xml: str) -> bool:
+    """Whether an inline job's script (in its config.xml) runs ``checkout scm``."""
     # The pattern starts with no literal text, so the engine would try it at every position.
-    return "checkout" in jenkinsfile and _CHECKOUT_SCM.search(jenkinsfile) is not None
+    return "checkout" in config_xml and _CHECKOUT_SCM.search(config_xml) is not None
 
 
 def desired_jobs(projects_dir: Path, templates: Sequence[Path] | None = None) -> Desired:
@@ -53,7 +54,9 @@ def desired_jobs(projects_dir: Path, templates: Sequence[Path] | None = None) ->
     ``templates``), and the Jenkins folders they live in. Two projects may share a folder, not a
     job name."""
     projects = load_projects(projects_dir)
-    artifacts = {a.path: a for a in render_projects(projects, templates=templates)}
+    # Only the jobs are needed here: an inline job's config.xml holds its Jenkinsfile.
+    rendered = render_projects(projects, templates=templates, kinds={"job"})
+    artifacts = {a.path: a for a in rendered}
     jobs: list[DesiredJob] = []
     owners: dict[str, str] = {}
     problems: list[Problem] = []
@@ -80,8 +83,7 @@ def desired_jobs(projects_dir: Path, templates: Sequence[Path] | None = None) ->
             owners[key] = project.name
             inline = project.jenkins.definition == "inline"
             jobs.append(DesiredJob(name, config.text, inline))
-            jenkinsfile = artifacts.get(f"{project.name}/{component.name}/Jenkinsfile")
-            if inline and jenkinsfile is not None and _checks_out_scm(jenkinsfile.text):
+            if inline and _checks_out_scm(config.text):
                 notes.append(
                     f"note: {name} is an inline job whose Jenkinsfile runs `checkout scm`, which "
                     "works only in jobs that load their Jenkinsfile from SCM; its builds will "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 import attrs
@@ -54,6 +54,7 @@ def render_project(
     project: Project,
     *,
     templates: Sequence[Path | str] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> list[Artifact]:
     """Every file of ``project``, in a stable order. Validates the project first.
 
@@ -61,6 +62,10 @@ def render_project(
 
         for artifact in render_project(load_project("projects/lat32t.py")):
             print(artifact.path)
+
+    ``kinds`` (for example ``{"job"}``) keeps only artifacts of those kinds in the result;
+    everything is still rendered and checked. A caller that needs a few kinds saves handing
+    the others between the processes a large project is rendered by.
     """
     if project_problems(project):
         validate_project(project)  # raises, listing every problem of the project
@@ -85,6 +90,8 @@ def render_project(
         # Free text (scripts, raw Groovy, messages, config values) could still carry a pasted
         # secret: nothing that looks like one is ever written.
         problems = find_secrets(files) + find_interpolated_credentials(files)
+        if kinds is not None:
+            files = [a for a in files if a.kind in kinds]
         return _Rendered(files, list(dict.fromkeys(primitive_steps([pipeline]))), problems)
 
     results = parallel_map(component_files, project.components)
@@ -98,6 +105,8 @@ def render_project(
     problems += find_secrets(shared)
     if problems:
         raise ModelError(problems)
+    if kinds is not None:
+        shared = [a for a in shared if a.kind in kinds]
     return sorted(artifacts + shared, key=lambda a: a.path)
 
 
@@ -116,8 +125,10 @@ def render_projects(
     projects: Iterable[Project],
     *,
     templates: Sequence[Path | str] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> list[Artifact]:
-    """The artifacts of several projects; their names (hence folders) must differ."""
+    """The artifacts of several projects; their names (hence folders) must differ. ``kinds``
+    is as for :func:`render_project`."""
     seen: dict[str, str | None] = {}
     artifacts: list[Artifact] = []
     problems: list[Problem] = []
@@ -132,7 +143,7 @@ def render_projects(
             continue
         seen[project.name] = project.source
         try:
-            artifacts += render_project(project, templates=templates)
+            artifacts += render_project(project, templates=templates, kinds=kinds)
         except ModelError as exc:
             where = project.source or project.name
             problems += [
