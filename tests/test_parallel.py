@@ -49,40 +49,54 @@ def test_small_inputs_stay_in_process() -> None:
 
 
 ERRORS = """
-import os, sys
+import gc, os, signal, sys
 from pipedsl.errors import RenderError
 from pipedsl.render import parallel
 assert parallel._workers() >= 2, "expected a fork-capable machine with several cores"
 
-def fail_at(bad):
+def fail_at(*bad):
     def function(n):
-        if n == bad:
+        if n in bad:
             raise RenderError(f"item {n} cannot be rendered")
         return n
     return function
 
-items = list(range(parallel.MIN_ITEMS * 2))
-assert parallel.parallel_map(fail_at(-1), items) == items
-for bad in (3, len(items) - 1):  # in a forked child's share, in the calling process's share
-    try:
-        parallel.parallel_map(fail_at(bad), items)
-    except RenderError as error:
-        print(error)
+def no_child_left():
     try:
         os.waitpid(-1, os.WNOHANG)
     except ChildProcessError:
-        print("no child left")
+        return "no child left"
+    return "a child is left"
+
+items = list(range(parallel.MIN_ITEMS * 2))
+last = len(items) - 1
+assert parallel.parallel_map(fail_at(), items) == items
+# In a forked child's share, in the calling process's share, in both: the first item's error.
+for bad in ((3,), (last,), (3, last)):
+    try:
+        parallel.parallel_map(fail_at(*bad), items)
+    except RenderError as error:
+        print(error, "|", no_child_left(), "|", gc.get_freeze_count())
+# A caller's own freeze is kept; a process that lets the system reap its children still works.
+gc.freeze()
+frozen = gc.get_freeze_count()
+assert parallel.parallel_map(fail_at(), items) == items
+print("freeze kept" if gc.get_freeze_count() == frozen else "freeze lost")
+gc.unfreeze()
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+print("reaped elsewhere:", parallel.parallel_map(fail_at(), items) == items, gc.get_freeze_count())
 """
 
 
-def test_an_error_in_any_share_is_raised_and_no_process_is_left() -> None:
+def test_errors_freezes_and_reaping_are_handled_as_in_one_process() -> None:
     done = subprocess.run(
         [sys.executable, "-c", ERRORS], capture_output=True, text=True, check=True, cwd=ROOT
     )
     last = 2 * parallel.MIN_ITEMS - 1
     assert done.stdout.splitlines() == [
-        "item 3 cannot be rendered",
-        "no child left",
-        f"item {last} cannot be rendered",
-        "no child left",
+        "item 3 cannot be rendered | no child left | 0",
+        f"item {last} cannot be rendered | no child left | 0",
+        "item 3 cannot be rendered | no child left | 0",
+        "freeze kept",
+        "reaped elsewhere: True 0",
     ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipedsl import (
     Component,
+    ConfigMap,
     Credential,
     DockerBuild,
     DockerHub,
@@ -14,6 +17,7 @@ from pipedsl import (
     ModelError,
     Pipeline,
     Project,
+    Runtime,
     Stage,
     When,
     nginx_frontend,
@@ -104,3 +108,38 @@ def test_kinds_keeps_some_artifacts_but_everything_is_still_checked() -> None:
     )
     with pytest.raises(ModelError, match=r"demo/app/Jenkinsfile:\d+: looks like a Slack token"):
         render_project(leaky, kinds={"job"})
+
+
+def _leaky(name: str) -> Component:
+    hook = "https://hooks.slack.com/services/T01/B02/abcdef123"
+    return Component(
+        name,
+        Pipeline([Stage("A", [sh(f"curl {hook}")])]),
+        runtime=Runtime([ConfigMap(f"{name}-config", {"HOOK": hook})]),
+    )
+
+
+def test_problems_are_reported_in_the_order_of_the_files() -> None:
+    # Jenkinsfiles and jobs of every component, then setup files, then manifests: however the
+    # components are split between processes.
+    project = Project("demo", repository=REPO, components=[_leaky("a"), _leaky("b")])
+    with pytest.raises(ModelError) as caught:
+        render_project(project)
+    paths = [p.path.split(":")[0] for p in caught.value.problems]
+    assert paths == [
+        "demo/a/Jenkinsfile",
+        "demo/b/Jenkinsfile",
+        "demo/a/k8s/30-configmap-a-config.yaml",
+        "demo/b/k8s/30-configmap-b-config.yaml",
+    ]
+
+
+def test_an_invalid_project_is_reported_before_a_template_problem(tmp_path: Path) -> None:
+    invalid = Pipeline([Stage("A", [sh("make")]), Stage("A", [sh("make")])])
+    project = Project("demo", repository=REPO, components=[Component("app", invalid)])
+    broken = tmp_path / "jenkinsfile" / "steps"
+    broken.mkdir(parents=True)
+    (broken / "sh.groovy.j2").write_text("{% if %}\n")
+    for templates in ([tmp_path / "missing"], [tmp_path]):
+        with pytest.raises(ModelError, match="duplicate stage name"):
+            render_project(project, templates=templates)

@@ -160,3 +160,15 @@ def test_interpolation_inside_a_multiline_string_is_seen_across_lines() -> None:
     text = 'sh """\necho ${\nTOKEN}\n"""\nsh \'\'\'\necho "$TOKEN"\n\'\'\'\necho "$TOKEN"\n'
     assert interpolated_names(text) == ["TOKEN", "TOKEN"]
     assert interpolated_names(text) == _reference_names(text)
+
+
+def test_a_line_is_judged_alone_whatever_is_scanned_with_it() -> None:
+    # Lines of several files are judged in one scan; a pattern must not join two of them.
+    files = [
+        Artifact("p/c/Jenkinsfile", "echo docker\n", "jenkinsfile"),
+        Artifact("p/c/k8s/30-configmap-c.yaml", "login -p x\n", "manifest"),
+    ]
+    assert find_secrets(files) == []
+    assert [p.path for p in find_secrets([Artifact("p/d/J", "docker login -p x\n", "job")])] == [
+        "p/d/J:1"
+    ]

@@ -122,3 +122,11 @@ def test_file_system_errors_are_render_errors_naming_the_path(tmp_path: Path) ->
     (tmp_path / "afile").write_text("x\n")
     with pytest.raises(RenderError, match=r"cannot write .*afile"):
         write_artifacts([Artifact("a/one", "1\n", "jenkinsfile")], tmp_path / "afile" / "out")
+
+
+def test_two_artifacts_with_one_path_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    with pytest.raises(RenderError, match="two artifacts have the same path: a/x"):
+        write_artifacts([Artifact("a/x", "1\n", "job"), Artifact("a/x", "2\n", "job")], out)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []

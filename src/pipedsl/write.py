@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -129,6 +130,9 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
     holds a ``.pipedsl`` marker) or an empty one is replaced; anything else is refused. A file
     system error is a :class:`RenderError` naming the path.
     """
+    twice = sorted(p for p, n in Counter(a.path for a in artifacts).items() if n > 1)
+    if twice:
+        raise RenderError(f"two artifacts have the same path: {', '.join(twice)}")
     folder = Path(out).absolute()
     try:
         return _replace(artifacts, folder)

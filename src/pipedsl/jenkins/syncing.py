@@ -45,8 +45,13 @@ _CHECKOUT_SCM = re.compile(r"\bcheckout\s*\(?\s*scm\b")
 
 def _checks_out_scm(config_xml: str) -> bool:
     """Whether an inline job's script (in its config.xml) runs ``checkout scm``."""
+    script = config_xml.find("<script>")
     # The pattern starts with no literal text, so the engine would try it at every position.
-    return "checkout" in config_xml and _CHECKOUT_SCM.search(config_xml) is not None
+    return (
+        script >= 0
+        and config_xml.find("checkout", script) >= 0
+        and _CHECKOUT_SCM.search(config_xml, script) is not None
+    )
 
 
 def desired_jobs(projects_dir: Path, templates: Sequence[Path] | None = None) -> Desired:

@@ -116,11 +116,9 @@ def pipeline_images(component: Component) -> list[tuple[str, Image]]:
     for where, step in walk_pipeline(component.pipeline, path):
         image = step_image(step)
         if image is not None:
-            found.append((f"{where}.{_IMAGE_FIELD[type(step) is KubectlApply]}", image))
+            field = "rollout.image" if isinstance(step, KubectlApply) else "image"
+            found.append((f"{where}.{field}", image))
     return found
-
-
-_IMAGE_FIELD = {False: "image", True: "rollout.image"}
 
 
 def step_image(step: Step) -> Image | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import attrs
 
-from pipedsl.errors import ModelError, Problem
+from pipedsl.errors import ModelError, Problem, RenderError
 from pipedsl.jenkins.setup import primitive_steps
 from pipedsl.k8s.manifests import manifest, rendered_objects
 from pipedsl.k8s.runtime import Runtime
@@ -69,42 +69,64 @@ def render_project(
     """
     if project_problems(project):
         validate_project(project)  # raises, listing every problem of the project
-    dirs = _template_dirs(templates)
+    try:
+        dirs = _template_dirs(templates)
+    except RenderError:
+        validate_project(project)  # a problem of the project is reported first
+        raise
     writer = step_writer(dirs)
 
     def component_files(component: Component) -> _Rendered:
         # A component checked, then its Jenkinsfile, job and manifests, checked for secrets, and
         # the distinct steps its pipeline runs (the setup files are derived from them). Runs in
-        # parallel for many components.
+        # parallel for many components; an error is returned, to be raised in component order
+        # once every component is known to be valid.
         invalid = component_problems(component)
         if invalid:
-            return _Rendered([], [], invalid, valid=False)
-        pipeline = final_pipeline(project, component)
-        text = render_jenkinsfile(project, component, dirs, pipeline=pipeline, writer=writer)
-        files = [
-            Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
-            render_job(project, component, text),
-        ]
-        if component.runtime is not None:
-            files += _manifest_files(project, component.name, component.runtime)
-        # Free text (scripts, raw Groovy, messages, config values) could still carry a pasted
-        # secret: nothing that looks like one is ever written.
-        problems = find_secrets(files) + find_interpolated_credentials(files)
+            return _Rendered(problems=invalid, valid=False)
+        try:
+            pipeline = final_pipeline(project, component)
+            text = render_jenkinsfile(project, component, dirs, pipeline=pipeline, writer=writer)
+            files = [
+                Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
+                render_job(project, component, text),
+            ]
+            manifests = (
+                []
+                if component.runtime is None
+                else _manifest_files(project, component.name, component.runtime)
+            )
+            # Free text (scripts, raw Groovy, messages, config values) could still carry a
+            # pasted secret: nothing that looks like one is ever written.
+            problems = find_secrets(files) + find_interpolated_credentials(files)
+            manifest_problems = find_secrets(manifests)
+            steps = list(dict.fromkeys(primitive_steps([pipeline])))
+        except Exception as exc:  # raised below, in component order
+            return _Rendered(error=exc)
+        files += manifests
         if kinds is not None:
             files = [a for a in files if a.kind in kinds]
-        return _Rendered(files, list(dict.fromkeys(primitive_steps([pipeline]))), problems)
+        return _Rendered(files, steps, problems, manifest_problems)
 
     results = parallel_map(component_files, project.components)
     if not all(r.valid for r in results):
         validate_project(project)  # raises with the invalid components' problems, in order
+    for result in results:
+        if result.error is not None:
+            raise result.error
     artifacts = [a for r in results for a in r.files]
-    problems = [p for r in results for p in r.problems]
     shared = render_setup(project, list(dict.fromkeys(s for r in results for s in r.steps)))
-    for service in project.backing_services:
-        shared += _manifest_files(project, service.name, service.runtime)
-    problems += find_secrets(shared)
+    services = [
+        artifact
+        for service in project.backing_services
+        for artifact in _manifest_files(project, service.name, service.runtime)
+    ]
+    # Reported in the order of the files: Jenkinsfiles and jobs, setup files, manifests.
+    problems = [p for r in results for p in r.problems] + find_secrets(shared)
+    problems += [p for r in results for p in r.manifest_problems] + find_secrets(services)
     if problems:
         raise ModelError(problems)
+    shared += services
     if kinds is not None:
         shared = [a for a in shared if a.kind in kinds]
     return sorted(artifacts + shared, key=lambda a: a.path)
@@ -112,13 +134,16 @@ def render_project(
 
 @attrs.frozen
 class _Rendered:
-    """What rendering one component gives: its files, the primitive steps
-    its pipeline runs, its problems, and whether it passed validation."""
+    """What rendering one component gives: its files, the primitive steps its pipeline runs,
+    the problems found in its Jenkinsfile and job and in its manifests, whether it passed
+    validation, and the error that stopped its rendering, if any."""
 
-    files: list[Artifact]
-    steps: list[Step]
-    problems: list[Problem]
+    files: list[Artifact] = attrs.field(factory=list)
+    steps: list[Step] = attrs.field(factory=list)
+    problems: list[Problem] = attrs.field(factory=list)
+    manifest_problems: list[Problem] = attrs.field(factory=list)
     valid: bool = True
+    error: Exception | None = None
 
 
 def render_projects(

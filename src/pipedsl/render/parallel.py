@@ -4,18 +4,20 @@ Each component renders independently, so a project with many of them is split be
 calling process and forked children (which inherit the loaded project, so nothing but the
 results crosses between processes: each child sends its share back, pickled, through a pipe).
 Small projects, machines with one core, and processes that already run threads (forking those
-is unsafe) render in the calling process; the result is the same either way.
+is unsafe) render in the calling process; the result is the same either way, and so is the
+error raised when items fail: the one of the first failing item.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,43 +33,118 @@ def _workers() -> int:
 
 
 def parallel_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[function(item) for item in items]``, in order, on several cores when worth it. An
-    exception raised for any item is raised here."""
+    """``[function(item) for item in items]``, in order, on several cores when worth it. If
+    ``function`` raises for some items, the exception of the first of them is raised."""
     workers = _workers()
     if workers < 2 or len(items) < MIN_ITEMS:
         return [function(item) for item in items]
     size = -(-len(items) // workers)
     shares = [items[start : start + size] for start in range(0, len(items), size)]
-    children: list[tuple[int, int]] = []
+    children: list[_Child] = []
+    with _frozen():
+        try:
+            for share in shares[:-1]:
+                children.append(_Child(function, share))
+            # The calling process takes the last share itself rather than wait idle; an error
+            # there is raised only if no child's (earlier) share failed.
+            try:
+                own: list[Any] = [function(item) for item in shares[-1]]
+                failure: BaseException | None = None
+            except Exception as exc:  # raised below, in item order
+                own, failure = [], exc
+            results: list[R] = []
+            for child in children:
+                results += child.result()  # raises the child's error
+            if failure is not None:
+                raise failure
+            return results + own
+        finally:
+            for child in children:  # any still running after an error are stopped
+                child.stop()
+
+
+@contextlib.contextmanager
+def _frozen() -> Iterator[None]:
     # What exists now lives on in every process: kept out of garbage collections, which would
-    # otherwise walk it in each of them (and, writing to every object's header, copy each
-    # page of memory the processes share). The Python documentation's advice for fork.
+    # otherwise walk it in each of them (and, writing to every object's header, copy each page
+    # the processes share): Python's advice for fork without exec. A caller's own freeze is
+    # left alone.
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
-        children = [_fork(function, share) for share in shares[:-1]]
-        # The calling process takes the last share itself rather than wait idle.
-        own = [function(item) for item in shares[-1]]
-        results: list[R] = []
-        while children:
-            results += _collect(children.pop(0))
-        return results + own
+        yield
     finally:
-        for pid, reader in children:  # only left after an error: stop the others
-            os.close(reader)
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
         gc.unfreeze()
 
 
-def _fork(function: Callable[[Any], Any], share: Sequence[Any]) -> tuple[int, int]:
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid:
+class _Child:
+    """A forked process computing ``function`` over ``share`` and sending the results."""
+
+    def __init__(self, function: Callable[[Any], Any], share: Sequence[Any]) -> None:
+        reader, writer = os.pipe()
+        # No signal handler may run in the child before it is inside its own code.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            pid = os.fork()
+        except BaseException:
+            os.close(reader)
+            os.close(writer)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
+        if not pid:
+            _child(function, share, reader, writer, blocked)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(writer)
-        return pid, reader
-    # The child: compute, send, and leave without running the parent's exit handlers.
+        self.pid: int | None = pid
+        self.reader: int | None = reader
+
+    def result(self) -> list[Any]:
+        """The child's results (or its exception, raised); the child is reaped."""
+        assert self.reader is not None  # noqa: S101  (result is read once)
+        with os.fdopen(self.reader, "rb") as source:
+            self.reader = None
+            data = source.read()
+        status = self._reap()
+        if status != 0 or not data:
+            raise RuntimeError(f"a rendering process ended without a result (status {status})")
+        ok, value = pickle.loads(data)  # noqa: S301  (written by our own forked child)
+        if not ok:
+            raise value
+        return list(value)
+
+    def stop(self) -> None:
+        if self.reader is not None:
+            os.close(self.reader)
+            self.reader = None
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap()
+
+    def _reap(self) -> int | None:
+        pid, self.pid = self.pid, None
+        if pid is None:
+            return None
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by someone else (SIGCHLD ignored, say)
+            return 0
+        return os.waitstatus_to_exitcode(status)
+
+
+def _child(
+    function: Callable[[Any], Any],
+    share: Sequence[Any],
+    reader: int,
+    writer: int,
+    blocked: set[int | signal.Signals],
+) -> NoReturn:
+    """The child: compute, send, and leave without running the parent's exit handlers."""
     status = 1
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(reader)
         try:
             payload: tuple[bool, Any] = (True, [function(item) for item in share])
@@ -84,16 +161,3 @@ def _fork(function: Callable[[Any], Any], share: Sequence[Any]) -> tuple[int, in
         status = 0
     finally:
         os._exit(status)
-
-
-def _collect(child: tuple[int, int]) -> list[Any]:
-    pid, reader = child
-    with os.fdopen(reader, "rb") as source:
-        data = source.read()
-    _, status = os.waitpid(pid, 0)
-    if not data:
-        raise RuntimeError(f"a rendering process ended without a result (status {status})")
-    ok, value = pickle.loads(data)  # noqa: S301  (written by our own forked child)
-    if not ok:
-        raise value
-    return list(value)

@@ -16,7 +16,8 @@ from pipedsl.errors import Problem
 from pipedsl.render.artifacts import Artifact
 
 # (what, pattern): each pattern matches a value, never a reference such as ${VAR} or $VAR, and
-# starts with literal text so that the regular expression engine can skip ahead quickly.
+# starts with literal text so that the regular expression engine can skip ahead quickly. Lines
+# are judged many at a time, joined: no pattern may match across a line break.
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (what, re.compile(pattern))
     for what, pattern in (
@@ -33,7 +34,7 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("a JSON web token", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
         (
             "a password on a docker login command line",
-            r"docker\s+login\b[^\n]*\s(?:-p|--password)(?:\s|=)(?!-)",
+            r"docker[ \t]+login\b[^\n]*[ \t](?:-p|--password)(?:[ \t]|=)(?!-)",
         ),
         (
             "the base64 of a common default password",
@@ -71,7 +72,7 @@ def _leaks(text: str) -> Iterator[tuple[int, str]]:
         before = _WHOLE_WORD.get(what, frozenset())
         for match in pattern.finditer(text):
             start = match.start()
-            if start and text[start - 1] in before:
+            if (start and text[start - 1] in before) or "\n" in match.group():
                 continue
             yield start, what
     for match in _ASSIGNED_LITERAL.finditer(text):
@@ -201,14 +202,17 @@ def interpolated_names(code: str) -> list[str]:
             if names is _UNSEEN:
                 known[index] = _LINE_NAMES[lines[index]] = _line_names(lines[index])
     found: list[str] = []
-    done = 0  # lines before this one are accounted for
+    done = 0  # lines before this one are accounted for; ``offset`` is where it starts
+    offset = 0
     for index in [i for i, names in enumerate(known) if names is None]:
         if index < done:
             continue  # inside a stretch already lexed
         found += itertools.chain.from_iterable(known[done:index])  # type: ignore[arg-type]
-        start = sum(map(len, lines[:index])) + index
+        start = offset + sum(map(len, lines[done:index])) + (index - done)
         resume = _lex_stretch(code, start, code.find("\n", start) + 1 or len(code) + 1, found)
-        done = code.count("\n", 0, resume) + (resume > len(code))
+        if resume > len(code):
+            return found  # the stretch ran to the end of the text
+        done, offset = index + code.count("\n", start, resume), resume
     found += itertools.chain.from_iterable(known[done:])  # type: ignore[arg-type]
     return found
 
