@@ -155,10 +155,10 @@ _GROOVY_TOKENS = re.compile(
 )
 
 
-def _double_quoted_strings(code: str, start: int = 0) -> Iterator[re.Match[str]]:
-    """The double-quoted (interpolating) string literals of Groovy ``code`` from ``start`` (which
-    must be outside any token), skipping comments and single-quoted strings."""
-    for match in _GROOVY_TOKENS.finditer(code, start):
+def _double_quoted_strings(code: str) -> Iterator[re.Match[str]]:
+    """The double-quoted (interpolating) string literals of Groovy ``code``, skipping comments
+    and single-quoted strings."""
+    for match in _GROOVY_TOKENS.finditer(code):
         if match.lastindex is not None:
             yield match
 

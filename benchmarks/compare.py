@@ -1,0 +1,72 @@
+"""Render the same workload with several commits of pipedsl, side by side with Jenkins Job
+Builder: ``python -m benchmarks.compare 76987b2 HEAD [--n 1000] [--reps 5]``.
+
+Each commit is checked out into its own git worktree (in a temporary folder, removed at the
+end) and run from there; the commits and ``jenkins-jobs test`` are run alternately, each run
+writing into a new folder after a sync of the file system, so that all of them meet the same
+machine. Prints the median, minimum and maximum wall time of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+from benchmarks.__main__ import JJB, PY, ROOT, jjb_conf, measure, render_jenkinsfiles
+from benchmarks.workload import write_jjb, write_project
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__)
+    parser.add_argument("commits", nargs="+", help="git revisions of pipedsl to compare")
+    parser.add_argument("--n", type=int, default=1000, help="components in the workload")
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pipedsl-compare-") as tmp:
+        work = Path(tmp)
+        projects = work / "projects"
+        write_project(projects, args.n)
+        jjb_yaml = write_jjb(work / "jobs.yaml", render_jenkinsfiles(projects))
+        conf = jjb_conf(work, "http://127.0.0.1:1")
+        trees: dict[str, Path] = {}
+        for commit in args.commits:
+            tree = work / f"tree-{len(trees)}"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
+                check=True,
+                capture_output=True,
+            )
+            trees[commit] = tree
+        try:
+            times: dict[str, list[float]] = {name: [] for name in [*trees, "jenkins-jobs test"]}
+            for rep in range(args.reps):
+                for commit, tree in trees.items():
+                    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+                    out = work / "out" / f"{tree.name}-{rep}"
+                    cmd = [PY, "-m", "pipedsl", "render", "--projects", str(projects)]
+                    times[commit].append(measure([*cmd, "--out", str(out)], env=env)[0])
+                out = work / "out" / f"jjb-{rep}"
+                jjb = [JJB, "--conf", str(conf), "test", "-o", str(out), str(jjb_yaml)]
+                times["jenkins-jobs test"].append(measure(jjb)[0])
+        finally:
+            for tree in trees.values():
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                    check=False,
+                    capture_output=True,
+                )
+        print(f"Render of {args.n} jobs, {args.reps} runs each, alternated:\n")
+        print("| version | median | min | max |\n|---|---|---|---|")
+        for name, values in times.items():
+            print(
+                f"| {name} | {statistics.median(values):.2f} s | {min(values):.2f} s "
+                f"| {max(values):.2f} s |"
+            )
+
+
+if __name__ == "__main__":
+    main()
