@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,9 @@ from pipedsl import (
     spring_boot_backend,
     validate_project,
 )
+from pipedsl.load import load_project
+from pipedsl.model.validate import component_images, pipeline_images, walk_pipeline
+from tests.conftest import PROJECT_FILES
 
 HUB = DockerHub("acme/app", login=Credential.username_password("hub"))
 REPO = "https://github.com/acme/app.git"
@@ -178,3 +182,17 @@ def test_seed_presets_validate() -> None:
         "backend", image=HUB.tagged("b-{build}"), deploy=SshServer("master")
     )
     validate_project(_project(backend))
+
+
+@pytest.mark.parametrize("file", PROJECT_FILES, ids=[f.stem for f in PROJECT_FILES])
+def test_every_walk_over_the_steps_sees_them_in_one_order(file: Path) -> None:
+    # Validation (with object paths) and image collection for the Jenkinsfile both walk the
+    # pipeline's step lists; the Jenkinsfile's environment order depends on their agreeing.
+    project = load_project(file)
+    for component in project.components:
+        pipeline = component.pipeline
+        walked = list(walk_pipeline(pipeline, "p"))
+        assert [step for _, step in walked] == list(pipeline.all_steps())
+        assert all(path.startswith(("p.stages[", "p.post.")) for path, _ in walked)
+        with_paths = dict.fromkeys(image for _, image in pipeline_images(component))
+        assert component_images(component) == list(with_paths)

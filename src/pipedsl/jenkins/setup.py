@@ -60,11 +60,7 @@ def primitive_steps(pipelines: Iterable[Pipeline]) -> list[Step]:
 
     found: list[Step] = []
     for pipeline in pipelines:
-        for stage in pipeline.stages:
-            found += visit(stage.steps)
-            for _, steps in stage.post.conditions():
-                found += visit(steps)
-        for _, steps in pipeline.post.conditions():
+        for _, steps in pipeline.step_lists():
             found += visit(steps)
     return found
 

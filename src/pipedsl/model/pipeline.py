@@ -306,6 +306,17 @@ class Pipeline:
         ``p.map_stage("Project Test", lambda s: attrs.evolve(s, when=When(branch="main")))``."""
         return self.replace(name, change(self.stage(name)))
 
+    def step_lists(self) -> Iterator[tuple[str, tuple[Step, ...]]]:
+        """Every list of top-level steps with its place in the pipeline (``stages[0].steps``,
+        ``stages[0].post.failure``, ``post.always``), in document order: the one definition of
+        where steps live, for every walk over them."""
+        for index, stage in enumerate(self.stages):
+            yield f"stages[{index}].steps", stage.steps
+            for condition, steps in stage.post.conditions():
+                yield f"stages[{index}].post.{condition}", steps
+        for condition, steps in self.post.conditions():
+            yield f"post.{condition}", steps
+
     def all_steps(self) -> Iterator[Step]:
         """Every step, nested ones and those in ``post`` blocks included, in document order."""
 
@@ -315,11 +326,7 @@ class Pipeline:
                 if step.children:
                     yield from walk(step.children)
 
-        for stage in self.stages:
-            yield from walk(stage.steps)
-            for _, steps in stage.post.conditions():
-                yield from walk(steps)
-        for _, steps in self.post.conditions():
+        for _, steps in self.step_lists():
             yield from walk(steps)
 
     def map_steps(self, change: Callable[[Step], Step]) -> Pipeline:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pipedsl.errors import ModelError, Problem
 from pipedsl.k8s.validate import k8s_problems
 from pipedsl.model.infra import Image
-from pipedsl.model.pipeline import Pipeline, Stage
+from pipedsl.model.pipeline import Pipeline
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import ApplyManifests, DockerBuild, DockerPush, KubectlApply, Step
 
@@ -42,17 +42,10 @@ def walk_steps(steps: tuple[Step, ...], path: str) -> Iterator[tuple[str, Step]]
         yield from walk_steps(step.children, f"{here}.steps")
 
 
-def walk_stage(stage: Stage, path: str) -> Iterator[tuple[str, Step]]:
-    yield from walk_steps(stage.steps, f"{path}.steps")
-    for condition, steps in stage.post.conditions():
-        yield from walk_steps(steps, f"{path}.post.{condition}")
-
-
 def walk_pipeline(pipeline: Pipeline, path: str) -> Iterator[tuple[str, Step]]:
-    for index, stage in enumerate(pipeline.stages):
-        yield from walk_stage(stage, f"{path}.stages[{index}]")
-    for condition, steps in pipeline.post.conditions():
-        yield from walk_steps(steps, f"{path}.post.{condition}")
+    """Every step of ``pipeline`` with its object path (under ``path``), in document order."""
+    for where, steps in pipeline.step_lists():
+        yield from walk_steps(steps, f"{path}.{where}")
 
 
 def check_duplicate_components(project: Project) -> list[Problem]:

@@ -155,14 +155,6 @@ _GROOVY_TOKENS = re.compile(
 )
 
 
-def _double_quoted_strings(code: str) -> Iterator[re.Match[str]]:
-    """The double-quoted (interpolating) string literals of Groovy ``code``, skipping comments
-    and single-quoted strings."""
-    for match in _GROOVY_TOKENS.finditer(code):
-        if match.lastindex is not None:
-            yield match
-
-
 _INTERPOLATION = re.compile(r"(?<!\\)\$\{?\s*(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -173,7 +165,12 @@ def _names(match: re.Match[str]) -> list[str]:
 def interpolated_names_plain(code: str) -> list[str]:
     """Every variable name the GStrings of ``code`` interpolate, in order, by lexing the whole
     text: the reference that :func:`interpolated_names` computes faster."""
-    return [name for match in _double_quoted_strings(code) for name in _names(match)]
+    return [
+        name
+        for match in _GROOVY_TOKENS.finditer(code)
+        if match.lastindex is not None  # a double-quoted (interpolating) literal
+        for name in _names(match)
+    ]
 
 
 # Generated Jenkinsfiles repeat lines heavily. A line that cannot start a token running past its
