@@ -15,12 +15,13 @@ $(STAMP): pyproject.toml
 render: $(STAMP)
 	$(VENV)/bin/pipedsl render
 
-## Lint, type-check and run the whole test suite.
+## Lint, type-check, check the import layers and run the whole test suite.
 test: system-deps lint pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 pytest: $(STAMP) system-deps
 	$(VENV)/bin/pytest -n auto -p no:cacheprovider

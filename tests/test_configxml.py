@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipedsl import Component, Pipeline, Project, RenderError, Stage, sh
-from pipedsl.jenkins.configxml import canonical_digest, managed_digest, render_job_config
 from pipedsl.jenkins.sync import DesiredJob, server_digest
 from pipedsl.model.jobs import JenkinsJobs
+from pipedsl.render.configxml import canonical_digest, managed_digest, render_job_config
 
 XML_CHARS = st.characters(
     exclude_categories=["Cs"],

@@ -9,7 +9,7 @@ import pytest
 
 from pipedsl import Project
 from pipedsl.model.pipeline import POST_CONDITIONS
-from pipedsl.render.jenkinsfile import effective_pipeline
+from pipedsl.resolve.pipeline import effective_pipeline
 from tests.support.declarative import DEFAULT_ENV, children, descendants, only
 
 PIPELINE_SECTIONS = {"agent", "tools", "options", "environment", "stages", "post"}

@@ -42,8 +42,8 @@ from pipedsl import (
     spring_boot_service,
     validate_project,
 )
-from pipedsl.k8s.manifests import manifest
 from pipedsl.render.escape import yaml_document
+from pipedsl.render.manifests import manifest
 
 HUB = DockerHub("acme/app", login=Credential.username_password("hub"))
 REPO = "https://github.com/acme/app.git"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipedsl import Artifact, Project, Secret, manifest_path
-from pipedsl.k8s.manifests import rendered_objects
+from pipedsl.resolve.layout import rendered_objects
 
 # The Kubernetes version the manifests are validated against (docs/manifests.md states it).
 KUBERNETES_VERSION = "1.30.0"

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipedsl import ConfigMap
-from pipedsl.k8s.config import looks_secret
-from pipedsl.k8s.manifests import manifest
+from pipedsl.model.k8s.config import looks_secret
 from pipedsl.render.escape import yaml_document
+from pipedsl.render.manifests import manifest
 
 TRICKY = [
     "yes", "no", "on", "off", "y", "n", "Y", "N", "true", "False", "NULL", "null", "~", "",

@@ -24,7 +24,7 @@ from pipedsl import (
     render_project,
     sh,
 )
-from pipedsl.k8s.config import looks_secret
+from pipedsl.model.k8s.config import looks_secret
 from tests.support.declarative import descendants, only, walk
 
 REPO = "https://github.com/acme/app.git"

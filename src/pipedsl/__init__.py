@@ -24,7 +24,11 @@ from pipedsl.errors import (
     RenderError,
     SyncError,
 )
-from pipedsl.k8s import (
+from pipedsl.load import find_project_files, load_project, load_projects
+from pipedsl.model.credentials import Credential
+from pipedsl.model.infra import DockerHub, Image, Registry, Repository, SshServer
+from pipedsl.model.jobs import JenkinsJobs
+from pipedsl.model.k8s import (
     ClaimTemplate,
     ClaimVolume,
     ConfigMap,
@@ -56,19 +60,7 @@ from pipedsl.k8s import (
     TcpSocket,
     VolumeMount,
 )
-from pipedsl.k8s.presets import (
-    Database,
-    mariadb,
-    mysql,
-    nginx_frontend,
-    postgres,
-    spring_boot_service,
-)
-from pipedsl.load import find_project_files, load_project, load_projects
-from pipedsl.model.credentials import Credential
-from pipedsl.model.infra import DockerHub, Image, Registry, Repository, SshServer
-from pipedsl.model.jobs import JenkinsJobs
-from pipedsl.model.notify import Discord, Slack, with_notifications
+from pipedsl.model.notify import Discord, Slack
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Post, Stage, Tools, When
 from pipedsl.model.project import BackingService, Component, Project
 from pipedsl.model.steps import (
@@ -107,7 +99,16 @@ from pipedsl.model.values import (
     GString,
 )
 from pipedsl.presets import npm_frontend, spring_boot_backend
+from pipedsl.presets.runtimes import (
+    Database,
+    mariadb,
+    mysql,
+    nginx_frontend,
+    postgres,
+    spring_boot_service,
+)
 from pipedsl.render import Artifact, manifest_path, render_project, render_projects
+from pipedsl.resolve.notify import with_notifications
 from pipedsl.write import CheckResult, check_artifacts, write_artifacts
 
 __all__ = [

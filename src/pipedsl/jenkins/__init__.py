@@ -1,1 +1,2 @@
-"""Jenkins: job definitions (config.xml), the setup a person finishes by hand, and ``sync``."""
+"""Jenkins and GitHub I/O: the client, ``sync``, its settings and the webhook registration.
+May import every layer below it (``load``, ``write``, ``render``, ``resolve``, ``model``)."""

@@ -33,7 +33,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from pipedsl.errors import SyncError
-from pipedsl.jenkins.configxml import canonical_digest, is_managed
+from pipedsl.render.configxml import canonical_digest, is_managed
 
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 T = TypeVar("T")

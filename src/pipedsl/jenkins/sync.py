@@ -19,7 +19,7 @@ import attrs
 
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import FOLDER, Item, JenkinsApi
-from pipedsl.jenkins.configxml import canonical_digest, is_managed, managed_digest, read_marker
+from pipedsl.render.configxml import canonical_digest, is_managed, managed_digest, read_marker
 
 
 def recorded_digest(config_xml: str) -> str:

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
-from pipedsl.k8s.runtime import Runtime
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
 from pipedsl.model.jobs import JenkinsJobs
+from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.notify import Discord, Notifier, Slack
 from pipedsl.model.pipeline import Pipeline
 

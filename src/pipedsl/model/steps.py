@@ -16,10 +16,10 @@ from typing import Any
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s.config import Secret
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.k8s.config import Secret
 from pipedsl.model.values import GroovyExpr, GString, Text
 
 _TEXT = (str, GroovyExpr, GString)

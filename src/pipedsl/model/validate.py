@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pipedsl.errors import ModelError, Problem
-from pipedsl.k8s.validate import k8s_problems
 from pipedsl.model.infra import Image
+from pipedsl.model.k8s.validate import k8s_problems
 from pipedsl.model.pipeline import Pipeline
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import ApplyManifests, DockerBuild, DockerPush, KubectlApply, Step

@@ -1,6 +1,24 @@
-"""Presets: whole components in a few lines, every stage still editable."""
+"""Presets: functions that build whole components and runtimes from a few arguments, every part
+still editable. May import ``pipedsl.model`` and ``pipedsl.errors``."""
 
 from pipedsl.presets.backend import spring_boot_backend
 from pipedsl.presets.frontend import npm_frontend
+from pipedsl.presets.runtimes import (
+    Database,
+    mariadb,
+    mysql,
+    nginx_frontend,
+    postgres,
+    spring_boot_service,
+)
 
-__all__ = ["npm_frontend", "spring_boot_backend"]
+__all__ = [
+    "Database",
+    "mariadb",
+    "mysql",
+    "nginx_frontend",
+    "npm_frontend",
+    "postgres",
+    "spring_boot_backend",
+    "spring_boot_service",
+]

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.pipeline import Stage
 from pipedsl.model.steps import (
     ApplyManifests,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipedsl.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
 from pipedsl.model.project import Component

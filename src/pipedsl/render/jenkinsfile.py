@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 
-import attrs
 import jinja2
 
 from pipedsl.errors import RenderError
-from pipedsl.k8s.deploy import resolve_deploy_steps
-from pipedsl.model.notify import with_notifications
 from pipedsl.model.pipeline import Pipeline, Post
 from pipedsl.model.project import Component, Project
-from pipedsl.model.steps import Checkout, Git, Step
-from pipedsl.model.validate import component_images
+from pipedsl.model.steps import Step
 from pipedsl.render import groovy, lower
 from pipedsl.render.escape import GroovyCode
 from pipedsl.render.templating import groovy_environment
-
-
-def effective_pipeline(component: Component) -> Pipeline:
-    """The pipeline as it will run: image references fixed once in the environment, and the
-    component's notification policies added to the ``post`` blocks."""
-    pipeline = component.pipeline
-    images = component_images(component)
-    image_env = lower.image_environment(images)
-    if image_env:
-        pipeline = attrs.evolve(pipeline, environment={**image_env, **dict(pipeline.environment)})
-    return with_notifications(pipeline, component.notify)
+from pipedsl.resolve import final_pipeline
 
 
 def _template_name(step: Step) -> str:
@@ -93,15 +78,6 @@ class _StepWriter:
         return code
 
 
-def final_pipeline(project: Project, component: Component) -> Pipeline:
-    """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
-    rendered manifests, an inline job's checkout by URL, image variables and notifications."""
-    component = resolve_deploy_steps(project, component)
-    if project.jenkins.definition == "inline":
-        component = checkout_by_url(project, component)
-    return effective_pipeline(component)
-
-
 def render_jenkinsfile(
     project: Project,
     component: Component,
@@ -129,22 +105,6 @@ def render_jenkinsfile(
 def step_writer(template_dirs: tuple[Path, ...] = ()) -> _StepWriter:
     """A step renderer to share between the Jenkinsfiles of one render."""
     return _StepWriter(groovy_environment(template_dirs))
-
-
-def checkout_by_url(project: Project, component: Component) -> Component:
-    """An inline job has no SCM, so ``checkout scm`` would fail in it: check out the project's
-    repository and branch by URL instead."""
-    git = _git(project.repository, project.branch, project.jenkins.checkout_credentials)
-
-    def change(step: Step) -> Step:
-        return git if isinstance(step, Checkout) else step
-
-    return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
-
-
-@functools.lru_cache(maxsize=64)
-def _git(repository: str, branch: str, credentials: str | None) -> Git:
-    return Git(repository, branch, credentials=credentials)
 
 
 def header(project: Project, component: Component) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pipedsl.jenkins.configxml import render_job_config
-from pipedsl.jenkins.setup import render_casc, render_plugins, render_setup_notes
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.render.artifacts import Artifact
-from pipedsl.render.paths import jenkinsfile_path, job_config_path
+from pipedsl.render.configxml import render_job_config
+from pipedsl.render.setup import render_casc, render_plugins, render_setup_notes
+from pipedsl.resolve.layout import jenkinsfile_path, job_config_path, setup_path
 
 
 def render_job(project: Project, component: Component, jenkinsfile: str) -> Artifact:
@@ -21,7 +21,7 @@ def render_setup(project: Project, steps: list[Step]) -> list[Artifact]:
     """``jenkins/plugins.txt``, ``jenkins/jenkins.yaml`` and ``jenkins/SETUP.md``, from the
     primitive ``steps`` the components' pipelines run (see ``primitive_steps``)."""
     return [
-        Artifact(f"{project.name}/jenkins/plugins.txt", render_plugins(project, steps), "setup"),
-        Artifact(f"{project.name}/jenkins/jenkins.yaml", render_casc(project, steps), "setup"),
-        Artifact(f"{project.name}/jenkins/SETUP.md", render_setup_notes(project), "setup"),
+        Artifact(setup_path(project, "plugins.txt"), render_plugins(project, steps), "setup"),
+        Artifact(setup_path(project, "jenkins.yaml"), render_casc(project, steps), "setup"),
+        Artifact(setup_path(project, "SETUP.md"), render_setup_notes(project), "setup"),
     ]

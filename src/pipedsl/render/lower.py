@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 from pipedsl.errors import RenderError
-from pipedsl.k8s.config import Secret
-from pipedsl.model.infra import DOCKER_HUB, Image, SshServer
+from pipedsl.model.infra import DOCKER_HUB, SshServer
+from pipedsl.model.k8s.config import Secret
 from pipedsl.model.steps import (
     ApplyManifests,
     DockerBuild,
@@ -166,11 +166,7 @@ def lower(step: Step) -> Step:
         return kubectl_apply(step)
     if isinstance(step, ShipManifests | ApplyManifests):
         # render_jenkinsfile resolves these against the rendered manifests first
-        # (pipedsl.k8s.deploy.resolve_deploy_steps); validation makes sure it can.
+        # (pipedsl.resolve.deploy.resolve_deploy_steps); validation makes sure it can.
         raise RenderError(f"{type(step).__name__} was not resolved against the rendered manifests")
     return step
 
-
-def image_environment(images: list[Image]) -> dict[str, GString]:
-    """The pipeline environment entries that fix each image's reference once per build."""
-    return {image.var: image.reference() for image in images}

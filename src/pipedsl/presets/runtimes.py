@@ -8,11 +8,13 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s.config import ConfigMap, Secret
-from pipedsl.k8s.network import Service
-from pipedsl.k8s.runtime import Runtime, RuntimeSpec
-from pipedsl.k8s.storage import ClaimTemplate, ConfigMapVolume
-from pipedsl.k8s.workloads import (
+from pipedsl.model import _checks
+from pipedsl.model.infra import Image
+from pipedsl.model.k8s.config import ConfigMap, Secret
+from pipedsl.model.k8s.network import Service
+from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
+from pipedsl.model.k8s.storage import ClaimTemplate, ConfigMapVolume
+from pipedsl.model.k8s.workloads import (
     Container,
     ContainerPort,
     Deployment,
@@ -26,8 +28,6 @@ from pipedsl.k8s.workloads import (
     TcpSocket,
     VolumeMount,
 )
-from pipedsl.model import _checks
-from pipedsl.model.infra import Image
 from pipedsl.model.project import BackingService, Component
 from pipedsl.presets._common import preset
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s import _checks as k8s
 from pipedsl.model import _checks
+from pipedsl.model.k8s import _checks as k8s
 
 # Keys that name a credential: their values belong in a Secret, never in a ConfigMap.
 _SECRET_WORDS = frozenset(

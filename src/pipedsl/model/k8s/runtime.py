@@ -8,13 +8,13 @@ from typing import Any
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s.config import ConfigMap, Secret, SecretKey
-from pipedsl.k8s.network import Ingress, Service
-from pipedsl.k8s.scaling import HorizontalPodAutoscaler
-from pipedsl.k8s.storage import PersistentVolume, PersistentVolumeClaim, SecretVolume
-from pipedsl.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
+from pipedsl.model.k8s.config import ConfigMap, Secret, SecretKey
+from pipedsl.model.k8s.network import Ingress, Service
+from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.model.k8s.storage import PersistentVolume, PersistentVolumeClaim, SecretVolume
+from pipedsl.model.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
 
 K8sObject = (
     Namespace
@@ -99,6 +99,18 @@ class Runtime:
     def running(self, image: Image) -> list[tuple[Workload, Container]]:
         """Each workload container that runs ``image``."""
         return [(w, c) for w in self.workloads for c in w.containers if c.image == image]
+
+
+def deployed_container(runtime: Runtime, image: Image) -> tuple[Workload, Container]:
+    """The one workload container of ``runtime`` that runs ``image`` (what a deploy rolls)."""
+    found = runtime.running(image)
+    if len(found) != 1:
+        where = ", ".join(f"{w.kind} {w.name!r} container {c.name!r}" for w, c in found)
+        raise ModelError(
+            f"expected exactly one container running {image.repository.reference}:{image.tag}, "
+            f"found {len(found)}{': ' + where if where else ''}"
+        )
+    return found[0]
 
 
 @attrs.frozen

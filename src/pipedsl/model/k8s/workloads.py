@@ -10,11 +10,11 @@ from typing import Any, ClassVar
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s import _checks as k8s
-from pipedsl.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
-from pipedsl.k8s.storage import VOLUME_TYPES, ClaimTemplate, Volume
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
+from pipedsl.model.k8s import _checks as k8s
+from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
+from pipedsl.model.k8s.storage import VOLUME_TYPES, ClaimTemplate, Volume
 
 # A public image with an explicit tag (or digest): ``mariadb:11.4``, ``nginx:1.27-alpine``.
 _PUBLIC_IMAGE = re.compile(

@@ -7,12 +7,12 @@ import re
 from collections.abc import Iterator
 
 from pipedsl.errors import ModelError, Problem
-from pipedsl.k8s.config import ConfigMap, ConfigMapKey, SecretKey
-from pipedsl.k8s.deploy import deployed_container
-from pipedsl.k8s.network import Ingress, Service
-from pipedsl.k8s.runtime import K8sObject, Runtime
-from pipedsl.k8s.scaling import HorizontalPodAutoscaler
-from pipedsl.k8s.storage import (
+from pipedsl.model.infra import Image
+from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, SecretKey
+from pipedsl.model.k8s.network import Ingress, Service
+from pipedsl.model.k8s.runtime import K8sObject, Runtime, deployed_container
+from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.model.k8s.storage import (
     PERSISTENT_VOLUME_TYPES,
     ClaimVolume,
     ConfigMapVolume,
@@ -20,8 +20,7 @@ from pipedsl.k8s.storage import (
     PersistentVolumeClaim,
     SecretVolume,
 )
-from pipedsl.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
-from pipedsl.model.infra import Image
+from pipedsl.model.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import ApplyManifests, ShipManifests
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import attrs
 
-from pipedsl.errors import ModelError
-from pipedsl.k8s.manifests import file_name, manifest_dir, manifest_files
-from pipedsl.k8s.runtime import Runtime
-from pipedsl.k8s.workloads import Container, Deployment, Workload
-from pipedsl.model.infra import Image
+from pipedsl.model.k8s.runtime import deployed_container
+from pipedsl.model.k8s.workloads import Deployment
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import (
     ApplyManifests,
@@ -24,18 +21,7 @@ from pipedsl.model.steps import (
     ShipManifests,
     Step,
 )
-
-
-def deployed_container(runtime: Runtime, image: Image) -> tuple[Workload, Container]:
-    """The one workload container of ``runtime`` that runs ``image`` (what a deploy rolls)."""
-    found = runtime.running(image)
-    if len(found) != 1:
-        where = ", ".join(f"{w.kind} {w.name!r} container {c.name!r}" for w, c in found)
-        raise ModelError(
-            f"expected exactly one container running {image.repository.reference}:{image.tag}, "
-            f"found {len(found)}{': ' + where if where else ''}"
-        )
-    return found[0]
+from pipedsl.resolve.layout import file_name, manifest_dir, manifest_files
 
 
 def resolve_deploy_steps(project: Project, component: Component) -> Component:

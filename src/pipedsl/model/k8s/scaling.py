@@ -7,9 +7,9 @@ from typing import ClassVar
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s import _checks as k8s
-from pipedsl.k8s.workloads import Deployment, StatefulSet, Workload
 from pipedsl.model import _checks
+from pipedsl.model.k8s import _checks as k8s
+from pipedsl.model.k8s.workloads import Deployment, StatefulSet, Workload
 
 
 @attrs.frozen

@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.k8s import _checks as k8s
-from pipedsl.k8s.config import ConfigMap, Secret
 from pipedsl.model import _checks
+from pipedsl.model.k8s import _checks as k8s
+from pipedsl.model.k8s.config import ConfigMap, Secret
 
 ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 

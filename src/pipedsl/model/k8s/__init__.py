@@ -1,15 +1,16 @@
-"""Kubernetes objects of a project: typed, validated when built, rendered to YAML manifests.
+"""Kubernetes objects of a project: typed and validated when built (part of the model; their
+manifests are written by :mod:`pipedsl.render.manifests`).
 
 References between objects are the objects themselves (a container's env comes from a
 :class:`ConfigMap` object, a :class:`Service` exposes a workload object and derives its selector
 from it), so a name typed twice cannot disagree.
 """
 
-from pipedsl.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
-from pipedsl.k8s.network import Ingress, IngressPath, Service, ServicePort
-from pipedsl.k8s.runtime import Runtime, RuntimeSpec
-from pipedsl.k8s.scaling import HorizontalPodAutoscaler
-from pipedsl.k8s.storage import (
+from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
+from pipedsl.model.k8s.network import Ingress, IngressPath, Service, ServicePort
+from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
+from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.model.k8s.storage import (
     ClaimTemplate,
     ClaimVolume,
     ConfigMapVolume,
@@ -18,7 +19,7 @@ from pipedsl.k8s.storage import (
     PersistentVolumeClaim,
     SecretVolume,
 )
-from pipedsl.k8s.workloads import (
+from pipedsl.model.k8s.workloads import (
     Container,
     ContainerPort,
     Deployment,

@@ -1,0 +1,78 @@
+"""Where each generated file goes, relative to the output folder, and the order manifests are
+applied in: one function per kind of file, so render, the jobs and the deploy steps (which
+ship exactly the files render writes) cannot disagree."""
+
+from __future__ import annotations
+
+from pipedsl.model.k8s.config import ConfigMap, Secret
+from pipedsl.model.k8s.network import Ingress, Service
+from pipedsl.model.k8s.runtime import K8sObject, Runtime
+from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.model.k8s.storage import PersistentVolume, PersistentVolumeClaim
+from pipedsl.model.k8s.workloads import Deployment, Namespace, StatefulSet
+from pipedsl.model.project import Project
+
+# The order ``kubectl apply -f .`` (which reads a folder's files sorted by name) must create
+# objects in: a namespace before what lives in it, volumes and settings before the pods that
+# use them. File names start with this rank.
+APPLY_ORDER: tuple[type, ...] = (
+    Namespace,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    ConfigMap,
+    Service,
+    Deployment,
+    StatefulSet,
+    HorizontalPodAutoscaler,
+    Ingress,
+)
+
+
+def file_name(obj: K8sObject) -> str:
+    """``<rank>-<kind>-<name>.yaml``, e.g. ``50-deployment-backend.yaml``."""
+    rank = APPLY_ORDER.index(type(obj))
+    return f"{rank}0-{obj.kind.lower()}-{obj.name}.yaml"
+
+
+def rendered_objects(runtime: Runtime) -> list[K8sObject]:
+    """The runtime's objects that get a manifest, in apply order (Secrets get none: their
+    values never enter the repository)."""
+    objects = [o for o in runtime.objects if not isinstance(o, Secret)]
+    return sorted(objects, key=file_name)
+
+
+def manifest_dir(project_name: str, component_name: str) -> str:
+    """The folder of a component's manifests, relative to the output folder:
+    ``<project>/<component>/k8s``. The deploy ships exactly the files render writes here."""
+    return f"{project_name}/{component_name}/k8s"
+
+
+def manifest_file(project_name: str, component_name: str, obj: K8sObject) -> str:
+    """The path (relative to the output folder) of one object's manifest."""
+    return f"{manifest_dir(project_name, component_name)}/{file_name(obj)}"
+
+
+def manifest_files(project_name: str, component_name: str, runtime: Runtime) -> list[str]:
+    """The paths (relative to the output folder) of a runtime's manifests, in apply order."""
+    return [manifest_file(project_name, component_name, o) for o in rendered_objects(runtime)]
+
+
+def manifest_path(project: Project, component_name: str, obj: K8sObject) -> str:
+    """Where the manifest of ``obj``, run by a component (or backing service), is written:
+    ``<project>/<component>/k8s/<rank>-<kind>-<name>.yaml``."""
+    return manifest_file(project.name, component_name, obj)
+
+
+def jenkinsfile_path(project: Project, component_name: str) -> str:
+    """``<project>/<component>/Jenkinsfile``."""
+    return f"{project.name}/{component_name}/Jenkinsfile"
+
+
+def job_config_path(project: Project, component_name: str) -> str:
+    """``<project>/<component>/config.xml``."""
+    return f"{project.name}/{component_name}/config.xml"
+
+
+def setup_path(project: Project, file_name: str) -> str:
+    """``<project>/jenkins/<file_name>``: the files a person sets Jenkins up with."""
+    return f"{project.name}/jenkins/{file_name}"

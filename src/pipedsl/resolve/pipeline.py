@@ -1,0 +1,59 @@
+"""The pipeline a component's Jenkinsfile runs: deploy steps resolved against the rendered
+manifests, an inline job's checkout by URL, each image's reference fixed once per build in the
+environment, and the notification policies added to the ``post`` blocks. Pure model to model."""
+
+from __future__ import annotations
+
+import functools
+
+import attrs
+
+from pipedsl.model.infra import Image
+from pipedsl.model.pipeline import Pipeline
+from pipedsl.model.project import Component, Project
+from pipedsl.model.steps import Checkout, Git, Step
+from pipedsl.model.validate import component_images
+from pipedsl.model.values import GString
+from pipedsl.resolve.deploy import resolve_deploy_steps
+from pipedsl.resolve.notify import with_notifications
+
+
+def final_pipeline(project: Project, component: Component) -> Pipeline:
+    """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
+    rendered manifests, an inline job's checkout by URL, image variables and notifications."""
+    component = resolve_deploy_steps(project, component)
+    if project.jenkins.definition == "inline":
+        component = checkout_by_url(project, component)
+    return effective_pipeline(component)
+
+
+def effective_pipeline(component: Component) -> Pipeline:
+    """The pipeline as it will run: image references fixed once in the environment, and the
+    component's notification policies added to the ``post`` blocks."""
+    pipeline = component.pipeline
+    images = component_images(component)
+    image_env = image_environment(images)
+    if image_env:
+        pipeline = attrs.evolve(pipeline, environment={**image_env, **dict(pipeline.environment)})
+    return with_notifications(pipeline, component.notify)
+
+
+def image_environment(images: list[Image]) -> dict[str, GString]:
+    """The pipeline environment entries that fix each image's reference once per build."""
+    return {image.var: image.reference() for image in images}
+
+
+def checkout_by_url(project: Project, component: Component) -> Component:
+    """An inline job has no SCM, so ``checkout scm`` would fail in it: check out the project's
+    repository and branch by URL instead."""
+    git = _git(project.repository, project.branch, project.jenkins.checkout_credentials)
+
+    def change(step: Step) -> Step:
+        return git if isinstance(step, Checkout) else step
+
+    return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
+
+
+@functools.lru_cache(maxsize=64)
+def _git(repository: str, branch: str, credentials: str | None) -> Git:
+    return Git(repository, branch, credentials=credentials)
