@@ -14,102 +14,266 @@ Describe a project in ``projects/<name>.py``::
     )
 
 then ``pipedsl render`` (or :func:`render_project`) writes its files.
+
+The names are loaded on first use, so that ``pipedsl --help`` (whose package this is) does not
+pay for the whole library.
 """
 
-from pipedsl.errors import (
-    ModelError,
-    PipedslError,
-    Problem,
-    ProjectLoadError,
-    RenderError,
-    SyncError,
-)
-from pipedsl.load import find_project_files, load_project, load_projects
-from pipedsl.model.credentials import Credential
-from pipedsl.model.infra import DockerHub, Image, Registry, Repository, SshServer
-from pipedsl.model.jobs import JenkinsJobs
-from pipedsl.model.k8s import (
-    ClaimTemplate,
-    ClaimVolume,
-    ConfigMap,
-    ConfigMapKey,
-    ConfigMapVolume,
-    Container,
-    ContainerPort,
-    Deployment,
-    EmptyDirVolume,
-    Exec,
-    HorizontalPodAutoscaler,
-    HttpGet,
-    Ingress,
-    IngressPath,
-    Namespace,
-    PersistentVolume,
-    PersistentVolumeClaim,
-    Probe,
-    Resources,
-    RollingUpdate,
-    Runtime,
-    RuntimeSpec,
-    Secret,
-    SecretKey,
-    SecretVolume,
-    Service,
-    ServicePort,
-    StatefulSet,
-    TcpSocket,
-    VolumeMount,
-)
-from pipedsl.model.notify import Discord, Slack
-from pipedsl.model.pipeline import Agent, Options, Pipeline, Post, Stage, Tools, When
-from pipedsl.model.project import BackingService, Component, Project
-from pipedsl.model.steps import (
-    ApplyManifests,
-    Checkout,
-    Dir,
-    DiscordSend,
-    DockerBuild,
-    DockerPush,
-    Echo,
-    Git,
-    Groovy,
-    KubectlApply,
-    Maven,
-    Npm,
-    Rollout,
-    Sh,
-    ShipFiles,
-    ShipManifests,
-    SlackSend,
-    SshPublish,
-    SshTransfer,
-    Step,
-    WithCredentials,
-    sh,
-)
-from pipedsl.model.validate import validate_project
-from pipedsl.model.values import (
-    BUILD_NUMBER,
-    BUILD_RESULT,
-    BUILD_URL,
-    GIT_COMMIT,
-    JOB_NAME,
-    STAGE_NAME,
-    GroovyExpr,
-    GString,
-)
-from pipedsl.presets import npm_frontend, spring_boot_backend
-from pipedsl.presets.runtimes import (
-    Database,
-    mariadb,
-    mysql,
-    nginx_frontend,
-    postgres,
-    spring_boot_service,
-)
-from pipedsl.render import Artifact, manifest_path, render_project, render_projects
-from pipedsl.resolve.notify import with_notifications
-from pipedsl.write import CheckResult, check_artifacts, write_artifacts
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipedsl.errors import (
+        ModelError,
+        PipedslError,
+        Problem,
+        ProjectLoadError,
+        RenderError,
+        SyncError,
+    )
+    from pipedsl.load import (
+        find_project_files,
+        load_project,
+        load_projects,
+    )
+    from pipedsl.model.credentials import (
+        Credential,
+    )
+    from pipedsl.model.infra import (
+        DockerHub,
+        Image,
+        Registry,
+        Repository,
+        SshServer,
+    )
+    from pipedsl.model.jobs import (
+        JenkinsJobs,
+    )
+    from pipedsl.model.k8s import (
+        ClaimTemplate,
+        ClaimVolume,
+        ConfigMap,
+        ConfigMapKey,
+        ConfigMapVolume,
+        Container,
+        ContainerPort,
+        Deployment,
+        EmptyDirVolume,
+        Exec,
+        HorizontalPodAutoscaler,
+        HttpGet,
+        Ingress,
+        IngressPath,
+        Namespace,
+        PersistentVolume,
+        PersistentVolumeClaim,
+        Probe,
+        Resources,
+        RollingUpdate,
+        Runtime,
+        RuntimeSpec,
+        Secret,
+        SecretKey,
+        SecretVolume,
+        Service,
+        ServicePort,
+        StatefulSet,
+        TcpSocket,
+        VolumeMount,
+    )
+    from pipedsl.model.notify import (
+        Discord,
+        Slack,
+    )
+    from pipedsl.model.pipeline import (
+        Agent,
+        Options,
+        Pipeline,
+        Post,
+        Stage,
+        Tools,
+        When,
+    )
+    from pipedsl.model.project import (
+        BackingService,
+        Component,
+        Project,
+    )
+    from pipedsl.model.steps import (
+        ApplyManifests,
+        Checkout,
+        Dir,
+        DiscordSend,
+        DockerBuild,
+        DockerPush,
+        Echo,
+        Git,
+        Groovy,
+        KubectlApply,
+        Maven,
+        Npm,
+        Rollout,
+        Sh,
+        ShipFiles,
+        ShipManifests,
+        SlackSend,
+        SshPublish,
+        SshTransfer,
+        Step,
+        WithCredentials,
+        sh,
+    )
+    from pipedsl.model.validate import (
+        validate_project,
+    )
+    from pipedsl.model.values import (
+        BUILD_NUMBER,
+        BUILD_RESULT,
+        BUILD_URL,
+        GIT_COMMIT,
+        JOB_NAME,
+        STAGE_NAME,
+        GroovyExpr,
+        GString,
+    )
+    from pipedsl.presets import (
+        npm_frontend,
+        spring_boot_backend,
+    )
+    from pipedsl.presets.runtimes import (
+        Database,
+        mariadb,
+        mysql,
+        nginx_frontend,
+        postgres,
+        spring_boot_service,
+    )
+    from pipedsl.render import (
+        Artifact,
+        manifest_path,
+        render_project,
+        render_projects,
+    )
+    from pipedsl.resolve.notify import (
+        with_notifications,
+    )
+    from pipedsl.write import (
+        CheckResult,
+        check_artifacts,
+        write_artifacts,
+    )
+
+# Each public name and the module that defines it; tests check this table against the imports
+# above and ``__all__``.
+_EXPORTS: dict[str, str] = {
+    "ModelError": "pipedsl.errors",
+    "PipedslError": "pipedsl.errors",
+    "Problem": "pipedsl.errors",
+    "ProjectLoadError": "pipedsl.errors",
+    "RenderError": "pipedsl.errors",
+    "SyncError": "pipedsl.errors",
+    "find_project_files": "pipedsl.load",
+    "load_project": "pipedsl.load",
+    "load_projects": "pipedsl.load",
+    "Credential": "pipedsl.model.credentials",
+    "DockerHub": "pipedsl.model.infra",
+    "Image": "pipedsl.model.infra",
+    "Registry": "pipedsl.model.infra",
+    "Repository": "pipedsl.model.infra",
+    "SshServer": "pipedsl.model.infra",
+    "JenkinsJobs": "pipedsl.model.jobs",
+    "ClaimTemplate": "pipedsl.model.k8s",
+    "ClaimVolume": "pipedsl.model.k8s",
+    "ConfigMap": "pipedsl.model.k8s",
+    "ConfigMapKey": "pipedsl.model.k8s",
+    "ConfigMapVolume": "pipedsl.model.k8s",
+    "Container": "pipedsl.model.k8s",
+    "ContainerPort": "pipedsl.model.k8s",
+    "Deployment": "pipedsl.model.k8s",
+    "EmptyDirVolume": "pipedsl.model.k8s",
+    "Exec": "pipedsl.model.k8s",
+    "HorizontalPodAutoscaler": "pipedsl.model.k8s",
+    "HttpGet": "pipedsl.model.k8s",
+    "Ingress": "pipedsl.model.k8s",
+    "IngressPath": "pipedsl.model.k8s",
+    "Namespace": "pipedsl.model.k8s",
+    "PersistentVolume": "pipedsl.model.k8s",
+    "PersistentVolumeClaim": "pipedsl.model.k8s",
+    "Probe": "pipedsl.model.k8s",
+    "Resources": "pipedsl.model.k8s",
+    "RollingUpdate": "pipedsl.model.k8s",
+    "Runtime": "pipedsl.model.k8s",
+    "RuntimeSpec": "pipedsl.model.k8s",
+    "Secret": "pipedsl.model.k8s",
+    "SecretKey": "pipedsl.model.k8s",
+    "SecretVolume": "pipedsl.model.k8s",
+    "Service": "pipedsl.model.k8s",
+    "ServicePort": "pipedsl.model.k8s",
+    "StatefulSet": "pipedsl.model.k8s",
+    "TcpSocket": "pipedsl.model.k8s",
+    "VolumeMount": "pipedsl.model.k8s",
+    "Discord": "pipedsl.model.notify",
+    "Slack": "pipedsl.model.notify",
+    "Agent": "pipedsl.model.pipeline",
+    "Options": "pipedsl.model.pipeline",
+    "Pipeline": "pipedsl.model.pipeline",
+    "Post": "pipedsl.model.pipeline",
+    "Stage": "pipedsl.model.pipeline",
+    "Tools": "pipedsl.model.pipeline",
+    "When": "pipedsl.model.pipeline",
+    "BackingService": "pipedsl.model.project",
+    "Component": "pipedsl.model.project",
+    "Project": "pipedsl.model.project",
+    "ApplyManifests": "pipedsl.model.steps",
+    "Checkout": "pipedsl.model.steps",
+    "Dir": "pipedsl.model.steps",
+    "DiscordSend": "pipedsl.model.steps",
+    "DockerBuild": "pipedsl.model.steps",
+    "DockerPush": "pipedsl.model.steps",
+    "Echo": "pipedsl.model.steps",
+    "Git": "pipedsl.model.steps",
+    "Groovy": "pipedsl.model.steps",
+    "KubectlApply": "pipedsl.model.steps",
+    "Maven": "pipedsl.model.steps",
+    "Npm": "pipedsl.model.steps",
+    "Rollout": "pipedsl.model.steps",
+    "Sh": "pipedsl.model.steps",
+    "ShipFiles": "pipedsl.model.steps",
+    "ShipManifests": "pipedsl.model.steps",
+    "SlackSend": "pipedsl.model.steps",
+    "SshPublish": "pipedsl.model.steps",
+    "SshTransfer": "pipedsl.model.steps",
+    "Step": "pipedsl.model.steps",
+    "WithCredentials": "pipedsl.model.steps",
+    "sh": "pipedsl.model.steps",
+    "validate_project": "pipedsl.model.validate",
+    "BUILD_NUMBER": "pipedsl.model.values",
+    "BUILD_RESULT": "pipedsl.model.values",
+    "BUILD_URL": "pipedsl.model.values",
+    "GIT_COMMIT": "pipedsl.model.values",
+    "GString": "pipedsl.model.values",
+    "GroovyExpr": "pipedsl.model.values",
+    "JOB_NAME": "pipedsl.model.values",
+    "STAGE_NAME": "pipedsl.model.values",
+    "npm_frontend": "pipedsl.presets",
+    "spring_boot_backend": "pipedsl.presets",
+    "Database": "pipedsl.presets.runtimes",
+    "mariadb": "pipedsl.presets.runtimes",
+    "mysql": "pipedsl.presets.runtimes",
+    "nginx_frontend": "pipedsl.presets.runtimes",
+    "postgres": "pipedsl.presets.runtimes",
+    "spring_boot_service": "pipedsl.presets.runtimes",
+    "Artifact": "pipedsl.render",
+    "manifest_path": "pipedsl.render",
+    "render_project": "pipedsl.render",
+    "render_projects": "pipedsl.render",
+    "with_notifications": "pipedsl.resolve.notify",
+    "CheckResult": "pipedsl.write",
+    "check_artifacts": "pipedsl.write",
+    "write_artifacts": "pipedsl.write",
+}
 
 __all__ = [
     "BUILD_NUMBER",
@@ -218,3 +382,16 @@ __all__ = [
     "with_notifications",
     "write_artifacts",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipedsl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -16,6 +16,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: rich would cost more than the rest of `--help` together.
+    rich_markup_mode=None,
 )
 
 
