@@ -1,5 +1,5 @@
 """Render the same workload with several commits of pipedsl, side by side with Jenkins Job
-Builder: ``python -m benchmarks.compare 76987b2 HEAD [--n 1000] [--reps 5]``.
+Builder: ``python -m benchmarks.compare 76987b2 HEAD [--n 1000] [--reps 5] [--manifests]``.
 
 Each commit is checked out into its own git worktree (in a temporary folder, removed at the
 end) and run from there; the commits and ``jenkins-jobs test`` are run alternately, each run
@@ -25,11 +25,14 @@ def main() -> None:
     parser.add_argument("commits", nargs="+", help="git revisions of pipedsl to compare")
     parser.add_argument("--n", type=int, default=1000, help="components in the workload")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--manifests", action="store_true", help="components with Kubernetes manifests too"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pipedsl-compare-") as tmp:
         work = Path(tmp)
         projects = work / "projects"
-        write_project(projects, args.n)
+        write_project(projects, args.n, manifests=args.manifests)
         jjb_yaml = write_jjb(work / "jobs.yaml", render_jenkinsfiles(projects))
         conf = jjb_conf(work, "http://127.0.0.1:1")
         trees: dict[str, Path] = {}
@@ -59,7 +62,8 @@ def main() -> None:
                     check=False,
                     capture_output=True,
                 )
-        print(f"Render of {args.n} jobs, {args.reps} runs each, alternated:\n")
+        what = "jobs with their manifests" if args.manifests else "jobs"
+        print(f"Render of {args.n} {what}, {args.reps} runs each, alternated:\n")
         print("| version | median | min | max |\n|---|---|---|---|")
         for name, values in times.items():
             print(

@@ -4,17 +4,22 @@ null (PyYAML reads YAML 1.1; kubectl's Go reader also takes ``y``/``n`` and ``1e
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipedsl import ConfigMap
+from pipedsl import ConfigMap, load_project
 from pipedsl.model.k8s.config import looks_secret
+from pipedsl.render import escape
 from pipedsl.render.escape import yaml_document
 from pipedsl.render.manifests import manifest
+from pipedsl.resolve.layout import rendered_objects
+from tests.conftest import ROOT
 
 TRICKY = [
     "yes", "no", "on", "off", "y", "n", "Y", "N", "true", "False", "NULL", "null", "~", "",
@@ -110,3 +115,52 @@ def test_config_map_numbers_and_booleans_are_written_as_strings(
         k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in data.items()
     }
     assert yaml.safe_load(document)["data"] == expected
+
+
+# -- libyaml and the Python emitter write the same text ------------------------------------
+
+# Everything from plain identifiers to what libyaml judges differently: astral characters,
+# surrogates, control characters, long and empty keys, keys with line breaks, non-ASCII keys
+# near the 128-byte simple-key limit.
+_any_char = st.characters(codec=None)
+_wide = st.one_of(
+    st.text(_any_char, max_size=40),
+    st.lists(st.sampled_from([*"aé주🚀\n :-#'\"\x85\u2028", "yes", "0"]), max_size=200).map(
+        "".join
+    ),
+)
+_wide_values = st.recursive(
+    st.one_of(_wide, st.integers(), st.booleans(), st.none()),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(_wide, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@pytest.mark.skipif(escape._CYamlDumper is None, reason="PyYAML built without libyaml")
+# PIPEDSL_YAML_EXAMPLES=30000 for a deeper search (about 7 minutes).
+@settings(max_examples=int(os.environ.get("PIPEDSL_YAML_EXAMPLES", "400")))
+@given(st.dictionaries(_wide, _wide_values, max_size=6))
+def test_libyaml_and_python_emitters_write_the_same_text(data: dict[str, Any]) -> None:
+    python = yaml_document(data, dumper=escape._YamlDumper)
+    assert yaml_document(data) == python
+    if escape.yaml_dumper(data) is escape._CYamlDumper:
+        assert yaml_document(data, dumper=escape._CYamlDumper) == python
+
+
+@pytest.mark.skipif(escape._CYamlDumper is None, reason="PyYAML built without libyaml")
+def test_manifests_of_the_fixture_projects_go_through_libyaml() -> None:
+    # The speed of a large render rests on this: a rule that sends ordinary manifests to the
+    # Python emitter would pass every other test.
+    chosen = []
+    for path in sorted((ROOT / "tests" / "fixtures" / "projects").glob("*.py")):
+        project = load_project(path)
+        runtimes = [c.runtime for c in project.components] + [
+            s.runtime for s in project.backing_services
+        ]
+        for runtime in runtimes:
+            if runtime is not None:
+                chosen += [escape.yaml_dumper(manifest(o)) for o in rendered_objects(runtime)]
+    assert chosen
+    assert all(dumper is escape._CYamlDumper for dumper in chosen)
