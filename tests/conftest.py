@@ -16,7 +16,17 @@ from tests.support.declarative import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_PROJECTS = ROOT / "tests" / "fixtures" / "projects"
-PROJECT_FILES = sorted((ROOT / "projects").glob("*.py")) + sorted(FIXTURE_PROJECTS.glob("*.py"))
+# The seed team's project, by its one file: a team adding projects/<team>.py changes nothing
+# the tests see (only test_generated, whose subject is the whole folder, renders them all).
+SEED_PROJECT = ROOT / "projects" / "lat32t.py"
+PROJECT_FILES = [SEED_PROJECT, *sorted(FIXTURE_PROJECTS.glob("*.py"))]
+
+
+def seed_projects(folder: Path) -> Path:
+    """``folder`` made a projects folder holding the seed project alone; returns it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SEED_PROJECT, folder / SEED_PROJECT.name)
+    return folder
 
 
 @pytest.fixture(scope="session")

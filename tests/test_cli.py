@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from pipedsl.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, seed_projects
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "projects", tmp_path / "projects")
+    seed_projects(tmp_path / "projects")
     return tmp_path
 
 

@@ -10,7 +10,6 @@ result must be exactly one of the two renders, with nothing else beside it.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from pipedsl import Artifact, load_projects, render_projects, write_artifacts
+from pipedsl import Artifact, load_project, render_projects, write_artifacts
 from pipedsl import write as write_module
 from pipedsl.errors import RenderError
 from pipedsl.write import MARKER
-from tests.conftest import ROOT
+from tests.conftest import SEED_PROJECT, seed_projects
 from tests.support import tally
 
 Snapshot = dict[str, bytes | None]  # relative path -> file bytes (None: a folder)
@@ -37,7 +36,7 @@ def snapshot(folder: Path) -> Snapshot:
 
 
 def seed_artifacts() -> list[Artifact]:
-    return render_projects(load_projects(ROOT / "projects"))
+    return render_projects([load_project(SEED_PROJECT)])
 
 
 def previous_output(parent: Path, artifacts: list[Artifact]) -> tuple[Path, Snapshot]:
@@ -142,8 +141,8 @@ def test_two_renders_at_once_as_real_processes(tmp_path: Path) -> None:
     folder at the same moment: afterwards the folder is exactly one of the two renders."""
     first = tmp_path / "first"
     second = tmp_path / "second"
-    shutil.copytree(ROOT / "projects", first)
-    shutil.copytree(ROOT / "projects", second)
+    seed_projects(first)
+    seed_projects(second)
     lat32t = second / "lat32t.py"
     text = lat32t.read_text(encoding="utf-8")
     assert 'branch="develop"' in text

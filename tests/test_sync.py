@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -24,7 +23,7 @@ from pipedsl.cli import app
 from pipedsl.jenkins.client import Item, PythonJenkinsClient
 from pipedsl.jenkins.sync import Change, DesiredJob, SyncPlan, apply_sync, plan_sync
 from pipedsl.jenkins.syncing import run_sync
-from tests.conftest import ROOT
+from tests.conftest import seed_projects
 from tests.support.fake_jenkins import FakeJenkins
 
 TOKEN = "s3cr3t-api-token-value"  # noqa: S105  (a test token, checked never to be printed)
@@ -48,7 +47,7 @@ def server() -> Iterator[FakeJenkins]:
 
 @pytest.fixture
 def projects(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "projects", tmp_path / "projects")
+    seed_projects(tmp_path / "projects")
     return tmp_path / "projects"
 
 

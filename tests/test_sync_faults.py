@@ -4,7 +4,6 @@ real HTTP against the Jenkins test server."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from pipedsl.cli import app
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import PythonJenkinsClient
-from tests.conftest import ROOT
+from tests.conftest import seed_projects
 from tests.support import tally
 from tests.support.fake_jenkins import FakeJenkins, Fault
 from tests.test_sync import FOREIGN_JOB, PASSWORD, SEED_JOBS, TOKEN, project_file, sync
@@ -304,7 +303,7 @@ def test_every_fault_at_every_request_of_a_first_sync(tmp_path: Path) -> None:
     with and without retries: success, or a clear error; then a clean re-run converges to
     exactly the desired jobs, and jobs pipedsl does not manage are never touched."""
     projects = tmp_path / "projects"
-    shutil.copytree(ROOT / "projects", projects)
+    seed_projects(projects)
 
     foreign_jobs = ("handmade", "other/job")
 

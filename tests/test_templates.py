@@ -16,7 +16,7 @@ from pipedsl import (
     load_project,
     render_project,
 )
-from tests.conftest import ROOT
+from tests.conftest import SEED_PROJECT
 from tests.support.groovy import compile_groovy
 
 
@@ -24,7 +24,7 @@ def test_user_template_overrides_a_builtin_step(tmp_path: Path) -> None:
     steps = tmp_path / "jenkinsfile" / "steps"
     steps.mkdir(parents=True)
     (steps / "checkout.groovy.j2").write_text("checkout scm\nsh 'git log -1'\n")
-    project = load_project(ROOT / "projects" / "lat32t.py")
+    project = load_project(SEED_PROJECT)
     default = {a.path: a.text for a in render_project(project)}
     custom = {a.path: a.text for a in render_project(project, templates=[tmp_path])}
     text = custom["lat32t/backend/Jenkinsfile"]
@@ -40,7 +40,7 @@ def test_template_printing_an_unescaped_value_is_refused(tmp_path: Path) -> None
     steps = tmp_path / "jenkinsfile" / "steps"
     steps.mkdir(parents=True)
     (steps / "sh.groovy.j2").write_text("sh {{ step.script }}\n")
-    project = load_project(ROOT / "projects" / "lat32t.py")
+    project = load_project(SEED_PROJECT)
     with pytest.raises(
         RenderError, match=r"without escaping it; pass it through a filter such as \|groovy"
     ):
@@ -48,7 +48,7 @@ def test_template_printing_an_unescaped_value_is_refused(tmp_path: Path) -> None
 
 
 def test_missing_template_folder(tmp_path: Path) -> None:
-    project = load_project(ROOT / "projects" / "lat32t.py")
+    project = load_project(SEED_PROJECT)
     with pytest.raises(RenderError, match=r"template folder .* does not exist"):
         render_project(project, templates=[tmp_path / "nope"])
 
@@ -57,7 +57,7 @@ def test_indent_filter_cannot_bypass_escaping(tmp_path: Path) -> None:
     steps = tmp_path / "jenkinsfile" / "steps"
     steps.mkdir(parents=True)
     (steps / "sh.groovy.j2").write_text("sh {{ step.script | indent(0) }}\n")
-    project = load_project(ROOT / "projects" / "lat32t.py")
+    project = load_project(SEED_PROJECT)
     with pytest.raises(RenderError, match=r"indent takes Groovy code, got an unescaped str"):
         render_project(project, templates=[tmp_path])
 

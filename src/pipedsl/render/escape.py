@@ -156,24 +156,18 @@ _YAML_NUMBERISH = re.compile(r"[-+]?\.?[0-9]")
 _YAML_ESCAPE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
 
 
-class _YamlDumper(yaml.SafeDumper):
-    """``yaml.SafeDumper`` that keeps every string a string for every YAML reader."""
-
-    def ignore_aliases(self, data: object) -> bool:
-        return True  # repeated values are written out, never as &anchors
-
-
-def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
+def yaml_scalar_style(value: str) -> str | None:
+    """How a string is written so that every YAML reader reads it back as that string:
+    double-quoted where it holds characters only escapes can carry, a literal block (``|``)
+    when multi-line, single-quoted where a plain scalar would read as something else, else
+    plain (``None``)."""
     if _YAML_ESCAPE.search(value):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+        return '"'
     if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+        return "|"
     if value == "" or value.lower() in _YAML_WORDS or _YAML_NUMBERISH.match(value):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_YamlDumper.add_representer(str, _represent_str)
+        return "'"
+    return None
 
 
 def yaml_comment(text: str) -> str:
@@ -192,46 +186,106 @@ def yaml_comment(text: str) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in safe)
 
 
-# libyaml (PyYAML's C emitter) writes the same text as the Python emitter, about five times
-# faster, except where the two judge characters or keys differently: it escapes characters
-# outside the Basic Multilingual Plane, cannot encode surrogates, measures the 128-character
-# limit of a simple key in bytes, writes an empty key without ``?``, and ends a document whose
-# block scalar keeps its trailing line breaks (``|+``) with ``...``. A document with any of
-# those goes through the Python emitter; a property test holds the two to the same output.
+# Documents are built as PyYAML nodes here (what PyYAML's representer would build for these
+# types, without its generic dispatch and alias bookkeeping, which cost more than emitting) and
+# emitted by libyaml, PyYAML's C emitter, where it is installed and writes the same text as the
+# Python emitter, about five times faster. The two judge a few things differently: libyaml
+# escapes characters outside the Basic Multilingual Plane, cannot encode surrogates, measures
+# the 128-character limit of a simple key in bytes, writes an empty key without ``?``, and ends
+# a document whose block scalar keeps its trailing line breaks (``|+``) with ``...``. A document
+# with any of those goes through the Python emitter; property tests hold both paths to the text
+# of PyYAML's own ``yaml.dump``.
 _LIBYAML_CHARS = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\U00010000-\U0010ffff]"
 )
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_SCALARS: dict[type, tuple[str, Any]] = {
+    bool: ("tag:yaml.org,2002:bool", lambda v: "true" if v else "false"),
+    int: ("tag:yaml.org,2002:int", str),
+    type(None): ("tag:yaml.org,2002:null", lambda v: "null"),
+}
+
+_RESOLVED: dict[tuple[str, bool, bool], str] = {}
+
+
+def _resolve(self: Any, kind: type, value: Any, implicit: Any) -> str:
+    # Both emitters ask the (pure-Python) resolver about every scalar they write, and the same
+    # keys and values recur in every manifest: each scalar is resolved once.
+    resolve = yaml.resolver.BaseResolver.resolve
+    if kind is not yaml.ScalarNode:
+        return resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
+    key = (value, bool(implicit[0]), bool(implicit[1]))
+    tag = _RESOLVED.get(key)
+    if tag is None:
+        tag = resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
+        if len(_RESOLVED) < 100_000:
+            _RESOLVED[key] = tag
+    return tag
+
+
+class _PyDumper(yaml.SafeDumper):
+    resolve = _resolve
+
+
 Dumper = type[yaml.SafeDumper] | type[yaml.CSafeDumper]
-_CYamlDumper: Dumper | None = None
+_CDumper: Dumper | None = None
 if getattr(yaml, "__with_libyaml__", False):
 
-    class _CDumper(yaml.CSafeDumper):
-        def ignore_aliases(self, data: object) -> bool:
-            return True
+    class _CSafeDumper(yaml.CSafeDumper):
+        resolve = _resolve
 
-    _CDumper.add_representer(str, _represent_str)
-    _CYamlDumper = _CDumper
+    _CDumper = _CSafeDumper
 
 
-def _libyaml_alike(data: object, *, key: bool = False) -> bool:
-    """Whether libyaml writes ``data`` exactly as the Python emitter does (see above)."""
-    if isinstance(data, str):
-        if _LIBYAML_CHARS.search(data) or data == "\n" or data.endswith("\n\n"):
-            return False
-        return not key or (0 < len(data.encode()) <= 120 and "\n" not in data)
-    if isinstance(data, dict):
-        return all(_libyaml_alike(k, key=True) and _libyaml_alike(v) for k, v in data.items())
-    if isinstance(data, list):
-        return all(_libyaml_alike(item) for item in data)
-    return True
+class _Builder:
+    """Turns plain data into a node tree, noting whether libyaml would write it alike."""
+
+    def __init__(self) -> None:
+        self.alike = True
+
+    def string(self, value: str, *, key: bool) -> yaml.ScalarNode:
+        if self.alike and (
+            _LIBYAML_CHARS.search(value)
+            or value == "\n"
+            or value.endswith("\n\n")
+            or (key and not (0 < len(value.encode()) <= 120 and "\n" not in value))
+        ):
+            self.alike = False
+        return yaml.ScalarNode(_STR, value, style=yaml_scalar_style(value))
+
+    def node(self, data: object) -> yaml.Node:
+        kind = type(data)
+        if kind is str:
+            return self.string(data, key=False)  # type: ignore[arg-type]
+        if kind is dict:
+            items = [
+                (
+                    self.string(k, key=True) if type(k) is str else self.node(k),
+                    self.node(v),
+                )
+                for k, v in data.items()  # type: ignore[attr-defined]
+            ]
+            return yaml.MappingNode(_MAP, items, flow_style=False)
+        if kind is list:
+            return yaml.SequenceNode(_SEQ, [self.node(v) for v in data], flow_style=False)  # type: ignore[attr-defined]
+        scalar = _SCALARS.get(kind)
+        if scalar is None:
+            raise yaml.representer.RepresenterError("cannot represent an object", data)
+        tag, text = scalar
+        return yaml.ScalarNode(tag, text(data))
 
 
-def yaml_dumper(data: Mapping[str, Any]) -> Dumper:
-    """The emitter :func:`yaml_document` writes ``data`` with: libyaml where it is installed and
-    writes the same text, else PyYAML's pure-Python emitter."""
-    if _CYamlDumper is not None and _libyaml_alike(dict(data)):
-        return _CYamlDumper
-    return _YamlDumper
+def _nodes(data: Mapping[str, Any]) -> tuple[yaml.Node, bool]:
+    builder = _Builder()
+    node = builder.node(dict(data))
+    return node, builder.alike
+
+
+def yaml_emitter(data: Mapping[str, Any]) -> Dumper:
+    """The emitter :func:`yaml_document` writes ``data`` with."""
+    return _CDumper if _CDumper is not None and _nodes(data)[1] else _PyDumper
 
 
 def yaml_document(data: Mapping[str, Any], *, dumper: Dumper | None = None) -> str:
@@ -241,17 +295,15 @@ def yaml_document(data: Mapping[str, Any], *, dumper: Dumper | None = None) -> s
     (``yes``, ``on``, ``0123``, ``1e3``, ``null``, ``~``) are quoted; multi-line strings are
     literal blocks (``|``) so that embedded files stay readable. Only ``dict``, ``list``,
     ``str``, ``int``, ``bool`` and ``None`` are accepted. ``dumper`` (for tests) forces an
-    emitter; by default :func:`yaml_dumper` chooses, and either gives the same text.
+    emitter; by default libyaml writes the document where it writes it alike (see above).
 
     >>> yaml_document({"data": {"ENABLED": "yes", "PORT": "8080"}})
     "data:\\n  ENABLED: 'yes'\\n  PORT: '8080'\\n"
     """
-    return yaml.dump(
-        dict(data),
-        Dumper=dumper or yaml_dumper(data),
-        default_flow_style=False,
-        sort_keys=False,
-        allow_unicode=True,
-        width=1_000_000,
-        explicit_start=False,
+    node, alike = _nodes(data)
+    if dumper is None:
+        dumper = _CDumper if _CDumper is not None and alike else _PyDumper
+    text: str = yaml.serialize(
+        node, Dumper=dumper, allow_unicode=True, width=1_000_000, explicit_start=False
     )
+    return text
