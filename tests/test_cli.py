@@ -47,7 +47,7 @@ def test_render_then_check(workdir: Path) -> None:
     code, out = _render(workdir)
     assert code == 0, out
     assert "files written" in out
-    assert _snapshot(workdir / "generated") == _snapshot(ROOT / "generated")
+    assert _snapshot(workdir / "generated" / "lat32t") == _snapshot(ROOT / "generated" / "lat32t")
     code, out = _render(workdir, "--check")
     assert code == 0, out
     assert "up to date" in out
@@ -159,7 +159,7 @@ def _pipedsl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_subprocess_render_and_check(workdir: Path) -> None:
     done = _pipedsl("render", cwd=workdir)
     assert done.returncode == 0, done.stderr
-    assert _snapshot(workdir / "generated") == _snapshot(ROOT / "generated")
+    assert _snapshot(workdir / "generated" / "lat32t") == _snapshot(ROOT / "generated" / "lat32t")
     assert _pipedsl("render", "--check", cwd=workdir).returncode == 0
     (workdir / "generated" / "lat32t" / "backend" / "Jenkinsfile").write_text("x\n")
     done = _pipedsl("render", "--check", cwd=workdir)
