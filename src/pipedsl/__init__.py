@@ -139,15 +139,13 @@ if TYPE_CHECKING:
         GString,
     )
     from pipedsl.presets import (
-        npm_frontend,
-        spring_boot_backend,
-    )
-    from pipedsl.presets.runtimes import (
         Database,
         mariadb,
         mysql,
         nginx_frontend,
+        npm_frontend,
         postgres,
+        spring_boot_backend,
         spring_boot_service,
     )
     from pipedsl.render import (
@@ -259,12 +257,12 @@ _EXPORTS: dict[str, str] = {
     "STAGE_NAME": "pipedsl.model.values",
     "npm_frontend": "pipedsl.presets",
     "spring_boot_backend": "pipedsl.presets",
-    "Database": "pipedsl.presets.runtimes",
-    "mariadb": "pipedsl.presets.runtimes",
-    "mysql": "pipedsl.presets.runtimes",
-    "nginx_frontend": "pipedsl.presets.runtimes",
-    "postgres": "pipedsl.presets.runtimes",
-    "spring_boot_service": "pipedsl.presets.runtimes",
+    "Database": "pipedsl.presets",
+    "mariadb": "pipedsl.presets",
+    "mysql": "pipedsl.presets",
+    "nginx_frontend": "pipedsl.presets",
+    "postgres": "pipedsl.presets",
+    "spring_boot_service": "pipedsl.presets",
     "Artifact": "pipedsl.render",
     "manifest_path": "pipedsl.render",
     "render_project": "pipedsl.render",

@@ -181,4 +181,3 @@ class Discord(_Notifier):
 
 
 Notifier = Slack | Discord
-

@@ -195,9 +195,7 @@ def yaml_comment(text: str) -> str:
 # a document whose block scalar keeps its trailing line breaks (``|+``) with ``...``. A document
 # with any of those goes through the Python emitter; property tests hold both paths to the text
 # of PyYAML's own ``yaml.dump``.
-_LIBYAML_CHARS = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\U00010000-\U0010ffff]"
-)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -246,14 +244,17 @@ class _Builder:
         self.alike = True
 
     def string(self, value: str, *, key: bool) -> yaml.ScalarNode:
+        style = yaml_scalar_style(value)
+        # Double quotes are chosen exactly for the characters libyaml escapes differently.
         if self.alike and (
-            _LIBYAML_CHARS.search(value)
+            style == '"'
             or value == "\n"
             or value.endswith("\n\n")
+            or _ASTRAL.search(value)
             or (key and not (0 < len(value.encode()) <= 120 and "\n" not in value))
         ):
             self.alike = False
-        return yaml.ScalarNode(_STR, value, style=yaml_scalar_style(value))
+        return yaml.ScalarNode(_STR, value, style=style)
 
     def node(self, data: object) -> yaml.Node:
         kind = type(data)

@@ -169,4 +169,3 @@ def lower(step: Step) -> Step:
         # (pipedsl.resolve.deploy.resolve_deploy_steps); validation makes sure it can.
         raise RenderError(f"{type(step).__name__} was not resolved against the rendered manifests")
     return step
-

@@ -41,6 +41,7 @@ Data = dict[str, Any]
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pipedsl"}
 
+
 def _metadata(obj: K8sObject, labels: dict[str, str] | None = None) -> Data:
     meta: Data = {"name": obj.name}
     if not isinstance(obj, Namespace | PersistentVolume):

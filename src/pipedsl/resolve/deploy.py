@@ -2,8 +2,8 @@
 
 :class:`~pipedsl.ShipManifests` and :class:`~pipedsl.ApplyManifests` say *what* to deploy (this
 component's manifests); here they become the concrete :class:`~pipedsl.ShipFiles` and
-:class:`~pipedsl.KubectlApply`, with file names from :func:`manifest_files` (the function render
-writes them with) and the workload and container that run the component's image.
+:class:`~pipedsl.KubectlApply`, with the paths of :mod:`pipedsl.resolve.layout` (those render
+writes the manifests to) and the workload and container that run the component's image.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pipedsl.model.steps import (
     ShipManifests,
     Step,
 )
-from pipedsl.resolve.layout import file_name, manifest_dir, manifest_files
+from pipedsl.resolve.layout import file_name, manifest_dir, manifest_path, rendered_objects
 
 
 def resolve_deploy_steps(project: Project, component: Component) -> Component:
@@ -35,7 +35,8 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
     if runtime is None or image is None:
         return component
     files = [
-        project.repository_path(f) for f in manifest_files(project.name, component.name, runtime)
+        project.repository_path(manifest_path(project, component.name, obj))
+        for obj in rendered_objects(runtime)
     ]
 
     def change(step: Step) -> Step:
@@ -44,7 +45,7 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
                 step.server,
                 files,
                 step.remote_directory,
-                remove_prefix=project.repository_path(manifest_dir(project.name, component.name)),
+                remove_prefix=project.repository_path(manifest_dir(project, component.name)),
             )
         if isinstance(step, ApplyManifests):
             workload, container = deployed_container(runtime, image)

@@ -41,26 +41,17 @@ def rendered_objects(runtime: Runtime) -> list[K8sObject]:
     return sorted(objects, key=file_name)
 
 
-def manifest_dir(project_name: str, component_name: str) -> str:
-    """The folder of a component's manifests, relative to the output folder:
-    ``<project>/<component>/k8s``. The deploy ships exactly the files render writes here."""
-    return f"{project_name}/{component_name}/k8s"
-
-
-def manifest_file(project_name: str, component_name: str, obj: K8sObject) -> str:
-    """The path (relative to the output folder) of one object's manifest."""
-    return f"{manifest_dir(project_name, component_name)}/{file_name(obj)}"
-
-
-def manifest_files(project_name: str, component_name: str, runtime: Runtime) -> list[str]:
-    """The paths (relative to the output folder) of a runtime's manifests, in apply order."""
-    return [manifest_file(project_name, component_name, o) for o in rendered_objects(runtime)]
+def manifest_dir(project: Project, component_name: str) -> str:
+    """The folder of a component's (or backing service's) manifests, relative to the output
+    folder: ``<project>/<component>/k8s``. The deploy ships exactly the files render writes
+    here."""
+    return f"{project.name}/{component_name}/k8s"
 
 
 def manifest_path(project: Project, component_name: str, obj: K8sObject) -> str:
     """Where the manifest of ``obj``, run by a component (or backing service), is written:
     ``<project>/<component>/k8s/<rank>-<kind>-<name>.yaml``."""
-    return manifest_file(project.name, component_name, obj)
+    return f"{manifest_dir(project, component_name)}/{file_name(obj)}"
 
 
 def jenkinsfile_path(project: Project, component_name: str) -> str:
