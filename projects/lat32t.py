@@ -12,6 +12,7 @@ from pipedsl import (
     Secret,
     Slack,
     SshServer,
+    Tool,
     mariadb,
     nginx_frontend,
     npm_frontend,
@@ -27,6 +28,9 @@ slack = Slack(
 )
 hub = DockerHub("hosin/lat32t", login=Credential.username_password("dockerhub"))
 master = SshServer("master")  # a Publish Over SSH server configured in Jenkins
+# The team's Jenkins provides Maven and Node.js only as tool installations of these names.
+maven = Tool("maven3.9.6", version="3.9.6")
+nodejs = Tool("nodejs-20.10.0", version="20.10.0")
 
 db = mariadb(
     "mariadb",
@@ -40,6 +44,7 @@ db = mariadb(
 backend = spring_boot_backend(
     "backend",
     source="backend/",  # Maven project folder in the repository
+    maven=maven,
     image=hub.tagged("backend-{build}"),  # one tag, used for push and deploy
     deploy=master,
     notify=slack,
@@ -66,6 +71,7 @@ backend = spring_boot_backend(
 frontend = npm_frontend(
     "frontend",
     source="frontend/",
+    nodejs=nodejs,
     image=hub.tagged("frontend-{build}"),
     deploy=master,
     notify=slack,

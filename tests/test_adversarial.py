@@ -136,6 +136,14 @@ def shell_words(script: str, command: str, env: dict[str, str] | None = None) ->
     return calls
 
 
+_VARIABLE = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})")
+
+
+def tool_word(word: str) -> str:
+    """A word of a tool step as the tool receives it when no variable is set."""
+    return _VARIABLE.sub("", word)
+
+
 def check(project: Project, v: dict[str, str], pipeline: dict[str, Any], config: str) -> None:
     assert only(pipeline, "agent")["children"][0]["args"] == [v["agent"]]
     assert only(pipeline, "tools")["children"][0]["args"] == [v["tool"]]
@@ -149,8 +157,9 @@ def check(project: Project, v: dict[str, str], pipeline: dict[str, Any], config:
     assert echo["args"] == [v["echo"]]
     assert directory["args"] == [v["dir"]]
     maven_script = directory["children"][0]["args"][0]
-    assert shell_words(maven_script, "mvn") == [["-B", "-Dx=" + v["arg"], "verify"]]
-    assert shell_words(npm["args"][0], "npm") == [["run", v["npm"]]]
+    # Tool steps expand $NAME and ${NAME} (unset here: empty), everything else is literal.
+    assert shell_words(maven_script, "mvn") == [["-B", tool_word("-Dx=" + v["arg"]), "verify"]]
+    assert shell_words(npm["args"][0], "npm") == [["run", tool_word(v["npm"])]]
     docker = only(build_stage, "steps")["children"][0]["args"][0]
     assert shell_words(docker, "docker", {"IMAGE": env["IMAGE"]}) == [
         ["build", "-t", env["IMAGE"], "-f", v["dockerfile"], v["context"]]

@@ -163,3 +163,111 @@ def test_the_error_for_a_huge_value_stays_short(tmp_path: Path) -> None:
     code, output, _ = _render(_folder(tmp_path, {"huge.py": source}))
     assert code == 2
     assert len(output) < 10_000
+
+
+# -- exceptions that are not Exceptions, or that cannot be shown ------------------------------
+
+
+# Source raising something awkward, and how the error must begin (after the file name).
+RAISES = {
+    "CancelledError": ("import asyncio\nraise asyncio.CancelledError()\n", "2: CancelledError"),
+    "GeneratorExit": ("raise GeneratorExit\n", "1: GeneratorExit"),
+    "own BaseException": (
+        "class Stop(BaseException):\n    pass\nraise Stop('halt')\n",
+        "3: Stop: halt",
+    ),
+    "BaseExceptionGroup": (
+        "raise BaseExceptionGroup('g', [GeneratorExit()])\n",
+        "1: BaseExceptionGroup: g (1 sub-exception)",
+    ),
+    "__str__ raises": (
+        "class E(Exception):\n    def __str__(self):\n        raise ValueError\nraise E()\n",
+        "4: E: <a message that cannot be shown",
+    ),
+    "__str__ raises a BaseException": (
+        "class E(Exception):\n    def __str__(self):\n        raise SystemExit(9)\nraise E()\n",
+        "4: E: <a message that cannot be shown",
+    ),
+    "__str__ returns no string": (
+        "class E(Exception):\n    def __str__(self):\n        return 7\nraise E()\n",
+        "4: E: <a message that cannot be shown",
+    ),
+    "exit code whose __repr__ raises": (
+        "import sys\nclass C:\n    def __repr__(self):\n        raise ValueError\nsys.exit(C())\n",
+        "5: SystemExit: the project file called sys.exit(<a message that cannot be shown",
+    ),
+    "SyntaxError raised by hand": ("raise SyntaxError(None)\n", "1: syntax error: None"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RAISES))
+def test_an_awkward_exception_is_reported(tmp_path: Path, name: str) -> None:
+    """A clear error naming the file and line, exit code 2, no traceback, nothing written."""
+    source, expected = RAISES[name]
+    projects = _folder(tmp_path, {"odd.py": (source + PROJECT.format(name="app")).encode()})
+    code, output, out = _render(projects)
+    tally.add("project files raising awkward exceptions tried")
+    if name in {"CancelledError", "GeneratorExit", "own BaseException", "BaseExceptionGroup"}:
+        tally.add("project files raising a BaseException that is not an Exception")
+    assert code == 2, output
+    assert output.startswith(f"error: projects/odd.py:{expected}"), output
+    assert "Traceback" not in output
+    assert _untouched(out)
+
+
+def test_a_huge_odd_message_is_cut_short_and_escaped(tmp_path: Path) -> None:
+    source = "raise ValueError('\\x1b[2J\\r' + 'x' * 10_000_000 + '\\udcff')\n"
+    code, output, out = _render(_folder(tmp_path, {"odd.py": source.encode()}))
+    assert code == 2, output
+    assert output.startswith("error: projects/odd.py:1: ValueError: \\x1b[2J\\x0dxxx"), output
+    assert output.rstrip().endswith("... (10000006 characters)"), output[-200:]
+    assert len(output) < 3000
+    assert "\x1b" not in output
+    assert _untouched(out)
+
+
+# -- project files that change the process around them -------------------------------------
+
+
+def test_a_project_changing_the_working_folder(tmp_path: Path) -> None:
+    """Relative paths given on the command line keep their meaning: the output goes where
+    ``--out`` said, and the next project file is found."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    first = f"import os\nos.chdir({str(elsewhere)!r})\n" + PROJECT.format(name="first")
+    projects = _folder(
+        tmp_path, {"a.py": first.encode(), "b.py": PROJECT.format(name="second").encode()}
+    )
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "pipedsl"), "render", "--projects", "projects",
+         "--out", "generated"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=projects.parent,
+    )  # fmt: skip
+    tally.add("malformed project files tried")
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "generated" / "first" / "app" / "Jenkinsfile").is_file()
+    assert (tmp_path / "generated" / "second" / "app" / "Jenkinsfile").is_file()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_project_starting_threads_renders_the_same(tmp_path: Path) -> None:
+    """Threads still running make the render serial; the output is the same as without."""
+    plain = _folder(tmp_path, {"app.py": PROJECT.format(name="app").encode()})
+    code, output, out = _render(plain)
+    assert code == 0, output
+    expected = {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
+    }
+    threaded = tmp_path / "second" / "projects"  # the same name: it is in the headers
+    threaded.mkdir(parents=True)
+    (threaded / "app.py").write_text(
+        "import threading, time\n"
+        "for _ in range(4):\n"
+        "    threading.Thread(target=time.sleep, args=(1,), daemon=True).start()\n"
+        + PROJECT.format(name="app"),
+        encoding="utf-8",
+    )
+    code, output, out = _render(threaded)
+    assert code == 0, output
+    got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert got == expected

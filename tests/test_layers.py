@@ -102,7 +102,7 @@ def test_help_loads_nothing_of_the_library(args: list[str]) -> None:
         [sys.executable, "-c", _LOADED, *args], capture_output=True, text=True, check=True
     )
     loaded = done.stderr.strip().splitlines()[-1].split()
-    assert loaded == ["pipedsl", "pipedsl.cli", "pipedsl.errors"]
+    assert loaded == ["pipedsl", "pipedsl.cli", "pipedsl.errors", "pipedsl.redact"]
 
 
 def test_only_the_whole_output_tests_read_the_projects_folder() -> None:

@@ -11,16 +11,38 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pipedsl import Artifact
+from pipedsl import (
+    Artifact,
+    Component,
+    Credential,
+    Echo,
+    GroovyExpr,
+    GString,
+    Maven,
+    ModelError,
+    Pipeline,
+    Project,
+    Slack,
+    Stage,
+    WithCredentials,
+    render_project,
+    sh,
+)
 from pipedsl.cli import app
+from pipedsl.model.steps import Step
+from pipedsl.model.values import Text
+from pipedsl.render.escape import groovy_str
 from pipedsl.render.secrets import (
+    ASSIGNED_SECRET,
     credential_variables,
     find_interpolated_credentials,
     find_secrets,
+    find_value_secrets,
     interpolated_names,
     interpolated_names_plain,
     interpolated_variables,
 )
+from tests.support import tally
 
 LEAKS = {
     "private key": "-----BEGIN OPENSSH PRIVATE KEY-----",
@@ -172,3 +194,150 @@ def test_a_line_is_judged_alone_whatever_is_scanned_with_it() -> None:
     assert [p.path for p in find_secrets([Artifact("p/d/J", "docker login -p x\n", "job")])] == [
         "p/d/J:1"
     ]
+
+
+# --- values judged as the shell and Groovy read them ----------------------------------------
+#
+# A one-line script is a single-quoted Groovy literal, where ' becomes \' and \ becomes \\:
+# the scan of the written line reads the escaped text. Each literal below is refused in a
+# one-line script exactly as in a multi-line one, and as an environment value.
+
+REPO = "https://github.com/acme/leaky.git"
+ESCAPED_FORMS = {
+    "quoted assignment": ("DB_PASSWORD='hunter2!' ./run", ASSIGNED := "a literal assigned"),
+    "--password='...'": ("mysql --password='hunter2' shop", ASSIGNED),
+    "double quotes": ('export API_TOKEN="s3cr3t-value" && ./deploy', ASSIGNED),
+    "a $ in single quotes": ("DB_PASSWORD='pa$$w0rd' ./run", ASSIGNED),
+    "a lone $ in double quotes": ('DB_PASSWORD="hunter2$" ./run', ASSIGNED),
+    "backslashes": ("DB_PASSWORD='hun\\ter\\2' ./run", ASSIGNED),
+    "a tab before the quote": ("DB_PASSWORD=\t'hunter2!' ./run", ASSIGNED),
+    "docker login -p": ("docker login -u me -p 'hunter2' docker.io", "docker login"),
+    "docker login -p with $": ('docker login -u me -p "pa$$" docker.io', "docker login"),
+    "a token in quotes": ("curl -H 'Authorization: token ghp_" + "a1B2" * 9 + "' x", "GitHub"),
+}
+# (environment value, the same literal in a multi-line script)
+ENV_FORMS = {
+    "a $": ("pa$$w0rd", "DB_PASSWORD='pa$$w0rd'"),
+    "a quote": ("hu'nter2", 'DB_PASSWORD="hu\'nter2"'),
+    "a double quote": ('hu"nter2', "DB_PASSWORD='hu\"nter2'"),
+    "backslashes": ("a\\b\\c\\d", "DB_PASSWORD='a\\b\\c\\d'"),
+    "plain": ("hunter2!", "DB_PASSWORD='hunter2!'"),
+}
+
+
+def _project(*steps: Step, environment: dict[str, Text] | None = None) -> Project:
+    stage = Stage("Run", list(steps) or [sh("make")], environment=environment or {})
+    return Project("leaky", repository=REPO, components=[Component("api", Pipeline([stage]))])
+
+
+SCRIPT = "components[api].pipeline.stages[0].steps[0].script: "
+
+
+def _messages(problems: list[str]) -> set[str]:
+    return {p.split(": ", 1)[1] for p in problems}
+
+
+def _refusal(project: Project) -> list[str]:
+    with pytest.raises(ModelError) as caught:
+        render_project(project)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("form", sorted(ESCAPED_FORMS))
+def test_a_literal_is_refused_in_a_one_line_script_as_in_a_multi_line_one(form: str) -> None:
+    literal, what = ESCAPED_FORMS[form]
+    one_line = _refusal(_project(sh(literal)))
+    multi_line = _refusal(_project(sh(literal + "\nmake")))
+    assert any(what in p for p in multi_line), multi_line
+    # The same refusal, named by the file's line where the written text shows the secret and
+    # by the model path where only the value does.
+    assert _messages(one_line) == _messages(multi_line)
+    assert all(p.startswith(("leaky/api/Jenkinsfile:", SCRIPT)) for p in one_line)
+    tally.add("escaped secret forms refused as the shell reads them")
+
+
+@pytest.mark.parametrize("form", sorted(ENV_FORMS))
+def test_an_environment_value_is_refused_as_the_same_literal_in_a_script(form: str) -> None:
+    value, script = ENV_FORMS[form]
+    assert _refusal(_project(sh(script + "\nmake")))
+    refused = _refusal(_project(environment={"DB_PASSWORD": value}))
+    assert any(ASSIGNED_SECRET in p for p in refused), refused
+    assert all(
+        p.startswith(("components[api].pipeline.stages[0].environment[DB_PASSWORD]: ", "leaky/"))
+        for p in refused
+    )
+    tally.add("escaped secret forms refused as the shell reads them")
+
+
+def test_a_refused_value_is_named_by_its_model_path_and_never_shown() -> None:
+    # Escaped in the file: ' in a single-quoted literal, " in a GString.
+    notify = Slack(
+        channel="#ci", token=Credential.secret_text("slack"), message='{status} api_key="hunter2!"'
+    )
+    stage = Stage("Run", [Echo("token: 'abcdefgh'")])
+    component = Component("api", Pipeline([stage]), notify=notify)
+    refused = _refusal(Project("leaky", repository=REPO, components=[component]))
+    assert refused == [
+        f"components[api].pipeline.stages[0].steps[0].message: looks like {ASSIGNED_SECRET}; "
+        "keep secrets in Jenkins credentials or Kubernetes Secrets and refer to them by id",
+        f"components[api].notify[0].message: looks like {ASSIGNED_SECRET}; "
+        "keep secrets in Jenkins credentials or Kubernetes Secrets and refer to them by id",
+    ]
+    assert not any("hunter2" in p or "abcdefgh" in p for p in refused)
+
+
+BENIGN: dict[str, list[Step]] = {
+    "a credential variable": [
+        WithCredentials(
+            Credential.secret_text("sonar"),
+            ["SONAR_TOKEN"],
+            [Maven("sonar:sonar -Dsonar.token=$SONAR_TOKEN"), sh('export TOKEN="$SONAR_TOKEN"')],
+        )
+    ],
+    "${VAR} in quotes": [sh('mysql --password="${DB_PASSWORD}" shop')],
+    "$(...) in quotes": [sh('API_TOKEN="$(cat /run/secrets/token)" ./deploy')],
+    "a short literal": [sh("TOKEN='abc' ./run")],
+    "no secret-looking name": [sh("GREETING='hello world' ./run")],
+    "stdin login": [
+        sh('printf \'%s\' "$REGISTRY_PASSWORD" | docker login -u "$U" --password-stdin')
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BENIGN))
+def test_references_render(name: str) -> None:
+    assert render_project(_project(*BENIGN[name]))
+
+
+@pytest.mark.parametrize(
+    "value", ["${DB_PASS}", "$DB_PASS", "${env.DB_PASS}", "abc", GString(GroovyExpr("env.X"))]
+)
+def test_environment_references_render(value: Text) -> None:
+    assert render_project(_project(environment={"DB_PASSWORD": value}))
+
+
+@pytest.mark.parametrize(
+    ("line", "leaks"),
+    [
+        ("DB_PASSWORD='pa$$word'", True),  # single quotes: the $ is literal
+        ('DB_PASSWORD="hunter2$"', True),
+        ("password: '${DB_PASSWORD}'", False),  # a placeholder a templating tool fills in
+        ('DB_PASSWORD="$X"', False),
+        ('DB_PASSWORD="x-${X}"', False),
+        ('DB_PASSWORD="`cat f`"', False),
+    ],
+)
+def test_dollar_signs_in_quoted_literals(line: str, leaks: bool) -> None:
+    found = find_secrets([Artifact("p/c/Jenkinsfile", line + "\n", "jenkinsfile")])
+    assert bool(found) is leaks
+
+
+def test_values_are_judged_before_escaping() -> None:
+    # The written line hides it (\' after the =); the value does not.
+    step = sh("DB_PASSWORD='hunter2!' ./run")
+    text = f"sh {groovy_str(step.script)}\n"
+    assert find_secrets([Artifact("p/c/Jenkinsfile", text, "jenkinsfile")]) == []
+    assert [p.path for p in find_value_secrets(step, "s")] == ["s.script"]
+    # A kind of secret the files' scan already shows by file and line is not reported twice.
+    shown = find_secrets([Artifact("p/c/J", "DB_PASSWORD='hunter2!'\n", "jenkinsfile")])
+    assert find_value_secrets(step, "s", reported=shown) == []

@@ -3,6 +3,7 @@ the GitHub hooks API stand-in (tests/support/github_api.py) -- never the real Gi
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,16 +271,24 @@ def test_projects_elsewhere_are_skipped_and_placeholder_urls_refused(
     assert github.requests == []
 
 
-def test_the_token_is_not_sent_to_another_host_on_redirect() -> None:
-    handler = _SameOriginRedirects()
+def test_the_token_is_sent_to_the_api_origin_only_on_redirect() -> None:
+    handler = _SameOriginRedirects("http://127.0.0.1:1/api/v3")
     request = urllib.request.Request(
         "http://127.0.0.1:1/repos/a/b/hooks", headers={"Authorization": "Bearer t0ken"}
     )
-    elsewhere = handler.redirect_request(
-        request, None, 302, "Found", {}, "http://other.invalid/repos/a/b/hooks"
-    )
     same = handler.redirect_request(request, None, 302, "Found", {}, "http://127.0.0.1:1/x")
-    assert elsewhere is not None
     assert same is not None
-    assert not elsewhere.has_header("Authorization")
     assert same.get_header("Authorization") == "Bearer t0ken"
+    for elsewhere in (
+        "http://other.invalid:1/repos/a/b/hooks",  # another host
+        "http://127.0.0.1:2/x",  # another port
+        "https://127.0.0.1:1/x",  # another scheme
+        "http://127.0.0.1/x",  # port 80, not 1
+    ):
+        with pytest.raises(Exception, match=re.escape(elsewhere)):
+            handler.redirect_request(request, None, 302, "Found", {}, elsewhere)
+    https = _SameOriginRedirects("https://api.example")
+    secure = urllib.request.Request("https://api.example/x", headers={"Authorization": "t"})
+    assert https.redirect_request(secure, None, 301, "", {}, "https://API.example:443/y")
+    with pytest.raises(Exception, match=re.escape("http://api.example/y")):
+        https.redirect_request(secure, None, 301, "", {}, "http://api.example/y")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipedsl import Artifact, RenderError, check_artifacts, write_artifacts
+from pipedsl.write import signals_as_interrupt
 
 
 def _files(folder: Path) -> dict[str, str]:
@@ -130,3 +132,56 @@ def test_two_artifacts_with_one_path_are_refused(tmp_path: Path) -> None:
         write_artifacts([Artifact("a/x", "1\n", "job"), Artifact("a/x", "2\n", "job")], out)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_that_is_the_folder_of_another_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    with pytest.raises(RenderError, match="the folder of another artifact: a/x"):
+        write_artifacts([Artifact("a/x", "1\n", "job"), Artifact("a/x/y", "2\n", "job")], out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_leftovers_of_a_killed_render_are_removed_even_when_up_to_date(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    artifacts = [Artifact("a/one", "1\n", "jenkinsfile")]
+    write_artifacts(artifacts, out)
+    for name in (".generated.new-k1ll3d_x", ".generated.old-4242", ".other.new-k1ll3d_x"):
+        (tmp_path / name / "a").mkdir(parents=True)
+        (tmp_path / name / "a" / "one").write_text("half\n")
+    assert write_artifacts(artifacts, out) is False
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.new-k1ll3d_x", "generated"]
+
+
+def test_a_signal_in_the_block_exits_with_its_code(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    reached: list[bool] = []
+
+    def stopped() -> None:
+        with signals_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            reached.append(True)
+
+    with pytest.raises(SystemExit) as info:
+        stopped()
+    assert info.value.code == 128 + signal.SIGTERM
+    assert reached == []
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_keyboard_interrupt_raised_by_code_stays_itself() -> None:
+    with pytest.raises(KeyboardInterrupt), signals_as_interrupt():
+        raise KeyboardInterrupt
+
+
+def test_signals_are_left_alone_outside_the_main_thread() -> None:
+    seen: list[object] = []
+
+    def run() -> None:
+        with signals_as_interrupt():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    before = signal.getsignal(signal.SIGTERM)
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen == [before]

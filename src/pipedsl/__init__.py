@@ -93,6 +93,7 @@ if TYPE_CHECKING:
         Pipeline,
         Post,
         Stage,
+        Tool,
         Tools,
         When,
     )
@@ -219,6 +220,7 @@ _EXPORTS: dict[str, str] = {
     "Pipeline": "pipedsl.model.pipeline",
     "Post": "pipedsl.model.pipeline",
     "Stage": "pipedsl.model.pipeline",
+    "Tool": "pipedsl.model.pipeline",
     "Tools": "pipedsl.model.pipeline",
     "When": "pipedsl.model.pipeline",
     "BackingService": "pipedsl.model.project",
@@ -357,6 +359,7 @@ __all__ = [
     "Step",
     "SyncError",
     "TcpSocket",
+    "Tool",
     "Tools",
     "VolumeMount",
     "When",

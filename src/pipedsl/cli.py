@@ -1,16 +1,59 @@
-"""The ``pipedsl`` command: parse, call the library, print, exit. Nothing else lives here."""
+"""The ``pipedsl`` command: parse, call the library, print, exit. Everything it prints goes
+through ``pipedsl.redact``, which masks the secrets of its arguments, environment and settings."""
 
 from __future__ import annotations
 
 import gc
+import os
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from pipedsl.errors import PipedslError, SyncError
+from pipedsl.redact import Secrets, masked_output
+
+_ENV_SECRETS = ("PIPEDSL_JENKINS_TOKEN", "PIPEDSL_GITHUB_TOKEN")
+_ENV_URLS = ("PIPEDSL_JENKINS_URL", "PIPEDSL_GITHUB_API")
+_SECRET_FLAGS = ("--token", "--github-token")
+
+
+def _add_arguments(secrets: Secrets, args: Sequence[str], environ: Mapping[str, str]) -> None:
+    """Secrets on the command line (``--token``, ``--github-token``, URLs) and in the
+    environment, before anything parses them."""
+    for index, arg in enumerate(args):
+        flag, equals, value = arg.partition("=")
+        if flag in _SECRET_FLAGS:
+            secrets.add(value if equals else (args[index + 1] if index + 1 < len(args) else ""))
+        elif flag == "--user" and not equals and index + 1 < len(args):
+            secrets.add(None, args[index + 1])
+        secrets.add_url(arg)
+    for name in _ENV_SECRETS:
+        secrets.add(environ.get(name))
+    secrets.add(None, environ.get("PIPEDSL_JENKINS_USER"))
+    for name in _ENV_URLS:
+        secrets.add_url(environ.get(name))
+
+
+SECRETS = Secrets()
+
+
+class _Group(typer.core.TyperGroup):
+    """The command group, printing with the secrets of its arguments and environment masked:
+    also usage errors, which echo what was typed (``Got unexpected extra argument
+    (http://user:token@host)``)."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
+        _add_arguments(SECRETS, list(sys.argv[1:] if args is None else args), os.environ)
+        with masked_output(SECRETS):
+            return super().main(args, *rest, **options)
+
 
 app = typer.Typer(
+    cls=_Group,
     name="pipedsl",
     help="Render Jenkinsfiles (and more) from typed Python project descriptions.",
     no_args_is_help=True,
@@ -59,23 +102,25 @@ def render(
     """
     from pipedsl.load import load_projects
     from pipedsl.render import render_projects
-    from pipedsl.write import check_artifacts, write_artifacts
+    from pipedsl.write import check_artifacts, signals_as_interrupt, write_artifacts
 
-    try:
-        loaded = load_projects(projects)
-        artifacts = render_projects(loaded, templates=templates)
-        if check:
-            result = check_artifacts(artifacts, out)
-            if not result.ok:
-                typer.echo(f"{out} is out of date; run `pipedsl render`:", err=True)
-                for line in result.lines():
-                    typer.echo(f"  {line}", err=True)
-                raise typer.Exit(EXIT_CHECK_FAILED)
-            typer.echo(f"{out} is up to date ({len(artifacts)} files)")
-            return
-        changed = write_artifacts(artifacts, out)
-    except PipedslError as error:
-        raise _fail(error) from None
+    # SIGTERM and SIGHUP stop a render as Ctrl-C does: nothing half-written is left.
+    with signals_as_interrupt():
+        try:
+            loaded = load_projects(projects)
+            artifacts = render_projects(loaded, templates=templates)
+            if check:
+                result = check_artifacts(artifacts, out)
+                if not result.ok:
+                    typer.echo(f"{out} is out of date; run `pipedsl render`:", err=True)
+                    for line in result.lines():
+                        typer.echo(f"  {line}", err=True)
+                    raise typer.Exit(EXIT_CHECK_FAILED)
+                typer.echo(f"{out} is up to date ({len(artifacts)} files)")
+                return
+            changed = write_artifacts(artifacts, out)
+        except PipedslError as error:
+            raise _fail(error) from None
     state = "written" if changed else "already up to date"
     typer.echo(f"{len(artifacts)} files {state} in {out}")
     repository = projects.resolve().parent
@@ -181,10 +226,17 @@ def sync(
     """
     import sys
 
-    from pipedsl.jenkins.settings import SettingsError
+    from pipedsl.jenkins.settings import SettingsError, resolve_github, resolve_settings
     from pipedsl.jenkins.syncing import run_sync
 
     try:
+        # The secrets from the config file, and those of the URLs, are masked too.
+        jenkins = resolve_settings(url, user, token, config)
+        github = resolve_github(github_token, github_api, config)
+        SECRETS.add(jenkins.token, jenkins.user)
+        SECRETS.add(github.token)
+        SECRETS.add_url(jenkins.url)
+        SECRETS.add_url(github.api)
         code = run_sync(
             projects,
             url=url,

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.util
+import os
+import re
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import attrs
 
@@ -27,9 +33,99 @@ def _line_in(exc: BaseException, file: Path) -> int | None:
     target = str(file.resolve())
     line = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        if str(Path(frame.filename).resolve()) == target:
-            line = frame.lineno
+        try:
+            if str(Path(frame.filename).resolve()) == target:
+                line = frame.lineno
+        except (OSError, ValueError, RuntimeError):  # a made-up file name: not the project's
+            continue
     return line
+
+
+MAX_MESSAGE = 2000
+"""How much of an exception's message an error shows (a project file's own exceptions may
+carry anything)."""
+
+# Control characters would move the cursor or recolour the terminal; a newline or tab stays.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown(show: Callable[[Any], object], value: object, limit: int | None = MAX_MESSAGE) -> str:
+    """``show(value)`` as text fit for the terminal: at most ``limit`` characters, no control
+    characters, encodable; a ``__str__`` or ``__repr__`` that raises (or returns no string) is
+    said to be so."""
+    try:
+        text = show(value)
+        if not isinstance(text, str):
+            raise TypeError(f"not a string: {type(text).__name__}")  # noqa: TRY301
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # anything a project's own class may raise
+        return "<a message that cannot be shown: its __str__ or __repr__ fails>"
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}... ({len(text)} characters)"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Name: message`` of an exception a project file raised (``Name`` alone without one)."""
+    name = _shown(lambda cls: cls.__name__, type(exc))
+    message = _shown(str, exc)
+    return f"{name}: {message}" if message else name
+
+
+def _return_to(cwd: Path, shown: str) -> None:
+    """Make ``cwd`` the working folder again, if the project file changed it."""
+    try:
+        if Path.cwd() == cwd:
+            return
+    except OSError:  # the folder it moved to is gone
+        pass
+    try:
+        os.chdir(cwd)
+    except OSError as exc:
+        raise ProjectLoadError(
+            shown, f"changed the working folder, and {cwd} cannot be returned to: {exc.strerror}"
+        ) from None
+
+
+def _run(loader: importlib.abc.Loader, module: ModuleType, file: Path, shown: str) -> None:
+    """Execute the project file as ``module``; whatever it raises becomes a
+    :class:`ProjectLoadError` (except Ctrl-C, which interrupts the command)."""
+    name = module.__name__  # before the file can rebind its __name__
+    sys.modules[name] = module
+    # Helper modules beside the project files (``_common.py``) are importable from them.
+    folder = str(file.resolve().parent)
+    sys.path.insert(0, folder)
+    # Relative paths (the output folder, the next project file) mean what they meant before.
+    cwd = Path.cwd()
+    try:
+        loader.exec_module(module)
+    except SystemExit as exc:
+        code = _shown(repr, exc.code)
+        raise ProjectLoadError(
+            shown,
+            f"SystemExit: the project file called sys.exit({code}); it must define "
+            "`project` instead",
+            _line_in(exc, file),
+        ) from None
+    except SyntaxError as exc:
+        message = _shown(str, exc.msg)
+        raise ProjectLoadError(
+            shown, f"syntax error: {message}", exc.lineno or _line_in(exc, file)
+        ) from None
+    except PipedslError as exc:
+        # pipedsl's own messages are kept whole (a model error lists every problem).
+        raise ProjectLoadError(shown, _shown(str, exc, None), _line_in(exc, file)) from None
+    except KeyboardInterrupt:
+        raise  # Ctrl-C (or a stop signal) while loading: the command is interrupted
+    except BaseException as exc:  # CancelledError, GeneratorExit, a class of its own
+        raise ProjectLoadError(shown, _describe(exc), _line_in(exc, file)) from None
+    finally:
+        sys.modules.pop(name, None)
+        if folder in sys.path:
+            sys.path.remove(folder)
+        _return_to(cwd, shown)
 
 
 def load_project(path: str | Path) -> Project:
@@ -50,30 +146,13 @@ def load_project(path: str | Path) -> Project:
     if spec is None or spec.loader is None:
         raise ProjectLoadError(shown, "cannot be loaded as a Python module (is it a .py file?)")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    # Helper modules beside the project files (``_common.py``) are importable from them.
-    folder = str(file.resolve().parent)
-    sys.path.insert(0, folder)
+    _run(spec.loader, module, file, shown)
     try:
-        spec.loader.exec_module(module)
-    except SystemExit as exc:
-        raise ProjectLoadError(
-            shown,
-            f"SystemExit: the project file called sys.exit({exc.code!r}); it must define "
-            "`project` instead",
-            _line_in(exc, file),
-        ) from None
-    except SyntaxError as exc:
-        raise ProjectLoadError(shown, f"syntax error: {exc.msg}", exc.lineno) from None
-    except PipedslError as exc:
-        raise ProjectLoadError(shown, str(exc), _line_in(exc, file)) from None
-    except Exception as exc:
-        raise ProjectLoadError(shown, f"{type(exc).__name__}: {exc}", _line_in(exc, file)) from None
-    finally:
-        sys.modules.pop(module_name, None)
-        if folder in sys.path:
-            sys.path.remove(folder)
-    project = getattr(module, "project", None)
+        project = getattr(module, "project", None)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a module __getattr__ of its own
+        raise ProjectLoadError(shown, _describe(exc), _line_in(exc, file)) from None
     if project is None:
         raise ProjectLoadError(
             shown, "defines no `project`; end the file with `project = Project(...)`"

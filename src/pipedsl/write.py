@@ -1,22 +1,52 @@
-"""Writing artifacts into the output folder, atomically, and checking it is up to date."""
+"""Writing artifacts into the output folder, atomically, and checking it is up to date.
+
+What a render does with what it finds on the file system:
+
+- The output folder may be a symbolic link to a folder: the folder it points to is replaced
+  (by the same rule as any output folder) and the link is kept. A link to nothing, or a loop
+  of links, is an error. An output folder that is a file, a FIFO, a socket or a device is an
+  error; none of them is ever opened.
+- Inside the output folder nothing is followed or opened but regular files: a symbolic link,
+  FIFO, socket, device or folder where a generated file goes counts as stale (``--check``
+  says so; a render replaces the whole folder), and a file where a generated folder goes
+  counts as extra. A regular file is read only if its size matches.
+- A render interrupted by an exception (an ``OSError``, Ctrl-C, or SIGTERM and SIGHUP under
+  :func:`signals_as_interrupt`) removes its staging folder and leaves the previous output as
+  it was. A render killed outright (SIGKILL, power loss) leaves its staging folder (and, if
+  killed between the two renames of the swap, the previous output under a retired name, the
+  output folder being absent); the next render into that folder removes both.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import re
 import shutil
+import signal
+import stat
+import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from types import FrameType
 
 import attrs
 
 from pipedsl.errors import RenderError
 from pipedsl.render.artifacts import Artifact
 
-__all__ = ["CheckResult", "check_artifacts", "write_artifacts"]
+__all__ = [
+    "CheckResult",
+    "Interrupted",
+    "check_artifacts",
+    "signals_as_interrupt",
+    "write_artifacts",
+]
 
 
 def _target(out: Path, artifact: Artifact) -> Path:
@@ -35,14 +65,57 @@ MARKER_TEXT = (
 )
 
 
+def _output_folder(out: str | Path) -> Path:
+    """``out`` made absolute, and a symbolic link to a folder replaced by that folder."""
+    folder = Path(out).absolute()
+    if not folder.is_symlink():
+        return folder
+    try:
+        return folder.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        try:
+            where = f" to {folder.readlink()}"
+        except OSError:
+            where = ""
+        raise RenderError(
+            f"{folder} is a symbolic link{where}, which leads to nothing (a missing target or "
+            "a loop): remove the link or create the folder it points to"
+        ) from None
+
+
 def _existing_files(out: Path) -> dict[str, Path]:
+    """Everything in ``out`` that is not a folder (symbolic links are listed, not followed)."""
     if not out.is_dir():
         return {}
     return {
         p.relative_to(out).as_posix(): p
         for p in sorted(out.rglob("*"))
-        if (p.is_file() or p.is_symlink()) and p.relative_to(out).as_posix() != MARKER
+        if not _is_folder(p) and p.relative_to(out).as_posix() != MARKER
     }
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is a regular file holding exactly ``data``. Nothing else is opened: a
+    FIFO would block the render, a device might never end."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        # O_NOFOLLOW and O_NONBLOCK: if the file was swapped since, opening cannot block.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        return file.read(len(data) + 1) == data
 
 
 def _may_replace(folder: Path) -> None:
@@ -81,15 +154,22 @@ class CheckResult:
 
 
 def check_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> CheckResult:
-    """Compare ``out`` with ``artifacts`` without writing anything."""
-    folder = Path(out)
+    """Compare ``out`` with ``artifacts`` without writing anything. A file system error (an
+    unreadable folder, say) is a :class:`RenderError` naming the path."""
+    try:
+        return _compare(artifacts, _output_folder(out))
+    except OSError as exc:
+        raise RenderError(f"cannot read {exc.filename or out}: {exc.strerror or exc}") from None
+
+
+def _compare(artifacts: Sequence[Artifact], folder: Path) -> CheckResult:
     existing = _existing_files(folder)
     wanted = {a.path: a for a in artifacts}
     missing = [p for p in wanted if p not in existing]
     stale = [
         p
         for p, a in wanted.items()
-        if p in existing and existing[p].read_bytes() != a.text.encode("utf-8")
+        if p in existing and not _holds(existing[p], a.text.encode("utf-8"))
     ]
     extra = [p for p in existing if p not in wanted]
     return CheckResult(tuple(sorted(missing)), tuple(sorted(stale)), tuple(sorted(extra)))
@@ -111,13 +191,34 @@ def _write_file(target: tuple[Path, str]) -> None:
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     # Two renders at once take turns: the lock is on the folder that holds the output folder.
-    fd = os.open(folder, os.O_RDONLY)
+    # O_DIRECTORY: a FIFO in its place fails at once instead of blocking the open.
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _leftovers(folder: Path) -> re.Pattern[str]:
+    """The names of the staging (``new``) and retired (``old``) folders of ``folder``."""
+    return re.compile(re.escape(f".{folder.name}.") + r"(?:new|old)-[A-Za-z0-9_]+")
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Remove staging and retired folders a killed render left beside ``folder``.
+
+    Called with the lock held. Every render makes and removes its own staging and retired
+    folders while it holds that lock, so any found now belong to a render that no longer runs
+    (a live one waits for the lock before it makes any). Only folders with those exact names
+    are removed; a symbolic link or file of such a name is left alone.
+    """
+    names = _leftovers(folder)
+    with os.scandir(folder.parent) as entries:
+        found = [e.path for e in entries if names.fullmatch(e.name) and _is_folder(Path(e.path))]
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
@@ -128,50 +229,159 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
     previous ``out`` untouched, and nothing half-written is ever visible under its name. An
     ``out`` that already matches is not touched at all. Only a folder that pipedsl wrote (it
     holds a ``.pipedsl`` marker) or an empty one is replaced; anything else is refused. A file
-    system error is a :class:`RenderError` naming the path.
+    system error is a :class:`RenderError` naming the path. The module's docstring says what
+    is done with symbolic links, FIFOs and other odd files, and after a render was killed.
     """
-    twice = sorted(p for p, n in Counter(a.path for a in artifacts).items() if n > 1)
+    paths = Counter(PurePosixPath(a.path).as_posix() for a in artifacts)
+    twice = sorted(p for p, n in paths.items() if n > 1)
     if twice:
         raise RenderError(f"two artifacts have the same path: {', '.join(twice)}")
-    folder = Path(out).absolute()
+    parents = {q.as_posix() for p in paths for q in PurePosixPath(p).parents}
+    both = sorted(p for p in paths if p in parents)
+    if both:
+        raise RenderError(
+            f"an artifact's path is the folder of another artifact: {', '.join(both)}"
+        )
     try:
-        return _replace(artifacts, folder)
+        return _replace(artifacts, _output_folder(out))
     except OSError as exc:
-        where = exc.filename or folder
+        where = exc.filename or out
         raise RenderError(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
 def _replace(artifacts: Sequence[Artifact], folder: Path) -> bool:
-    _may_replace(folder)
+    # Checked under the lock only: outside it, another render's swap may be half done.
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent):
+        _remove_leftovers(folder)
         _may_replace(folder)
-        if check_artifacts(artifacts, folder).ok and (folder / MARKER).is_file():
+        if _compare(artifacts, folder).ok and (folder / MARKER).is_file():
             return False
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
-        # mkdtemp makes a private (0700) folder; the output folder gets the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)
+        staging: Path | None = None
         try:
+            with _uninterrupted():
+                staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+            # mkdtemp makes a private (0700) folder; the output folder gets the usual
+            # permissions.
+            umask = os.umask(0)
+            os.umask(umask)
+            staging.chmod(0o777 & ~umask)
             targets = [(_target(staging, a), a.text) for a in artifacts]
             for folder_path in sorted({t.parent for t, _ in targets}):
                 folder_path.mkdir(parents=True, exist_ok=True)
             for target in targets:
                 _write_file(target)
             _write_file((staging / MARKER, MARKER_TEXT))
-            retired = folder.parent / f".{folder.name}.old-{os.getpid()}"
-            had_previous = folder.exists()
-            if had_previous:
-                folder.rename(retired)
-            try:
-                staging.rename(folder)
-            except BaseException:
-                if had_previous:
-                    retired.rename(folder)
-                raise
+            with _uninterrupted():
+                _swap(staging, folder)
+                staging = None
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            with _uninterrupted():
+                if staging is not None:
+                    shutil.rmtree(staging, ignore_errors=True)
             raise
-        shutil.rmtree(retired, ignore_errors=True)
     return True
+
+
+def _swap(staging: Path, folder: Path) -> None:
+    """Put ``staging`` in the place of ``folder``, and remove the previous ``folder``."""
+    if not folder.exists():
+        staging.rename(folder)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
+    try:
+        folder.rename(retired)  # onto the empty folder just made, which it replaces
+    except BaseException:
+        retired.rmdir()
+        raise
+    try:
+        staging.rename(folder)
+    except BaseException:
+        retired.rename(folder)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+# -- signals ---------------------------------------------------------------------------------
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""The signals :func:`signals_as_interrupt` turns into :class:`Interrupted`."""
+
+# Signal handlers run in the main thread, so this is the main thread's state when they read it.
+_state = threading.local()
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived: raised like Ctrl-C's ``KeyboardInterrupt``, so every clean-up
+    that runs for Ctrl-C runs for it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """A stop signal arriving in the block takes effect when the block is done: a folder is
+    made and named, or swapped in, or removed, as a whole."""
+    depth = getattr(_state, "depth", 0)
+    _state.depth = depth + 1
+    try:
+        yield
+    finally:
+        _state.depth = depth
+    pending = getattr(_state, "pending", None)
+    if depth == 0 and pending is not None:
+        _state.pending = None
+        raise Interrupted(pending)
+
+
+@contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    """In the block, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted`; the process then
+    leaves with the conventional exit code (128 + the signal's number) and one line on stderr.
+
+    The exception unwinds like Ctrl-C: a render being written removes its staging folder and
+    the previous output stays as it was. A signal that arrives while a folder is made, swapped
+    in or removed takes effect when that is done, so the output folder always holds one
+    complete render (the previous one or, if the swap had begun, the new one). A second signal
+    while the first is handled is ignored, so the clean-up is not cut short. Outside the main
+    thread (where no handler can be installed) the block runs unchanged::
+
+        with signals_as_interrupt():
+            write_artifacts(artifacts, "generated")
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if received:
+            return
+        received.append(signum)
+        if getattr(_state, "depth", 0):
+            _state.pending = signum
+            return
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit):
+        # What the signal became on its way out (a command line library may have made Ctrl-C's
+        # exception an exit of its own) gives way to the signal's exit code; without a signal
+        # (code raising KeyboardInterrupt, or exiting) it is left as it is.
+        if not received:
+            raise
+    finally:
+        _state.pending = None
+        for s, old in previous.items():
+            signal.signal(s, old if old is not None else signal.SIG_DFL)
+    if received:
+        if sys.stderr is not None:
+            # After SIGHUP the terminal may be gone: the exit code still tells.
+            with contextlib.suppress(OSError, ValueError):
+                print(f"interrupted by {signal.Signals(received[0]).name}", file=sys.stderr)
+                sys.stderr.flush()
+        raise SystemExit(128 + received[0])

@@ -104,7 +104,13 @@ What it models, and how (each point is what Jenkins does unless it says otherwis
   ``tool_installations``, with Jenkins' message for unknown installations.
 
 Fault injection (all thread-safe, settable at any time): ``latency``, ``fail_next``,
-``drop_next``, ``fail_at``, ``expire_crumbs``, ``revoke_token``; observation:
+``drop_next``, ``fail_at``, ``expire_crumbs``, ``revoke_token``; ``redirect_writes`` (not
+Jenkins: a login page or proxy in front of it answers every write -- ``createItem``,
+``config.xml`` POST, ``doDelete``, ``build`` -- with 302 to ``/login?from=...`` and Jenkins
+never sees it); ``echo_requests`` (not Jenkins: a debugging proxy or a broken error page;
+``"errors"`` appends the whole request -- method, URL, headers with ``Authorization``, body --
+to every answer of status 300 and more, ``"all"`` to every answer, 2xx included, and puts it
+in the ``Location`` of redirects too); observation:
 ``requests``, ``request_count``, ``writes``, ``triggered``, ``builds``.
 """
 
@@ -1060,6 +1066,9 @@ class FakeJenkins:
         self._queue: dict[int, tuple[_Item, _Build]] = {}
         self._next_queue_id = 1
         self._connections: dict[socket.socket, threading.Thread] = {}
+        #: See the module docstring (fault injection).
+        self.redirect_writes = False
+        self.echo_requests: Literal["errors", "all"] | None = None
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -1325,10 +1334,15 @@ class FakeJenkins:
         self._pause(latency)
         if fault is not None:
             if isinstance(fault, int):
-                return _status_page(fault, "injected fault")
+                return self._echoed(
+                    _status_page(fault, "injected fault"), method, target, headers, body
+                )
             if fault != "lost":
                 return _Drop(hang=fault == "timeout")
         split = urlsplit(target)
+        if self.redirect_writes and method == "POST" and _is_write(split.path):
+            login = _redirect(f"/login?from={quote(split.path, safe='')}")
+            return self._echoed(login, method, target, headers, body)
         request = _Request(
             method=method,
             target=target,
@@ -1342,7 +1356,38 @@ class FakeJenkins:
                 response = self._process(request)
             except Exception as exc:  # an "Oops!" page, as Jenkins shows for bugs
                 response = _status_page(500, f"{type(exc).__name__}: {exc}")
+        response = self._echoed(response, method, target, headers, body)
         return _Drop(hang=False) if fault == "lost" else response
+
+    def _echoed(
+        self, response: _Response, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> _Response:
+        """``response`` with the request appended, as ``echo_requests`` asks."""
+        mode = self.echo_requests
+        if mode is None or (mode == "errors" and response.status < 300):
+            return response
+        # The Authorization first, so that a shortened page text still shows it.
+        ordered = sorted(headers.items(), key=lambda kv: kv[0] != "authorization")
+        lines = [f"Authorization: {headers.get('authorization', '')} {method} {target}"]
+        lines += [f"{k}: {v}" for k, v in ordered]
+        echo = html.escape("\n".join(lines)).encode() + b"\n\n" + body
+        page = response.body
+        if b"</p>" in page:  # in the message paragraph, which clients show
+            page = page.replace(b"</p>", b" " + echo + b"</p>", 1)
+        else:
+            page += b"\n" + echo
+        extra = [
+            (k, f"{v}{'&' if '?' in v else '?'}echo={quote(headers.get('authorization', ''))}")
+            if k.lower() == "location"
+            else (k, v)
+            for k, v in response.headers
+        ]
+        return _Response(
+            response.status,
+            page,
+            response.content_type,
+            extra,
+        )
 
     def _process(self, request: _Request) -> _Response:
         auth = self._authenticate(request)
@@ -1992,6 +2037,11 @@ def _required_permission(method: str, item: _Item, rest: str) -> str | None:
 
 
 _HTTP_STATUSES = range(100, 600)
+
+
+def _is_write(path: str) -> bool:
+    """Whether a POST to ``path`` changes an item: create, configure, delete or build."""
+    return path.rstrip("/").rsplit("/", 1)[-1] in {"createItem", "config.xml", "doDelete", "build"}
 
 
 def _check_fault(fault: Fault) -> None:

@@ -23,8 +23,12 @@ What it models, as GitHub answers:
 * Rate limit: ``rate_limited = True`` answers 403 "API rate limit exceeded" with
   ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``.
 
-Fault injection: ``fail_next(count, status)``; observation: ``requests`` (method, path with
-query, ``Authorization`` header), ``hooks(repo)``.
+Fault injection: ``fail_next(count, status)``; ``redirect_to`` (not GitHub: a base URL, e.g.
+another server's; every request is answered 307 to it plus the request's path);
+``echo_requests`` (not GitHub: ``"errors"`` adds the whole request -- method, path, headers
+with ``Authorization``, body -- to every answer of status 300 and more, ``"all"`` to every
+answer); observation: ``requests`` (method, path with query, ``Authorization`` header),
+``hooks(repo)``.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class GitHubApi:
         self._faults: list[int] = []
         self._requests: list[tuple[str, str, str]] = []
         self.rate_limited = False
+        self.redirect_to: str | None = None
+        self.echo_requests: str | None = None
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -148,6 +154,8 @@ class GitHubApi:
     ) -> tuple[int, dict[str, str], Any]:
         with self._lock:
             self._requests.append((method, target, headers.get("authorization", "")))
+            if self.redirect_to is not None:
+                return 307, {"location": self.redirect_to + target}, {"message": "Moved"}
             if self._faults:
                 status = self._faults.pop(0)
                 return status, {}, {"message": "Server Error"}
@@ -260,6 +268,13 @@ def _handler_for(api: GitHubApi) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length > 0 else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra, payload = api.handle(self.command, self.path, headers, body)
+            if api.echo_requests == "all" or (api.echo_requests and status >= 300):
+                lines = [f"{self.command} {self.path}", *(f"{k}: {v}" for k, v in headers.items())]
+                echo = "\n".join(lines) + "\n\n" + body.decode("utf-8", "replace")
+                if isinstance(payload, dict):  # where the client shows it: the message
+                    payload = {**payload, "message": f"{payload.get('message', '')} {echo}"}
+                else:
+                    payload = {"message": echo, "items": payload}
             data = json.dumps(payload).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -11,10 +11,14 @@ them:
   parsed out of a message.
 - A timeout (connect or read) becomes ``jenkins.TimeoutException``.
 - A refused or dropped connection and a failed name lookup stay ``requests.ConnectionError``.
+
+``timeout`` bounds a whole answer, not each socket read: :class:`Deadline` shuts the connection
+down when it passes, so a server that sends one byte at a time cannot hold sync.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -24,15 +28,18 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import attrs
 import jenkins
 import requests
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from pipedsl.errors import SyncError
+from pipedsl.redact import Secrets
 from pipedsl.render.configxml import canonical_digest, is_managed
 
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
@@ -104,6 +111,118 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+class Deadline:
+    """Bounds a whole HTTP exchange (connect, request, headers and body) to ``seconds``.
+
+    A socket timeout bounds each read only: a server that sends one byte a second holds a
+    client as long as it likes. Connections opened or used inside ``with Deadline(s):`` (in
+    that thread) register their socket through :meth:`watch`; when the deadline passes, they
+    are shut down, so the read under way fails at once and :attr:`expired` says why.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._over = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        Deadline._current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._over = True  # a late timer must not cut a connection back in the pool
+            self._sockets.clear()
+        Deadline._current.deadline = None
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    @classmethod
+    def watch(cls, sock: socket.socket | None) -> None:
+        """Cut ``sock`` when the current thread's deadline (if any) passes."""
+        deadline: Deadline | None = getattr(cls._current, "deadline", None)
+        if deadline is None or sock is None:
+            return
+        with deadline._lock:
+            if deadline._over:
+                return
+            deadline._sockets.append(sock)
+            if deadline.expired:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        Deadline.watch(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        Deadline.watch(self.sock)  # a kept-alive connection: not connected again
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        Deadline.watch(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        Deadline.watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter with connections that a :class:`Deadline` can cut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or its class name when even that fails."""
+    try:
+        return str(exc)
+    except Exception:
+        return type(exc).__name__
+
+
 class _TransientError(Exception):
     """A failure worth retrying: 5xx, a dropped connection, a timeout."""
 
@@ -143,7 +262,7 @@ class _Jenkins(jenkins.Jenkins):  # type: ignore[misc]  # python-jenkins has no 
         # One adapter of our own: no hidden urllib3 retries under ours (requests' default
         # adapters already shadow the one python-jenkins mounts), and a pooled connection for
         # every worker thread.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(10, pool_size), max_retries=0)
+        adapter = _Adapter(pool_connections=1, pool_maxsize=max(10, pool_size), max_retries=0)
         for prefix in ("http://", "https://"):
             self._session.mount(prefix, adapter)
         # Requests authenticated with an API token need no crumb (Jenkins exempts them), so
@@ -177,7 +296,17 @@ class _Jenkins(jenkins.Jenkins):  # type: ignore[misc]  # python-jenkins has no 
         )
         settings["timeout"] = self.timeout
         settings["allow_redirects"] = False
-        return self._session.send(prepared, **settings)  # type: ignore[no-any-return]
+        # The body is read inside send (not streamed), so the deadline covers all of it.
+        with Deadline(self.timeout) as deadline:
+            try:
+                response: requests.Response = self._session.send(prepared, **settings)
+            except Exception:
+                if deadline.expired:
+                    raise requests.Timeout("the answer took longer than the timeout") from None
+                raise
+            if deadline.expired:  # cut while reading a body without a length
+                raise requests.Timeout("the answer took longer than the timeout")
+        return response
 
 
 class PythonJenkinsClient:
@@ -204,7 +333,11 @@ class PythonJenkinsClient:
         self.url = url.rstrip("/")
         self.shown_url = display_url(self.url)
         self.user = user
-        self._secret = token or ""
+        parts = urlsplit(self.url)
+        self._secrets = Secrets()
+        self._secrets.add(token, user)
+        self._secrets.add(parts.password, parts.username)
+        self._base_path = parts.path.rstrip("/")
         self._server = _Jenkins(self.url, user, token, timeout, pool_size)
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -230,9 +363,32 @@ class PythonJenkinsClient:
         what: str,
         job: str | None = None,
         ok: tuple[int, ...] = (),
+        done: tuple[int, ...] = (200,),
+        redirect: str | None = None,
     ) -> _Answer:
         """Send one request (retrying transient failures) and return Jenkins' answer; a status
-        in ``ok`` is returned instead of raised."""
+        in ``ok`` is returned instead of raised. A POST is a write: only a status in ``done``,
+        or a redirect to the path ``redirect`` (below the Jenkins URL), is Jenkins saying it
+        did it; any other answer (a login page or a proxy redirecting it) is an error."""
+        try:
+            return self._send_checked(method, path, data, form, what, job, ok, done, redirect)
+        except SyncError as exc:
+            # Whatever a server answered, the message never holds the token.
+            message = str(exc).removeprefix(f"{job}: ") if job else str(exc)
+            raise SyncError(self._clean(message), job=job) from None
+
+    def _send_checked(  # noqa: PLR0917  (_send's arguments, passed on)
+        self,
+        method: Literal["GET", "POST"],
+        path: str,
+        data: bytes | None,
+        form: dict[str, str] | None,
+        what: str,
+        job: str | None,
+        ok: tuple[int, ...],
+        done: tuple[int, ...],
+        redirect: str | None,
+    ) -> _Answer:
         headers = {"Content-Type": "text/xml; charset=utf-8"} if data is not None else {}
         crumb_retried = False
         attempt = 0
@@ -245,7 +401,7 @@ class PythonJenkinsClient:
                 headers=dict(headers),
             )
             try:
-                return self._once(request, method, what, job, ok)
+                answer = self._once(request, method, what, job, ok)
             except _TransientError as exc:
                 if attempt > self.retries:
                     tries = f"{attempt} attempts" if attempt > 1 else "1 attempt"
@@ -264,6 +420,41 @@ class PythonJenkinsClient:
                 crumb_retried = True
                 attempt -= 1
                 self._server.drop_crumb(exc.crumb_sent)
+            else:
+                if method == "POST" and answer.status not in (*ok, *done):
+                    self._check_write(answer, path, what, job, done, redirect)
+                return answer
+
+    def _check_write(  # noqa: PLR0917
+        self,
+        answer: _Answer,
+        path: str,
+        what: str,
+        job: str | None,
+        done: tuple[int, ...],
+        redirect: str | None,
+    ) -> None:
+        """Accept a write's documented redirect; refuse any other answer to a write."""
+        expected = " or ".join(str(s) for s in done)
+        if not 300 <= answer.status < 400:
+            raise SyncError(
+                f"{what}: Jenkins answered {answer.status} {answer.reason} where it answers "
+                f"{expected}; the change may not have been made (a proxy in front of Jenkins?)",
+                job=job,
+            )
+        location = answer.headers.get("location", "")
+        target = unquote(urlsplit(urljoin(f"{self.url}/{path}", location)).path).casefold()
+        if redirect is not None:
+            wanted = unquote(f"{self._base_path}/{redirect}").casefold()
+            if target.rstrip("/") == wanted.rstrip("/"):
+                return
+        raise SyncError(
+            f"{what}: Jenkins answered {answer.status} redirecting to "
+            f"{display_url(location) or '(nowhere)'} where it answers {expected}; the change was "
+            "not made (a login page or a proxy in front of Jenkins?); check the URL (--url, the "
+            "address Jenkins itself is served at) and the user and API token",
+            job=job,
+        )
 
     def _once(
         self,
@@ -286,7 +477,7 @@ class PythonJenkinsClient:
         except (requests.HTTPError, jenkins.JenkinsException) as exc:
             answer = _answer_of(exc)
             if answer is None:
-                raise SyncError(f"{what}: {self._clean(str(exc))}", job=job) from None
+                raise SyncError(f"{what}: {self._clean(safe_str(exc))}", job=job) from None
             self._reached = True
             if answer.status in ok:
                 return answer
@@ -294,6 +485,14 @@ class PythonJenkinsClient:
         except requests.RequestException as exc:  # e.g. an invalid URL
             raise SyncError(
                 f"{what}: cannot send a request to {self.shown_url}: {type(exc).__name__}",
+                job=job,
+            ) from None
+        except Exception as exc:
+            # e.g. a crumb issuer answering something that is not JSON, a URL that urllib3
+            # refuses: reported by its kind (its text may hold the request, so the token).
+            raise SyncError(
+                f"{what}: talking to {self.shown_url} failed ({type(exc).__name__}); check the "
+                "URL and that it is a Jenkins",
                 job=job,
             ) from None
         self._reached = True
@@ -331,7 +530,8 @@ class PythonJenkinsClient:
             )
         if _caused_by(exc, urllib3.exceptions.NewConnectionError):
             reason = next(
-                (str(e) for e in _chain(exc) if isinstance(e, OSError) and e.strerror), "no route"
+                (safe_str(e) for e in _chain(exc) if isinstance(e, OSError) and e.strerror),
+                "no route",
             )
             return SyncError(
                 f"{what}: cannot connect to {self.shown_url} ({reason}); check the URL and the "
@@ -392,7 +592,7 @@ class PythonJenkinsClient:
         )
 
     def _clean(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        return self._secrets.mask(text)
 
     # --- the API ---------------------------------------------------------------------------
 
@@ -407,19 +607,36 @@ class PythonJenkinsClient:
         answer = self._send("GET", f"api/json?tree={_tree(self.folder_depth)}", what="listing jobs")
         items: dict[str, Item] = {}
 
-        def visit(entries: list[dict[str, Any]], prefix: str) -> None:
+        def unreadable(problem: str) -> SyncError:
+            return SyncError(
+                f"listing jobs: {self.shown_url} answered a job list pipedsl cannot read "
+                f"({problem}); is that URL a Jenkins?"
+            )
+
+        def visit(entries: object, prefix: str, depth: int) -> None:
+            if not isinstance(entries, list):
+                where = f"in {prefix[:-1]}" if prefix else "at the top level"
+                raise unreadable(f"'jobs' {where} is not a list")
             for entry in entries:
-                full = entry.get("fullName") or f"{prefix}{entry['name']}"
+                if not isinstance(entry, dict):
+                    raise unreadable(f"an entry in {prefix or 'the top level'} is not an object")
+                name, full, kind = entry.get("name"), entry.get("fullName"), entry.get("_class")
+                if not isinstance(name, str) or not name or not isinstance(kind, str):
+                    raise unreadable(
+                        f"a job in {prefix or 'the top level'} without a 'name' or '_class' string"
+                    )
+                full = full if isinstance(full, str) and full else f"{prefix}{name}"
                 description = entry.get("description")
                 items[full] = Item(
                     full,
-                    str(entry.get("_class", "")),
+                    kind,
                     description if isinstance(description, str) else None,
                     entry.get("lastBuild") is not None,
                 )
-                visit(entry.get("jobs") or [], f"{full}/")
+                if depth < self.folder_depth and entry.get("jobs") is not None:
+                    visit(entry["jobs"], f"{full}/", depth + 1)
 
-        visit(_json(answer.text, "listing jobs", self.shown_url).get("jobs") or [], "")
+        visit(_json(answer.text, "listing jobs", self.shown_url).get("jobs", []), "", 1)
         return items
 
     def _parent_path(self, full_name: str) -> tuple[str, str]:
@@ -434,6 +651,7 @@ class PythonJenkinsClient:
             form={"name": name, "mode": FOLDER},
             what=f"creating the folder {full_name}",
             ok=(400,),
+            redirect=f"{job_path(full_name)}configure",  # Jenkins: 302 to the new folder's page
         )
         if answer.status == 400:
             # "A job already exists": a retried create whose first attempt went through (or
@@ -441,9 +659,11 @@ class PythonJenkinsClient:
             kind = self._kind(full_name)
             if kind != FOLDER:
                 raise SyncError(
-                    f"creating the folder {full_name}: Jenkins answered 400"
-                    + (f": {_page_text(answer.text)}" if answer.text else "")
-                    + ("" if kind is None else f" (an item of class {kind} has that name)")
+                    self._clean(
+                        f"creating the folder {full_name}: Jenkins answered 400"
+                        + (f": {_page_text(answer.text)}" if answer.text else "")
+                        + ("" if kind is None else f" (an item of class {kind} has that name)")
+                    )
                 )
 
     def _kind(self, full_name: str) -> str | None:
@@ -481,7 +701,7 @@ class PythonJenkinsClient:
         current = self._config_or_none(full_name)
         if current is None:  # 400 for another reason: a name Jenkins refuses
             raise SyncError(
-                f"creating the job: Jenkins answered 400: {_page_text(answer.text)}",
+                self._clean(f"creating the job: Jenkins answered 400: {_page_text(answer.text)}"),
                 job=full_name,
             )
         description = _description(current)
@@ -533,6 +753,8 @@ class PythonJenkinsClient:
             what="deleting the job",
             job=full_name,
             ok=(404,),
+            # Jenkins: 302 to the parent's page (a multibranch project: 200).
+            redirect=self._parent_path(full_name)[0],
         )
 
     def job_config(self, full_name: str) -> str:
@@ -550,6 +772,7 @@ class PythonJenkinsClient:
             what="starting a build",
             job=full_name,
             ok=(409,),
+            done=(200, 201),  # Jenkins: 201 and the queue item in Location
         )
         if answer.status == 409:
             raise SyncError(
@@ -612,7 +835,7 @@ def _page_text(body: str, limit: int = 200) -> str:
 def _json(text: str, what: str, url: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise SyncError(f"{what}: {url} did not answer with Jenkins' JSON; is that URL a Jenkins?")

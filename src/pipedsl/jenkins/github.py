@@ -11,6 +11,7 @@ for a repository that does not exist, GitHub answers 404.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import socket
@@ -26,12 +27,44 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from pipedsl.errors import SyncError
+from pipedsl.jenkins.client import Deadline, display_url, safe_str
 from pipedsl.model.project import Project
+from pipedsl.redact import Secrets
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """Scheme, host and port of ``url`` (the port defaulted: 443 for https, 80 for http);
+    ``None`` for what is not an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
+class _ForeignRedirectError(Exception):
+    """The API redirected to another scheme, host or port."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.target = target
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but never send the token to another host: urllib would copy the
-    Authorization header to wherever a redirect points."""
+    """Follow redirects within the API's own origin (scheme, host and port) only.
+
+    urllib would copy the ``Authorization`` header to wherever a redirect points, also from
+    https to http. A redirect to another origin is an error, not followed without the token:
+    GitHub would answer it 401, which says nothing about the redirect that was the cause.
+    """
+
+    def __init__(self, api: str) -> None:
+        super().__init__()
+        self.origin = origin(api)
 
     def redirect_request(  # noqa: PLR0917  (urllib's signature)
         self,
@@ -42,13 +75,32 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         headers: object,
         newurl: str,
     ) -> urllib.request.Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
-        if new is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
-            new.remove_header("Authorization")
-        return new
+        if origin(newurl) != self.origin:
+            raise _ForeignRedirectError(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
 
 
-_OPENER = urllib.request.build_opener(_SameOriginRedirects)
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        Deadline.watch(self.sock)
+
+
+class _WatchedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        Deadline.watch(self.sock)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTPSConnection, req, context=self._context)  # type: ignore[attr-defined]
+
 
 API_VERSION = "2022-11-28"
 
@@ -135,7 +187,8 @@ def _targets(projects: Sequence[Project], api: str) -> tuple[list[_Target], list
 
 class GitHubHooks:
     """The two hook calls over GitHub's REST API (urllib), with bounded retries of transient
-    failures. The token is sent only to ``api`` and never appears in a message."""
+    failures. The token is sent only to ``api``'s scheme, host and port (a redirect elsewhere
+    is an error) and never appears in a message. ``timeout`` bounds each whole answer."""
 
     def __init__(
         self,
@@ -149,6 +202,11 @@ class GitHubHooks:
     ) -> None:
         self.api = api.rstrip("/")
         self._token = token
+        self._secrets = Secrets()
+        self._secrets.add(token, "x-access-token")
+        self._opener = urllib.request.build_opener(
+            _SameOriginRedirects(self.api), _HTTPHandler, _HTTPSHandler
+        )
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = max(0.0, backoff)
@@ -197,11 +255,32 @@ class GitHubHooks:
         while True:
             attempt += 1
             try:
-                return self._once(method, url, payload, repository, what)
+                return self._bounded(method, url, payload, repository, what)
             except _TransientError as exc:
                 if attempt > self.retries:
-                    raise SyncError(f"{exc} (gave up after {attempt} attempts)") from None
+                    message = f"{exc} (gave up after {attempt} attempts)"
+                    raise SyncError(self._secrets.mask(message)) from None
                 self._sleep(self.backoff * 2 ** (attempt - 1))
+            except SyncError as exc:
+                raise SyncError(self._secrets.mask(str(exc))) from None
+
+    def _bounded(
+        self, method: str, url: str, payload: object, repository: str, what: str
+    ) -> tuple[int, dict[str, str], Any]:
+        """One exchange, all of it (connect, headers, body) within ``timeout``."""
+        late = _TransientError(
+            f"{what} of {repository}: {self.api} did not answer within {self.timeout:g} s"
+        )
+        with Deadline(self.timeout) as deadline:
+            try:
+                answer = self._once(method, url, payload, repository, what)
+            except (SyncError, _TransientError):
+                if deadline.expired:
+                    raise late from None
+                raise
+            if deadline.expired:
+                raise late
+        return answer
 
     def _once(
         self, method: str, url: str, payload: object, repository: str, what: str
@@ -223,7 +302,7 @@ class GitHubHooks:
         )
         where = f"{what} of {repository}"
         try:
-            with _OPENER.open(request, timeout=self.timeout) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 status = int(response.status)
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 body = response.read()
@@ -239,6 +318,17 @@ class GitHubHooks:
         except (ConnectionError, HTTPException):
             raise _TransientError(
                 f"{where}: the connection to {self.api} was closed without an answer"
+            ) from None
+        except _ForeignRedirectError as exc:
+            raise SyncError(
+                f"{where}: {self.api} redirects to {display_url(exc.target)}, another scheme, "
+                "host or port; pipedsl sends the GitHub token to the API URL's own only; give "
+                "the API's real URL (--github-api)"
+            ) from None
+        except Exception as exc:
+            raise SyncError(
+                f"{where}: talking to {self.api} failed ({type(exc).__name__}: "
+                f"{safe_str(exc)}); check --github-api"
             ) from None
         return status, headers, _decode(body)
 

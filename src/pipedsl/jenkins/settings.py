@@ -15,9 +15,11 @@ The config file (``--config FILE``)::
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -100,13 +102,80 @@ def _pick(
     return value or None
 
 
-def _checked_url(url: str, what: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        # The text may hold credentials ("user:token@host" without a scheme): never show them.
-        shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@", r"\1***@", url)
-        raise SettingsError(f"{what} {shown!r} is not an http(s) URL (e.g. {DEFAULT_URL})")
+# A host name: dot-separated labels of letters, digits, '-' (not first or last) and '_'.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+_SCHEME = re.compile(r"^https?:/*", re.IGNORECASE)
+
+
+def shown_url(url: str) -> str:
+    """``url`` for a message: anything before its last ``@`` (credentials, however mistyped
+    the URL around them) replaced by ``***``."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme = _SCHEME.match(head)
+    return f"{scheme.group(0) if scheme else ''}***@{tail}"
+
+
+def _checked_url(url: str, what: str, example: str) -> str:
+    """``url`` without a trailing ``/`` if it is an http(s) URL that requests and urllib can
+    send to; else a :class:`SettingsError` naming what is wrong and what is allowed."""
+
+    def bad(reason: str) -> SettingsError:
+        return SettingsError(f"{what} {shown_url(url)!r} {reason} (e.g. {example})")
+
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise bad("contains a space or a control character; percent-encode it (%20)")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        raise bad("is not an http(s) URL: its host is malformed") from None
+    if (
+        parts.scheme.lower() in ("http", "https")
+        and not parts.netloc.startswith("[")
+        and parts.netloc.rpartition("@")[2].count(":") > 1
+    ):
+        raise bad("has a host with ':' in it; an IPv6 address goes in brackets ([::1])")
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or not host:
+        raise bad("is not an http(s) URL: it must start with http:// or https:// and a host")
+    if "@" in url.partition(parts.netloc)[2]:
+        raise bad(
+            "has an '@' after its host: in credentials written into the URL, '/', '@' and ':' "
+            "must be percent-encoded (%2F, %40, %3A); better, give --user and --token"
+        )
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise bad("must not have a query (?...) or a fragment (#...)")
+    _check_host(parts.netloc.rpartition("@")[2], host, bad)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise bad("has a port that is not a number from 1 to 65535")
     return url.rstrip("/")
+
+
+def _check_host(netloc: str, host: str, bad: Callable[[str], SettingsError]) -> None:
+    if netloc.startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise bad("has a malformed IPv6 address in [...]") from None
+        if "%" in host:
+            raise bad("has an IPv6 zone (%...), which pipedsl cannot send to")
+        return
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise bad(
+            "has a host that is neither an IP address nor a DNS name (dot-separated labels of "
+            "1 to 63 letters, digits, '-' and '_'; an international name in its xn-- form)"
+        )
+    if all(label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise bad("has a malformed IPv4 address") from None
 
 
 def resolve_settings(
@@ -119,7 +188,9 @@ def resolve_settings(
     table = _table(config, "jenkins", ("url", "user", "token"))
     settings = JenkinsSettings(
         url=_checked_url(
-            _pick(url, ENV_URL, table, "url", config) or DEFAULT_URL, "the Jenkins URL"
+            _pick(url, ENV_URL, table, "url", config) or DEFAULT_URL,
+            "the Jenkins URL",
+            DEFAULT_URL,
         ),
         user=_pick(user, ENV_USER, table, "user", config),
         token=_pick(token, ENV_TOKEN, table, "token", config),
@@ -146,6 +217,7 @@ def resolve_github(token: str | None, api: str | None, config: Path | None) -> G
         api=_checked_url(
             _pick(api, ENV_GITHUB_API, table, "api", config) or DEFAULT_GITHUB_API,
             "the GitHub API URL",
+            DEFAULT_GITHUB_API,
         ),
         token=_pick(token, ENV_GITHUB_TOKEN, table, "token", config),
     )

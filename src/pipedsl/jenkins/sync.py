@@ -1,8 +1,10 @@
 """``pipedsl sync``: plan what must change on Jenkins, then apply the plan.
 
 Deciding costs two requests whatever the number of jobs: an access check and one listing with
-descriptions. Each managed job's description records a digest of its config, so an unchanged
-job is recognised without downloading its config.
+descriptions. Each managed job's description records its owner (project and repository) and a
+digest of its config, so an unchanged job is recognised without downloading its config. A job
+sync would overwrite or delete costs one download more: its config must carry the digest its
+marker records, so a marker copied into another job never makes pipedsl touch that job.
 """
 
 from __future__ import annotations
@@ -10,25 +12,30 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Literal
+from urllib.parse import unquote
 
 import attrs
 
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import FOLDER, Item, JenkinsApi
-from pipedsl.render.configxml import canonical_digest, is_managed, managed_digest, read_marker
+from pipedsl.render.configxml import Marker, canonical_digest, read_marker
 
 
 def recorded_digest(config_xml: str) -> str:
     """The digest a rendered config records in its description (falling back to its canonical
     digest for a config without one)."""
-    description = re.search(r"<description>(.*?)</description>", config_xml, re.DOTALL)
-    return managed_digest(description.group(1) if description else None) or canonical_digest(
-        config_xml
-    )
+    marker = read_marker(_description(config_xml))
+    return marker.digest if marker else canonical_digest(config_xml)
+
+
+def _description(config_xml: str) -> str | None:
+    found = re.search(r"<description>(.*?)</description>", config_xml, re.DOTALL)
+    return found.group(1) if found else None
 
 
 def server_digest(config_xml: str) -> str:
@@ -40,10 +47,35 @@ def server_digest(config_xml: str) -> str:
         return "unreadable"
 
 
-Action = Literal["create", "update", "unchanged", "delete", "conflict", "drift", "build"]
+def _builds(config_xml: str, repository: str) -> bool:
+    """Whether a config, as Jenkins serves it, names ``repository`` in an element of its own
+    (the SCM's remote URL, or the inline script that checks it out)."""
+    try:
+        root = ET.fromstring(re.sub(r"^<\?xml[^>]*\?>", "", config_xml.lstrip("\ufeff")))  # noqa: S314
+    except ET.ParseError:
+        return False
+    return any(
+        element.tag != "description" and repository in (element.text or "")
+        for element in root.iter()
+    )
+
+
+Action = Literal["create", "update", "unchanged", "delete", "conflict", "drift", "edited", "build"]
 
 #: Actions that write to Jenkins, in the order ``apply_sync`` carries them out.
 WRITES: tuple[Action, ...] = ("create", "update", "drift", "delete", "build")
+
+#: Actions that leave Jenkins different from the projects: sync exits 1.
+BLOCKING: tuple[Action, ...] = ("conflict", "edited")
+
+
+@attrs.frozen
+class Owner:
+    """Who a managed job belongs to: a project of a repository (two repositories may have
+    projects of the same name, and may share a Jenkins folder)."""
+
+    project: str
+    repository: str
 
 
 @attrs.frozen
@@ -66,6 +98,14 @@ class DesiredJob:
         return canonical_digest(self.config_xml)
 
     @property
+    def owner(self) -> Owner | None:
+        """The project and repository its marker names (None for a config without one)."""
+        marker = read_marker(_description(self.config_xml))
+        if marker is None or marker.repository is None:
+            return None
+        return Owner(marker.project, unquote(marker.repository))
+
+    @property
     def folders(self) -> list[str]:
         parts = self.full_name.split("/")[:-1]
         return ["/".join(parts[: i + 1]) for i in range(len(parts))]
@@ -86,13 +126,19 @@ class Change:
 @attrs.frozen
 class SyncPlan:
     """What sync would do. ``conflicts`` block the sync (a job of the same name that pipedsl does
-    not manage); ``drift`` lists managed jobs edited on the server since the last sync."""
+    not manage, or that another repository's project manages); ``drift`` lists managed jobs
+    edited on the server since the last sync that will be restored, ``edited`` those that will
+    not (they block the sync too)."""
 
     folders: tuple[str, ...]
     changes: tuple[Change, ...]
 
     def of(self, action: Action) -> list[Change]:
         return [c for c in self.changes if c.action == action]
+
+    @property
+    def blocked(self) -> list[Change]:
+        return [c for c in self.changes if c.action in BLOCKING]
 
     @property
     def writes(self) -> int:
@@ -109,25 +155,181 @@ _DRIFT_REASON = (
 _BUILD_REASON = "inline job never built: a push starts it only after a first build"
 
 
-def plan_sync(  # noqa: PLR0912  (one branch per outcome reads clearest)
+def _owned(marker: Marker, owner: Owner | None) -> bool:
+    return owner is not None and marker.owned_by(owner.project, owner.repository)
+
+
+def _candidates(
+    existing: dict[str, Item], owners: Collection[Owner], managed_folders: Sequence[str]
+) -> list[tuple[str, Marker]]:
+    """Jobs ``--prune`` may delete, as the listing shows them: managed jobs whose marker names
+    the job itself and one of ``owners``, inside one of ``managed_folders``."""
+    scopes = tuple(f.casefold() + "/" for f in managed_folders)
+    found = []
+    for name, item in sorted(existing.items()):
+        marker = read_marker(item.description)
+        if (
+            item.kind == FOLDER
+            or marker is None
+            or marker.job.casefold() != name.casefold()
+            or not any(_owned(marker, owner) for owner in owners)
+        ):
+            continue
+        if not scopes or name.casefold().startswith(scopes):
+            found.append((name, marker))
+    return found
+
+
+def configs_to_read(
     desired: Sequence[DesiredJob],
     existing: dict[str, Item],
     *,
     prune: bool = False,
     managed_folders: Sequence[str] = (),
-    managed_projects: Sequence[str] = (),
-    drift: dict[str, str] | None = None,
+    owners: Collection[Owner] = (),
+    drift: bool = False,
+) -> list[str]:
+    """The jobs whose config ``plan_sync`` needs: every managed job sync would overwrite or
+    delete (to check that its marker belongs to the config it sits in, so a marker copied into
+    another job never makes pipedsl touch that job) and, when drift is looked for, every job
+    that looks unchanged. An unchanged Jenkins still costs no download."""
+    by_key = {name.casefold(): name for name in existing}
+    names: list[str] = []
+    for job in desired:
+        name = by_key.get(job.full_name.casefold())
+        if name is None:
+            continue
+        marker = read_marker(existing[name].description)
+        mine = marker is not None and marker.job.casefold() == name.casefold()
+        stale = marker is not None and (marker.repository is None or marker.digest != job.digest)
+        if mine and (drift or stale):
+            names.append(name)
+    if prune:
+        wanted = {j.full_name.casefold() for j in desired}
+        names += [
+            name
+            for name, _ in _candidates(existing, owners, managed_folders)
+            if name.casefold() not in wanted
+        ]
+    return names
+
+
+def _existing_change(job: DesiredJob, item: Item, config: str | None, *, restore: bool) -> Change:
+    """What to do with a job that exists: ``config`` is its config as Jenkins serves it (read
+    when the listing alone cannot decide)."""
+    marker = read_marker(item.description)
+    owner = job.owner
+    if marker is None or marker.job.casefold() != job.full_name.casefold():
+        return Change(
+            "conflict", job.full_name, "a job of this name exists and pipedsl does not manage it"
+        )
+    if marker.repository is None:  # written before owners were recorded
+        if owner is None or marker.project != owner.project:
+            return Change(
+                "conflict",
+                job.full_name,
+                f"a job of this name is managed by pipedsl for project {marker.project!r}",
+            )
+        if config is None or not _builds(config, owner.repository):
+            return Change(
+                "conflict",
+                job.full_name,
+                "its marker names no repository and its config does not build "
+                f"{owner.repository}; pipedsl will not take it over",
+            )
+        return Change("update", job.full_name, "taking over a job of an earlier pipedsl")
+    if not _owned(marker, owner):
+        return Change(
+            "conflict",
+            job.full_name,
+            f"a job of this name is managed by pipedsl for project {marker.project!r} of "
+            f"repository {unquote(marker.repository)}",
+        )
+    if config is None:
+        if marker.digest == job.digest:  # the listing decides: the marker records its digest
+            return Change("unchanged", job.full_name)
+        return Change(
+            "conflict", job.full_name, "its config was not read, so its marker cannot be checked"
+        )
+    on_server = server_digest(config)
+    if on_server == job.digest:
+        return Change("unchanged", job.full_name)
+    if on_server == marker.digest:  # the config is what pipedsl wrote with this marker
+        return Change("update", job.full_name)
+    if owner is not None and _builds(config, owner.repository):
+        return Change("drift" if restore else "edited", job.full_name, _DRIFT_REASON)
+    return Change(
+        "conflict",
+        job.full_name,
+        "its description carries pipedsl's marker, but the marker does not belong to its "
+        "config, which does not build this repository (copied from another job?)",
+    )
+
+
+def _deletes(
+    desired: Sequence[DesiredJob],
+    existing: dict[str, Item],
+    owners: Collection[Owner],
+    managed_folders: Sequence[str],
+    configs: Mapping[str, str],
+) -> list[Change]:
+    """What ``--prune`` deletes: managed jobs no project defines any more whose config still
+    carries the digest its marker records; the others are reported and left alone."""
+    wanted = {j.full_name.casefold() for j in desired}
+    changes = []
+    for name, marker in _candidates(existing, owners, managed_folders):
+        if name.casefold() in wanted:
+            continue
+        config = configs.get(name)
+        if config is not None and server_digest(config) == marker.digest:
+            changes.append(Change("delete", name, "no project defines it"))
+        else:
+            changes.append(
+                Change(
+                    "edited",
+                    name,
+                    "no project defines it, but its config was edited on the server since the "
+                    "last sync (or its marker was copied into it); delete it by hand",
+                )
+            )
+    return changes
+
+
+def plan_sync(
+    desired: Sequence[DesiredJob],
+    existing: dict[str, Item],
+    *,
+    prune: bool = False,
+    managed_folders: Sequence[str] = (),
+    owners: Collection[Owner] = (),
+    configs: Mapping[str, str] | None = None,
+    restore: bool = False,
     first_build: bool = False,
+    managed_projects: Sequence[str] | None = None,
 ) -> SyncPlan:
     """Compare desired jobs with the server's items (pure: no I/O).
 
-    Item names are compared as Jenkins does, ignoring case. ``managed_folders`` limits pruning
-    to the folders pipedsl writes into, and ``managed_projects`` to jobs whose marker names one
-    of these projects (two repositories may share a folder); ``drift`` maps job names to the digest of their config
-    as downloaded (when drift detection was asked for); ``first_build`` plans a build of each
-    inline job that has never been built (created now, or created earlier and never started).
+    Item names are compared as Jenkins does, ignoring case. A job is pipedsl's to change only
+    when its marker names the job itself and the owner (project and repository) that renders
+    it, and, whenever it would be overwritten or deleted, when the marker's digest is that of
+    the config it sits in (``configs``: the configs ``configs_to_read`` named, as Jenkins
+    serves them). A managed job whose config was edited on the server is restored when
+    ``restore`` (``--drift``) is given and still builds the owner's repository, and is
+    reported as ``edited`` otherwise. ``managed_folders`` and ``owners`` limit pruning;
+    ``first_build`` plans a build of each inline job that has never been built.
+    ``managed_projects`` (project names) is deprecated and decides nothing: names alone cannot
+    tell two repositories' projects apart.
     """
-    by_key = {name.casefold(): item for name, item in existing.items()}
+    if managed_projects is not None:
+        warnings.warn(
+            "plan_sync(managed_projects=...) is deprecated and no longer decides what is "
+            "pruned (two repositories may have projects of one name); pass "
+            "owners=[Owner(project.name, project.repository), ...]",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    configs = configs or {}
+    by_key = {name.casefold(): (name, item) for name, item in existing.items()}
     folders: list[str] = []
     for job in desired:
         for folder in job.folders:
@@ -140,7 +342,7 @@ def plan_sync(  # noqa: PLR0912  (one branch per outcome reads clearest)
             (
                 f
                 for f in job.folders
-                if f.casefold() in by_key and by_key[f.casefold()].kind != FOLDER
+                if f.casefold() in by_key and by_key[f.casefold()][1].kind != FOLDER
             ),
             None,
         )
@@ -149,39 +351,19 @@ def plan_sync(  # noqa: PLR0912  (one branch per outcome reads clearest)
                 Change("conflict", job.full_name, f"{blocking_folder} exists and is not a folder")
             )
             continue
-        item = by_key.get(job.full_name.casefold())
-        if item is None:
+        found = by_key.get(job.full_name.casefold())
+        if found is None:
             changes.append(Change("create", job.full_name))
-        elif not is_managed(item.description, job.full_name):
-            changes.append(
-                Change(
-                    "conflict",
-                    job.full_name,
-                    "a job of this name exists and pipedsl does not manage it",
-                )
-            )
-            continue
-        elif managed_digest(item.description) != job.digest:
-            changes.append(Change("update", job.full_name))
-        elif drift is not None and job.full_name in drift and drift[job.full_name] != job.canonical:
-            changes.append(Change("drift", job.full_name, _DRIFT_REASON))
         else:
-            changes.append(Change("unchanged", job.full_name))
+            change = _existing_change(job, found[1], configs.get(found[0]), restore=restore)
+            changes.append(change)
+            if change.action == "conflict":
+                continue
+        item = found[1] if found else None
         if first_build and job.inline and (item is None or not item.built):
             builds.append(Change("build", job.full_name, _BUILD_REASON))
     if prune:
-        wanted = {j.full_name.casefold() for j in desired}
-        scopes = tuple(f.casefold() + "/" for f in managed_folders)
-        for name, item in sorted(existing.items()):
-            key = name.casefold()
-            if key in wanted or item.kind == FOLDER or not is_managed(item.description, name):
-                continue
-            marker = read_marker(item.description)
-            # Only jobs of the projects being synced: two repositories may share a folder.
-            if managed_projects and (marker is None or marker.project not in managed_projects):
-                continue
-            if not scopes or key.startswith(scopes):
-                changes.append(Change("delete", name, "no project defines it"))
+        changes += _deletes(desired, existing, owners, managed_folders, configs)
     return SyncPlan(tuple(folders), tuple(changes + builds))
 
 
@@ -198,28 +380,15 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.not_done and not self.plan.of("conflict")
+        return not self.failed and not self.not_done and not self.plan.blocked
 
 
-def detect_drift(
-    client: JenkinsApi,
-    desired: Sequence[DesiredJob],
-    existing: dict[str, Item],
-    *,
-    workers: int = 4,
-) -> dict[str, str]:
-    """Download the config of each managed job that looks unchanged, ``workers`` at a time, to
-    find hand edits (one request per such job; only for ``--dry-run`` and ``--drift``)."""
-    by_key = {name.casefold(): item for name, item in existing.items()}
-    names = [
-        job.full_name
-        for job in desired
-        if (item := by_key.get(job.full_name.casefold())) is not None
-        and managed_digest(item.description) == job.digest
-    ]
+def read_configs(client: JenkinsApi, names: Sequence[str], *, workers: int = 4) -> dict[str, str]:
+    """The configs of ``names`` as Jenkins serves them, ``workers`` at a time (one request
+    each)."""
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         configs = list(pool.map(client.job_config, names))
-    return {name: server_digest(config) for name, config in zip(names, configs, strict=True)}
+    return dict(zip(names, configs, strict=True))
 
 
 Progress = Callable[[Change, str | None], None]

@@ -17,11 +17,13 @@ from pipedsl.jenkins.sync import (
     WRITES,
     Change,
     DesiredJob,
+    Owner,
     SyncPlan,
     SyncReport,
     apply_sync,
-    detect_drift,
+    configs_to_read,
     plan_sync,
+    read_configs,
 )
 from pipedsl.load import load_projects
 from pipedsl.model.project import Project
@@ -145,16 +147,23 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
     if verbose:
         echo(f"Jenkins {api_url(api, settings.url)} as {who or 'anonymous'}")
     existing = api.list_items()
-    drifted = (
-        detect_drift(api, desired.jobs, existing, workers=workers) if dry_run or drift else None
+    owners = [Owner(p.name, p.repository) for p in desired.projects]
+    wanted = configs_to_read(
+        desired.jobs,
+        existing,
+        prune=prune,
+        managed_folders=desired.folders,
+        owners=owners,
+        drift=dry_run or drift,
     )
     plan = plan_sync(
         desired.jobs,
         existing,
         prune=prune,
         managed_folders=desired.folders,
-        managed_projects=[p.name for p in desired.projects],
-        drift=drifted,
+        owners=owners,
+        configs=read_configs(api, wanted, workers=workers),
+        restore=dry_run or drift,
         first_build=first_build,
     )
     for note in desired.notes:
@@ -165,6 +174,8 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
             "the job on Jenkins, or give the component or project folder another name)",
             err=True,
         )
+    for change in plan.of("edited"):
+        echo(f"edited    {change.job}: {change.reason}; left as it is", err=True)
     never_built = [
         j.full_name
         for j in desired.jobs
@@ -181,7 +192,8 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
     if dry_run:
         for line in plan.lines():
             # Unchanged jobs only with -v; conflicts are explained above already.
-            if not line.startswith("conflict") and (verbose or not line.startswith("unchanged")):
+            explained = line.startswith(("conflict", "edited"))
+            if not explained and (verbose or not line.startswith("unchanged")):
                 echo(line)
         hook_plan = plan_hooks(hooks, desired.projects, github.api) if hooks else []
         for hook in hook_plan:
@@ -190,7 +202,7 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
         echo(f"plan: {_plan_summary(plan)} (dry run: nothing changed)")
         if verbose:
             _echo_requests(echo, api, hooks)
-        failed = plan.of("conflict") or any(h.action == "error" for h in hook_plan)
+        failed = plan.blocked or any(h.action == "error" for h in hook_plan)
         return 1 if failed else 0
 
     progress = _Progress(echo, plan.writes, tty=tty)
@@ -237,6 +249,7 @@ _PLANNED = {
     "build": "to build",
     "unchanged": "unchanged",
     "conflict": "in conflict",
+    "edited": "edited on the server and left as it is",
 }
 _DONE = {
     "create": "created",
@@ -341,5 +354,8 @@ def _report(report: SyncReport, echo: Echo) -> int:
     conflicts = report.plan.of("conflict")
     if conflicts:
         parts.append(f"{len(conflicts)} in conflict (not touched)")
+    edited = report.plan.of("edited")
+    if edited:
+        parts.append(f"{len(edited)} edited on the server (not touched; --drift restores)")
     echo(f"sync: {', '.join(parts) or 'nothing to do'}")
-    return 1 if conflicts else 0
+    return 1 if report.plan.blocked else 0

@@ -115,8 +115,9 @@ def matches(pattern: str, allowed: str) -> Validator:
 # UTF-16 surrogates (no UTF-8 file) and the noncharacters U+FFFE/U+FFFF (no XML document).
 _UNCARRIABLE = re.compile("[\x00\ud800-\udfff\ufffe\uffff]")
 
-# Groovy 2.4 refuses a string constant over 65,535 bytes of modified UTF-8, which a string of
-# 21,845 characters can reach; scripts longer than this belong in a file in the repository.
+# Scripts longer than this belong in a file in the repository. (Groovy 2.4 refuses a string
+# constant over 65,535 bytes of modified UTF-8, which 10,923 characters outside the Basic
+# Multilingual Plane reach: render checks that limit, in bytes, on every literal it writes.)
 MAX_TEXT = 20_000
 
 

@@ -10,7 +10,7 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.steps import Step, steps_tuple
-from pipedsl.model.values import GroovyExpr, GString, Text
+from pipedsl.model.values import GroovyExpr, GString, Text, too_long
 
 _TEXT = (str, GroovyExpr, GString)
 
@@ -69,6 +69,9 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object)
             )
         if isinstance(val, str) and "\x00" in val:
             raise _checks.fail(instance, attribute, f"{name}: must not contain a NUL character")
+        problem = too_long(val)
+        if problem is not None:
+            raise _checks.fail(instance, attribute, f"{name}: {problem}")
 
 
 @attrs.frozen(cache_hash=True)
@@ -88,25 +91,74 @@ class Agent:
         return cls(label)
 
 
+_VERSION = _checks.matches(r"[0-9A-Za-z][0-9A-Za-z.+_-]*", "a version such as 3.9.6 or 20.10.0")
+
+
+@attrs.frozen(cache_hash=True)
+class Tool:
+    """A tool installation of Jenkins' Global Tool Configuration, by its ``name`` there, and
+    how Jenkins gets it: ``version`` installs that version automatically from the tool's own
+    downloads (Maven, Node.js and Gradle), ``home`` is where it is already installed on every
+    agent. With neither, the installation must exist on Jenkins already. The generated
+    configuration-as-code and SETUP.md declare it either way."""
+
+    name: str = attrs.field(validator=_checks.text(multiline=False))
+    version: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_VERSION)
+    )
+    home: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.version is not None and self.home is not None:
+            raise _checks.fail(
+                self,
+                attrs.fields(Tool).home,
+                "give a version (installed by Jenkins) or a home (already installed), not both",
+            )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _tool(value: object) -> object:
+    return Tool(value) if isinstance(value, str) else value
+
+
 @attrs.frozen(cache_hash=True)
 class Tools:
-    """Tool installations (by their name in Jenkins' Global Tool Configuration) put on PATH."""
+    """Tool installations put on PATH, each by its name in Jenkins' Global Tool Configuration
+    (a string) or as a :class:`Tool` that also says how Jenkins installs it."""
 
-    maven: str | None = attrs.field(
-        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    maven: Tool | None = attrs.field(
+        default=None, converter=_tool, validator=_checks.optional(_checks.instance_of(Tool))
     )
-    jdk: str | None = attrs.field(
-        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    jdk: Tool | None = attrs.field(
+        default=None, converter=_tool, validator=_checks.optional(_checks.instance_of(Tool))
     )
-    nodejs: str | None = attrs.field(
-        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    nodejs: Tool | None = attrs.field(
+        default=None, converter=_tool, validator=_checks.optional(_checks.instance_of(Tool))
     )
-    gradle: str | None = attrs.field(
-        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    gradle: Tool | None = attrs.field(
+        default=None, converter=_tool, validator=_checks.optional(_checks.instance_of(Tool))
     )
+
+    def __attrs_post_init__(self) -> None:
+        if self.jdk is not None and self.jdk.version is not None:
+            raise _checks.fail(
+                self,
+                attrs.fields(Tools).jdk,
+                "Jenkins has no built-in JDK installer: give the JDK's home "
+                "(Tool(name, home=...)) or only its name",
+            )
 
     def items(self) -> list[tuple[str, str]]:
         """``(tool type, installation name)`` for the tools that are set, in a fixed order."""
+        return [(kind, tool.name) for kind, tool in self.installations()]
+
+    def installations(self) -> list[tuple[str, Tool]]:
+        """``(tool type, installation)`` for the tools that are set, in a fixed order."""
         return [
             (f.name, v) for f in attrs.fields(Tools) if (v := getattr(self, f.name)) is not None
         ]

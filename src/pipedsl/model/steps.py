@@ -20,9 +20,7 @@ from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s.config import Secret
-from pipedsl.model.values import GroovyExpr, GString, Text
-
-_TEXT = (str, GroovyExpr, GString)
+from pipedsl.model.values import TEXT, Text
 
 
 class Step:
@@ -77,7 +75,7 @@ def sh(script: str, *, label: str | None = None) -> Sh:
 class Echo(Step):
     """``echo``: print a message in the build log."""
 
-    message: Text = attrs.field(validator=_checks.instance_of(_TEXT))
+    message: Text = attrs.field(validator=TEXT)
 
 
 @attrs.frozen(cache_hash=True)
@@ -160,7 +158,7 @@ class SlackSend(Step):
     (``tokenCredentialId``), never a token."""
 
     channel: str = attrs.field(validator=_checks.text(multiline=False))
-    message: Text = attrs.field(validator=_checks.instance_of(_TEXT))
+    message: Text = attrs.field(validator=TEXT)
     color: str = attrs.field(default="good", validator=_checks.text(multiline=False))
     team_domain: str | None = attrs.field(
         default=None, validator=_checks.optional(_checks.text(multiline=False))
@@ -180,14 +178,10 @@ class DiscordSend(Step):
     credential (bound with ``withCredentials`` when rendered)."""
 
     webhook: Credential = attrs.field(validator=_credential_of("secret_text"))
-    title: Text = attrs.field(validator=_checks.instance_of(_TEXT))
-    description: Text = attrs.field(validator=_checks.instance_of(_TEXT))
-    result: Text | None = attrs.field(
-        default=None, validator=_checks.optional(_checks.instance_of(_TEXT))
-    )
-    link: Text | None = attrs.field(
-        default=None, validator=_checks.optional(_checks.instance_of(_TEXT))
-    )
+    title: Text = attrs.field(validator=TEXT)
+    description: Text = attrs.field(validator=TEXT)
+    result: Text | None = attrs.field(default=None, validator=_checks.optional(TEXT))
+    link: Text | None = attrs.field(default=None, validator=_checks.optional(TEXT))
 
 
 @attrs.frozen(cache_hash=True)
@@ -206,7 +200,7 @@ class SshTransfer:
     remote_directory: str = attrs.field(
         default="", validator=_checks.text(empty=True, multiline=False)
     )
-    exec_command: Text = attrs.field(default="", validator=_checks.instance_of(_TEXT))
+    exec_command: Text = attrs.field(default="", validator=TEXT)
     exec_timeout: int = attrs.field(default=120_000, validator=_checks.positive_int)
     clean_remote: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
     """Empty ``remote_directory`` before sending, so files removed from the repository do not
@@ -262,8 +256,11 @@ def _split_words(value: str) -> tuple[str, ...]:
 class Maven(Step):
     """Run Maven goals: ``Maven("clean")``, ``Maven(["package", "-DskipTests"])``.
 
-    A string is split like a shell would split it; each word is quoted when rendered.
-    ``wrapper=True`` runs ``./mvnw`` instead of ``mvn``.
+    A string is split like a shell would split it. Each word reaches Maven as the shell passes
+    it inside double quotes: ``$NAME`` and ``${NAME}`` become the environment variable's value
+    (``Maven("sonar:sonar -Dsonar.token=$SONAR_TOKEN")``), without word splitting or globbing;
+    everything else is literal (``$(...)``, backquotes, globs). ``wrapper=True`` runs
+    ``./mvnw`` instead of ``mvn``.
     """
 
     goals: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
@@ -275,7 +272,8 @@ class Maven(Step):
 
 @attrs.frozen(cache_hash=True)
 class Npm(Step):
-    """Run npm: ``Npm("install")``, ``Npm("run build")``."""
+    """Run npm: ``Npm("install")``, ``Npm("run build")``. Words are split, and ``$NAME`` and
+    ``${NAME}`` expanded, as for :class:`Maven`."""
 
     args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
 

@@ -8,7 +8,8 @@ such as ``env.BUILD_NUMBER``, never for secrets.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import attrs
 
@@ -60,6 +61,79 @@ class GString:
 
 Text = str | GroovyExpr | GString
 """Anything that renders to a Groovy string value."""
+
+
+def literal_length(value: Text) -> int:
+    """How many characters of literal text ``value`` holds (a GString's literal parts together;
+    none for a :class:`GroovyExpr`)."""
+    if isinstance(value, GString):
+        return sum(len(part) for part in value.parts if isinstance(part, str))
+    return len(value) if isinstance(value, str) else 0
+
+
+def too_long(value: Text) -> str | None:
+    """Why ``value`` is too long for a text field, or ``None``: at most
+    :data:`~pipedsl.model._checks.MAX_TEXT` characters of literal text, as for every other text
+    field."""
+    length = literal_length(value)
+    if length <= _checks.MAX_TEXT:
+        return None
+    return (
+        f"is {length} characters long; at most {_checks.MAX_TEXT} are allowed (keep longer "
+        "texts in a file in the repository)"
+    )
+
+
+def _check_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _checks.instance_of((str, GroovyExpr, GString))(instance, attribute, value)
+    problem = too_long(value) if isinstance(value, str | GroovyExpr | GString) else None
+    if problem is not None:
+        raise _checks.fail(instance, attribute, problem)
+
+
+TEXT: _checks.Validator = _check_text
+"""Validator of a :data:`Text` field: a ``str``, ``GroovyExpr`` or ``GString``, not too long
+(:func:`too_long`). Empty and multi-line texts are allowed."""
+
+
+def model_parts(value: object) -> Iterator[tuple[str, object, str | None]]:
+    """The direct parts of a model object, for walks over every value a project holds:
+    ``(path suffix, part, name)``. Fields are ``.field`` (those outside equality, such as
+    ``Project.source``, are not part of the model), tuple items ``[index]``, and the values of
+    ``(name, value)`` pairs (environments, ConfigMap data) ``[name]``, with the name they are
+    assigned to; ``name`` is ``None`` otherwise. Strings, numbers and :class:`GString` /
+    :class:`GroovyExpr` values have no parts."""
+    if isinstance(value, tuple):
+        pairs = all(
+            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            for item in value
+        )
+        for index, item in enumerate(value):
+            if pairs:
+                yield f"[{item[0]}]", item[1], item[0]
+            else:
+                yield f"[{index}]", item, None
+        return
+    for name in model_fields(type(value)):
+        yield f".{name}", getattr(value, name), None
+
+
+def model_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a model class that :func:`model_parts` visits, in order (none for
+    anything but an attrs class, and for :class:`GString` and :class:`GroovyExpr`)."""
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = (
+            tuple(f.name for f in attrs.fields(kind) if f.eq)
+            if attrs.has(kind) and kind not in (GString, GroovyExpr)
+            else ()
+        )
+    return names
+
+
+# attrs.fields costs more than a lookup.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
 
 JOB_NAME = GroovyExpr("env.JOB_NAME")
 BUILD_NUMBER = GroovyExpr("env.BUILD_NUMBER")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
-from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
+from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tool, Tools
 from pipedsl.model.project import Component
 from pipedsl.model.steps import Checkout, Maven
 from pipedsl.presets._common import (
@@ -30,8 +30,8 @@ def spring_boot_backend(
     manifests: str | Sequence[str] | None = None,
     remote_directory: str | None = None,
     deployment: str | None = None,
-    maven: str | None = None,
-    jdk: str | None = None,
+    maven: str | Tool | None = None,
+    jdk: str | Tool | None = None,
     wrapper: bool = False,
     agent: Agent | None = None,
     runtime: Runtime | RuntimeSpec | None = None,
@@ -50,8 +50,9 @@ def spring_boot_backend(
     applies them with the pushed image already set, and waits for the rollout (see
     ``docs/manifests.md``). ``manifests`` and ``deployment`` are then not needed.
 
-    ``maven`` and ``jdk`` name tool installations in Jenkins; without them ``mvn`` and ``java``
-    come from the agent's PATH. ``wrapper=True`` uses the project's ``./mvnw``::
+    ``maven`` and ``jdk`` name tool installations in Jenkins (or are :class:`~pipedsl.Tool`
+    values that also say how Jenkins installs them); without them ``mvn`` and ``java`` come from the
+    agent's PATH. ``wrapper=True`` uses the project's ``./mvnw``::
 
         spring_boot_backend("backend", source="backend/", image=hub.tagged("backend-{build}"),
                             deploy=SshServer("master"), notify=slack)

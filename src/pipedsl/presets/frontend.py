@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
-from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
+from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tool, Tools
 from pipedsl.model.project import Component
 from pipedsl.model.steps import Checkout, Npm
 from pipedsl.presets._common import (
@@ -33,7 +33,7 @@ def npm_frontend(
     install: str = "install",
     test: str | None = "run test",
     build: str = "run build",
-    nodejs: str | None = None,
+    nodejs: str | Tool | None = None,
     agent: Agent | None = None,
     runtime: Runtime | RuntimeSpec | None = None,
 ) -> Component:
@@ -44,7 +44,7 @@ def npm_frontend(
     build``), Docker Build, Docker Push and, with ``deploy``, Send Artifacts and Apply
     Deployment as in :func:`~pipedsl.presets.spring_boot_backend`, including ``runtime``
     (typically :func:`~pipedsl.nginx_frontend`). ``nodejs`` names a NodeJS tool installation in
-    Jenkins.
+    Jenkins (or is a :class:`~pipedsl.Tool` that also says how Jenkins installs it).
     """
     require(image, Image, "image", "npm_frontend")
     cluster = build_runtime(

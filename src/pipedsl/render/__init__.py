@@ -15,11 +15,16 @@ from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.model.validate import component_problems, project_problems, validate_project
 from pipedsl.render.artifacts import Artifact
+from pipedsl.render.groovy import oversized_strings
 from pipedsl.render.jenkinsfile import render_jenkinsfile, step_writer
 from pipedsl.render.jobs import render_job, render_setup
 from pipedsl.render.manifests import render_manifests
 from pipedsl.render.parallel import parallel_map
-from pipedsl.render.secrets import find_interpolated_credentials, find_secrets
+from pipedsl.render.secrets import (
+    find_interpolated_credentials,
+    find_secrets,
+    find_value_secrets,
+)
 from pipedsl.render.setup import primitive_steps
 from pipedsl.render.templating import template_dirs as _template_dirs
 from pipedsl.resolve import final_pipeline
@@ -70,7 +75,18 @@ def render_project(
             return _Rendered(problems=invalid, valid=False)
         try:
             pipeline = final_pipeline(project, component)
-            text = render_jenkinsfile(project, component, dirs, pipeline=pipeline, writer=writer)
+            where = f"components[{component.name}]"
+            try:
+                text = render_jenkinsfile(
+                    project, component, dirs, pipeline=pipeline, writer=writer
+                )
+            except (ModelError, RenderError):
+                # A string Groovy cannot hold (or a command a tool step becomes, too long for
+                # its step) is refused as it is written: named here by its place in the model.
+                too_long = oversized_strings(pipeline, f"{where}.pipeline")
+                if not too_long:
+                    raise
+                return _Rendered(problems=too_long)
             files = [
                 Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
                 render_job(project, component, text),
@@ -82,8 +98,13 @@ def render_project(
             )
             # Free text (scripts, raw Groovy, messages, config values) could still carry a
             # pasted secret: nothing that looks like one is ever written.
-            problems = find_secrets(files) + find_interpolated_credentials(files)
+            problems = find_secrets(files)
             manifest_problems = find_secrets(manifests)
+            # What escaping hides from the files' scan (' becomes \' in a Groovy literal).
+            problems[:0] = find_value_secrets(
+                component, where, reported=problems + manifest_problems
+            )
+            problems += find_interpolated_credentials(files)
             steps = list(dict.fromkeys(primitive_steps([pipeline])))
         except Exception as exc:  # raised below, in component order
             return _Rendered(error=exc)
@@ -106,8 +127,12 @@ def render_project(
         for artifact in render_manifests(project, service.name, service.runtime)
     ]
     # Reported in the order of the files: Jenkinsfiles and jobs, setup files, manifests.
-    problems = [p for r in results for p in r.problems] + find_secrets(shared)
-    problems += [p for r in results for p in r.manifest_problems] + find_secrets(services)
+    shared_problems, service_problems = find_secrets(shared), find_secrets(services)
+    problems = find_value_secrets(
+        attrs.evolve(project, components=()), "", reported=shared_problems + service_problems
+    )
+    problems += [p for r in results for p in r.problems] + shared_problems
+    problems += [p for r in results for p in r.manifest_problems] + service_problems
     if problems:
         raise ModelError(problems)
     shared += services

@@ -2,6 +2,11 @@
 
 Built with ElementTree, whose serializer is the one place text is escaped for XML; characters
 XML cannot carry at all are refused with an error naming the job.
+
+The file declares XML 1.1, as Jenkins writes and reads it. An XML 1.1 reader turns a raw CR,
+NEL (U+0085) and LINE SEPARATOR (U+2028) into a line feed and refuses raw DEL and C1 controls
+(U+007F-U+009F), so those are written as character references: every value reads back exactly
+through an XML 1.1 parser (the JDK's, which Jenkins uses) and through ElementTree alike.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import quote
 
 import attrs
 
@@ -18,11 +24,20 @@ from pipedsl.model.project import Component, Project
 
 MANAGED_MARK = "[managed by pipedsl"
 _MARKER = re.compile(
+    r"\[managed by pipedsl; project=([^;\]\n]+); repository=([^;\]\s]+); "
+    r"job=([^;\]\n]+); digest=([0-9a-f]{64})\]"
+)
+# The marker of pipedsl releases before the repository was recorded.
+_LEGACY_MARKER = re.compile(
     r"\[managed by pipedsl; project=([^;\]\n]+); job=([^;\]\n]+); digest=([0-9a-f]{64})\]"
 )
 
-# Characters XML 1.0 cannot represent even as character references.
+# Characters XML cannot represent even as character references (XML 1.1 could carry the C0
+# controls as references, but XML 1.0 readers, ElementTree among them, could not read them).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Characters an XML 1.1 reader changes or refuses when raw: CR, NEL and U+2028 become LF, DEL
+# and the C1 controls are "restricted". As character references they read back unchanged.
+_AS_REFERENCE = re.compile("[\r\x7f-\x9f\u2028]")
 
 WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
 
@@ -126,9 +141,9 @@ def _config(
 def _serialize(root: ET.Element) -> str:
     ET.indent(root, space="  ")
     text = ET.tostring(root, encoding="unicode")
-    # A reader turns a raw CR into LF; as a character reference it survives. Our markup has no
-    # CR of its own, so every one here is content.
-    return "<?xml version='1.1' encoding='UTF-8'?>\n" + text.replace("\r", "&#13;") + "\n"
+    # Our markup is ASCII without CR, so every character referenced here is content.
+    text = _AS_REFERENCE.sub(lambda m: f"&#{ord(m.group())};", text)
+    return "<?xml version='1.1' encoding='UTF-8'?>\n" + text + "\n"
 
 
 # What Jenkins itself adds to a job's config once it has run: declarative ``options {}`` become
@@ -141,11 +156,46 @@ _WRITTEN_PROPERTIES = frozenset(
 )
 
 
+def _tree_digest(root: ET.Element) -> str:
+    """A digest of an element tree that ignores the job's description, attribute order, the
+    version in ``plugin="name@1.2"``, and text that is only whitespace between elements (how
+    Jenkins re-indents a config when it stores it). Each piece is length-prefixed, so no two
+    different trees feed the hash the same bytes."""
+    digest = hashlib.sha256()
+
+    def piece(text: str) -> None:
+        data = text.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+
+    def blank(text: str | None) -> bool:
+        return text is None or not text.strip()
+
+    def feed(element: ET.Element) -> None:
+        digest.update(b"<")
+        piece(element.tag)
+        for key, value in sorted(element.attrib.items()):
+            piece(key)
+            piece(value.split("@", 1)[0] if key == "plugin" else value)
+        text = element.text
+        if element.tag == "description" or (len(element) and blank(text)):
+            text = None
+        piece(text or "")
+        for child in element:
+            feed(child)
+            piece("" if blank(child.tail) else child.tail or "")
+        digest.update(b">")
+
+    feed(root)
+    return digest.hexdigest()
+
+
 def canonical_digest(config_xml: str) -> str:
     """A digest of a config.xml that ignores its description and what Jenkins rewrites or adds
     when it stores a config or runs the job: the XML declaration, empty-element form,
     insignificant whitespace, plugin versions in ``plugin="name@1.2"``, ``<actions>``, and job
-    properties pipedsl does not write (those declarative ``options`` create)."""
+    properties pipedsl does not write (those declarative ``options`` create). It is the digest a
+    managed job's marker records, so the marker can be checked against the config it sits in."""
     body = re.sub(r"^<\?xml[^>]*\?>", "", config_xml.lstrip("\ufeff"))
     root = ET.fromstring(body)  # noqa: S314  (our own output, or the config of a job we manage)
     for actions in root.findall("actions"):
@@ -154,33 +204,39 @@ def canonical_digest(config_xml: str) -> str:
         for prop in list(properties):
             if prop.tag not in _WRITTEN_PROPERTIES:
                 properties.remove(prop)
-    for element in root.iter():
-        if element.tag == "description":
-            element.text = None
-        if "plugin" in element.attrib:
-            element.set("plugin", element.get("plugin", "").split("@", 1)[0])
-        if element.text is not None and not element.text.strip() and len(element):
-            element.text = None
-        if element.tail is not None and not element.tail.strip():
-            element.tail = None
-    canonical = ET.canonicalize(ET.tostring(root, encoding="unicode"), strip_text=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return _tree_digest(root)
+
+
+def marker_repository(repository: str) -> str:
+    """How the marker records a repository URL: percent-encoded, so that it holds no ``;``,
+    ``]``, space, XML markup or non-ASCII character."""
+    return quote(repository, safe="/:@!$()*+,=.~-_")
 
 
 @attrs.frozen
 class Marker:
-    """What a managed job's description records: the project that defines it, its own full
-    name, and the digest of its config."""
+    """What a managed job's description records: the project that defines it and the
+    repository that project builds (together, the owner: two repositories' projects may share
+    a name, not both), the job's own full name, and the digest of its config
+    (``canonical_digest``). ``repository`` is None in markers written before it was recorded."""
 
     project: str
+    repository: str | None
     job: str
     digest: str
+
+    def owned_by(self, project: str, repository: str) -> bool:
+        """Whether the marker names this project of this repository as the job's owner."""
+        return self.project == project and self.repository == marker_repository(repository)
 
 
 def read_marker(description: str | None) -> Marker | None:
     """The marker in a job's description, or None if there is none."""
     match = _MARKER.search(description or "")
-    return Marker(*match.groups()) if match else None
+    if match:
+        return Marker(*match.groups())
+    legacy = _LEGACY_MARKER.search(description or "")
+    return Marker(legacy[1], None, legacy[2], legacy[3]) if legacy else None
 
 
 def managed_digest(description: str | None) -> str | None:
@@ -191,9 +247,10 @@ def managed_digest(description: str | None) -> str | None:
 
 
 def is_managed(description: str | None, name: str) -> bool:
-    """Whether pipedsl manages the job ``name``: its description carries a marker that names
-    this very job. A job copied from a managed one ("New Item, copy from") carries the other
-    job's name in its copied description, so pipedsl neither updates nor prunes it."""
+    """Whether the job ``name`` carries a marker that names this very job. A job copied from a
+    managed one ("New Item, copy from") carries the other job's name in its copied description,
+    so pipedsl neither updates nor prunes it. (Whose job it is, and whether the marker belongs
+    to the config it sits in, are decided by ``sync``.)"""
     marker = read_marker(description)
     return marker is not None and marker.job.casefold() == name.casefold()
 
@@ -207,7 +264,7 @@ def render_job_config(
 ) -> str:
     """The config.xml of the component's pipeline job. Its description says who manages the job
     and records a digest of the rest of the config, so ``sync`` can tell from a job listing
-    alone whether a job is up to date."""
+    alone whether a job is up to date, and can check that a marker belongs to its config."""
     source = project.source or "a pipedsl project"
     text = (
         f"Pipeline of {component.name} in {project.name}, generated by pipedsl from {source}.\n"
@@ -218,20 +275,21 @@ def render_job_config(
             "\nInline pipeline: a GitHub push starts it only after a first build "
             "(pipedsl sync --first-build)."
         )
-    # Serialised once with a placeholder where the digest goes; the digest is the hash of that
-    # text (our serialisation is deterministic, so it identifies the config), then put in place.
-    # What Jenkins stores is compared through ``canonical_digest``, only when drift is looked for.
-    placeholder = "0" * 64
-    mark = f"{MANAGED_MARK}; project={project.name}; job={job_full_name(project, component)}"
-    draft = _serialize(
-        _config(
-            project=project,
-            component=component,
-            settings=settings,
-            jenkinsfile=jenkinsfile,
-            script_path=script_path,
-            description=f"{text}\n{mark}; digest={placeholder}]",
-        )
+    root = _config(
+        project=project,
+        component=component,
+        settings=settings,
+        jenkinsfile=jenkinsfile,
+        script_path=script_path,
+        description="",
     )
-    digest = hashlib.sha256(draft.encode("utf-8")).hexdigest()
-    return draft.replace(f"{mark}; digest={placeholder}]", f"{mark}; digest={digest}]", 1)
+    # The digest ignores the description, so it is taken before the description is filled in.
+    mark = (
+        f"{MANAGED_MARK}; project={project.name}; "
+        f"repository={marker_repository(project.repository)}; "
+        f"job={job_full_name(project, component)}; digest={_tree_digest(root)}]"
+    )
+    description = root.find("description")
+    assert description is not None  # noqa: S101  (_config writes it first)
+    description.text = xml_text(f"{text}\n{mark}", job_full_name(project, component))
+    return _serialize(root)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from pipedsl.errors import RenderError
-from pipedsl.model.values import GroovyExpr, GString
+from pipedsl.errors import ModelError, Problem, RenderError
+from pipedsl.model.steps import Step
+from pipedsl.model.values import GroovyExpr, GString, model_parts
+from pipedsl.render import lower
 from pipedsl.render.escape import GroovyCode, groovy_gstring_part, groovy_str
 
 # Continuation lines of a multi-line string literal start with this mark while a Jenkinsfile
@@ -15,6 +18,95 @@ NO_INDENT = "\ue000"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+MAX_STRING_BYTES = 65_535
+"""The longest string constant a Groovy class can hold, in bytes of the class file's modified
+UTF-8: each of a GString's literal parts and each plain literal counts on its own. Groovy
+refuses a longer one ("String too long", "UTF8 string too large")."""
+
+# Modified UTF-8 is UTF-8 but for NUL (two bytes, not one) and characters outside the Basic
+# Multilingual Plane (a surrogate pair of three bytes each: six, not four).
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def string_bytes(value: str) -> int:
+    """The size of ``value`` as a Groovy string constant: bytes of modified UTF-8."""
+    if value.isascii():
+        return len(value) + value.count("\x00")
+    utf8 = len(value.encode("utf-8", "surrogatepass"))
+    return utf8 + value.count("\x00") + 2 * len(_ASTRAL.findall(value))
+
+
+def _too_long(value: str) -> str | None:
+    """Why ``value`` cannot be one Groovy string constant, or ``None``."""
+    # At most six bytes a character (one outside the Basic Multilingual Plane).
+    if len(value) <= MAX_STRING_BYTES // 6:
+        return None
+    size = string_bytes(value)
+    if size <= MAX_STRING_BYTES:
+        return None
+    return (
+        f"is {size:,} bytes as a Groovy string (modified UTF-8); Groovy takes at most "
+        f"{MAX_STRING_BYTES:,} in one string: keep long texts in a file in the repository"
+    )
+
+
+def _fits(value: str) -> None:
+    # The last check before a literal is written: oversized_strings names the field first.
+    problem = _too_long(value)
+    if problem is not None:
+        raise RenderError(f"the string {value[:40]!r}... {problem}")
+
+
+def oversized_strings(value: object, path: str) -> list[Problem]:
+    """Every string of ``value`` (a resolved pipeline) that Groovy could not hold as one string
+    constant, with its object path: literals and each literal part of a GString, tool steps
+    as the primitive steps they become."""
+    return [Problem(where, message) for where, message in _oversized(value, path)]
+
+
+# Steps repeat across stages and components: each distinct one is checked once.
+_STEP_PROBLEMS: dict[Step, tuple[tuple[str, str], ...]] = {}
+
+
+def _oversized(value: object, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        problem = _too_long(value)
+        if problem is not None:
+            yield path, problem
+    elif isinstance(value, GString):
+        literal = "".join(p for p in value.parts if isinstance(p, str))
+        parts = (literal,) if value.is_literal else value.parts
+        for part in parts:
+            if isinstance(part, str) and (problem := _too_long(part)) is not None:
+                yield path, f"has a literal part that {problem}"
+    elif isinstance(value, Step):
+        found = _STEP_PROBLEMS.get(value)
+        if found is None:
+            if len(_STEP_PROBLEMS) > 100_000:
+                _STEP_PROBLEMS.clear()
+            found = _STEP_PROBLEMS[value] = tuple(_step_oversized(value))
+        for suffix, message in found:
+            yield path + suffix, message
+    else:
+        for suffix, inner, _ in model_parts(value):
+            yield from _oversized(inner, path + suffix)
+
+
+def _step_oversized(step: Step) -> Iterator[tuple[str, str]]:
+    """``(path suffix, problem)`` of a step, as the primitive step it is written as."""
+    name = type(step).__name__
+    try:
+        primitive = lower.lower(step)
+    except ModelError as exc:  # a value built from the step's own is out of bounds
+        yield "", f"this {name} step does not fit in the step it becomes: {exc}"
+        return
+    if primitive is step:
+        for suffix, inner, _ in model_parts(step):
+            yield from _oversized(inner, suffix)
+        return
+    for suffix, problem in _oversized(primitive, ""):
+        yield "", f"this {name} step becomes {type(primitive).__name__}{suffix}, which {problem}"
+
 
 def gstring(value: GString) -> GroovyCode:
     """A double-quoted GString: literal parts escaped, expressions as ``${...}``."""
@@ -23,6 +115,7 @@ def gstring(value: GString) -> GroovyCode:
         if isinstance(part, GroovyExpr):
             out.append("${" + part.code + "}")
         else:
+            _fits(part)
             out.append(groovy_gstring_part(part))
     return GroovyCode('"' + "".join(out) + '"')
 
@@ -37,6 +130,7 @@ def groovy_value(value: object) -> GroovyCode:
     if isinstance(value, int):
         return GroovyCode(str(value))
     if isinstance(value, str):
+        _fits(value)
         return _mark_continuations(groovy_str(value))
     if isinstance(value, GroovyExpr):
         return GroovyCode(value.code)

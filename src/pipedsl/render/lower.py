@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from pipedsl.errors import RenderError
 from pipedsl.model.infra import DOCKER_HUB, SshServer
@@ -29,8 +30,33 @@ REGISTRY_USER = "REGISTRY_USER"
 REGISTRY_PASSWORD = "REGISTRY_PASSWORD"  # noqa: S105  (a variable name, not a password)
 
 
+# The variable references a tool step's words may hold: ``$NAME`` and ``${NAME}``.
+_VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+
+
+def sh_word(word: str) -> str:
+    """A shell word that the shell reads as ``word`` with each ``$NAME`` and ``${NAME}``
+    replaced by that environment variable's value, as in double quotes (no word splitting, no
+    globbing); everything else is literal: other ``$`` forms (``$(...)``, ``$1``, ``${X:-y}``),
+    backquotes, globs, quotes and backslashes.
+
+    >>> sh_word("-Dsonar.token=$SONAR_TOKEN")
+    '-Dsonar.token="${SONAR_TOKEN}"'
+    """
+    parts = []
+    end = 0
+    for match in _VARIABLE.finditer(word):
+        if match.start() > end:
+            parts.append(sh_quote(word[end : match.start()]))
+        parts.append('"${' + (match.group(1) or match.group(2)) + '}"')
+        end = match.end()
+    if end < len(word) or not parts:
+        parts.append(sh_quote(word[end:]))
+    return "".join(parts)
+
+
 def _words(*words: str) -> str:
-    return " ".join(sh_quote(w) for w in words)
+    return " ".join(sh_word(w) for w in words)
 
 
 def maven(step: Maven) -> Sh:

@@ -3,16 +3,20 @@ let Groovy interpolate a credential variable into a string.
 
 The model cannot hold a secret value, but raw ``sh`` scripts, ``Groovy`` steps, messages and
 ConfigMap values are free text; this scan catches a pasted token there before it is written.
+Each value of the model is judged as the shell, Groovy or YAML reads it (before escaping,
+which turns ``'`` into ``\\'`` in a Groovy literal), and every line of every file as written.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from pipedsl.errors import Problem
+from pipedsl.model.values import GroovyExpr, GString, model_fields, model_parts
 from pipedsl.render.artifacts import Artifact
 
 # (what, pattern): each pattern matches a value, never a reference such as ${VAR} or $VAR, and
@@ -59,11 +63,25 @@ _WHOLE_WORD = {
 # ``password: "x"``). The assignment is found first (it starts with a character the engine can
 # skip to), then the name before it is checked: tokenCredentialId or passwordVariable name a
 # credential id or a variable, not a secret, and are not matched.
-_ASSIGNED_LITERAL = re.compile(r"[:=][ \t]*(?:'[^'$\n]{4,}'|\"[^\"$\n]{4,}\")")
+_ASSIGNED_LITERAL = re.compile(r"[:=][ \t]*(?:'([^'\n]{4,})'|\"([^\"\n]{4,})\")")
 _SECRET_NAME = re.compile(
     r"(?i:password|passwd|secret|token|api_?key|access_?key|private_?key)[ \t]*\Z"
 )
 ASSIGNED_SECRET = "a literal assigned to a secret-looking name"  # noqa: S105  (a description)
+# What stands for a value kept elsewhere rather than being one: a whole placeholder
+# (``'${DB_PASSWORD}'``, filled in by a templating tool or Groovy), or in double quotes anything
+# the shell expands (``"$X"``, ``"${X}"``, ``"$(cat f)"``, backquotes). Any other ``$`` is
+# literal text: ``'pa$$word'`` is a password, in single quotes as in double ones.
+_PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_.]*\}?")
+_EXPANSION = re.compile(r"\$[A-Za-z_{(0-9@*#?$!-]|`")
+
+
+def _is_reference(single: str | None, double: str | None) -> bool:
+    body = single if single is not None else double
+    assert body is not None  # noqa: S101  (one of the two alternatives matched)
+    return bool(_PLACEHOLDER.fullmatch(body)) or (
+        double is not None and _EXPANSION.search(double) is not None
+    )
 
 
 def _leaks(text: str) -> Iterator[tuple[int, str]]:
@@ -77,7 +95,9 @@ def _leaks(text: str) -> Iterator[tuple[int, str]]:
             yield start, what
     for match in _ASSIGNED_LITERAL.finditer(text):
         start = match.start()
-        if _SECRET_NAME.search(text, max(0, start - 40), start):
+        if _SECRET_NAME.search(text, max(0, start - 40), start) and not _is_reference(
+            *match.groups()
+        ):
             yield start, ASSIGNED_SECRET
 
 
@@ -105,6 +125,147 @@ def _judge(lines: list[str]) -> None:
             _CLEAN.add(line)
 
 
+def _advice(what: str) -> str:
+    return (
+        f"looks like {what}; keep secrets in Jenkins credentials or Kubernetes Secrets and "
+        "refer to them by id"
+    )
+
+
+def find_value_secrets(
+    value: object, path: str, *, reported: Iterable[Problem] = ()
+) -> list[Problem]:
+    """Every string of a model object (a component, a project) that looks like a secret, with
+    its object path under ``path``. Values are judged as written in the model, before any
+    escaping: a one-line ``sh`` script is judged as the shell reads it, although its Groovy
+    literal turns ``'`` into ``\\'``. A value assigned to a secret-looking name (an environment
+    variable such as ``DB_PASSWORD``) must be a reference, never a literal.
+
+    ``reported`` are the problems :func:`find_secrets` found in the files written from
+    ``value``: a kind of secret they already show by file and line is not reported again."""
+    if _is_clean(value):
+        return []
+    shown = {problem.message for problem in reported}
+    return [
+        Problem(f"{path}{suffix}".lstrip("."), message)
+        for suffix, what in dict.fromkeys(_value_leaks(value))
+        if (message := _advice(what)) not in shown
+    ]
+
+
+# Model objects whose hash is cached (steps, stages, pipelines) repeat across components: each
+# distinct one found clean is remembered. Hashing the others would cost more than walking them.
+_CLEAN_VALUES: set[object] = set()
+_GETTERS: dict[type, Callable[[object], tuple[object, ...]] | None] = {}
+
+
+def _is_clean(value: object) -> bool:
+    """Whether nothing in ``value`` looks like a secret: the fast walk, without paths."""
+    if len(_CLEAN_VALUES) > _REMEMBERED:
+        _CLEAN_VALUES.clear()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is GString or kind is GroovyExpr:
+            if _text_leaks(_text_of(item) or ""):
+                return False
+        elif isinstance(item, tuple):
+            if _assigns_secret(item):
+                return False
+            stack.extend(item)
+        else:
+            getter = _GETTERS.get(kind, _unknown)
+            if getter is _unknown:
+                getter = _GETTERS[kind] = _getter(kind)
+            if getter is None:
+                continue
+            if item is value or not hasattr(kind, "_attrs_cached_hash"):
+                stack.extend(getter(item))
+            elif item not in _CLEAN_VALUES:
+                if not _is_clean(item):
+                    return False
+                _CLEAN_VALUES.add(item)
+    return True
+
+
+def _assigns_secret(pair: tuple[object, ...]) -> bool:
+    """Whether ``pair`` may be a literal assigned to a secret-looking name (the paths walk
+    decides which tuples are ``(name, value)`` pairs)."""
+    if len(pair) != 2 or type(pair[0]) is not str:
+        return False
+    text = _text_of(pair[1])
+    return text is not None and _assigned_literal(pair[0], text, pair[1])
+
+
+def _unknown(value: object) -> tuple[object, ...]:
+    return ()
+
+
+def _getter(kind: type) -> Callable[[object], tuple[object, ...]] | None:
+    """A function giving the parts of a model object of class ``kind`` (``None`` if it has
+    none)."""
+    names = model_fields(kind)
+    if not names:
+        return None
+    get = operator.attrgetter(*names)
+    if len(names) == 1:
+        return lambda value: (get(value),)
+    return get
+
+
+def _value_leaks(value: object) -> Iterator[tuple[str, str]]:
+    """``(path suffix, what)`` of every secret-looking string inside ``value``."""
+    text = _text_of(value)
+    if text is not None:
+        for what in _text_leaks(text):
+            yield "", what
+        return
+    for suffix, part, name in model_parts(value):
+        for inner, what in _value_leaks(part):
+            yield suffix + inner, what
+        assigned = _text_of(part) if name is not None else None
+        if assigned is not None and _assigned_literal(name or "", assigned, part):
+            yield suffix, ASSIGNED_SECRET
+
+
+def _text_of(value: object) -> str | None:
+    """The text a Groovy or shell reader gets from a model value (a GString's expressions as
+    ``${...}``), or ``None`` for values that are not text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, GroovyExpr):
+        return value.code
+    if isinstance(value, GString):
+        return "".join(p if isinstance(p, str) else "${" + p.code + "}" for p in value.parts)
+    return None
+
+
+_TEXT_LEAKS: dict[str, tuple[str, ...]] = {}
+
+
+def _text_leaks(text: str) -> tuple[str, ...]:
+    found = _TEXT_LEAKS.get(text)
+    if found is None:
+        if len(_TEXT_LEAKS) > _REMEMBERED:
+            _TEXT_LEAKS.clear()
+        found = _TEXT_LEAKS[text] = tuple(dict.fromkeys(what for _, what in _leaks(text)))
+    return found
+
+
+def _assigned_literal(name: str, text: str, value: object) -> bool:
+    """Whether ``value``, assigned to ``name`` (an environment variable, a data key), is a
+    literal secret: a secret-looking name and a literal (no expression) of four characters or
+    more that is not a placeholder."""
+    literal = isinstance(value, str) or (isinstance(value, GString) and value.is_literal)
+    return (
+        literal
+        and len(text) >= 4
+        and _SECRET_NAME.search(name) is not None
+        and not _PLACEHOLDER.fullmatch(text)
+    )
+
+
 def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
     """Every line of every artifact that looks like it holds a secret, as ``file:line``."""
     if len(_CLEAN) > _REMEMBERED:
@@ -126,13 +287,7 @@ def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
         for number, line in enumerate(lines, 1):
             what = _LEAKY.get(line)
             if what is not None:
-                problems.append(
-                    Problem(
-                        f"{artifact.path}:{number}",
-                        f"looks like {what}; keep secrets in Jenkins credentials or Kubernetes "
-                        "Secrets and refer to them by id",
-                    )
-                )
+                problems.append(Problem(f"{artifact.path}:{number}", _advice(what)))
     return problems
 
 

@@ -3,11 +3,14 @@ credentials to create (as configuration-as-code with placeholders), and the webh
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Iterator
 
+from pipedsl.errors import RenderError
 from pipedsl.model.credentials import Credential
 from pipedsl.model.notify import Slack
-from pipedsl.model.pipeline import Pipeline
+from pipedsl.model.pipeline import Pipeline, Tool
 from pipedsl.model.project import Project
 from pipedsl.model.steps import (
     Checkout,
@@ -99,9 +102,56 @@ class CascVariable(str):
     __slots__ = ()
 
 
-def _placeholder(credential_id: str, what: str) -> CascVariable:
-    name = "".join(c if c.isalnum() else "_" for c in credential_id).upper()
-    return CascVariable("${" + f"{name}_{what}" + "}")
+def _variable_names(credentials: list[Credential]) -> dict[str, str]:
+    """The environment-variable stem of each credential id: the id in upper case with every
+    character other than a letter or digit as ``_``. Ids that would share a stem (``db-pass``
+    and ``DB_PASS``), or whose variables would take the SSH servers' (``ssh-1``: ``SSH_1_USER``),
+    each get a short digest of the id added, so that no two credentials, and no credential and
+    SSH server, ever read the same variable."""
+    stems = {c.id: "".join(ch if ch.isalnum() else "_" for ch in c.id).upper() for c in credentials}
+    taken: dict[str, list[str]] = {}
+    for credential_id, stem in stems.items():
+        taken.setdefault(stem, []).append(credential_id)
+    for stem, ids in taken.items():
+        if len(ids) > 1 or re.fullmatch(r"SSH_\d+", stem):
+            for credential_id in ids:
+                digest = hashlib.sha256(credential_id.encode("utf-8")).hexdigest()[:8].upper()
+                stems[credential_id] = f"{stem}_{digest}"
+    if len(set(stems.values())) != len(stems):  # two digests alike: never seen, never silent
+        clash = sorted(stems, key=stems.__getitem__)
+        raise RenderError(
+            "credentials "
+            + ", ".join(repr(i) for i in clash)
+            + " need distinct configuration-as-code variables; rename one of them"
+        )
+    return stems
+
+
+def _casc_credentials(credentials: list[Credential]) -> list[dict[str, object]]:
+    stems = _variable_names(credentials)
+
+    def variable(credential: Credential, what: str) -> CascVariable:
+        return CascVariable("${" + f"{stems[credential.id]}_{what}" + "}")
+
+    entries: list[dict[str, object]] = []
+    for credential in credentials:
+        entry: dict[str, object] = {"scope": "GLOBAL", "id": credential.id}
+        if credential.kind == "username_password":
+            entry |= {
+                "username": variable(credential, "USER"),
+                "password": variable(credential, "PASSWORD"),
+            }
+        elif credential.kind == "secret_text":
+            entry |= {"secret": variable(credential, "SECRET")}
+        elif credential.kind == "secret_file":
+            entry |= {"fileName": credential.id, "secretBytes": variable(credential, "BASE64")}
+        else:
+            entry |= {
+                "username": variable(credential, "USER"),
+                "privateKeySource": {"directEntry": {"privateKey": variable(credential, "KEY")}},
+            }
+        entries.append({_KIND_TO_CASC[credential.kind]: entry})
+    return entries
 
 
 def casc_literal(document: object) -> object:
@@ -118,39 +168,62 @@ def casc_literal(document: object) -> object:
     return document
 
 
-def casc_document(project: Project, steps: list[Step]) -> dict[str, object]:
-    """Jenkins configuration-as-code for what the pipelines expect: credentials (values left as
-    ``${...}`` variables for the person installing them), Slack, SSH servers and tools."""
-    credentials: list[dict[str, object]] = []
-    for credential in _credentials(steps):
-        entry: dict[str, object] = {"scope": "GLOBAL", "id": credential.id}
-        if credential.kind == "username_password":
-            entry |= {
-                "username": _placeholder(credential.id, "USER"),
-                "password": _placeholder(credential.id, "PASSWORD"),
-            }
-        elif credential.kind == "secret_text":
-            entry |= {"secret": _placeholder(credential.id, "SECRET")}
-        elif credential.kind == "secret_file":
-            entry |= {
-                "fileName": credential.id,
-                "secretBytes": _placeholder(credential.id, "BASE64"),
-            }
-        else:
-            entry |= {
-                "username": _placeholder(credential.id, "USER"),
-                "privateKeySource": {
-                    "directEntry": {"privateKey": _placeholder(credential.id, "KEY")}
-                },
-            }
-        credentials.append({_KIND_TO_CASC[credential.kind]: entry})
-    document: dict[str, object] = {
-        "credentials": {"system": {"domainCredentials": [{"credentials": credentials}]}},
+# How configuration-as-code installs each tool from a version (Jenkins' own installers).
+_INSTALLERS: dict[str, tuple[str, dict[str, object]]] = {
+    "maven": ("maven", {}),
+    "nodejs": ("nodeJSInstaller", {"npmPackagesRefreshHours": 72}),
+    "gradle": ("gradleInstaller", {}),
+}
+TOOL_TITLES = {"maven": "Maven", "jdk": "JDK", "nodejs": "NodeJS", "gradle": "Gradle"}
+
+
+def tool_installations(project: Project) -> dict[str, list[Tool]]:
+    """Every tool installation the project's pipelines name, by tool type, each name once. Two
+    pipelines that describe one installation differently are refused: Jenkins has one
+    installation per name."""
+    found: dict[str, dict[str, Tool]] = {}
+    for component in project.components:
+        for kind, tool in component.pipeline.tools.installations():
+            same = found.setdefault(kind, {}).setdefault(tool.name, tool)
+            if same != tool:
+                raise RenderError(
+                    f"{project.name}: the {TOOL_TITLES[kind]} installation {tool.name!r} is "
+                    f"described twice, differently ({same!r} and {tool!r}); describe it once"
+                )
+    return {
+        kind: [found[kind][name] for name in sorted(found[kind])]
+        for kind in TOOL_TITLES
+        if kind in found
     }
-    unclassified: dict[str, object] = {}
-    if not project.jenkins.is_placeholder:
-        # Jenkins' own URL is what BUILD_URL in every message is built from.
-        unclassified["location"] = {"url": project.jenkins.url.rstrip("/") + "/"}
+
+
+def _casc_tool(kind: str, tool: Tool) -> dict[str, object]:
+    entry: dict[str, object] = {"name": tool.name}
+    if tool.home is not None:
+        entry["home"] = tool.home
+    elif tool.version is not None:
+        installer, extra = _INSTALLERS[kind]
+        entry["properties"] = [
+            {"installSource": {"installers": [{installer: {"id": tool.version, **extra}}]}}
+        ]
+    return entry
+
+
+def casc_document(project: Project, steps: list[Step]) -> dict[str, object]:
+    """Jenkins configuration-as-code for what the pipelines expect, Jenkins' own URL first
+    (every message's build link and the GitHub webhook depend on it), then credentials (values
+    left as ``${...}`` variables for the person installing them), Slack, SSH servers, tools."""
+    unclassified: dict[str, object] = {
+        "location": {
+            "url": CascVariable("${JENKINS_URL}")
+            if project.jenkins.is_placeholder
+            else project.jenkins.url.rstrip("/") + "/"
+        }
+    }
+    document: dict[str, object] = {"unclassified": unclassified}
+    credentials = _casc_credentials(_credentials(steps))
+    if credentials:
+        document["credentials"] = {"system": {"domainCredentials": [{"credentials": credentials}]}}
     slack = [n for c in project.components for n in c.notify if isinstance(n, Slack)]
     if slack:
         first = slack[0]
@@ -177,15 +250,10 @@ def casc_document(project: Project, steps: list[Step]) -> dict[str, object]:
                 for i, name in enumerate(sorted(servers), 1)
             ]
         }
-    if unclassified:
-        document["unclassified"] = unclassified
-    tools: dict[str, object] = {}
-    for kind in ("maven", "jdk", "nodejs", "gradle"):
-        names = sorted(
-            {n for c in project.components for k, n in c.pipeline.tools.items() if k == kind}
-        )
-        if names:
-            tools[kind] = {"installations": [{"name": n} for n in names]}
+    tools = {
+        kind: {"installations": [_casc_tool(kind, tool) for tool in installations]}
+        for kind, installations in tool_installations(project).items()
+    }
     if tools:
         document["tool"] = tools
     return document
@@ -199,8 +267,10 @@ def render_casc(project: Project, steps: list[Step]) -> str:
     header = (
         f"# Jenkins configuration-as-code for project {project.name}, generated by pipedsl.\n"
         "# A fragment to merge into the controller's configuration-as-code file, not to load on\n"
-        "# its own: configuration-as-code replaces whole lists (credentials, SSH hosts), so a file\n"
-        "# with only this project's entries would delete the others.\n"
+        "# its own: configuration-as-code replaces whole lists (credentials, SSH hosts, tool\n"
+        "# installations), so a file with only this project's entries would delete the others.\n"
+        "# First of all it sets Jenkins' own URL (unclassified.location.url): every message's\n"
+        "# build link and the GitHub webhook are made from it.\n"
         "# Values in ${...} are read from the environment of the Jenkins controller when it loads\n"
         "# the file: set them there; never commit them. Fill in hosts and keys of SSH servers.\n"
     )
@@ -209,29 +279,56 @@ def render_casc(project: Project, steps: list[Step]) -> str:
     return header + yaml_document(document)
 
 
+def _tool_line(kind: str, tool: Tool) -> str:
+    title = f"{TOOL_TITLES[kind]} `{tool.name}`"
+    if tool.version is not None:
+        return f"   - {title}: installed by Jenkins on first use, version {tool.version}"
+    if tool.home is not None:
+        return f"   - {title}: already installed on every agent at `{tool.home}`"
+    return (
+        f"   - {title}: must exist in Manage Jenkins > Tools (give it a home or an installer: "
+        "`jenkins.yaml` gives only its name)"
+    )
+
+
 def render_setup_notes(project: Project) -> str:
     jobs = project.jenkins
+    if jobs.is_placeholder:
+        url_step = [
+            "1. First set Jenkins' own URL (Manage Jenkins > System > Jenkins URL; `jenkins.yaml`",
+            "   reads it from `JENKINS_URL`): the build link in every notification and the GitHub",
+            "   webhook are made from it (without it, messages show `null`). The project does not",
+            '   say where its Jenkins is: set `Project(jenkins=JenkinsJobs(url="http://<host>:14149"))`',
+            "   and render again (the webhook URL below is a placeholder until then).",
+        ]
+    else:
+        url_step = [
+            f"1. First set Jenkins' own URL to `{jobs.url.rstrip('/')}/` (Manage Jenkins > System >",
+            "   Jenkins URL; `jenkins.yaml` sets it): the build link in every notification and the",
+            "   GitHub webhook are made from it (without it, messages show `null`).",
+        ]
     lines = [
         f"# Jenkins setup for {project.name}",
         "",
-        "1. Install the plugins in `plugins.txt` (`jenkins-plugin-cli --plugin-file plugins.txt`).",
-        "2. Merge `jenkins.yaml` into the controller's configuration-as-code file (it lists only this",
-        "   project's credentials and SSH hosts; loading it alone would replace the others), and set",
-        "   the variables it names in the controller's environment.",
-        f"3. In GitHub, add a webhook to {project.repository}: payload URL `{jobs.webhook_url}`,",
+        *url_step,
+        "2. Install the plugins in `plugins.txt` (`jenkins-plugin-cli --plugin-file plugins.txt`).",
+        "3. Merge `jenkins.yaml` into the controller's configuration-as-code file (it lists only",
+        "   this project's credentials, SSH hosts and tools; loading it alone would replace the",
+        "   others), and set the variables it names in the controller's environment.",
+    ]
+    installations = tool_installations(project)
+    if installations:
+        lines.append("   The pipelines use these tool installations (`tools {}`), by name:")
+        lines += [_tool_line(k, t) for k, tools in installations.items() for t in tools]
+    lines += [
+        f"4. In GitHub, add a webhook to {project.repository}: payload URL `{jobs.webhook_url}`,",
         "   content type `application/json`, event `push`.",
-        "4. Run `pipedsl sync` to create the jobs in the Jenkins folder "
+        "5. Run `pipedsl sync` to create the jobs in the Jenkins folder "
         f"`{project.jenkins_folder}`.",
     ]
-    if jobs.is_placeholder:
-        lines[2:2] = [
-            "0. The project does not say where its Jenkins is: set "
-            '`Project(jenkins=JenkinsJobs(url="http://<host>:14149"))`, render again, then follow',
-            "   these steps (the webhook URL below is a placeholder until then).",
-        ]
     if jobs.definition == "inline":
         lines.append(
-            "5. The jobs embed their Jenkinsfiles: a push only starts a job after its first build; "
+            "6. The jobs embed their Jenkinsfiles: a push only starts a job after its first build; "
             "`pipedsl sync --first-build` starts one."
         )
     return "\n".join(lines) + "\n"
