@@ -140,7 +140,7 @@ def test_seed_deploys_the_image_it_pushed(walked: dict[str, Any], component: str
     assert pin.group(1).endswith(f"deployment-{component}.yaml")
     assert pin.group(2) == component
     assert pin.group(3) == image
-    assert deploy.index("--local") < deploy.index("kubectl apply -f .")
+    assert deploy.index("--local") < deploy.index("kubectl apply -n default -f ")
     assert f"kubectl set image deployment/{component}" not in deploy
     assert f"kubectl rollout status deployment/{component}" in deploy
 

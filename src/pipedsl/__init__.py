@@ -41,6 +41,14 @@ if TYPE_CHECKING:
     from pipedsl.model.credentials import (
         Credential,
     )
+    from pipedsl.model.deploy import (
+        ArgoCD,
+        DeployManifests,
+        DeployTarget,
+        GitOps,
+        Kubectl,
+        Restart,
+    )
     from pipedsl.model.infra import (
         DockerHub,
         Image,
@@ -167,6 +175,12 @@ if TYPE_CHECKING:
 # Each public name and the module that defines it; tests check this table against the imports
 # above and ``__all__``.
 _EXPORTS: dict[str, str] = {
+    "Kubectl": "pipedsl.model.deploy",
+    "GitOps": "pipedsl.model.deploy",
+    "ArgoCD": "pipedsl.model.deploy",
+    "Restart": "pipedsl.model.deploy",
+    "DeployManifests": "pipedsl.model.deploy",
+    "DeployTarget": "pipedsl.model.deploy",
     "ModelError": "pipedsl.errors",
     "PipedslError": "pipedsl.errors",
     "Problem": "pipedsl.errors",
@@ -284,6 +298,7 @@ __all__ = [
     "STAGE_NAME",
     "Agent",
     "ApplyManifests",
+    "ArgoCD",
     "Artifact",
     "BackingService",
     "CheckResult",
@@ -298,6 +313,8 @@ __all__ = [
     "ContainerPort",
     "Credential",
     "Database",
+    "DeployManifests",
+    "DeployTarget",
     "Deployment",
     "Dir",
     "Discord",
@@ -310,6 +327,7 @@ __all__ = [
     "Exec",
     "GString",
     "Git",
+    "GitOps",
     "Groovy",
     "GroovyExpr",
     "HorizontalPodAutoscaler",
@@ -318,6 +336,7 @@ __all__ = [
     "Ingress",
     "IngressPath",
     "JenkinsJobs",
+    "Kubectl",
     "KubectlApply",
     "Maven",
     "ModelError",
@@ -337,6 +356,7 @@ __all__ = [
     "RenderError",
     "Repository",
     "Resources",
+    "Restart",
     "RollingUpdate",
     "Rollout",
     "Runtime",

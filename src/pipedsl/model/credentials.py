@@ -41,3 +41,8 @@ class Credential:
     def secret_file(cls, id: str) -> Credential:
         """A "Secret file" credential (kubeconfig, key files)."""
         return cls(id, "secret_file")
+
+    @classmethod
+    def ssh_key(cls, id: str) -> Credential:
+        """An "SSH Username with private key" credential (Git over SSH)."""
+        return cls(id, "ssh_key")

@@ -43,7 +43,9 @@ def steps_tuple(value: Iterable[Step]) -> tuple[Step, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-def _credential_of(*kinds: str) -> _checks.Validator:
+def credential_of(*kinds: str) -> _checks.Validator:
+    """A validator: the value is a :class:`Credential` of one of ``kinds``."""
+
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, Credential) or value.kind not in kinds:
             wanted = " or ".join(f"Credential.{k}(...)" for k in kinds)
@@ -164,7 +166,7 @@ class SlackSend(Step):
         default=None, validator=_checks.optional(_checks.text(multiline=False))
     )
     token: Credential | None = attrs.field(
-        default=None, validator=_checks.optional(_credential_of("secret_text"))
+        default=None, validator=_checks.optional(credential_of("secret_text"))
     )
     base_url: str | None = attrs.field(
         default=None, validator=_checks.optional(_checks.text(multiline=False))
@@ -177,7 +179,7 @@ class DiscordSend(Step):
     """``discordSend``: one Discord message, the webhook URL read from a secret-text
     credential (bound with ``withCredentials`` when rendered)."""
 
-    webhook: Credential = attrs.field(validator=_credential_of("secret_text"))
+    webhook: Credential = attrs.field(validator=credential_of("secret_text"))
     title: Text = attrs.field(validator=TEXT)
     description: Text = attrs.field(validator=TEXT)
     result: Text | None = attrs.field(default=None, validator=_checks.optional(TEXT))
@@ -352,6 +354,42 @@ def _secrets(value: Iterable[Secret]) -> tuple[Secret, ...]:
 
 
 @attrs.frozen(cache_hash=True)
+class ManifestFile:
+    """One rendered manifest a deploy applies: its path in the repository, its file name, and
+    the namespace ``kubectl`` is told (the object's own; for a cluster-scoped object, that of
+    the workload deployed)."""
+
+    path: str
+    name: str
+    namespace: str
+
+
+@attrs.frozen(cache_hash=True)
+class WorkloadRef:
+    """A workload a deploy waits for: ``kind`` as ``kubectl`` names it (``deployment``,
+    ``statefulset``), its name, namespace, and manifest file."""
+
+    kind: str
+    name: str
+    namespace: str
+    manifest: str
+
+
+@attrs.frozen(cache_hash=True)
+class DeployPlan:
+    """What every deploy target does, resolved from a component's runtime: apply exactly
+    ``files`` (in order), after checking ``secrets`` exist and pinning ``container`` of the
+    workload ``pinned`` to the pushed image; then wait for every one of ``workloads``."""
+
+    files: tuple[ManifestFile, ...]
+    secrets: tuple[Secret, ...]
+    pinned: WorkloadRef
+    container: str
+    workloads: tuple[WorkloadRef, ...]
+    timeout_seconds: int = 300
+
+
+@attrs.frozen(cache_hash=True)
 class KubectlApply(Step):
     """Run ``kubectl apply -f`` on the files in ``remote_directory`` of an SSH server (where
     :class:`ShipFiles` sent them), then the optional :class:`Rollout`.
@@ -369,6 +407,12 @@ class KubectlApply(Step):
     secrets: tuple[Secret, ...] = attrs.field(
         factory=tuple, kw_only=True, converter=_secrets, validator=_checks.tuple_of(Secret)
     )
+    plan: DeployPlan | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(DeployPlan))
+    )
+    """Set when resolved from :class:`ApplyManifests`: the files, workloads and namespaces of
+    the rendered manifests, deployed as every target deploys them (then ``rollout`` and
+    ``secrets`` repeat what the plan says)."""
 
 
 @attrs.frozen(cache_hash=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pipedsl.errors import ModelError, Problem
+from pipedsl.model.deploy import DeployManifests
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.validate import k8s_problems
 from pipedsl.model.pipeline import Pipeline
@@ -176,7 +177,7 @@ def check_images(component: Component) -> list[Problem]:
                 )
             pushed.add(step.image)
         elif (
-            isinstance(step, ApplyManifests)
+            isinstance(step, ApplyManifests | DeployManifests)
             and component.image is not None
             and component.image not in pushed
         ):

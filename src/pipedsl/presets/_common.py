@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from pipedsl.errors import ModelError
+from pipedsl.model.deploy import DEPLOY_TARGETS, DeployManifests, DeployTarget
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.pipeline import Stage
@@ -67,16 +68,18 @@ def delivery_stages(
     name: str,
     image: Image,
     source: str,
-    deploy: SshServer | None,
+    deploy: DeployTarget | None,
     manifests: str | Sequence[str] | None,
     remote_directory: str | None,
     deployment: str | None,
     runtime: Runtime | None = None,
 ) -> list[Stage]:
-    """Docker Build, Docker Push and, with a deploy server, Send Artifacts and Apply Deployment.
+    """Docker Build, Docker Push and, with a deploy target, the deploy: over SSH, Send
+    Artifacts and Apply Deployment; to any other target, one Deploy stage.
 
     With a ``runtime`` the component's rendered manifests are sent (:class:`ShipManifests`) and
-    applied, rolling the runtime's workload onto the pushed image (:class:`ApplyManifests`).
+    applied, rolling the runtime's workload onto the pushed image (:class:`ApplyManifests`), or
+    deployed to the target (:class:`DeployManifests`).
     Without one, the hand-written ``manifests`` are sent to ``remote_directory`` and applied
     from there; with ``deployment`` the Deployment's container ``name`` is pointed at the image
     this build pushed and the stage waits for the rollout.
@@ -89,6 +92,18 @@ def delivery_stages(
     ]
     if deploy is None:
         return stages
+    if not isinstance(deploy, SshServer):
+        if not isinstance(deploy, DEPLOY_TARGETS):
+            raise ModelError(
+                f"deploy: expected SshServer(...), Kubectl(...), GitOps(...) or Restart(...), "
+                f"got {deploy!r}"
+            )
+        if runtime is None:
+            raise ModelError(
+                f"deploy: {deploy.label} deploys the component's rendered manifests: give it "
+                "runtime=... (hand-written manifests are deployed over SSH only)"
+            )
+        return [*stages, Stage("Deploy", [DeployManifests(deploy)])]
     target = remote_directory or f"k8s/{name}"
     if runtime is not None:
         return [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.deploy import DeployTarget
+from pipedsl.model.infra import Image
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tool, Tools
@@ -25,7 +26,7 @@ def npm_frontend(
     *,
     image: Image,
     source: str = ".",
-    deploy: SshServer | None = None,
+    deploy: DeployTarget | None = None,
     notify: Notifier | Sequence[Notifier] = (),
     manifests: str | Sequence[str] | None = None,
     remote_directory: str | None = None,

@@ -6,8 +6,8 @@ import functools
 import re
 
 from pipedsl.errors import RenderError
+from pipedsl.model.deploy import DeployManifests, KubernetesDeploy
 from pipedsl.model.infra import DOCKER_HUB, SshServer
-from pipedsl.model.k8s.config import Secret
 from pipedsl.model.steps import (
     ApplyManifests,
     DockerBuild,
@@ -24,6 +24,7 @@ from pipedsl.model.steps import (
     WithCredentials,
 )
 from pipedsl.model.values import GString
+from pipedsl.render.deploy import chain, deploy_commands, kubernetes_deploy, secret_check
 from pipedsl.render.escape import sh_quote
 
 REGISTRY_USER = "REGISTRY_USER"
@@ -112,29 +113,21 @@ def ship_files(step: ShipFiles) -> SshPublish:
     return SshPublish(step.server, [transfer])
 
 
-def secret_check(secret: Secret) -> str:
-    """A command that fails, saying which Secret is missing and how to create it, unless the
-    cluster holds ``secret``. Values are never read: only that the Secret exists."""
-    message = (
-        f"pipedsl: Secret {secret.namespace}/{secret.name} is missing; create it once with: "
-        f"{secret.create_command()}"
-    )
-    get = f"kubectl get secret {sh_quote(secret.name)} -n {sh_quote(secret.namespace)}"
-    # printf, not echo: some shells' echo would interpret backslashes in the text.
-    report = f"printf '%s\\n' {sh_quote(message)} >&2"
-    return f"{{ {get} >/dev/null || {{ {report}; false; }}; }}"
-
-
 def kubectl_apply_command(step: KubectlApply) -> GString:
     """The remote command: check the Secrets the manifests need, apply the sent manifests, then
     roll the workload onto the image this build pushed and wait for it. ``&&`` makes the first
     failure the command's status, so ``sshPublisher`` fails the stage."""
-    commands: list[str | GString] = [
-        f"cd {sh_quote(remote_path(step.server, step.remote_directory))}",
-        *(secret_check(secret) for secret in step.secrets),
-        "kubectl apply -f .",
-    ]
+    folder = f"cd {sh_quote(remote_path(step.server, step.remote_directory))}"
+    if step.plan is not None and step.rollout is not None:
+        # The component's rendered manifests: deployed as every target deploys them.
+        return chain([folder, *deploy_commands(step.plan, step.rollout.image.env_ref)])
     rollout = step.rollout
+    ns = f" -n {sh_quote(rollout.namespace)}" if rollout and rollout.namespace else ""
+    commands: list[str | GString] = [
+        folder,
+        *(secret_check(secret) for secret in step.secrets),
+        f"kubectl apply{ns} -f .",
+    ]
     if rollout is not None and rollout.manifest is not None:
         image = rollout.image.env_ref
         file = sh_quote(rollout.manifest)
@@ -148,7 +141,6 @@ def kubectl_apply_command(step: KubectlApply) -> GString:
             f"mv {pinned} {file}",
         ]
     if rollout is not None:
-        ns = f" -n {sh_quote(rollout.namespace)}" if rollout.namespace else ""
         target = f"{rollout.kind}/{rollout.deployment}"
         if rollout.manifest is None:
             # Manifests pipedsl did not render cannot be pinned before they are applied: point
@@ -161,12 +153,7 @@ def kubectl_apply_command(step: KubectlApply) -> GString:
                 )
             )
         commands.append(f"kubectl rollout status {target}{ns} --timeout={rollout.timeout_seconds}s")
-    parts: list[str | GString] = []
-    for index, command in enumerate(commands):
-        if index:
-            parts.append(" && ")
-        parts.append(command)
-    return GString(*parts)
+    return chain(commands)
 
 
 def kubectl_apply(step: KubectlApply) -> SshPublish:
@@ -190,7 +177,9 @@ def lower(step: Step) -> Step:
         return ship_files(step)
     if isinstance(step, KubectlApply):
         return kubectl_apply(step)
-    if isinstance(step, ShipManifests | ApplyManifests):
+    if isinstance(step, KubernetesDeploy):
+        return kubernetes_deploy(step)
+    if isinstance(step, ShipManifests | ApplyManifests | DeployManifests):
         # render_jenkinsfile resolves these against the rendered manifests first
         # (pipedsl.resolve.deploy.resolve_deploy_steps); validation makes sure it can.
         raise RenderError(f"{type(step).__name__} was not resolved against the rendered manifests")

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from pipedsl.errors import ModelError, Problem
+from pipedsl.model.deploy import DeployManifests, Restart
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, SecretKey
 from pipedsl.model.k8s.network import Ingress, Service
@@ -269,7 +270,7 @@ def check_component_images(component: Component) -> list[Problem]:
         step
         for stage in component.pipeline.stages
         for step in stage.steps
-        if isinstance(step, ShipManifests | ApplyManifests)
+        if isinstance(step, ShipManifests | ApplyManifests | DeployManifests)
     ]
     problems = []
     if runtime is None:
@@ -277,8 +278,8 @@ def check_component_images(component: Component) -> list[Problem]:
             problems.append(
                 Problem(
                     f"{path}.pipeline",
-                    "ShipManifests/ApplyManifests deploy the component's manifests, but it has "
-                    "no runtime: give it runtime=...",
+                    f"{type(uses_manifests[0]).__name__} deploys the component's manifests, but "
+                    "it has no runtime: give it runtime=...",
                 )
             )
         return problems
@@ -292,11 +293,42 @@ def check_component_images(component: Component) -> list[Problem]:
                     + (f" ({_image_label(component.image)})" if component.image else ""),
                 )
             )
-    if any(isinstance(s, ApplyManifests) for s in uses_manifests) and component.image is not None:
+    deploys = [s for s in uses_manifests if isinstance(s, ApplyManifests | DeployManifests)]
+    if deploys and component.image is None:
+        problems.append(
+            Problem(
+                f"{path}.image",
+                "the pipeline deploys the component's manifests, but the component has no "
+                "image= to roll its workload onto",
+            )
+        )
+    if deploys and component.image is not None:
         try:
             deployed_container(runtime, component.image)
         except ModelError as error:
             problems.append(Problem(f"{path}.runtime", str(error)))
+    restarts = [
+        s for s in deploys if isinstance(s, DeployManifests) and isinstance(s.target, Restart)
+    ]
+    if deploys and not restarts and component.image is not None and "{" not in component.image.tag:
+        problems.append(
+            Problem(
+                f"{path}.image",
+                f"the tag {component.image.tag!r} is the same every build, so a deploy would "
+                "leave the pods running the image they have: give the tag a per-build "
+                "placeholder ('{build}'), or deploy a fixed tag on purpose with "
+                "deploy=Restart(Kubectl(...))",
+            )
+        )
+    if restarts and component.image is not None and "{" in component.image.tag:
+        problems.append(
+            Problem(
+                f"{path}.image",
+                f"Restart re-pulls an image deployed under one fixed tag, but the tag "
+                f"{component.image.tag!r} changes every build: deploy it with Kubectl(...), "
+                "which pins the workload to the pushed image",
+            )
+        )
     return problems
 
 

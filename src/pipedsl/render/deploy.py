@@ -1,0 +1,233 @@
+"""The one deploy mechanism every target shares, as shell commands.
+
+:func:`deploy_commands` is what runs in a folder holding exactly the rendered manifests: check
+the Secrets the pods need (naming a missing one), pin the workload's container to the image
+this build pushed (``kubectl set image --local``: the file is edited, nothing is contacted),
+apply the files in order with an explicit namespace, and wait for every workload's rollout.
+The SSH target runs it on the server (:func:`pipedsl.render.lower.kubectl_apply_command`), the
+kubectl targets on the agent in a folder of copies (:func:`kubernetes_deploy`); the GitOps
+target commits the pinned files instead of applying them. Commands are chained with ``&&``, so
+the first failure fails the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipedsl.errors import RenderError
+from pipedsl.model.deploy import GitOps, Kubectl, KubernetesDeploy, Restart
+from pipedsl.model.k8s.config import Secret
+from pipedsl.model.steps import DeployPlan, Sh, Step, WithCredentials
+from pipedsl.model.values import GroovyExpr, GString
+from pipedsl.render.escape import sh_quote
+
+#: How the shell of a step on the agent reads the image reference: the pipeline's environment.
+ImageWord = str | GroovyExpr
+
+KUBECONFIG = "KUBECONFIG"
+GIT_USER = "GIT_USER"
+GIT_PASSWORD = "GIT_PASSWORD"  # noqa: S105  (a variable name, not a password)
+GIT_SSH_KEY = "GIT_SSH_KEY"
+ARGOCD_AUTH_TOKEN = "ARGOCD_AUTH_TOKEN"  # noqa: S105  (the variable the argocd CLI reads)
+PUSH_ATTEMPTS = 5
+
+
+def secret_check(secret: Secret, kubectl: str = "kubectl") -> str:
+    """A command that fails, saying which Secret is missing and how to create it, unless the
+    cluster holds ``secret``. Values are never read: only that the Secret exists."""
+    message = (
+        f"pipedsl: Secret {secret.namespace}/{secret.name} is missing; create it once with: "
+        f"{secret.create_command()}"
+    )
+    get = f"{kubectl} get secret {sh_quote(secret.name)} -n {sh_quote(secret.namespace)}"
+    # printf, not echo: some shells' echo would interpret backslashes in the text.
+    report = f"printf '%s\\n' {sh_quote(message)} >&2"
+    return f"{{ {get} >/dev/null || {{ {report}; false; }}; }}"
+
+
+def pin_command(
+    plan: DeployPlan, image: ImageWord, kubectl: str = "kubectl"
+) -> list[str | GString]:
+    """Point the pinned workload's container, in its manifest file in the current folder, at
+    ``image`` (edited offline by ``kubectl set image --local``)."""
+    file = sh_quote(plan.pinned.manifest)
+    pinned = sh_quote(plan.pinned.manifest + ".pinned")
+    return [
+        GString(
+            f"{kubectl} set image --local -f {file} {plan.container}=",
+            image,
+            f" -o yaml > {pinned}",
+        ),
+        f"mv {pinned} {file}",
+    ]
+
+
+def apply_commands(plan: DeployPlan, kubectl: str = "kubectl") -> list[str]:
+    """``kubectl apply`` of the files in order, one call per run of files of one namespace,
+    each naming its namespace."""
+    runs: list[tuple[str, list[str]]] = []
+    for file in plan.files:
+        if runs and runs[-1][0] == file.namespace:
+            runs[-1][1].append(file.name)
+        else:
+            runs.append((file.namespace, [file.name]))
+    return [
+        f"{kubectl} apply -n {sh_quote(namespace)} "
+        + " ".join(f"-f {sh_quote(name)}" for name in names)
+        for namespace, names in runs
+    ]
+
+
+def wait_commands(plan: DeployPlan, kubectl: str = "kubectl") -> list[str]:
+    """Wait for every workload's rollout, failing when one does not finish in time."""
+    return [
+        f"{kubectl} rollout status {w.kind}/{w.name} -n {sh_quote(w.namespace)} "
+        f"--timeout={plan.timeout_seconds}s"
+        for w in plan.workloads
+    ]
+
+
+def deploy_commands(
+    plan: DeployPlan, image: ImageWord | None, kubectl: str = "kubectl", *, restart: bool = False
+) -> list[str | GString]:
+    """The deploy, run in a folder that holds exactly the plan's files (see the module
+    docstring). ``image`` is None for a restart deploy: its image keeps its fixed tag, and the
+    workloads are restarted to pull it again."""
+    commands: list[str | GString] = [secret_check(s, kubectl) for s in plan.secrets]
+    if image is not None:
+        commands += pin_command(plan, image, kubectl)
+    commands += apply_commands(plan, kubectl)
+    if restart:
+        commands += [
+            f"{kubectl} rollout restart {w.kind}/{w.name} -n {sh_quote(w.namespace)}"
+            for w in plan.workloads
+        ]
+    commands += wait_commands(plan, kubectl)
+    return commands
+
+
+def chain(commands: Sequence[str | GString]) -> GString:
+    """``commands`` joined with ``&&``: the first failure is the status of the whole."""
+    parts: list[str | GString] = []
+    for index, command in enumerate(commands):
+        if index:
+            parts.append(" && ")
+        parts.append(command)
+    return GString(*parts)
+
+
+def _in_copies(plan: DeployPlan) -> list[str]:
+    """Copy exactly the plan's rendered files into a fresh folder (removed when the script
+    ends) and go there: the workspace's files stay as rendered, and nothing else is applied."""
+    files = " ".join(sh_quote(f.path) for f in plan.files)
+    return [
+        'work="$(mktemp -d)"',
+        "trap 'rm -rf \"$work\"' EXIT",
+        f'cp -- {files} "$work/"',
+        'cd "$work"',
+    ]
+
+
+def _kubectl(target: Kubectl) -> str:
+    return "kubectl" + (f" --context {sh_quote(target.context)}" if target.context else "")
+
+
+def _with_kubeconfig(target: Kubectl, step: Step) -> Step:
+    if target.kubeconfig is None:
+        return step
+    return WithCredentials(target.kubeconfig, (KUBECONFIG,), [step])
+
+
+def _script(commands: Sequence[str | GString]) -> str:
+    text = chain(commands)
+    if any(not isinstance(p, str) for p in text.parts):
+        raise RenderError("a deploy run on the agent reads the image from its environment")
+    return "".join(p for p in text.parts if isinstance(p, str))
+
+
+# A credential helper that answers git with the bound username and password: the values stay
+# in the environment, never on a command line or in a file.
+_HELPER = (
+    """helper='!f() { printf "username=%s\\npassword=%s\\n" "$GIT_USER" "$GIT_PASSWORD"; }; f'"""
+)
+
+
+def _gitops_commands(target: GitOps, plan: DeployPlan, image: str) -> list[str | GString]:
+    folder = target.path.rstrip("/")
+    inside = f'"$work/repo/"{sh_quote(folder)}'
+    branch = sh_quote(target.branch)
+    if target.credential.kind == "username_password":
+        auth = [_HELPER]
+        git = 'git -c credential.helper= -c credential.helper="$helper"'
+    else:
+        auth = [
+            'export GIT_SSH_COMMAND="ssh -i \\"$GIT_SSH_KEY\\" -o IdentitiesOnly=yes '
+            '-o StrictHostKeyChecking=accept-new"'
+        ]
+        git = "git"
+    commands: list[str | GString] = [
+        'work="$(mktemp -d)"',
+        "trap 'rm -rf \"$work\"' EXIT",
+        *auth,
+        f'{git} clone --quiet --branch {branch} -- {sh_quote(target.repository)} "$work/repo"',
+    ]
+    if target.update == "manifests":
+        files = " ".join(sh_quote(f.path) for f in plan.files)
+        commands += [f"rm -rf -- {inside}", f"mkdir -p -- {inside}", f"cp -- {files} {inside}/"]
+    else:
+        missing = (
+            f"pipedsl: {folder}/{plan.pinned.manifest} is not in {target.repository} "
+            f"({target.branch}); update='image' changes only a manifest already there"
+        )
+        commands.append(
+            f"{{ test -f {inside}/{sh_quote(plan.pinned.manifest)} || "
+            f"{{ printf '%s\\n' {sh_quote(missing)} >&2; false; }}; }}"
+        )
+    message = f'"Deploy ${{{image}}} ($JOB_NAME #$BUILD_NUMBER)"'
+    commands += [
+        f"cd -- {inside}",
+        *pin_command(plan, f'"${{{image}}}"'),
+        'cd "$work/repo"',
+        # The identity of the commit, and of its rebase onto a concurrent push.
+        "git config user.name pipedsl",
+        "git config user.email pipedsl@localhost",
+        f"git add -A -- {sh_quote(folder)}",
+        f"{{ git diff --cached --quiet || git commit --quiet -m {message}; }}",
+        "attempt=1",
+        f"until {git} push --quiet origin HEAD:{branch}; do "
+        f'if [ "$attempt" -ge {PUSH_ATTEMPTS} ]; then '
+        f"printf '%s\\n' 'pipedsl: the push was rejected {PUSH_ATTEMPTS} times' >&2; exit 1; fi; "
+        "attempt=$((attempt + 1)); "
+        f"{git} pull --quiet --rebase origin {branch} || exit 1; done",
+    ]
+    if target.argocd is not None:
+        argo = target.argocd
+        server = f"--server {sh_quote(argo.server)} --grpc-web"
+        commands += [
+            f"argocd app get {sh_quote(argo.application)} {server} --refresh >/dev/null",
+            f"argocd app wait {sh_quote(argo.application)} {server} --sync --health "
+            f"--timeout {argo.timeout_seconds}",
+        ]
+    return commands
+
+
+def kubernetes_deploy(step: KubernetesDeploy) -> Step:
+    """The steps a resolved deploy runs on the agent (see the module docstring)."""
+    target, plan = step.target, step.plan
+    image = f'"${{{step.image.var}}}"'
+    if isinstance(target, Kubectl):
+        commands = [*_in_copies(plan), *deploy_commands(plan, image, _kubectl(target))]
+        return _with_kubeconfig(target, Sh(_script(commands)))
+    if isinstance(target, Restart):
+        kubectl = _kubectl(target.kubectl)
+        commands = [*_in_copies(plan), *deploy_commands(plan, None, kubectl, restart=True)]
+        return _with_kubeconfig(target.kubectl, Sh(_script(commands)))
+    step_: Step = Sh(_script(_gitops_commands(target, plan, step.image.var)))
+    if target.argocd is not None:
+        step_ = WithCredentials(target.argocd.token, (ARGOCD_AUTH_TOKEN,), [step_])
+    variables = (
+        (GIT_USER, GIT_PASSWORD)
+        if target.credential.kind == "username_password"
+        else (GIT_SSH_KEY,)
+    )
+    return WithCredentials(target.credential, variables, [step_])
