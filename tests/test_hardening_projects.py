@@ -271,3 +271,25 @@ def test_a_project_starting_threads_renders_the_same(tmp_path: Path) -> None:
     assert code == 0, output
     got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert got == expected
+
+
+def test_project_code_that_raises_while_rendering_is_reported_at_its_line(
+    tmp_path: Path,
+) -> None:
+    """Code of the project file's own that runs only at render time (a property of a Project
+    subclass) is reported like code that raises while the file loads."""
+    source = (
+        "from pipedsl import Component, Pipeline, Project, Stage, sh\n"
+        "class Odd(Project):\n"
+        "    @property\n"
+        "    def jenkins_folder(self):\n"
+        "        raise RuntimeError('boom')\n"
+        "project = Odd('odd', repository='https://github.com/acme/odd.git',\n"
+        "    components=[Component('app', Pipeline([Stage('Build', [sh('make')])]))])\n"
+    )
+    projects = _folder(tmp_path, {"odd.py": source.encode()})
+    code, output, out = _render(projects)
+    assert code == 2, output
+    assert output.startswith("error: projects/odd.py:5: RuntimeError: boom"), output
+    assert "Traceback" not in output
+    assert _untouched(out)

@@ -81,6 +81,8 @@ def _assert_one_variable_per_secret(project: Project) -> dict[str, str]:
     names = list(variables.values())
     clashes = {n for n in names if names.count(n) > 1}
     assert not clashes, f"variables read by two settings: {clashes} ({variables})"
+    invalid = [n for n in names if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)]
+    assert not invalid, f"not environment variable names: {invalid}"
     return variables
 
 
@@ -91,6 +93,7 @@ def test_ids_that_differ_by_case_or_separator_get_distinct_variables() -> None:
         Credential.secret_text("db.pass"),
         Credential.username_password("ssh-1"),  # SSH_1_USER is the first SSH server's
         Credential.secret_text("slack"),
+        Credential.secret_text("1password"),
     ]
     variables = _assert_one_variable_per_secret(_project(credentials, servers=2))
     # A credential that clashes with nothing keeps the plain name a person expects.

@@ -102,6 +102,15 @@ def test_an_oversized_literal_is_never_written() -> None:
         groovy_value(GString(value + more, BUILD_NUMBER))
 
 
+def test_text_split_over_nested_gstrings_is_one_literal_and_measured_as_one() -> None:
+    # Written as one literal, so measured as one: two halves that each fit do not.
+    half = EMOJI * (MAX_STRING_BYTES // 12 + 1)
+    nested = GString(half, GString(half, BUILD_NUMBER))
+    assert nested.parts == (half + half, BUILD_NUMBER)
+    with pytest.raises(RenderError, match="65,535"):
+        groovy_value(nested)
+
+
 # --- every field, found generically, named by its path ----------------------------------------
 
 FITS = EMOJI * (MAX_STRING_BYTES // 6)  # 65,532 bytes, far below MAX_TEXT characters

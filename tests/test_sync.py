@@ -284,7 +284,12 @@ def test_server_edit_is_reported_as_drift_and_restored_with_drift(
         rendered.replace("<disabled>false</disabled>", "<disabled>true</disabled>"),
     )
     writes = server.writes
+    # A dry run looks for edits in every managed job: without --drift, the edit is left as it
+    # is and blocks, as it would in sync --prune or an update; with --drift it is restored.
     code, out = sync(server, projects, "--dry-run")
+    assert code == 1
+    assert "edited    lat32t/backend: edited on the server since the last sync" in out
+    code, out = sync(server, projects, "--dry-run", "--drift")
     assert code == 0
     assert "drift     lat32t/backend  (edited on the server since the last sync" in out
     assert "1 edited on the server" in out

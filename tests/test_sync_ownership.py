@@ -181,11 +181,18 @@ def test_prune_plans_deletes_only_for_owned_jobs_whose_config_matches_the_marker
             "elsewhere/ours", "job", _marker("shop", ours.repository, "elsewhere/ours")
         ),
     }
-    configs = {"shared/ours-old": FOREIGN_JOB, "shared/ours-edited": FOREIGN_JOB}
-    digest = canonical_digest(FOREIGN_JOB)
-    existing["shared/ours-old"] = Item(
-        "shared/ours-old", "job", _marker("shop", ours.repository, "shared/ours-old", digest)
-    )
+    builds_ours = _scm_job(ours.repository)
+    configs = {
+        "shared/ours-old": builds_ours,
+        "shared/ours-edited": builds_ours,
+        "shared/forged": FOREIGN_JOB,
+        "shared/prefix": _scm_job(ours.repository.removesuffix(".git") + "-legacy.git"),
+    }
+    for name, config in configs.items():
+        # Every marker names the job and our owner; all but "ours-edited" carry the digest of
+        # the config they sit in (a forger can compute it too).
+        digest = canonical_digest(config) if name != "shared/ours-edited" else "0" * 64
+        existing[name] = Item(name, "job", _marker("shop", ours.repository, name, digest))
     plan = plan_sync(
         [],
         existing,
@@ -194,10 +201,48 @@ def test_prune_plans_deletes_only_for_owned_jobs_whose_config_matches_the_marker
         owners=[ours],
         configs=configs,
     )
+    # Deleted only: a job whose marker belongs to its config and whose config builds exactly
+    # our repository. A hand-made job (digest forged) and one building another repository
+    # whose URL merely starts like ours are left alone.
     assert [(c.action, c.job) for c in plan.changes] == [
+        ("edited", "shared/forged"),
         ("edited", "shared/ours-edited"),
         ("delete", "shared/ours-old"),
+        ("edited", "shared/prefix"),
     ]
+
+
+def _scm_job(repository: str) -> str:
+    return f"""<?xml version='1.1' encoding='UTF-8'?>
+<flow-definition plugin="workflow-job"><description>x</description>
+<definition class="org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition" plugin="workflow-cps">
+<scm class="hudson.plugins.git.GitSCM" plugin="git"><userRemoteConfigs>
+<hudson.plugins.git.UserRemoteConfig><url>{repository}</url></hudson.plugins.git.UserRemoteConfig>
+</userRemoteConfigs></scm><scriptPath>Jenkinsfile</scriptPath></definition></flow-definition>"""
+
+
+def test_a_job_of_an_earlier_marker_building_a_repository_whose_url_starts_like_ours_is_not_taken_over() -> (
+    None
+):
+    ours = "https://github.com/acme/shop.git"
+    job = DesiredJob(
+        "f/j",
+        _scm_job(ours).replace(
+            "<description>x", "<description>x\n" + _marker("shop", ours, "f/j")[2:]
+        ),
+    )
+    legacy = "x\n[managed by pipedsl; project=shop; job=f/j; digest=" + "1" * 64 + "]"
+    other = _scm_job("https://github.com/acme/shop.git-legacy")
+    mention = _scm_job("https://github.com/acme/else.git").replace(
+        "<scriptPath>Jenkinsfile", f"<scriptPath>{ours}"
+    )
+    for config, action in ((other, "conflict"), (mention, "conflict"), (_scm_job(ours), "update")):
+        plan = plan_sync(
+            [job],
+            {"f": Item("f", FOLDER, None), "f/j": Item("f/j", "job", legacy)},
+            configs={"f/j": config},
+        )
+        assert [c.action for c in plan.changes] == [action], config
 
 
 def test_a_desired_job_whose_config_was_not_read_is_never_updated() -> None:

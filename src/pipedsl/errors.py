@@ -6,7 +6,11 @@ block and exits non-zero. Any other exception is a bug in pipedsl and keeps its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -57,3 +61,53 @@ class SyncError(PipedslError):
     def __init__(self, message: str, job: str | None = None) -> None:
         self.job = job
         super().__init__(f"{job}: {message}" if job else message)
+
+
+def line_in(exc: BaseException, file: str) -> int | None:
+    """The last line of ``file`` in the traceback of ``exc``: where the project went wrong.
+    ``file`` is an absolute path, or a path's ending (``projects/shop.py``) matched at a
+    folder boundary."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        try:
+            name = str(Path(frame.filename).resolve())
+        except (OSError, ValueError, RuntimeError):  # a made-up file name: not the project's
+            continue
+        if name == file or name.endswith("/" + file.lstrip("/")):
+            line = frame.lineno
+    return line
+
+
+MAX_MESSAGE = 2000
+"""How much of an exception's message an error shows (a project file's own exceptions may
+carry anything)."""
+
+# Control characters would move the cursor or recolour the terminal; a newline or tab stays.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown_text(
+    show: Callable[[Any], object], value: object, limit: int | None = MAX_MESSAGE
+) -> str:
+    """``show(value)`` as text fit for the terminal: at most ``limit`` characters, no control
+    characters, encodable; a ``__str__`` or ``__repr__`` that raises (or returns no string) is
+    said to be so."""
+    try:
+        text = show(value)
+        if not isinstance(text, str):
+            raise TypeError(f"not a string: {type(text).__name__}")  # noqa: TRY301
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # anything a project's own class may raise
+        return "<a message that cannot be shown: its __str__ or __repr__ fails>"
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}... ({len(text)} characters)"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Name: message`` of an exception a project file raised (``Name`` alone without one)."""
+    name = shown_text(lambda cls: cls.__name__, type(exc))
+    message = shown_text(str, exc)
+    return f"{name}: {message}" if message else name

@@ -5,17 +5,13 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import os
-import re
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import attrs
 
-from pipedsl.errors import PipedslError, ProjectLoadError
+from pipedsl.errors import PipedslError, ProjectLoadError, describe_exception, line_in, shown_text
 from pipedsl.model.project import Project
 
 __all__ = ["find_project_files", "load_project", "load_projects"]
@@ -26,52 +22,6 @@ def _display(path: Path) -> str:
     and file name, so the text does not depend on where the command ran."""
     resolved = path.resolve()
     return f"{resolved.parent.name}/{resolved.name}"
-
-
-def _line_in(exc: BaseException, file: Path) -> int | None:
-    """The last line of ``file`` in the traceback of ``exc``: where the project went wrong."""
-    target = str(file.resolve())
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        try:
-            if str(Path(frame.filename).resolve()) == target:
-                line = frame.lineno
-        except (OSError, ValueError, RuntimeError):  # a made-up file name: not the project's
-            continue
-    return line
-
-
-MAX_MESSAGE = 2000
-"""How much of an exception's message an error shows (a project file's own exceptions may
-carry anything)."""
-
-# Control characters would move the cursor or recolour the terminal; a newline or tab stays.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _shown(show: Callable[[Any], object], value: object, limit: int | None = MAX_MESSAGE) -> str:
-    """``show(value)`` as text fit for the terminal: at most ``limit`` characters, no control
-    characters, encodable; a ``__str__`` or ``__repr__`` that raises (or returns no string) is
-    said to be so."""
-    try:
-        text = show(value)
-        if not isinstance(text, str):
-            raise TypeError(f"not a string: {type(text).__name__}")  # noqa: TRY301
-    except KeyboardInterrupt:
-        raise
-    except BaseException:  # anything a project's own class may raise
-        return "<a message that cannot be shown: its __str__ or __repr__ fails>"
-    if limit is not None and len(text) > limit:
-        text = f"{text[:limit]}... ({len(text)} characters)"
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def _describe(exc: BaseException) -> str:
-    """``Name: message`` of an exception a project file raised (``Name`` alone without one)."""
-    name = _shown(lambda cls: cls.__name__, type(exc))
-    message = _shown(str, exc)
-    return f"{name}: {message}" if message else name
 
 
 def _return_to(cwd: Path, shown: str) -> None:
@@ -102,25 +52,29 @@ def _run(loader: importlib.abc.Loader, module: ModuleType, file: Path, shown: st
     try:
         loader.exec_module(module)
     except SystemExit as exc:
-        code = _shown(repr, exc.code)
+        code = shown_text(repr, exc.code)
         raise ProjectLoadError(
             shown,
             f"SystemExit: the project file called sys.exit({code}); it must define "
             "`project` instead",
-            _line_in(exc, file),
+            line_in(exc, str(file.resolve())),
         ) from None
     except SyntaxError as exc:
-        message = _shown(str, exc.msg)
+        message = shown_text(str, exc.msg)
         raise ProjectLoadError(
-            shown, f"syntax error: {message}", exc.lineno or _line_in(exc, file)
+            shown, f"syntax error: {message}", exc.lineno or line_in(exc, str(file.resolve()))
         ) from None
     except PipedslError as exc:
         # pipedsl's own messages are kept whole (a model error lists every problem).
-        raise ProjectLoadError(shown, _shown(str, exc, None), _line_in(exc, file)) from None
+        raise ProjectLoadError(
+            shown, shown_text(str, exc, None), line_in(exc, str(file.resolve()))
+        ) from None
     except KeyboardInterrupt:
         raise  # Ctrl-C (or a stop signal) while loading: the command is interrupted
     except BaseException as exc:  # CancelledError, GeneratorExit, a class of its own
-        raise ProjectLoadError(shown, _describe(exc), _line_in(exc, file)) from None
+        raise ProjectLoadError(
+            shown, describe_exception(exc), line_in(exc, str(file.resolve()))
+        ) from None
     finally:
         sys.modules.pop(name, None)
         if folder in sys.path:
@@ -152,7 +106,9 @@ def load_project(path: str | Path) -> Project:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a module __getattr__ of its own
-        raise ProjectLoadError(shown, _describe(exc), _line_in(exc, file)) from None
+        raise ProjectLoadError(
+            shown, describe_exception(exc), line_in(exc, str(file.resolve()))
+        ) from None
     if project is None:
         raise ProjectLoadError(
             shown, "defines no `project`; end the file with `project = Project(...)`"

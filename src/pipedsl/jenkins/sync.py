@@ -48,16 +48,19 @@ def server_digest(config_xml: str) -> str:
 
 
 def _builds(config_xml: str, repository: str) -> bool:
-    """Whether a config, as Jenkins serves it, names ``repository`` in an element of its own
-    (the SCM's remote URL, or the inline script that checks it out)."""
+    """Whether a config, as Jenkins serves it, builds ``repository``: the URL of one of its SCM
+    remotes is exactly that, or its inline script checks exactly that out by URL (as pipedsl
+    writes it: ``url: '<repository>'``). A mention anywhere else (a comment, another URL that
+    starts the same) does not count."""
     try:
         root = ET.fromstring(re.sub(r"^<\?xml[^>]*\?>", "", config_xml.lstrip("\ufeff")))  # noqa: S314
     except ET.ParseError:
         return False
-    return any(
-        element.tag != "description" and repository in (element.text or "")
-        for element in root.iter()
-    )
+    remotes = root.findall(".//userRemoteConfigs/*/url")
+    if any((url.text or "") == repository for url in remotes):
+        return True
+    checkout = re.compile(r"\burl:\s*(['\"])" + re.escape(repository) + r"\1")
+    return any(checkout.search(script.text or "") for script in root.iter("script"))
 
 
 Action = Literal["create", "update", "unchanged", "delete", "conflict", "drift", "edited", "build"]
@@ -281,7 +284,14 @@ def _deletes(
         if name.casefold() in wanted:
             continue
         config = configs.get(name)
-        if config is not None and server_digest(config) == marker.digest:
+        repository = unquote(marker.repository or "")
+        # Its marker belongs to its config, and the config builds the owner's repository: a
+        # job pipedsl wrote, not one whose marker (digest included) was forged.
+        if (
+            config is not None
+            and server_digest(config) == marker.digest
+            and _builds(config, repository)
+        ):
             changes.append(Change("delete", name, "no project defines it"))
         else:
             changes.append(

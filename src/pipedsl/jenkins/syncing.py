@@ -163,7 +163,7 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
         managed_folders=desired.folders,
         owners=owners,
         configs=read_configs(api, wanted, workers=workers),
-        restore=dry_run or drift,
+        restore=drift,
         first_build=first_build,
     )
     for note in desired.notes:
@@ -244,7 +244,7 @@ def _echo_requests(echo: Echo, api: JenkinsApi, hooks: GitHubHooks | None) -> No
 _PLANNED = {
     "create": "to create",
     "update": "to update",
-    "drift": "edited on the server",
+    "drift": "edited on the server, to restore",
     "delete": "to delete",
     "build": "to build",
     "unchanged": "unchanged",

@@ -28,14 +28,16 @@ def _parts(value: object) -> tuple[str | GroovyExpr, ...]:
     parts = _checks.to_tuple(value)
     if not isinstance(parts, tuple):
         return (parts,)  # type: ignore[return-value]  # the validator reports the bad type
-    merged: list[str | GroovyExpr] = []
+    flat: list[object] = []
     for part in parts:
-        if isinstance(part, GString):
-            merged.extend(part.parts)
-        elif merged and isinstance(part, str) and isinstance(merged[-1], str):
+        flat.extend(part.parts if isinstance(part, GString) else (part,))
+    # Adjacent text is one literal when written, so it is one part (and measured as one).
+    merged: list[str | GroovyExpr] = []
+    for part in flat:
+        if merged and isinstance(part, str) and isinstance(merged[-1], str):
             merged[-1] = merged[-1] + part
         else:
-            merged.append(part)
+            merged.append(part)  # type: ignore[arg-type]  # the validator reports a bad type
     return tuple(p for p in merged if p != "")
 
 

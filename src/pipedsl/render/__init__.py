@@ -10,7 +10,14 @@ from pathlib import Path
 
 import attrs
 
-from pipedsl.errors import ModelError, Problem, RenderError
+from pipedsl.errors import (
+    ModelError,
+    PipedslError,
+    Problem,
+    RenderError,
+    describe_exception,
+    line_in,
+)
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.model.validate import component_problems, project_problems, validate_project
@@ -176,13 +183,28 @@ def render_projects(
             )
             continue
         seen[project.name] = project.source
+        where = project.source or project.name
         try:
             artifacts += render_project(project, templates=templates, kinds=kinds)
         except ModelError as exc:
-            where = project.source or project.name
             problems += [
                 Problem(f"{where}: {p.path}" if p.path else where, p.message) for p in exc.problems
             ]
+        except PipedslError:
+            raise
+        except Exception as exc:
+            # Code of the project file's own (a property of a subclass, a __str__) that raised
+            # while the project was rendered: reported at its line, as when the file loads.
+            line = line_in(exc, project.source) if project.source else None
+            if line is None:
+                raise
+            problems.append(
+                Problem(
+                    f"{where}:{line}",
+                    f"{describe_exception(exc)} (raised by the project file's code while its "
+                    "project was rendered)",
+                )
+            )
     if problems:
         raise ModelError(problems)
     return sorted(artifacts, key=lambda a: a.path)

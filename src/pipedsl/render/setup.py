@@ -102,13 +102,19 @@ class CascVariable(str):
     __slots__ = ()
 
 
+def _stem(credential_id: str) -> str:
+    stem = "".join(ch if ch.isalnum() else "_" for ch in credential_id).upper()
+    # An environment variable's name cannot start with a digit.
+    return f"CREDENTIAL_{stem}" if stem[:1].isdigit() else stem
+
+
 def _variable_names(credentials: list[Credential]) -> dict[str, str]:
     """The environment-variable stem of each credential id: the id in upper case with every
     character other than a letter or digit as ``_``. Ids that would share a stem (``db-pass``
     and ``DB_PASS``), or whose variables would take the SSH servers' (``ssh-1``: ``SSH_1_USER``),
     each get a short digest of the id added, so that no two credentials, and no credential and
     SSH server, ever read the same variable."""
-    stems = {c.id: "".join(ch if ch.isalnum() else "_" for ch in c.id).upper() for c in credentials}
+    stems = {c.id: _stem(c.id) for c in credentials}
     taken: dict[str, list[str]] = {}
     for credential_id, stem in stems.items():
         taken.setdefault(stem, []).append(credential_id)
