@@ -20,14 +20,23 @@ import pytest
 import yaml
 
 from pipedsl import (
+    BlueGreen,
+    Container,
+    ContainerPort,
     Credential,
+    Deployment,
     DeployTarget,
     GitOps,
+    HorizontalPodAutoscaler,
     Kubectl,
     ModelError,
     Project,
     Registry,
+    Resources,
     Restart,
+    Runtime,
+    Service,
+    StatefulSet,
     load_project,
     render_project,
     spring_boot_backend,
@@ -131,7 +140,7 @@ class Agent:
 
 def _cluster_calls_name_their_namespace(calls: list[list[str]]) -> None:
     for call in calls:
-        if call[:3] == ["set", "image", "--local"]:
+        if "--local" in call:
             continue  # edits a file; contacts nothing
         assert "-n" in call, f"kubectl {' '.join(call)} names no namespace"
 
@@ -212,6 +221,74 @@ def test_restart_applies_then_restarts_and_waits(
         {"docs": "registry.example.com/team/docs:stable"},
     ]
     tally.add("deploy target runs executed in a real sh")
+
+
+def test_blue_green_switches_the_service_only_after_the_idle_colour_rolled(
+    tmp_path: Path, projects: dict[str, Project], artifacts: dict[str, Any], walked: dict[str, Any]
+) -> None:
+    pipeline = walked[f"{PROJECT}/colours/Jenkinsfile"]
+    script, _ = _deploy_script(pipeline)
+    first = _pushed(pipeline)
+    agent = Agent(tmp_path, projects[PROJECT])
+    env = {"KUBECONFIG": str(tmp_path / "k"), "FAKE_SECRETS": "apps/colours-secrets"}
+
+    def selected() -> str:
+        service = agent.cluster["live"]["service/apps/colours"]
+        name: str = service["spec"]["selector"]["app.kubernetes.io/name"]
+        return name
+
+    def image(colour: str) -> str:
+        live = agent.cluster["live"][f"deployment/apps/colours-{colour}"]
+        (container,) = live["spec"]["template"]["spec"]["containers"]
+        found: str = container["image"]
+        return found
+
+    # First deploy: no Service yet, so blue is idle; the Service is created selecting it.
+    done = agent.run(script, first, **env)
+    assert done.returncode == 0, done.stderr
+    assert selected() == "colours-blue"
+    assert image("blue") == first
+    assert "deployment/apps/colours-green" not in agent.cluster["live"]
+    _cluster_calls_name_their_namespace(agent.cluster["calls"])
+
+    # The next build: green is idle; it rolls onto the new image, then the Service switches;
+    # blue keeps running the previous image, and the rollback command is printed.
+    second = first.replace(DEFAULT_ENV["BUILD_NUMBER"], "43")
+    done = agent.run(script, second, **env)
+    assert done.returncode == 0, done.stderr
+    assert selected() == "colours-green"
+    assert (image("green"), image("blue")) == (second, first)
+    assert (
+        "pipedsl: service apps/colours now selects colours-green; roll back with: "
+        "kubectl -n apps set selector service/colours app.kubernetes.io/name=colours-blue"
+    ) in done.stdout
+    calls = agent.cluster["calls"]
+    switch = max(
+        i
+        for i, c in enumerate(calls)
+        if c[:2] == ["apply", "-n"] and "40-service-colours.yaml" in c
+    )
+    wait = max(
+        i for i, c in enumerate(calls) if c[:3] == ["rollout", "status", "deployment/colours-green"]
+    )
+    assert wait < switch
+
+    # A third build whose rollout fails: the Service stays on green, the live colour.
+    third = first.replace(DEFAULT_ENV["BUILD_NUMBER"], "44")
+    failed = agent.run(script, third, FAKE_ROLLOUT_FAILS="1", **env)
+    assert failed.returncode != 0
+    assert selected() == "colours-green"
+    assert image("green") == second
+    # The rendered Service and both colours' manifests are in the repository; only one colour
+    # is applied per deploy.
+    assert {p.rsplit("/", 1)[1] for p in artifacts if p.startswith(f"{PROJECT}/colours/k8s/")} == {
+        "00-namespace-apps.yaml",
+        "30-configmap-colours-config.yaml",
+        "40-service-colours.yaml",
+        "50-deployment-colours-blue.yaml",
+        "50-deployment-colours-green.yaml",
+    }
+    tally.add("deploy target runs executed in a real sh", 3)
 
 
 def _bare_repository(root: Path, branch: str, folder: str, manifest: str | None) -> Path:
@@ -361,13 +438,17 @@ def _component(tag: str, deploy: DeployTarget, runtime: bool = True) -> Project:
 @pytest.mark.parametrize(
     ("tag", "deploy", "message"),
     [
+        ("app-{build}", BlueGreen(Kubectl.in_cluster()), None),
         ("app-{build}", Restart(Kubectl.in_cluster()), "Restart re-pulls an image"),
         ("stable", Kubectl.in_cluster(), "is the same every build"),
     ],
 )
 def test_tags_and_targets_that_cannot_deploy_the_pushed_image_are_refused(
-    tag: str, deploy: DeployTarget, message: str
+    tag: str, deploy: DeployTarget, message: str | None
 ) -> None:
+    if message is None:  # the control: this one deploys
+        assert render_project(_component(tag, deploy))
+        return
     with pytest.raises(ModelError, match=message) as error:
         render_project(_component(tag, deploy))
     assert "components[app].image" in str(error.value)
@@ -400,3 +481,37 @@ def test_targets_refuse_what_cannot_work(build: Any, message: str) -> None:
 
 def test_the_fixture_project_is_the_one_under_test() -> None:
     assert load_project(FIXTURE_PROJECTS / "deploy_targets.py").name == PROJECT
+
+
+def _blue_green(kind: str) -> Project:
+    image = REGISTRY.repository("team/app").tagged("app-{build}")
+    http = ContainerPort("http", 8080)
+    container = Container("app", image, ports=[http], resources=Resources(cpu="100m"))
+    workload = (
+        StatefulSet("app", [container])
+        if kind == "statefulset"
+        else Deployment("app", [container])
+    )
+    objects: list[Any] = [workload]
+    if kind != "no service":
+        objects.append(Service(workload, ports=[http]))
+    if kind == "autoscaled":
+        objects.append(HorizontalPodAutoscaler(workload, max_replicas=3))
+    app = spring_boot_backend(
+        "app", image=image, deploy=BlueGreen(Kubectl.in_cluster()), runtime=Runtime(objects)
+    )
+    return Project("p", repository="https://github.com/acme/p.git", components=[app])
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("statefulset", "needs a Deployment, not a StatefulSet"),
+        ("no service", "add a Service exposing this Deployment"),
+        ("autoscaled", "an autoscaler cannot follow"),
+    ],
+)
+def test_blue_green_refuses_what_it_cannot_switch(kind: str, message: str) -> None:
+    with pytest.raises(ModelError, match=message) as error:
+        render_project(_blue_green(kind))
+    assert "components[app].runtime." in str(error.value)

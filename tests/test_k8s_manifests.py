@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from pipedsl import Artifact, Project, Secret, manifest_path
+from pipedsl.resolve.deploy import deployed_runtime
 from pipedsl.resolve.layout import rendered_objects
 
 # The Kubernetes version the manifests are validated against (docs/manifests.md states it).
@@ -206,7 +207,9 @@ def test_manifest_files_are_the_objects_in_apply_order(
     artifacts: dict[str, Artifact], projects: dict[str, Project]
 ) -> None:
     for project in projects.values():
-        for name, runtime in project.runtimes:
+        deployed = {c.name: deployed_runtime(c) for c in project.components}
+        for name, described in project.runtimes:
+            runtime = deployed.get(name) or described  # blue/green: two Deployments
             paths = [manifest_path(project, name, o) for o in rendered_objects(runtime)]
             assert paths == sorted(paths)
             rendered = sorted(p for p in artifacts if p.startswith(f"{project.name}/{name}/k8s/"))

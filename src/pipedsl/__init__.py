@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     )
     from pipedsl.model.deploy import (
         ArgoCD,
+        BlueGreen,
         DeployManifests,
         DeployTarget,
         GitOps,
@@ -178,6 +179,7 @@ _EXPORTS: dict[str, str] = {
     "Kubectl": "pipedsl.model.deploy",
     "GitOps": "pipedsl.model.deploy",
     "ArgoCD": "pipedsl.model.deploy",
+    "BlueGreen": "pipedsl.model.deploy",
     "Restart": "pipedsl.model.deploy",
     "DeployManifests": "pipedsl.model.deploy",
     "DeployTarget": "pipedsl.model.deploy",
@@ -301,6 +303,7 @@ __all__ = [
     "ArgoCD",
     "Artifact",
     "BackingService",
+    "BlueGreen",
     "CheckResult",
     "Checkout",
     "ClaimTemplate",

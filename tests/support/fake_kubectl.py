@@ -63,6 +63,20 @@ if args[:2] == ["get", "secret"]:
     if f"{flag('-n')}/{args[2]}" not in os.environ.get("FAKE_SECRETS", "").split(","):
         fail(f'Error from server (NotFound): secrets "{args[2]}" not found')
     print(args[2])
+elif args[:2] == ["get", "service"]:
+    key = f"service/{flag('-n')}/{args[2]}"
+    if key not in state["live"]:
+        fail(f'Error from server (NotFound): services "{args[2]}" not found')
+    assert flag("-o") == "jsonpath={.spec.selector.app\\.kubernetes\\.io/name}", flag("-o")
+    print(state["live"][key]["spec"]["selector"]["app.kubernetes.io/name"], end="")
+elif args[:3] == ["set", "selector", "--local"] and os.environ.get("REAL_KUBECTL"):
+    save()
+    os.execv(os.environ["REAL_KUBECTL"], ["kubectl", *args])
+elif args[:3] == ["set", "selector", "--local"]:
+    obj = yaml.safe_load(Path(flag("-f")).read_text())
+    name, value = args[5].split("=", 1)
+    obj["spec"]["selector"] = {name: value}
+    print(yaml.safe_dump(obj), end="")
 elif args[:3] == ["set", "image", "--local"] and os.environ.get("REAL_KUBECTL"):
     # The real kubectl edits files offline: let it, so the command line is kubectl's own.
     save()

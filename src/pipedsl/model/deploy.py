@@ -12,7 +12,8 @@ every workload, and a failed stage on any failure.
 - :class:`GitOps`: the pinned manifests committed to a Git repository that Argo CD (or another
   GitOps controller) syncs, optionally waiting for the Argo CD application;
 - :class:`Restart`: apply, then ``kubectl rollout restart`` — for images that are deployed
-  under one tag on purpose (a mutable tag); allowed only when asked for this way.
+  under one tag on purpose (a mutable tag); allowed only when asked for this way;
+- :class:`BlueGreen`: two Deployments, the Service switched to the idle one once it rolled.
 """
 
 from __future__ import annotations
@@ -145,8 +146,24 @@ class Restart:
         return f"restart with {self.kubectl.label}"
 
 
-DeployTarget = SshServer | Kubectl | GitOps | Restart
-DEPLOY_TARGETS: tuple[type, ...] = (SshServer, Kubectl, GitOps, Restart)
+@attrs.frozen(cache_hash=True)
+class BlueGreen:
+    """A blue/green deploy with ``kubectl``: the component's Deployment exists twice,
+    ``<name>-blue`` and ``<name>-green``, and its Service selects one of them. Each deploy finds
+    the idle colour from the live Service (not from the build number), rolls the idle
+    Deployment onto the pushed image and waits for it; only then does the Service switch to it.
+    The previous colour keeps running its image, for a rollback in one command (printed by
+    the deploy, see docs/deploy.md)."""
+
+    kubectl: Kubectl = attrs.field(validator=_checks.instance_of(Kubectl))
+
+    @property
+    def label(self) -> str:
+        return f"blue/green with {self.kubectl.label}"
+
+
+DeployTarget = SshServer | Kubectl | GitOps | Restart | BlueGreen
+DEPLOY_TARGETS: tuple[type, ...] = (SshServer, Kubectl, GitOps, Restart, BlueGreen)
 
 
 @attrs.frozen(cache_hash=True)
@@ -157,8 +174,8 @@ class DeployManifests(Step):
     pushed and failing the stage unless every workload's rollout completes in
     ``timeout_seconds``. Resolved when rendered, against the files render writes."""
 
-    target: Kubectl | GitOps | Restart = attrs.field(
-        validator=_checks.instance_of((Kubectl, GitOps, Restart))
+    target: Kubectl | GitOps | Restart | BlueGreen = attrs.field(
+        validator=_checks.instance_of((Kubectl, GitOps, Restart, BlueGreen))
     )
     timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
 
@@ -168,6 +185,6 @@ class KubernetesDeploy(Step):
     """A :class:`DeployManifests` resolved against the rendered manifests: the target, the
     plan, and the image pushed (what the workload is pinned to)."""
 
-    target: Kubectl | GitOps | Restart
+    target: Kubectl | GitOps | Restart | BlueGreen
     plan: DeployPlan
     image: Image

@@ -376,6 +376,18 @@ class WorkloadRef:
 
 
 @attrs.frozen(cache_hash=True)
+class Colours:
+    """The two Deployments of a blue/green deploy and the Service that selects one of them
+    (by the ``app.kubernetes.io/name`` label, the Deployment's name)."""
+
+    service: str
+    service_file: str
+    namespace: str
+    blue: WorkloadRef
+    green: WorkloadRef
+
+
+@attrs.frozen(cache_hash=True)
 class DeployPlan:
     """What every deploy target does, resolved from a component's runtime: apply exactly
     ``files`` (in order), after checking ``secrets`` exist and pinning ``container`` of the
@@ -387,6 +399,9 @@ class DeployPlan:
     container: str
     workloads: tuple[WorkloadRef, ...]
     timeout_seconds: int = 300
+    colours: Colours | None = None
+    """Set for a blue/green deploy: ``pinned`` is then the blue Deployment, and the deploy
+    picks the idle colour when it runs."""
 
 
 @attrs.frozen(cache_hash=True)

@@ -35,6 +35,7 @@ from pipedsl.render.secrets import (
 from pipedsl.render.setup import primitive_steps
 from pipedsl.render.templating import template_dirs as _template_dirs
 from pipedsl.resolve import final_pipeline
+from pipedsl.resolve.deploy import deployed_runtime
 from pipedsl.resolve.layout import jenkinsfile_path, manifest_path
 
 __all__ = [
@@ -98,10 +99,9 @@ def render_project(
                 Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
                 render_job(project, component, text),
             ]
+            runtime = deployed_runtime(component)  # blue/green: two Deployments
             manifests = (
-                []
-                if component.runtime is None
-                else render_manifests(project, component.name, component.runtime)
+                [] if runtime is None else render_manifests(project, component.name, runtime)
             )
             # Free text (scripts, raw Groovy, messages, config values) could still carry a
             # pasted secret: nothing that looks like one is ever written.

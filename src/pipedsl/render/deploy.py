@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
+
 from pipedsl.errors import RenderError
-from pipedsl.model.deploy import GitOps, Kubectl, KubernetesDeploy, Restart
+from pipedsl.model.deploy import BlueGreen, GitOps, Kubectl, KubernetesDeploy, Restart
 from pipedsl.model.k8s.config import Secret
-from pipedsl.model.steps import DeployPlan, Sh, Step, WithCredentials
+from pipedsl.model.steps import Colours, DeployPlan, Sh, Step, WithCredentials
 from pipedsl.model.values import GroovyExpr, GString
 from pipedsl.render.escape import sh_quote
 
@@ -93,6 +95,8 @@ def deploy_commands(
     """The deploy, run in a folder that holds exactly the plan's files (see the module
     docstring). ``image`` is None for a restart deploy: its image keeps its fixed tag, and the
     workloads are restarted to pull it again."""
+    if plan.colours is not None and image is not None:
+        return blue_green_commands(plan, plan.colours, image, kubectl)
     commands: list[str | GString] = [secret_check(s, kubectl) for s in plan.secrets]
     if image is not None:
         commands += pin_command(plan, image, kubectl)
@@ -104,6 +108,67 @@ def deploy_commands(
         ]
     commands += wait_commands(plan, kubectl)
     return commands
+
+
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def blue_green_commands(
+    plan: DeployPlan, colours: Colours, image: ImageWord, kubectl: str = "kubectl"
+) -> list[str | GString]:
+    """A blue/green deploy: the idle colour is the one the live Service does not select (blue
+    when there is no Service yet); its Deployment is pinned, applied and waited for with the
+    other files (the other colour's file is not applied: it keeps running the previous
+    image); only then is the Service pointed at it. The rollback command is printed."""
+    blue, green = colours.blue, colours.green
+    ns = sh_quote(colours.namespace)
+    prefix = blue.name.removesuffix("-blue")
+    live_query = (
+        f"{kubectl} get service {sh_quote(colours.service)} -n {ns} "
+        "-o 'jsonpath={.spec.selector.app\\.kubernetes\\.io/name}' 2>/dev/null"
+    )
+    file = f'"{_file_prefix(blue.manifest)}$idle.yaml"'
+    skipped = {blue.manifest, green.manifest, colours.service_file}
+    others = attrs.evolve(plan, files=tuple(f for f in plan.files if f.name not in skipped))
+    service = sh_quote(colours.service_file)
+    waits = [w for w in plan.workloads if w.name not in (blue.name, green.name)]
+    rollback = (
+        f"pipedsl: service {colours.namespace}/{colours.service} now selects "
+        f"{prefix}-%s; roll back with: kubectl -n {colours.namespace} set selector "
+        f"service/{colours.service} {NAME_LABEL}={prefix}-%s\\n"
+    )
+    commands: list[str | GString] = [secret_check(s, kubectl) for s in plan.secrets]
+    commands += [
+        f'{{ live="$({live_query})" || live=; }}',
+        f'{{ if [ "$live" = {sh_quote(blue.name)} ]; then idle=green; old=blue; '
+        "else idle=blue; old=green; fi; }",
+        GString(
+            f"{kubectl} set image --local -f {file} {plan.container}=",
+            image,
+            ' -o yaml > "$idle.pinned"',
+        ),
+        f'mv "$idle.pinned" {file}',
+        *apply_commands(others, kubectl),
+        f"{kubectl} apply -n {ns} -f {file}",
+        f'{kubectl} rollout status "deployment/{prefix}-$idle" -n {ns} '
+        f"--timeout={plan.timeout_seconds}s",
+        *(
+            f"{kubectl} rollout status {w.kind}/{w.name} -n {sh_quote(w.namespace)} "
+            f"--timeout={plan.timeout_seconds}s"
+            for w in waits
+        ),
+        f"{kubectl} set selector --local -f {service} "
+        f'"{NAME_LABEL}={prefix}-$idle" -o yaml > service.pinned',
+        f"mv service.pinned {service}",
+        f"{kubectl} apply -n {ns} -f {service}",
+        f'{{ [ -z "$live" ] || printf {sh_quote(rollback)} "$idle" "$old"; }}',
+    ]
+    return commands
+
+
+def _file_prefix(blue_file: str) -> str:
+    """``50-deployment-api-`` of ``50-deployment-api-blue.yaml``."""
+    return blue_file.removesuffix("blue.yaml")
 
 
 def chain(commands: Sequence[str | GString]) -> GString:
@@ -218,6 +283,9 @@ def kubernetes_deploy(step: KubernetesDeploy) -> Step:
     if isinstance(target, Kubectl):
         commands = [*_in_copies(plan), *deploy_commands(plan, image, _kubectl(target))]
         return _with_kubeconfig(target, Sh(_script(commands)))
+    if isinstance(target, BlueGreen):
+        commands = [*_in_copies(plan), *deploy_commands(plan, image, _kubectl(target.kubectl))]
+        return _with_kubeconfig(target.kubectl, Sh(_script(commands)))
     if isinstance(target, Restart):
         kubectl = _kubectl(target.kubectl)
         commands = [*_in_copies(plan), *deploy_commands(plan, None, kubectl, restart=True)]

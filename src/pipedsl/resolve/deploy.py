@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import attrs
 
-from pipedsl.model.deploy import DeployManifests, KubernetesDeploy
+from pipedsl.model.deploy import BlueGreen, DeployManifests, KubernetesDeploy
 from pipedsl.model.infra import Image
-from pipedsl.model.k8s.runtime import Runtime, deployed_container
+from pipedsl.model.k8s.network import Service
+from pipedsl.model.k8s.runtime import K8sObject, Runtime, deployed_container
 from pipedsl.model.k8s.storage import PersistentVolume
 from pipedsl.model.k8s.workloads import Deployment, Namespace
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import (
     ApplyManifests,
+    Colours,
     DeployPlan,
     KubectlApply,
     ManifestFile,
@@ -29,14 +31,49 @@ from pipedsl.model.steps import (
 )
 from pipedsl.resolve.layout import file_name, manifest_dir, manifest_path, rendered_objects
 
+COLOURS = ("blue", "green")
+
+
+def is_blue_green(component: Component) -> bool:
+    """Whether the component's pipeline deploys it blue/green."""
+    return any(
+        isinstance(step, DeployManifests) and isinstance(step.target, BlueGreen)
+        for step in component.pipeline.all_steps()
+    )
+
+
+def deployed_runtime(component: Component) -> Runtime | None:
+    """The runtime as it is rendered and deployed. For a blue/green deploy, the Deployment that
+    runs the component's image becomes two, ``<name>-blue`` and ``<name>-green``, and each
+    Service exposing it selects the blue one (the deploy switches it); validation has checked
+    that this is possible (a Deployment, a Service, no autoscaler)."""
+    runtime, image = component.runtime, component.image
+    if runtime is None or image is None or not is_blue_green(component):
+        return runtime
+    workload, _ = deployed_container(runtime, image)
+    blue, green = (attrs.evolve(workload, name=f"{workload.name}-{c}") for c in COLOURS)
+    objects: list[K8sObject] = []
+    for obj in runtime.objects:
+        if obj is workload:
+            objects += [blue, green]
+        elif isinstance(obj, Service) and obj.workload is workload:
+            objects.append(attrs.evolve(obj, workload=blue, name=obj.name))
+        else:
+            objects.append(obj)
+    return Runtime(objects)
+
 
 def deploy_plan(
     project: Project, name: str, runtime: Runtime, image: Image, timeout_seconds: int
 ) -> DeployPlan:
-    """What any target deploys of the runtime of component ``name``: the manifests render
-    writes (in apply order, each with the namespace ``kubectl`` is told), the Secrets its pods
-    need, the container that runs ``image`` (pinned before the apply), every workload."""
-    pinned_workload, container = deployed_container(runtime, image)
+    """What any target deploys of the (deployed) runtime of component ``name``: the manifests
+    render writes (in apply order, each with the namespace ``kubectl`` is told), the Secrets
+    its pods need, the container that runs ``image`` (pinned before the apply), every workload
+    to wait for; for a blue/green runtime, the two colours and their Service."""
+    running = runtime.running(image)
+    pinned_workload, container = (
+        running[0] if len(running) == 2 else deployed_container(runtime, image)
+    )
     home = pinned_workload.namespace
     files = tuple(
         ManifestFile(
@@ -46,16 +83,25 @@ def deploy_plan(
         )
         for obj in rendered_objects(runtime)
     )
-    workloads = tuple(
-        WorkloadRef(w.kind.lower(), w.name, w.namespace, file_name(w)) for w in runtime.workloads
-    )
-    (pinned,) = (
-        w
-        for w in workloads
-        if w.name == pinned_workload.name and w.kind == pinned_workload.kind.lower()
-    )
+    refs = {
+        w.name: WorkloadRef(w.kind.lower(), w.name, w.namespace, file_name(w))
+        for w in runtime.workloads
+    }
+    colours = None
+    if len(running) == 2:  # blue/green: the two colours of one Deployment
+        (blue, _), (green, _) = running
+        (service,) = (o for o in runtime.objects if isinstance(o, Service) and o.workload is blue)
+        colours = Colours(
+            service.name, file_name(service), service.namespace, refs[blue.name], refs[green.name]
+        )
     return DeployPlan(
-        files, runtime.needed_secrets, pinned, container.name, workloads, timeout_seconds
+        files,
+        runtime.needed_secrets,
+        refs[pinned_workload.name],
+        container.name,
+        tuple(refs.values()),
+        timeout_seconds,
+        colours,
     )
 
 
@@ -71,7 +117,7 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
         return component
     files = [
         project.repository_path(manifest_path(project, component.name, obj))
-        for obj in rendered_objects(runtime)
+        for obj in rendered_objects(deployed_runtime(component) or runtime)
     ]
 
     def change(step: Step) -> Step:
@@ -102,7 +148,8 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
                 plan=deploy_plan(project, component.name, runtime, image, step.timeout_seconds),
             )
         if isinstance(step, DeployManifests):
-            plan = deploy_plan(project, component.name, runtime, image, step.timeout_seconds)
+            deployed = deployed_runtime(component) or runtime
+            plan = deploy_plan(project, component.name, deployed, image, step.timeout_seconds)
             return KubernetesDeploy(step.target, plan, image)
         return step
 

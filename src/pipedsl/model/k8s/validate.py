@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from pipedsl.errors import ModelError, Problem
-from pipedsl.model.deploy import DeployManifests, Restart
+from pipedsl.model.deploy import BlueGreen, DeployManifests, Restart
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, SecretKey
 from pipedsl.model.k8s.network import Ingress, Service
@@ -320,6 +320,11 @@ def check_component_images(component: Component) -> list[Problem]:
                 "deploy=Restart(Kubectl(...))",
             )
         )
+    blue_green = [
+        s for s in deploys if isinstance(s, DeployManifests) and isinstance(s.target, BlueGreen)
+    ]
+    if blue_green and component.image is not None and not problems:
+        problems += _blue_green_problems(path, runtime, component.image)
     if restarts and component.image is not None and "{" in component.image.tag:
         problems.append(
             Problem(
@@ -329,6 +334,37 @@ def check_component_images(component: Component) -> list[Problem]:
                 "which pins the workload to the pushed image",
             )
         )
+    return problems
+
+
+def _blue_green_problems(path: str, runtime: Runtime, image: Image) -> list[Problem]:
+    """A blue/green deploy needs a Deployment (two copies of it run side by side), a Service
+    that switches between them, and no autoscaler pointed at the one name."""
+    workload, _ = deployed_container(runtime, image)
+    where = f"{path}.runtime.{workload.kind}[{workload.name}]"
+    if not isinstance(workload, Deployment):
+        return [Problem(where, "a blue/green deploy needs a Deployment, not a StatefulSet")]
+    problems = []
+    if len(workload.name) > 57:
+        problems.append(
+            Problem(where, "a blue/green Deployment's name is at most 57 characters (+ '-green')")
+        )
+    if not any(isinstance(o, Service) and o.workload is workload for o in runtime.objects):
+        problems.append(
+            Problem(
+                where,
+                "a blue/green deploy switches a Service between two Deployments: add "
+                "a Service exposing this Deployment",
+            )
+        )
+    for obj in runtime.objects:
+        if isinstance(obj, HorizontalPodAutoscaler) and obj.target is workload:
+            problems.append(
+                Problem(
+                    f"{path}.runtime.HorizontalPodAutoscaler[{obj.name}]",
+                    "an autoscaler cannot follow a blue/green deploy's two Deployments yet",
+                )
+            )
     return problems
 
 
