@@ -9,12 +9,17 @@ import pytest
 
 from pipedsl import Project
 from pipedsl.model.pipeline import POST_CONDITIONS
-from pipedsl.resolve.pipeline import effective_pipeline
+from pipedsl.resolve.pipeline import effective_pipeline, final_pipeline
 from tests.support.declarative import DEFAULT_ENV, children, descendants, only
 
 PIPELINE_SECTIONS = {"agent", "tools", "options", "environment", "stages", "post"}
-STAGE_SECTIONS = {"when", "environment", "steps", "post"}
+STAGE_SECTIONS = {"when", "environment", "steps", "post", "options", "input"}
+# A stage that groups stages run on one agent (a pipeline with an approval gate).
+GROUP_SECTIONS = {"agent", "tools", "stages"}
 KNOWN_STEPS = {
+    "milestone",
+    "stash",
+    "unstash",
     "sh",
     "echo",
     "dir",
@@ -41,10 +46,20 @@ def test_every_pipeline_has_declarative_structure(
         assert set(sections) <= PIPELINE_SECTIONS
         assert sections.count("agent") == 1
         assert sections.count("stages") == 1
-        stages = only(pipeline, "stages")["children"]
-        assert {s["name"] for s in stages} == {"stage"}
-        # Stages in the model's order, each once.
-        assert [s["args"][0] for s in stages] == component.pipeline.stage_names
+        outer = only(pipeline, "stages")["children"]
+        assert {s["name"] for s in outer} == {"stage"}
+        stages = []
+        for stage in outer:
+            if children(stage, "stages"):  # a group on one agent
+                assert {c["name"] for c in stage["children"]} <= GROUP_SECTIONS
+                stages += only(stage, "stages")["children"]
+            else:
+                stages.append(stage)
+        # Stages in the model's order, each once (with what a gate adds).
+        final = final_pipeline(projects[project_name], component)
+        assert [s["args"][0] for s in stages] == final.stage_names
+        names = [s["args"][0] for s in descendants(pipeline) if s["name"] == "stage"]
+        assert len(names) == len(set(names)), "stage names repeat"
         for stage in stages:
             names = [c["name"] for c in stage["children"]]
             assert set(names) <= STAGE_SECTIONS, stage["args"]

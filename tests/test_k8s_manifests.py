@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from pipedsl import Artifact, Project, Secret, manifest_path
-from pipedsl.resolve.deploy import deployed_runtime
-from pipedsl.resolve.layout import rendered_objects
+from pipedsl.resolve.deploy import rendered_runtimes
+from pipedsl.resolve.layout import manifest_dir, rendered_objects
 
 # The Kubernetes version the manifests are validated against (docs/manifests.md states it).
 KUBERNETES_VERSION = "1.30.0"
@@ -207,12 +207,23 @@ def test_manifest_files_are_the_objects_in_apply_order(
     artifacts: dict[str, Artifact], projects: dict[str, Project]
 ) -> None:
     for project in projects.values():
-        deployed = {c.name: deployed_runtime(c) for c in project.components}
-        for name, described in project.runtimes:
-            runtime = deployed.get(name) or described  # blue/green: two Deployments
-            paths = [manifest_path(project, name, o) for o in rendered_objects(runtime)]
+        folders = [
+            (c.name, environment, runtime)
+            for c in project.components
+            for environment, runtime in rendered_runtimes(project, c)
+        ]
+        folders += [(b.name, None, b.runtime) for b in project.backing_services]
+        for name, environment, runtime in folders:
+            paths = [
+                manifest_path(project, name, o, environment) for o in rendered_objects(runtime)
+            ]
             assert paths == sorted(paths)
-            rendered = sorted(p for p in artifacts if p.startswith(f"{project.name}/{name}/k8s/"))
+            folder = manifest_dir(project, name, environment)
+            rendered = sorted(
+                p
+                for p in artifacts
+                if p.startswith(f"{folder}/") and "/" not in p[len(folder) + 1 :]
+            )
             assert rendered == paths
     # A namespace is created before what lives in it, since kubectl applies files by name.
     shop = sorted(p for p in artifacts if p.startswith("k8s-shop/api/k8s/"))

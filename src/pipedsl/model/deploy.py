@@ -18,7 +18,7 @@ every workload, and a failed stage on any failure.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -26,6 +26,8 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.k8s.workloads import Resources
+from pipedsl.model.pipeline import Approval
 from pipedsl.model.steps import DeployPlan, Step, credential_of
 
 _NAME = _checks.matches(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", "a Kubernetes object name")
@@ -178,6 +180,10 @@ class DeployManifests(Step):
         validator=_checks.instance_of((Kubectl, GitOps, Restart, BlueGreen))
     )
     timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
+    environment: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_NAME)
+    )
+    """The component's environment to deploy (its manifests of that environment)."""
 
 
 @attrs.frozen(cache_hash=True)
@@ -188,3 +194,60 @@ class KubernetesDeploy(Step):
     target: Kubectl | GitOps | Restart | BlueGreen
     plan: DeployPlan
     image: Image
+
+
+def _overrides(value: object) -> tuple[tuple[str, tuple[tuple[str, object], ...]], ...]:
+    if not isinstance(value, dict):
+        return value  # type: ignore[return-value]  # the validator reports it
+    return tuple(
+        (name, tuple(dict(data).items()) if isinstance(data, dict) else data)
+        for name, data in value.items()
+    )
+
+
+def _check_overrides(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], tuple)
+        for item in value
+    ):
+        raise _checks.fail(
+            instance,
+            attribute,
+            "expected {ConfigMap name: {key: value}}, e.g. {'backend-config': {'LOG_LEVEL': 'warn'}}",
+        )
+
+
+@attrs.frozen(cache_hash=True)
+class Environment:
+    """One place a component is deployed to, in order (staging, then production): its target,
+    and how its objects differ from the component's one runtime there — ``namespace``,
+    ``replicas`` of the workload that runs the component's image, that container's
+    ``resources``, and ``config`` values of its ConfigMaps (``{ConfigMap name: {key: value}}``;
+    only keys the ConfigMap has). Manifests are rendered per environment
+    (``<component>/k8s/<environment>/``). Every environment deploys the image the same build
+    pushed: a later environment is a promotion, never a rebuild. ``approval`` gates it."""
+
+    name: str = attrs.field(validator=_NAME)
+    deploy: DeployTarget = attrs.field(kw_only=True, validator=_checks.instance_of(DEPLOY_TARGETS))
+    namespace: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(
+            _checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a namespace name")
+        ),
+    )
+    replicas: int | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.positive_int)
+    )
+    resources: Resources | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Resources))
+    )
+    config: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_overrides, validator=_check_overrides
+    )
+    approval: Approval | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Approval))
+    )

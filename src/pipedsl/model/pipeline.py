@@ -266,6 +266,26 @@ NO_POST = Post()
 
 
 @attrs.frozen(cache_hash=True)
+class Approval:
+    """A person's go-ahead before an environment is deployed to: a stage-level ``input`` that
+    waits at most ``timeout_minutes`` (then the build is aborted, nothing deployed) and that
+    only ``submitters`` (Jenkins user or group ids; anyone who may build the job when empty)
+    can give. While it waits, the build holds no executor and later builds are not blocked:
+    they queue for the environment behind it, and a newer build that reaches the same gate
+    supersedes this one (``milestone``)."""
+
+    submitters: tuple[str, ...] = attrs.field(
+        factory=tuple,
+        converter=_checks.str_tuple,
+        validator=_checks.words(non_empty=False),
+    )
+    timeout_minutes: int = attrs.field(default=60, kw_only=True, validator=_checks.positive_int)
+    message: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
+    )
+
+
+@attrs.frozen(cache_hash=True)
 class Stage:
     """A stage: a name, its steps, and optionally ``when``, ``environment`` and ``post``."""
 
@@ -278,6 +298,11 @@ class Stage:
         factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
     )
     post: Post = attrs.field(default=NO_POST, kw_only=True, validator=_checks.instance_of(Post))
+    approval: Approval | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Approval))
+    )
+    """A person's go-ahead before the stage runs (a stage-level ``input``). A pipeline with one
+    runs its other stages on agents of their own, so the wait holds no executor."""
 
     def __attrs_post_init__(self) -> None:
         if not self.steps:

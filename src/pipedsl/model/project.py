@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from pipedsl.errors import ModelError
 from pipedsl.model import _checks
+from pipedsl.model.deploy import Environment
 from pipedsl.model.infra import Image
 from pipedsl.model.jobs import JenkinsJobs
 from pipedsl.model.k8s.runtime import Runtime
@@ -70,6 +72,23 @@ class Component:
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Runtime))
     )
     """What it runs in the cluster; ``pipedsl render`` writes these objects' manifests."""
+    environments: tuple[Environment, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_checks.to_tuple,
+        validator=_checks.tuple_of(Environment),
+    )
+    """Where ``runtime`` is deployed, in order, each with its differences (see
+    :class:`~pipedsl.Environment`); empty when it is deployed to one place (or nowhere)."""
+
+    def __attrs_post_init__(self) -> None:
+        names = [e.name for e in self.environments]
+        if len(set(names)) != len(names):
+            raise ModelError(f"Component.environments: names repeat: {names}")
+        if self.environments and self.runtime is None:
+            raise ModelError(
+                f"Component.environments: component {self.name!r} has no runtime to deploy"
+            )
 
     def with_pipeline(self, change: Callable[[Pipeline], Pipeline]) -> Component:
         """A copy whose pipeline is ``change(pipeline)``::

@@ -81,6 +81,31 @@ class Echo(Step):
 
 
 @attrs.frozen(cache_hash=True)
+class Milestone(Step):
+    """``milestone``: builds pass milestones in order; when a newer build passes one, older
+    builds that have not passed it yet are aborted (an approval they wait for is superseded)."""
+
+    ordinal: int = attrs.field(validator=_checks.positive_int)
+    label: str = attrs.field(validator=_checks.text(multiline=False))
+
+
+@attrs.frozen(cache_hash=True)
+class Stash(Step):
+    """``stash``: keep files of this build's workspace (Ant ``includes`` patterns) for a later
+    stage that runs on another agent (:class:`Unstash`)."""
+
+    name: str = attrs.field(validator=_checks.ENV_NAME)
+    includes: tuple[str, ...] = attrs.field(converter=_checks.str_tuple, validator=_checks.words())
+
+
+@attrs.frozen(cache_hash=True)
+class Unstash(Step):
+    """``unstash``: bring back files a :class:`Stash` kept, exactly as this build stashed them."""
+
+    name: str = attrs.field(validator=_checks.ENV_NAME)
+
+
+@attrs.frozen(cache_hash=True)
 class Groovy(Step):
     """Raw Groovy, emitted as written: the escape hatch for what the model does not cover.
 
@@ -441,6 +466,10 @@ class ShipManifests(Step):
 
     server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
     remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
+    environment: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(str))
+    )
+    """The component's environment whose manifests are sent."""
 
 
 @attrs.frozen(cache_hash=True)
@@ -458,3 +487,7 @@ class ApplyManifests(Step):
     remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
     timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
     timeout_ms: int = attrs.field(default=600_000, kw_only=True, validator=_checks.positive_int)
+    environment: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(str))
+    )
+    """The component's environment whose manifests are applied."""

@@ -7,8 +7,18 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
+import attrs
+
 from pipedsl.errors import ModelError
-from pipedsl.model.deploy import DEPLOY_TARGETS, DeployManifests, DeployTarget
+from pipedsl.model.deploy import (
+    BlueGreen,
+    DeployManifests,
+    DeployTarget,
+    Environment,
+    GitOps,
+    Kubectl,
+    Restart,
+)
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.pipeline import Stage
@@ -17,6 +27,7 @@ from pipedsl.model.steps import (
     Dir,
     DockerBuild,
     DockerPush,
+    Echo,
     KubectlApply,
     Rollout,
     ShipFiles,
@@ -68,7 +79,7 @@ def delivery_stages(
     name: str,
     image: Image,
     source: str,
-    deploy: DeployTarget | None,
+    deploy: DeployTarget | Sequence[Environment] | None,
     manifests: str | Sequence[str] | None,
     remote_directory: str | None,
     deployment: str | None,
@@ -92,11 +103,20 @@ def delivery_stages(
     ]
     if deploy is None:
         return stages
-    if not isinstance(deploy, SshServer):
-        if not isinstance(deploy, DEPLOY_TARGETS):
+    environments = environments_of(deploy)
+    if environments:
+        if runtime is None:
             raise ModelError(
-                f"deploy: expected SshServer(...), Kubectl(...), GitOps(...) or Restart(...), "
-                f"got {deploy!r}"
+                "deploy: environments deploy the component's runtime: give it runtime=..."
+            )
+        for env in environments:
+            stages += _environment_stages(name, env, remote_directory)
+        return stages
+    if not isinstance(deploy, SshServer):
+        if not isinstance(deploy, Kubectl | GitOps | Restart | BlueGreen):
+            raise ModelError(
+                "deploy: expected SshServer(...), Kubectl(...), GitOps(...), Restart(...), "
+                f"BlueGreen(...) or a list of Environment(...), got {deploy!r}"
             )
         if runtime is None:
             raise ModelError(
@@ -121,6 +141,46 @@ def delivery_stages(
         Stage("Apply Deployment", [KubectlApply(deploy, target, rollout=rollout)]),
     ]
     return stages
+
+
+def environments_of(deploy: object) -> tuple[Environment, ...]:
+    """The environments ``deploy=`` lists (none when it is one target)."""
+    if isinstance(deploy, list | tuple):
+        if not deploy or not all(isinstance(e, Environment) for e in deploy):
+            raise ModelError(
+                f"deploy: expected one target or a list of Environment(...), got {list(deploy)!r}"
+            )
+        return tuple(deploy)
+    return ()
+
+
+def _environment_stages(name: str, env: Environment, remote_directory: str | None) -> list[Stage]:
+    """The stages that deploy the pushed image to ``env``: over SSH, Send Artifacts and Apply
+    Deployment; to any other target, one Deploy stage (each named after the environment),
+    after an Approve stage when the environment asks for an approval."""
+    gate: list[Stage] = []
+    if env.approval is not None:
+        message = env.approval.message or f"Deploy {name} to {env.name}?"
+        approval = attrs.evolve(env.approval, message=message)
+        gate = [Stage(f"Approve {env.name}", [Echo(f"{env.name}: approved")], approval=approval)]
+    return gate + _deploy_stages(name, env, remote_directory)
+
+
+def _deploy_stages(name: str, env: Environment, remote_directory: str | None) -> list[Stage]:
+    target = env.deploy
+    if isinstance(target, SshServer):
+        folder = f"{remote_directory or f'k8s/{name}'}/{env.name}"
+        return [
+            Stage(
+                f"Send Artifacts ({env.name})",
+                [ShipManifests(target, folder, environment=env.name)],
+            ),
+            Stage(
+                f"Apply Deployment ({env.name})",
+                [ApplyManifests(target, folder, environment=env.name)],
+            ),
+        ]
+    return [Stage(f"Deploy {env.name}", [DeployManifests(target, environment=env.name)])]
 
 
 def _common_prefix(patterns: Sequence[str]) -> str:

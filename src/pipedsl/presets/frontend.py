@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipedsl.model.deploy import DeployTarget
+from pipedsl.model.deploy import DeployTarget, Environment
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
@@ -14,6 +14,7 @@ from pipedsl.model.steps import Checkout, Npm
 from pipedsl.presets._common import (
     build_runtime,
     delivery_stages,
+    environments_of,
     in_source,
     preset,
     require,
@@ -26,7 +27,7 @@ def npm_frontend(
     *,
     image: Image,
     source: str = ".",
-    deploy: DeployTarget | None = None,
+    deploy: DeployTarget | Sequence[Environment] | None = None,
     notify: Notifier | Sequence[Notifier] = (),
     manifests: str | Sequence[str] | None = None,
     remote_directory: str | None = None,
@@ -76,4 +77,12 @@ def npm_frontend(
         tools=Tools(nodejs=nodejs),
         options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
     )
-    return Component(name, pipeline, notify=notify, image=image, source=source, runtime=cluster)
+    return Component(
+        name,
+        pipeline,
+        notify=notify,
+        image=image,
+        source=source,
+        runtime=cluster,
+        environments=environments_of(deploy),
+    )

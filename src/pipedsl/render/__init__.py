@@ -35,7 +35,7 @@ from pipedsl.render.secrets import (
 from pipedsl.render.setup import primitive_steps
 from pipedsl.render.templating import template_dirs as _template_dirs
 from pipedsl.resolve import final_pipeline
-from pipedsl.resolve.deploy import deployed_runtime
+from pipedsl.resolve.deploy import rendered_runtimes
 from pipedsl.resolve.layout import jenkinsfile_path, manifest_path
 
 __all__ = [
@@ -99,10 +99,12 @@ def render_project(
                 Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
                 render_job(project, component, text),
             ]
-            runtime = deployed_runtime(component)  # blue/green: two Deployments
-            manifests = (
-                [] if runtime is None else render_manifests(project, component.name, runtime)
-            )
+            # Per environment, if any; for blue/green, two Deployments.
+            manifests = [
+                artifact
+                for environment, runtime in rendered_runtimes(project, component)
+                for artifact in render_manifests(project, component.name, runtime, environment)
+            ]
             # Free text (scripts, raw Groovy, messages, config values) could still carry a
             # pasted secret: nothing that looks like one is ever written.
             problems = find_secrets(files)

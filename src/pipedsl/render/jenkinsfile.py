@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import attrs
 import jinja2
 
 from pipedsl.errors import RenderError
-from pipedsl.model.pipeline import Pipeline, Post
+from pipedsl.model.pipeline import Pipeline, Post, Stage
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.render import groovy, lower
@@ -30,6 +31,7 @@ class _StepWriter:
         self.memo: dict[Step, GroovyCode] = {}
         self.blocks: dict[tuple[tuple[Step, ...], int], GroovyCode] = {}
         self.posts: dict[tuple[Post, int], GroovyCode] = {}
+        self.stages: dict[tuple[Stage, int], GroovyCode] = {}
 
     def step(self, step: Step) -> GroovyCode:
         code = self.memo.get(step)
@@ -78,6 +80,54 @@ class _StepWriter:
         return code
 
 
+    def stage(self, stage: Stage, width: int) -> GroovyCode:
+        """A ``stage`` block indented by ``width``."""
+        key = (stage, width)
+        code = self.stages.get(key)
+        if code is None:
+            text = self.env.get_template("jenkinsfile/stage.groovy.j2").render(
+                stage=stage, steps=self.steps, post=self.post
+            )
+            code = self.stages[key] = groovy.indent(GroovyCode(text.rstrip("\n")), width)
+        return code
+
+
+@attrs.frozen
+class Segment:
+    """Stages run on one agent (``gate`` is None) or an approval stage run on none."""
+
+    name: str
+    stages: tuple[Stage, ...] = ()
+    gate: Stage | None = None
+
+
+def segments(pipeline: Pipeline) -> list[Segment] | None:
+    """For a pipeline with approval stages: its stages grouped into runs on one agent each,
+    between the approvals, which run on no agent (so waiting holds no executor). Each group
+    is named after its first and last stages (``Run: Checkout .. Deploy staging``). None for a
+    pipeline without approvals."""
+    if not any(s.approval is not None for s in pipeline.stages):
+        return None
+    found: list[Segment] = []
+    run: list[Stage] = []
+
+    def close() -> None:
+        if run:
+            # Unique: stage names may not repeat, and no stage of the model starts so.
+            name = f"Run: {run[0].name}" + (f" .. {run[-1].name}" if len(run) > 1 else "")
+            found.append(Segment(name, tuple(run)))
+            run.clear()
+
+    for stage in pipeline.stages:
+        if stage.approval is not None:
+            close()
+            found.append(Segment(stage.name, gate=stage))
+        else:
+            run.append(stage)
+    close()
+    return found
+
+
 def render_jenkinsfile(
     project: Project,
     component: Component,
@@ -91,13 +141,16 @@ def render_jenkinsfile(
     that nothing is computed twice."""
     env = groovy_environment(template_dirs)
     writer = writer if writer is not None and writer.env is env else _StepWriter(env)
+    pipeline = pipeline if pipeline is not None else final_pipeline(project, component)
     text = env.get_template("jenkinsfile/Jenkinsfile.groovy.j2").render(
         header=header(project, component),
         project=project,
         component=component,
-        pipeline=pipeline if pipeline is not None else final_pipeline(project, component),
+        pipeline=pipeline,
         steps=writer.steps,
         post=writer.post,
+        stage_block=writer.stage,
+        segments=segments(pipeline),
     )
     return groovy.finish(text)
 

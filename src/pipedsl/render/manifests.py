@@ -328,12 +328,17 @@ def _manifest_header(project: Project, component_name: str) -> str:
     )
 
 
-def render_manifests(project: Project, name: str, runtime: Runtime) -> list[Artifact]:
-    """The manifest files of ``runtime``, run by the component (or backing service) ``name``."""
-    header = _manifest_header(project, name)
+def render_manifests(
+    project: Project, name: str, runtime: Runtime, environment: str | None = None
+) -> list[Artifact]:
+    """The manifest files of ``runtime``, run by the component (or backing service) ``name``
+    (in its environment ``environment``, if given)."""
+    header = _manifest_header(project, name if environment is None else f"{name}, {environment}")
     return [
         Artifact(
-            manifest_path(project, name, obj), header + yaml_document(manifest(obj)), "manifest"
+            manifest_path(project, name, obj, environment),
+            header + yaml_document(manifest(obj)),
+            "manifest",
         )
         for obj in rendered_objects(runtime)
     ]

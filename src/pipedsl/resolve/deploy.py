@@ -29,26 +29,38 @@ from pipedsl.model.steps import (
     Step,
     WorkloadRef,
 )
+from pipedsl.resolve.environments import environment_runtime
 from pipedsl.resolve.layout import file_name, manifest_dir, manifest_path, rendered_objects
 
 COLOURS = ("blue", "green")
 
 
-def is_blue_green(component: Component) -> bool:
-    """Whether the component's pipeline deploys it blue/green."""
-    return any(
-        isinstance(step, DeployManifests) and isinstance(step.target, BlueGreen)
-        for step in component.pipeline.all_steps()
+def _target(component: Component, environment: str | None) -> object:
+    """The deploy target of the component (in ``environment``), if it has one."""
+    if environment is not None:
+        return next(e.deploy for e in component.environments if e.name == environment)
+    return next(
+        (s.target for s in component.pipeline.all_steps() if isinstance(s, DeployManifests)),
+        None,
     )
 
 
-def deployed_runtime(component: Component) -> Runtime | None:
-    """The runtime as it is rendered and deployed. For a blue/green deploy, the Deployment that
-    runs the component's image becomes two, ``<name>-blue`` and ``<name>-green``, and each
-    Service exposing it selects the blue one (the deploy switches it); validation has checked
-    that this is possible (a Deployment, a Service, no autoscaler)."""
+def deployed_runtime(
+    project: Project, component: Component, environment: str | None = None
+) -> Runtime | None:
+    """The runtime as it is rendered and deployed (in ``environment``, one of the component's
+    environments: see :mod:`pipedsl.resolve.environments`). For a blue/green deploy, the
+    Deployment that runs the component's image becomes two, ``<name>-blue`` and
+    ``<name>-green``, and each Service exposing it selects the blue one (the deploy switches
+    it); validation has checked that this is possible (a Deployment, a Service, no
+    autoscaler)."""
     runtime, image = component.runtime, component.image
-    if runtime is None or image is None or not is_blue_green(component):
+    if runtime is None:
+        return None
+    if environment is not None:
+        env = next(e for e in component.environments if e.name == environment)
+        runtime = environment_runtime(project, component, env)
+    if image is None or not isinstance(_target(component, environment), BlueGreen):
         return runtime
     workload, _ = deployed_container(runtime, image)
     blue, green = (attrs.evolve(workload, name=f"{workload.name}-{c}") for c in COLOURS)
@@ -63,8 +75,23 @@ def deployed_runtime(component: Component) -> Runtime | None:
     return Runtime(objects)
 
 
-def deploy_plan(
-    project: Project, name: str, runtime: Runtime, image: Image, timeout_seconds: int
+def rendered_runtimes(project: Project, component: Component) -> list[tuple[str | None, Runtime]]:
+    """``(environment, runtime as deployed)`` for each folder of the component's manifests:
+    one per environment, or one without."""
+    if component.runtime is None:
+        return []
+    names: list[str | None] = [e.name for e in component.environments] or [None]
+    found = [(name, deployed_runtime(project, component, name)) for name in names]
+    return [(name, runtime) for name, runtime in found if runtime is not None]
+
+
+def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
+    project: Project,
+    name: str,
+    runtime: Runtime,
+    image: Image,
+    timeout_seconds: int,
+    environment: str | None = None,
 ) -> DeployPlan:
     """What any target deploys of the (deployed) runtime of component ``name``: the manifests
     render writes (in apply order, each with the namespace ``kubectl`` is told), the Secrets
@@ -77,7 +104,7 @@ def deploy_plan(
     home = pinned_workload.namespace
     files = tuple(
         ManifestFile(
-            project.repository_path(manifest_path(project, name, obj)),
+            project.repository_path(manifest_path(project, name, obj, environment)),
             file_name(obj),
             home if isinstance(obj, Namespace | PersistentVolume) else obj.namespace,
         )
@@ -115,21 +142,26 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
     image = component.image
     if runtime is None or image is None:
         return component
-    files = [
-        project.repository_path(manifest_path(project, component.name, obj))
-        for obj in rendered_objects(deployed_runtime(component) or runtime)
-    ]
+    deployed = dict(rendered_runtimes(project, component))
+
+    def files(environment: str | None) -> list[str]:
+        return [
+            project.repository_path(manifest_path(project, component.name, obj, environment))
+            for obj in rendered_objects(deployed[environment])
+        ]
 
     def change(step: Step) -> Step:
         if isinstance(step, ShipManifests):
+            folder = manifest_dir(project, component.name, step.environment)
             return ShipFiles(
                 step.server,
-                files,
+                files(step.environment),
                 step.remote_directory,
-                remove_prefix=project.repository_path(manifest_dir(project, component.name)),
+                remove_prefix=project.repository_path(folder),
             )
         if isinstance(step, ApplyManifests):
-            workload, container = deployed_container(runtime, image)
+            there = deployed[step.environment]
+            workload, container = deployed_container(there, image)
             rollout = Rollout(
                 workload.name,
                 container.name,
@@ -139,17 +171,26 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
                 kind="deployment" if isinstance(workload, Deployment) else "statefulset",
                 manifest=file_name(workload),
             )
+            plan = deploy_plan(
+                project, component.name, there, image, step.timeout_seconds, step.environment
+            )
             return KubectlApply(
                 step.server,
                 step.remote_directory,
                 rollout=rollout,
                 timeout_ms=step.timeout_ms,
-                secrets=runtime.needed_secrets,
-                plan=deploy_plan(project, component.name, runtime, image, step.timeout_seconds),
+                secrets=there.needed_secrets,
+                plan=plan,
             )
         if isinstance(step, DeployManifests):
-            deployed = deployed_runtime(component) or runtime
-            plan = deploy_plan(project, component.name, deployed, image, step.timeout_seconds)
+            plan = deploy_plan(
+                project,
+                component.name,
+                deployed[step.environment],
+                image,
+                step.timeout_seconds,
+                step.environment,
+            )
             return KubernetesDeploy(step.target, plan, image)
         return step
 

@@ -41,17 +41,21 @@ def rendered_objects(runtime: Runtime) -> list[K8sObject]:
     return sorted(objects, key=file_name)
 
 
-def manifest_dir(project: Project, component_name: str) -> str:
+def manifest_dir(project: Project, component_name: str, environment: str | None = None) -> str:
     """The folder of a component's (or backing service's) manifests, relative to the output
-    folder: ``<project>/<component>/k8s``. The deploy ships exactly the files render writes
+    folder: ``<project>/<component>/k8s``, or ``<project>/<component>/k8s/<environment>`` for
+    a component deployed to environments. The deploy ships exactly the files render writes
     here."""
-    return f"{project.name}/{component_name}/k8s"
+    folder = f"{project.name}/{component_name}/k8s"
+    return f"{folder}/{environment}" if environment else folder
 
 
-def manifest_path(project: Project, component_name: str, obj: K8sObject) -> str:
+def manifest_path(
+    project: Project, component_name: str, obj: K8sObject, environment: str | None = None
+) -> str:
     """Where the manifest of ``obj``, run by a component (or backing service), is written:
-    ``<project>/<component>/k8s/<rank>-<kind>-<name>.yaml``."""
-    return f"{manifest_dir(project, component_name)}/{file_name(obj)}"
+    ``<project>/<component>/k8s/[<environment>/]<rank>-<kind>-<name>.yaml``."""
+    return f"{manifest_dir(project, component_name, environment)}/{file_name(obj)}"
 
 
 def jenkinsfile_path(project: Project, component_name: str) -> str:

@@ -15,13 +15,14 @@ from pipedsl.model.steps import Checkout, Git, Step
 from pipedsl.model.validate import component_images
 from pipedsl.model.values import GString
 from pipedsl.resolve.deploy import resolve_deploy_steps
+from pipedsl.resolve.gates import with_gates
 from pipedsl.resolve.notify import with_notifications
 
 
 def final_pipeline(project: Project, component: Component) -> Pipeline:
     """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
     rendered manifests, an inline job's checkout by URL, image variables and notifications."""
-    component = resolve_deploy_steps(project, component)
+    component = resolve_deploy_steps(project, with_gates(project, component))
     if project.jenkins.definition == "inline":
         component = checkout_by_url(project, component)
     return effective_pipeline(component)
