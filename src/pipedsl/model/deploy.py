@@ -231,7 +231,9 @@ class Environment:
     pushed: a later environment is a promotion, never a rebuild. ``approval`` gates it."""
 
     name: str = attrs.field(validator=_NAME)
-    deploy: DeployTarget = attrs.field(kw_only=True, validator=_checks.instance_of(DEPLOY_TARGETS))
+    deploy: DeployTarget = attrs.field(
+        default=None, kw_only=True, validator=_checks.instance_of(DEPLOY_TARGETS)
+    )
     namespace: str | None = attrs.field(
         default=None,
         kw_only=True,
