@@ -2,9 +2,11 @@
 Builder: ``python -m benchmarks.compare 76987b2 HEAD [--n 1000] [--reps 5] [--manifests]``.
 
 Each commit is checked out into its own git worktree (in a temporary folder, removed at the
-end) and run from there; the commits and ``jenkins-jobs test`` are run alternately, each run
-writing into a new folder after a sync of the file system, so that all of them meet the same
-machine. Prints the median, minimum and maximum wall time of each.
+end) and run from there; a folder given instead of a commit (a copy of a checkout with
+uncommitted changes, holding ``src/`` and ``templates/``) is run as it is. The commits and
+``jenkins-jobs test`` are run alternately, each run writing into a new folder after a sync of
+the file system, so that all of them meet the same machine. Prints the median, minimum and
+maximum wall time of each.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from benchmarks.workload import write_jjb, write_project
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__)
-    parser.add_argument("commits", nargs="+", help="git revisions of pipedsl to compare")
+    parser.add_argument(
+        "commits", nargs="+", help="git revisions of pipedsl (or folders of a checkout) to compare"
+    )
     parser.add_argument("--n", type=int, default=1000, help="components in the workload")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument(
@@ -37,6 +41,9 @@ def main() -> None:
         conf = jjb_conf(work, "http://127.0.0.1:1")
         trees: dict[str, Path] = {}
         for commit in args.commits:
+            if (Path(commit) / "src" / "pipedsl").is_dir():
+                trees[commit] = Path(commit).resolve()
+                continue
             tree = work / f"tree-{len(trees)}"
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
@@ -49,7 +56,7 @@ def main() -> None:
             for rep in range(args.reps):
                 for commit, tree in trees.items():
                     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-                    out = work / "out" / f"{tree.name}-{rep}"
+                    out = work / "out" / f"tree-{list(trees).index(commit)}-{rep}"
                     cmd = [PY, "-m", "pipedsl", "render", "--projects", str(projects)]
                     times[commit].append(measure([*cmd, "--out", str(out)], env=env)[0])
                 out = work / "out" / f"jjb-{rep}"
@@ -57,6 +64,8 @@ def main() -> None:
                 times["jenkins-jobs test"].append(measure(jjb)[0])
         finally:
             for tree in trees.values():
+                if not tree.is_relative_to(work):
+                    continue  # a folder given on the command line
                 subprocess.run(
                     ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                     check=False,

@@ -205,22 +205,26 @@ _SCALARS: dict[type, tuple[str, Any]] = {
     type(None): ("tag:yaml.org,2002:null", lambda v: "null"),
 }
 
-_RESOLVED: dict[tuple[str, bool, bool], str] = {}
+_SCALAR_NODE = yaml.ScalarNode
+_PLAIN_TAGS: dict[str, str] = {}
+_REMEMBERED = 100_000
 
 
 def _resolve(self: Any, kind: type, value: Any, implicit: Any) -> str:
-    # Both emitters ask the (pure-Python) resolver about every scalar they write, and the same
-    # keys and values recur in every manifest: each scalar is resolved once.
-    resolve = yaml.resolver.BaseResolver.resolve
-    if kind is not yaml.ScalarNode:
-        return resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
-    key = (value, bool(implicit[0]), bool(implicit[1]))
-    tag = _RESOLVED.get(key)
-    if tag is None:
-        tag = resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
-        if len(_RESOLVED) < 100_000:
-            _RESOLVED[key] = tag
-    return tag
+    # Both emitters ask the (pure-Python) resolver about every node they write, and twice about
+    # a scalar: which tag its text has written plain (``implicit[0]``), and quoted. Neither
+    # dumper has path resolvers, so only a plain text's tag depends on anything: the same keys
+    # and values recur in every manifest, and each is resolved once.
+    if kind is _SCALAR_NODE:
+        if not implicit[0]:
+            return self.DEFAULT_SCALAR_TAG  # type: ignore[no-any-return]
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
+            if len(_PLAIN_TAGS) < _REMEMBERED:
+                _PLAIN_TAGS[value] = tag
+        return tag
+    return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
 
 
 class _PyDumper(yaml.SafeDumper):
@@ -237,37 +241,51 @@ if getattr(yaml, "__with_libyaml__", False):
     _CDumper = _CSafeDumper
 
 
+# Per distinct string (they recur across manifests): its style, and whether libyaml writes it
+# alike as a value and as a key.
+_STRINGS: dict[str, tuple[str | None, bool, bool]] = {}
+
+
+def _string_facts(value: str) -> tuple[str | None, bool, bool]:
+    facts = _STRINGS.get(value)
+    if facts is None:
+        style = yaml_scalar_style(value)
+        # Double quotes are chosen exactly for the characters libyaml escapes differently.
+        alike = not (
+            style == '"' or value == "\n" or value.endswith("\n\n") or _ASTRAL.search(value)
+        )
+        alike_key = alike and 0 < len(value.encode()) <= 120 and "\n" not in value
+        facts = (style, alike, alike_key)
+        if len(_STRINGS) >= _REMEMBERED:
+            _STRINGS.clear()
+        _STRINGS[value] = facts
+    return facts
+
+
 class _Builder:
     """Turns plain data into a node tree, noting whether libyaml would write it alike."""
 
     def __init__(self) -> None:
         self.alike = True
 
-    def string(self, value: str, *, key: bool) -> yaml.ScalarNode:
-        style = yaml_scalar_style(value)
-        # Double quotes are chosen exactly for the characters libyaml escapes differently.
-        if self.alike and (
-            style == '"'
-            or value == "\n"
-            or value.endswith("\n\n")
-            or _ASTRAL.search(value)
-            or (key and not (0 < len(value.encode()) <= 120 and "\n" not in value))
-        ):
-            self.alike = False
-        return yaml.ScalarNode(_STR, value, style=style)
-
     def node(self, data: object) -> yaml.Node:
         kind = type(data)
         if kind is str:
-            return self.string(data, key=False)  # type: ignore[arg-type]
+            style, alike, _ = _STRINGS.get(data) or _string_facts(data)  # type: ignore[call-overload,arg-type]
+            if not alike:
+                self.alike = False
+            return _SCALAR_NODE(_STR, data, style=style)
         if kind is dict:
-            items = [
-                (
-                    self.string(k, key=True) if type(k) is str else self.node(k),
-                    self.node(v),
-                )
-                for k, v in data.items()  # type: ignore[attr-defined]
-            ]
+            node = self.node
+            items: list[tuple[yaml.Node, yaml.Node]] = []
+            for key, value in data.items():  # type: ignore[attr-defined]
+                if type(key) is str:
+                    style, _, alike = _STRINGS.get(key) or _string_facts(key)
+                    if not alike:
+                        self.alike = False
+                    items.append((_SCALAR_NODE(_STR, key, style=style), node(value)))
+                else:
+                    items.append((node(key), node(value)))
             return yaml.MappingNode(_MAP, items, flow_style=False)
         if kind is list:
             return yaml.SequenceNode(_SEQ, [self.node(v) for v in data], flow_style=False)  # type: ignore[attr-defined]
@@ -275,7 +293,7 @@ class _Builder:
         if scalar is None:
             raise yaml.representer.RepresenterError("cannot represent an object", data)
         tag, text = scalar
-        return yaml.ScalarNode(tag, text(data))
+        return _SCALAR_NODE(tag, text(data))
 
 
 def _nodes(data: Mapping[str, Any]) -> tuple[yaml.Node, bool]:

@@ -14,6 +14,7 @@ import itertools
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from pipedsl.errors import Problem
 from pipedsl.model.values import GroovyExpr, GString, model_fields, model_parts
@@ -156,36 +157,55 @@ def find_value_secrets(
 # Model objects whose hash is cached (steps, stages, pipelines) repeat across components: each
 # distinct one found clean is remembered. Hashing the others would cost more than walking them.
 _CLEAN_VALUES: set[object] = set()
-_GETTERS: dict[type, Callable[[object], tuple[object, ...]] | None] = {}
+_TUPLE = "tuple"
+_TEXT = "text"
+# Per class, how the walk treats its objects: as a tuple, as text (GString, GroovyExpr), as a
+# model object (the function giving its parts, and whether its hash is cached), or not at all.
+_KINDS: dict[type, tuple[str | Callable[[object], tuple[object, ...]] | None, bool]] = (
+    dict.fromkeys((int, bool, float, type(None)), (None, False))
+)
+
+
+def _kind(kind: type) -> tuple[str | Callable[[object], tuple[object, ...]] | None, bool]:
+    if issubclass(kind, tuple):
+        entry: tuple[str | Callable[[object], tuple[object, ...]] | None, bool] = (_TUPLE, False)
+    elif kind is GString or kind is GroovyExpr:
+        entry = (_TEXT, False)
+    else:
+        entry = (_getter(kind), hasattr(kind, "_attrs_cached_hash"))
+    _KINDS[kind] = entry
+    return entry
 
 
 def _is_clean(value: object) -> bool:
     """Whether nothing in ``value`` looks like a secret: the fast walk, without paths."""
     if len(_CLEAN_VALUES) > _REMEMBERED:
         _CLEAN_VALUES.clear()
-    stack = [value]
+    stack: list[Any] = [value]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        item = stack.pop()
+        item = pop()
         kind = type(item)
-        if kind is str or kind is GString or kind is GroovyExpr:
+        if kind is str:
+            if _text_leaks(item):
+                return False
+            continue
+        how, cached = _KINDS.get(kind) or _kind(kind)
+        if how is _TUPLE:
+            if len(item) == 2 and type(item[0]) is str and _assigns_secret(item):
+                return False
+            extend(item)
+        elif how is _TEXT:
             if _text_leaks(_text_of(item) or ""):
                 return False
-        elif isinstance(item, tuple):
-            if _assigns_secret(item):
+        elif how is None:
+            continue
+        elif item is value or not cached:
+            extend(how(item))  # type: ignore[operator]
+        elif item not in _CLEAN_VALUES:
+            if not _is_clean(item):
                 return False
-            stack.extend(item)
-        else:
-            getter = _GETTERS.get(kind, _unknown)
-            if getter is _unknown:
-                getter = _GETTERS[kind] = _getter(kind)
-            if getter is None:
-                continue
-            if item is value or not hasattr(kind, "_attrs_cached_hash"):
-                stack.extend(getter(item))
-            elif item not in _CLEAN_VALUES:
-                if not _is_clean(item):
-                    return False
-                _CLEAN_VALUES.add(item)
+            _CLEAN_VALUES.add(item)
     return True
 
 
@@ -196,10 +216,6 @@ def _assigns_secret(pair: tuple[object, ...]) -> bool:
         return False
     text = _text_of(pair[1])
     return text is not None and _assigned_literal(pair[0], text, pair[1])
-
-
-def _unknown(value: object) -> tuple[object, ...]:
-    return ()
 
 
 def _getter(kind: type) -> Callable[[object], tuple[object, ...]] | None:
@@ -282,7 +298,7 @@ def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
         _judge(sorted(new))
     problems = []
     for artifact, lines in files:
-        if _LEAKY.keys().isdisjoint(lines):
+        if not _LEAKY or _LEAKY.keys().isdisjoint(lines):
             continue
         for number, line in enumerate(lines, 1):
             what = _LEAKY.get(line)
@@ -348,11 +364,13 @@ def interpolated_names(code: str) -> list[str]:
     if len(_LINE_NAMES) > _REMEMBERED:
         _LINE_NAMES.clear()
     lines = code.split("\n")
-    known = [_LINE_NAMES.get(line, _UNSEEN) for line in lines]
+    known = list(map(_LINE_NAMES.get, lines, itertools.repeat(_UNSEEN)))
     if _UNSEEN in known:
         for index, names in enumerate(known):
             if names is _UNSEEN:
                 known[index] = _LINE_NAMES[lines[index]] = _line_names(lines[index])
+    if None not in known:
+        return list(itertools.chain.from_iterable(known))  # type: ignore[arg-type]
     found: list[str] = []
     done = 0  # lines before this one are accounted for; ``offset`` is where it starts
     offset = 0
