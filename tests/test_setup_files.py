@@ -184,3 +184,12 @@ def test_the_seed_pipelines_name_the_seed_teams_tools() -> None:
     tools = yaml.safe_load(files["jenkins.yaml"])["tool"]
     assert [i["name"] for i in tools["maven"]["installations"]] == ["maven3.9.6"]
     assert [i["name"] for i in tools["nodejs"]["installations"]] == ["nodejs-20.10.0"]
+
+
+def test_setup_names_the_commands_deploy_targets_run_on_the_agent(
+    artifacts: dict[str, Any],
+) -> None:
+    targets = artifacts["targets/jenkins/SETUP.md"].text
+    assert "run these commands on the build agent: `argocd`, `git`, `kubectl`" in targets
+    # Over SSH, nothing runs on the agent.
+    assert "build agent" not in artifacts["lat32t/jenkins/SETUP.md"].text

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from pipedsl.errors import RenderError
 from pipedsl.model.credentials import Credential
+from pipedsl.model.deploy import BlueGreen, DeployManifests, GitOps, Kubectl, Restart
 from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Pipeline, Tool
 from pipedsl.model.project import Project
@@ -285,6 +286,26 @@ def render_casc(project: Project, steps: list[Step]) -> str:
     return header + yaml_document(document)
 
 
+def agent_commands(project: Project) -> list[str]:
+    """The commands the project's deploy targets run on the build agent (not over SSH)."""
+    targets: list[object] = [
+        step.target
+        for component in project.components
+        for step in component.pipeline.all_steps()
+        if isinstance(step, DeployManifests)
+    ]
+    targets += [e.deploy for c in project.components for e in c.environments]
+    needs: set[str] = set()
+    for target in targets:
+        if isinstance(target, Kubectl | Restart | BlueGreen):
+            needs.add("kubectl")
+        if isinstance(target, GitOps):
+            needs |= {"git", "kubectl"}  # kubectl pins the image offline
+            if target.argocd is not None:
+                needs.add("argocd")
+    return sorted(needs)
+
+
 def _tool_line(kind: str, tool: Tool) -> str:
     title = f"{TOOL_TITLES[kind]} `{tool.name}`"
     if tool.version is not None:
@@ -326,6 +347,13 @@ def render_setup_notes(project: Project) -> str:
     if installations:
         lines.append("   The pipelines use these tool installations (`tools {}`), by name:")
         lines += [_tool_line(k, t) for k, tools in installations.items() for t in tools]
+    needs = agent_commands(project)
+    if needs:
+        lines.append(
+            "   The deploy stages run these commands on the build agent: "
+            + ", ".join(f"`{c}`" for c in needs)
+            + " (see docs/deploy.md)."
+        )
     lines += [
         f"4. In GitHub, add a webhook to {project.repository}: payload URL `{jobs.webhook_url}`,",
         "   content type `application/json`, event `push`.",
