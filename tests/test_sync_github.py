@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipedsl.cli import app
-from pipedsl.jenkins.github import _SameOriginRedirects, github_repository, web_host
+from pipedsl.jenkins.github import MAX_PAGES, _SameOriginRedirects, github_repository, web_host
+from tests.support import tally
 from tests.support.fake_jenkins import FakeJenkins
 from tests.support.github_api import GitHubApi
 from tests.test_sync import TOKEN, project_file
@@ -292,3 +293,94 @@ def test_the_token_is_sent_to_the_api_origin_only_on_redirect() -> None:
     assert https.redirect_request(secure, None, 301, "", {}, "https://API.example:443/y")
     with pytest.raises(Exception, match=re.escape("http://api.example/y")):
         https.redirect_request(secure, None, 301, "", {}, "http://api.example/y")
+
+
+# Answers GitHub never sends (a proxy, another server, a broken GitHub Enterprise): each is a
+# clear error for that repository, never a traceback.
+HOOK_LISTS: dict[str, object] = {
+    "not a list": {"hooks": []},
+    "HTML": b"<html><body>Sign in</body></html>",
+    "an entry not an object": [5],
+    "config a string": [{"config": "x"}],
+    "url not a string": [{"config": {"url": 5}}],
+    "events a number": [{"config": {"url": HOOK}, "events": 5}],
+    "events not strings": [{"config": {"url": HOOK}, "events": [["push"]]}],
+    "active a string": [{"config": {"url": HOOK}, "events": ["push"], "active": "yes"}],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HOOK_LISTS))
+def test_a_hook_list_of_another_shape_is_a_clear_error(
+    jenkins: FakeJenkins, github: GitHubApi, shop: Path, shape: str
+) -> None:
+    github.answer_next(200, HOOK_LISTS[shape])
+    code, out = sync(jenkins, github, shop)
+    assert code == 1, out
+    assert f"listing hooks of acme/shop: {github.api} answered a hook list pipedsl cannot " in out
+    assert "Traceback" not in out
+    assert github.hooks("acme/shop") == []
+    tally.add("GitHub answers of shapes it never sends, reported clearly")
+
+
+REFUSALS: dict[str, tuple[object, str]] = {
+    "errors a number": ({"message": "Validation Failed", "errors": 5}, "Validation Failed"),
+    "errors strings": ({"message": "Validation Failed", "errors": ["bad url"]}, "bad url"),
+    "errors odd": ({"errors": [5, {"code": 3}, {"code": "custom"}]}, "custom"),
+    "message a list": ({"message": ["x"]}, "Validation Failed"),
+    "a list": ([], "Validation Failed"),
+    "not JSON": (b"<html>", "Validation Failed"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(REFUSALS))
+def test_a_refusal_of_another_shape_is_a_clear_error(
+    jenkins: FakeJenkins, github: GitHubApi, shop: Path, shape: str
+) -> None:
+    body, detail = REFUSALS[shape]
+    github.answer_next(200, [])
+    github.answer_next(422, body)
+    code, out = sync(jenkins, github, shop)
+    assert code == 1, out
+    assert f"creating the hook of acme/shop: GitHub refused the hook (422: {detail})" in out
+    assert "Traceback" not in out
+    tally.add("GitHub answers of shapes it never sends, reported clearly")
+
+
+@pytest.mark.parametrize("reset", ["99999999999999999999", "²", "-5", "1e9", "", " 7"])
+def test_a_rate_limit_reset_of_any_text(
+    jenkins: FakeJenkins, github: GitHubApi, shop: Path, reset: str
+) -> None:
+    headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+    github.answer_next(403, {"message": "API rate limit exceeded"}, headers)
+    code, out = sync(jenkins, github, shop)
+    assert code == 1, out
+    assert "listing hooks of acme/shop: GitHub API rate limit exceeded" in out
+    assert "Traceback" not in out
+    tally.add("GitHub answers of shapes it never sends, reported clearly")
+
+
+def test_a_created_hook_answered_without_the_hook_is_an_error(
+    jenkins: FakeJenkins, github: GitHubApi, shop: Path
+) -> None:
+    github.answer_next(200, [])
+    github.answer_next(200, b"<html><form action='/login'></form></html>")
+    code, out = sync(jenkins, github, shop)
+    assert code == 1, out
+    assert "answered 200 without the hook GitHub answers with; the hook may not have been" in out
+
+
+def test_paging_ends(jenkins: FakeJenkins, github: GitHubApi, shop: Path) -> None:
+    first = f"{github.api}/repos/acme/shop/hooks?per_page=100"
+    github.answer_next(200, [], {"Link": f'<{first}&page=2>; rel="next"'})
+    github.answer_next(200, [], {"Link": f'<{first}>; rel="next"'})  # back to the first page
+    code, out = sync(jenkins, github, shop)
+    assert code == 1, out
+    assert f"listing hooks of acme/shop: {github.api} links back to a page it already sent" in out
+    assert len(github.requests) == 2
+    for page in range(1, MAX_PAGES + 5):  # a new page each time, on and on
+        github.answer_next(200, [], {"Link": f'<{first}&page={page + 1}>; rel="next"'})
+    code, out = sync(jenkins, github, shop)
+    assert code == 1, out
+    assert f"{github.api} sent {MAX_PAGES} pages and links to one more" in out
+    assert len(github.requests) == 2 + MAX_PAGES
+    tally.add("GitHub answers of shapes it never sends, reported clearly", 2)

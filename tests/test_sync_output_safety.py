@@ -1,8 +1,9 @@
 """What ``pipedsl sync`` does with servers that misbehave: no token in anything it prints
-whatever a server echoes back (masked by value, every form, also split over two writes, also
-in usage errors), the GitHub token only to the API's own scheme, host and port, a write that
-Jenkins did not confirm is a failure, no traceback for a URL or an answer of any shape, and
-``--timeout`` bounds a whole answer, also one sent a byte at a time.
+whatever a server echoes back (masked by value, every form and encoding, also split over two
+writes, also in usage errors, in a page cut short, in an unexpected exception and at exit), the
+GitHub token only to the API's own scheme, host and port, a write that Jenkins did not confirm
+(a redirect or a login page) is a failure, no traceback for a URL or an answer of any shape,
+and ``--timeout`` bounds a whole answer, also one sent a byte at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,13 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from pipedsl.cli import app
 from pipedsl.errors import SyncError
-from pipedsl.jenkins.client import PythonJenkinsClient
+from pipedsl.jenkins.client import PythonJenkinsClient, display_url
 from pipedsl.jenkins.github import GitHubHooks, origin
 from pipedsl.redact import MaskedStream, Secrets
 from tests.support import tally
@@ -47,6 +50,10 @@ ODD_TOKEN = "s3cr3t/t0k:en@w1th+chars=9f8e"  # noqa: S105
 GITHUB_TOKEN = "ghp_" + "Qm7yV3" * 6
 REPO = "acme/shop"
 runner = CliRunner()
+
+
+def json_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in text)
 
 
 def leak_forms(user: str, *secrets: str) -> dict[str, str]:
@@ -65,12 +72,21 @@ def leak_forms(user: str, *secrets: str) -> dict[str, str]:
             forms[f"{secret[:6]}{name}"] = form
             forms[f"{secret[:6]}{name}, url-encoded"] = quote(form, safe="")
             forms[f"{secret[:6]}{name}, quote_plus"] = quote_plus(form)
+        for case in (str.upper, str.lower):
+            forms[f"{secret[:6]}, {case.__name__} case"] = case(secret)
+            forms[f"{secret[:6]}, url-encoded, {case.__name__} case"] = case(quote(secret))
+        forms[f"{secret[:6]}, JSON-escaped"] = json_escaped(secret)
+        for offset in range(3):  # in a longer base64 text, at each alignment: its middle
+            inner = base64.b64encode(bytes(offset) + secret.encode()).decode()[4:-4]
+            forms[f"{secret[:6]}, base64 after {offset} bytes"] = inner
     return forms
 
 
 def assert_no_leak(text: str, where: str, *secrets: str) -> None:
     tally.add("sync outputs searched for every form of the tokens")
     found = [name for name, form in leak_forms(USER, *secrets).items() if form in text]
+    # A part of a token, shown where a long message was cut.
+    found += [f"{secret[:6]}, its start" for secret in secrets if secret[:5] in text]
     assert found == [], f"{where}: the output holds {found}:\n{text}"
 
 
@@ -236,6 +252,234 @@ def test_logs_are_masked(projects: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert_no_leak(stream.getvalue(), "a log handler", TOKEN)
 
 
+def _encodings(secret: str) -> dict[str, str]:
+    """Text holding ``secret`` as servers and proxies may write it back."""
+    data = secret.encode()
+    basic = base64.b64encode(f"{USER}:{secret}".encode()).decode()
+    mime = base64.encodebytes(f"{USER}:{secret}{secret}".encode()).decode()
+    return {
+        "upper case": secret.upper(),
+        "url-encoded, lower-case escapes": quote(secret, safe="").lower(),
+        "url-encoded twice, upper case": quote(quote(secret, safe=""), safe="").upper(),
+        "JSON \\u escapes": json_escaped(secret),
+        "JSON \\/ escapes": secret.replace("/", "\\/"),
+        "JSON-escaped Basic header": json.dumps(f"Basic {basic}").replace("/", "\\/"),
+        "HTML references": "".join(
+            f"&#{ord(c)};" if i % 2 else f"&#x{ord(c):x};" for i, c in enumerate(secret)
+        ),
+        **{
+            f"base64 after {n} bytes": base64.b64encode(b"x" * n + data + b"-").decode()
+            for n in range(6)
+        },
+        "URL-safe base64 after a byte": base64.urlsafe_b64encode(b"\xfb" + data).decode(),
+        "MIME base64 (76 a line)": mime,
+        "MIME base64, CRLF, indented": "\r\n   ".join(mime.split("\n")),
+    }
+
+
+ENCODED = {f"{name}, {secret[:6]}": text for secret in (TOKEN, ODD_TOKEN)
+           for name, text in _encodings(secret).items()}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(ENCODED))
+def test_every_encoding_of_a_secret_is_masked_also_split_over_writes(name: str) -> None:
+    secrets = Secrets()
+    secrets.add(TOKEN, USER)
+    secrets.add(ODD_TOKEN, USER)
+    text = f"echo: {ENCODED[name]} end\n"
+    masked = secrets.mask(text)
+    assert "****" in masked
+    for cut in range(len(text) + 1):
+        sink = io.StringIO()
+        stream = MaskedStream(sink, secrets)
+        stream.write(text[:cut])
+        stream.write(text[cut:])
+        stream.drain()
+        assert sink.getvalue() == masked, cut
+    assert_no_leak(masked, name, TOKEN, ODD_TOKEN)
+    assert_no_leak("".join(masked.split()), f"{name}, lines joined", TOKEN, ODD_TOKEN)
+    tally.add("encodings of a secret masked, also split over two writes at every point")
+
+
+ENCODERS: dict[str, Callable[[str], str]] = {
+    "as given": lambda s: s,
+    "upper case": str.upper,
+    "url-encoded": lambda s: quote(s, safe=""),
+    "form-encoded": quote_plus,
+    "url-encoded, lower-case escapes": lambda s: quote(s, safe="").lower(),
+    "JSON \\u escapes": json_escaped,
+    "JSON string": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
+    "HTML references": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "Basic header": lambda s: base64.b64encode(f"{USER}:{s}".encode()).decode(),
+    "base64 after 1 byte": lambda s: base64.b64encode(f"q{s}zz".encode()).decode(),
+    "base64 after 2 bytes": lambda s: base64.b64encode(f"qq{s}z".encode()).decode(),
+    "URL-safe base64": lambda s: base64.urlsafe_b64encode(b"\xff\xfe" + s.encode()).decode(),
+    "MIME base64": lambda s: base64.encodebytes(f"abcde{s}{s}{s}".encode()).decode(),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    secret=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=10, max_size=40),
+    before=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20),
+    encoding=st.sampled_from(sorted(ENCODERS)),
+    cut=st.integers(min_value=0, max_value=400),
+)
+def test_any_secret_in_any_encoding_split_anywhere_is_masked(
+    secret: str, before: str, encoding: str, cut: int
+) -> None:
+    secrets = Secrets()
+    secrets.add(secret, USER)
+    text = f"{before}{ENCODERS[encoding](secret)} end"
+    sink = io.StringIO()
+    stream = MaskedStream(sink, secrets)
+    stream.write(text[:cut])
+    stream.write(text[cut:])
+    stream.drain()
+    assert sink.getvalue() == secrets.mask(text)  # split or not, the same output
+    out, joined = sink.getvalue(), "".join(sink.getvalue().split())
+    for name, encode in ENCODERS.items():
+        form = "".join(encode(secret).split())
+        if name.startswith(("base64", "Basic", "URL-safe", "MIME")):
+            assert form[4:-4] not in joined, name  # its middle, whatever surrounds it
+        else:
+            assert form not in out, name
+    tally.add("random secrets, encodings and split points, masked")
+
+
+@pytest.mark.parametrize("name", ["upper case", "JSON \\u escapes", "base64 after 2 bytes",
+                                  "MIME base64 (76 a line)"])  # fmt: skip
+def test_servers_writing_a_secret_encoded_leak_nothing(projects: Path, name: str) -> None:
+    _Scripted.answer = lambda method, path: (418, {}, f"<p>{_encodings(TOKEN)[name]}</p>")
+    with serving(_Scripted) as url:
+        code, out = sync("--projects", str(projects), "--url", url, "--user", USER,
+                         "--token", TOKEN, "--retries", "0")  # fmt: skip
+    assert code == 1, out
+    assert "checking access: Jenkins answered 418" in out
+    assert_no_leak(out, name, TOKEN)
+
+
+FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
+LONG_PAGE = "<html><body><p>" + "x" * 190 + f" {TOKEN} </p></body></html>"
+
+
+def _long_pages(where: str) -> Callable[[str, str], tuple[int, dict[str, str], str]]:
+    """A Jenkins answering ``where`` with an error page whose token comes at character 190."""
+    listing = {"jobs": [{"name": "shop", "_class": FOLDER_CLASS, "jobs": []}]}
+
+    def answer(method: str, path: str) -> tuple[int, dict[str, str], str]:
+        if where == "checking access":
+            return 418, {}, LONG_PAGE
+        if path.startswith("/me/"):
+            return 200, {}, '{"id": "admin"}'
+        if path.startswith("/api/json"):
+            return 200, {}, json.dumps(listing if where != "creating the folder" else {"jobs": []})
+        if method == "POST" and where == "crumb":
+            return 403, {}, LONG_PAGE.replace("<p>", "<p>No valid crumb was included ")
+        if method == "POST":
+            return 400, {}, LONG_PAGE
+        return 404, {}, "<p>Not Found</p>"
+
+    return answer
+
+
+@pytest.mark.parametrize("where", ["checking access", "creating the folder", "creating the job",
+                                   "crumb"])  # fmt: skip
+def test_a_long_page_is_cut_after_masking(projects: Path, where: str) -> None:
+    _Scripted.answer = _long_pages(where)
+    with serving(_Scripted) as url:
+        code, out = sync("--projects", str(projects), "--url", url, "--user", USER,
+                         "--token", TOKEN, "--retries", "0")  # fmt: skip
+    assert code == 1, out
+    assert "x" * 150 in out  # the page was shown, shortened
+    assert_no_leak(out, where, TOKEN)
+    tally.add("error pages cut after masking")
+
+
+def test_a_long_github_message_is_masked_then_cut(projects: Path) -> None:
+    with GitHubApi(tokens={GITHUB_TOKEN: {REPO}}, repos=[REPO]) as github:
+        hooks = GitHubHooks(github.api, GITHUB_TOKEN, retries=0, timeout=2)
+        for status in (404, 401, 418, 422):
+            github.answer_next(status, {"message": "x" * 190 + " " + GITHUB_TOKEN + " y" * 500})
+            with pytest.raises(SyncError) as raised:
+                hooks.list_hooks(REPO)
+            assert "x" * 150 in str(raised.value)
+            assert len(str(raised.value)) < 600
+            assert_no_leak(str(raised.value), str(status), GITHUB_TOKEN)
+    tally.add("error pages cut after masking", 4)
+
+
+class _BugError(Exception):
+    """An exception of pipedsl's own, which no command handles."""
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [(ValueError, 1), (_BugError, 1), (AttributeError, 1), (KeyboardInterrupt, 130)],
+)
+def test_an_unexpected_exception_is_one_masked_line(
+    projects: Path, monkeypatch: pytest.MonkeyPatch, kind: type[BaseException], code: int
+) -> None:
+    def broken(*args: object, **kwargs: object) -> int:
+        raise kind(f"Port could not be cast to integer value as {TOKEN!r}")
+
+    monkeypatch.setattr("pipedsl.jenkins.syncing.run_sync", broken)
+    exit_code, out = sync("--projects", str(projects), "--url", "http://127.0.0.1:1", "--user",
+                          USER, "--token", TOKEN)  # fmt: skip
+    assert exit_code == code, out
+    assert_no_leak(out, kind.__name__, TOKEN)
+    assert "Traceback" not in out
+    if kind is not KeyboardInterrupt:
+        assert out == (
+            f"error: unexpected {kind.__name__}: Port could not be cast to integer value as "
+            "'****' (an error pipedsl does not handle; PIPEDSL_TRACEBACK=1 prints where it "
+            "happened)\n"
+        )
+    tally.add("unexpected exceptions reported in one masked line")
+
+
+_UNEXPECTED = """
+import atexit, sys
+import pipedsl.jenkins.syncing
+from pipedsl import cli
+
+token, projects = sys.argv[1:]
+# Registered before the command runs: called after its last write.
+atexit.register(lambda: print("at exit:", token, file=sys.stderr))
+
+
+def broken(*args, **kwargs):
+    # A secret's first characters wait for the rest of it: written at exit, no secret.
+    print("written:", token[:3], end="", flush=True)
+    raise ValueError("Port could not be cast to integer value as " + repr(token))
+
+
+pipedsl.jenkins.syncing.run_sync = broken
+sys.argv = ["pipedsl", "sync", "--url", "http://127.0.0.1:1", "--projects", projects]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_a_process_failing_unexpectedly_prints_no_secret(projects: Path, trace: bool) -> None:
+    env = {**os.environ, "PIPEDSL_JENKINS_USER": USER, "PIPEDSL_JENKINS_TOKEN": ODD_TOKEN}
+    env.pop("PIPEDSL_TRACEBACK", None)
+    if trace:
+        env["PIPEDSL_TRACEBACK"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", _UNEXPECTED, ODD_TOKEN, str(projects)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "error: unexpected ValueError: Port could not be cast" in done.stderr
+    assert ("Traceback (most recent call last)" in done.stderr) == trace
+    assert "at exit: ****" in done.stderr
+    assert done.stdout == f"written: {ODD_TOKEN[:3]}"
+    assert_no_leak(done.stderr, "stderr", ODD_TOKEN)
+    tally.add("unexpected exceptions reported in one masked line")
+
+
 # --- 2. the GitHub token goes to the API's origin only --------------------------------------
 
 
@@ -259,6 +503,19 @@ def test_github_redirects_to_another_origin_are_refused(projects: Path) -> None:
         assert code == 1
         assert "another scheme, host or port" in out
         assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize(
+    "location", ["http://u@127.0.0.1:abc{token}/x", "http://127.0.0.1:99999/x", "http://[oops/x"]
+)
+def test_github_redirects_to_malformed_urls_are_clear_errors(location: str) -> None:
+    with GitHubApi(tokens={GITHUB_TOKEN: {REPO}}, repos=[REPO]) as api:
+        api.answer_next(302, {}, {"Location": location.format(token=GITHUB_TOKEN)})
+        hooks = GitHubHooks(api.api, GITHUB_TOKEN, retries=0, timeout=2)
+        with pytest.raises(SyncError) as raised:
+            hooks.list_hooks(REPO)
+    assert_no_leak(str(raised.value), location, GITHUB_TOKEN)
+    tally.add("redirects to malformed URLs, reported clearly")
 
 
 def test_origins_normalise_default_ports() -> None:
@@ -307,7 +564,10 @@ def test_writes_redirected_to_a_login_page_fail(tmp_path: Path) -> None:
             jenkins.redirect_writes = False
             assert sync(*args, *extra)[0] == 0
         jenkins.redirect_writes = True
-        project_file(projects, definition="inline", repository=repository, components=1)
+        # Only the delete to do (an update too would race it: sync stops at the first failure).
+        project_file(
+            projects, definition="inline", repository=repository, components=1, first_tag="v2"
+        )
         code, out = sync(*args, "--prune")
         assert code == 1
         assert "failed    delete shop/app01: deleting the job: Jenkins answered 302" in out, out
@@ -316,6 +576,46 @@ def test_writes_redirected_to_a_login_page_fail(tmp_path: Path) -> None:
         assert code == 0, out
         assert jenkins.job_names() == ["other/app00", "other/app01", "shop/app00"]
     tally.add("kinds of write redirected to a login page, each reported as failed", 5)
+
+
+def test_writes_answered_with_a_login_page_fail(tmp_path: Path) -> None:
+    """A proxy or single sign-on in front of Jenkins answering a write 200 with its sign-in
+    page did not make the change: Jenkins answers a write 200 with an empty body, 302 or 201."""
+    projects = tmp_path / "inline"
+    repository = f"https://127.0.0.1/{REPO}.git"
+    project_file(projects, definition="inline", repository=repository)
+    with FakeJenkins(users={USER: TOKEN}) as jenkins:
+        args = ["--projects", str(projects), "--url", jenkins.url, "--user", USER, "--token", TOKEN]
+        jenkins.login_page_writes = True
+        code, out = sync(*args)
+        assert code == 1, out
+        assert (
+            "create shop: creating the folder shop: Jenkins answered 200 with a login page" in out
+        )
+        jenkins.login_page_writes = False
+        jenkins.put_folder("shop")
+        jenkins.login_page_writes = True
+        code, out = sync(*args)
+        assert code == 1, out
+        assert "create shop/app00: creating the job: Jenkins answered 200 with a login page" in out
+        assert jenkins.job_names() == []
+        jenkins.login_page_writes = False
+        _seeded(jenkins, projects)
+        steps = [
+            (["--first-build"], "v1", 2, "build shop/app00: starting a build"),
+            ([], "v2", 2, "update shop/app00: updating the job"),
+            (["--prune"], "v2", 1, "delete shop/app01: deleting the job"),
+        ]
+        for extra, tag, components, failure in steps:
+            project_file(projects, definition="inline", repository=repository,
+                         first_tag=tag, components=components)  # fmt: skip
+            jenkins.login_page_writes = True
+            code, out = sync(*args, *extra)
+            assert code == 1, out
+            assert f"failed    {failure}: Jenkins answered 200 with a login page" in out, out
+            jenkins.login_page_writes = False
+            assert sync(*args, *extra)[0] == 0
+    tally.add("kinds of write answered with a login page, each reported as failed", 5)
 
 
 # --- 4. no traceback, whatever the URL or the answer ----------------------------------------
@@ -414,6 +714,72 @@ def test_a_job_list_that_is_not_jenkins_shaped_is_a_clear_error(projects: Path, 
     assert "listing jobs" in out
     assert "Traceback" not in out
     tally.add("job lists not shaped as Jenkins', reported clearly")
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """A server answering each request as ``answer(method, path)`` says: status, headers,
+    body."""
+
+    answer: Callable[[str, str], tuple[int, dict[str, str], str]] = staticmethod(
+        lambda method, path: (404, {}, "")
+    )
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, headers, text = type(self).answer(self.command, self.path)
+        body = text.encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET  # noqa: N815  (BaseHTTPRequestHandler's name)
+
+
+LOCATIONS = [
+    "http://u@127.0.0.1:{token}/login",
+    "http://u:{token}@127.0.0.1:99999/login",
+    "http://[oops/login",
+    "http://u@[::1:{token}/login",
+    "//:{token}@/",
+]
+
+
+@pytest.mark.parametrize("location", LOCATIONS)
+@pytest.mark.parametrize("status", [300, 302, 303])
+def test_a_write_redirected_to_a_malformed_url_is_a_clear_error(
+    projects: Path, location: str, status: int
+) -> None:
+    def answer(method: str, path: str) -> tuple[int, dict[str, str], str]:
+        if method == "POST":
+            return status, {"Location": location.format(token=quote(TOKEN))}, ""
+        return 200, {}, '{"id": "admin"}' if path.startswith("/me/") else '{"jobs": []}'
+
+    _Scripted.answer = answer
+    with serving(_Scripted) as url:
+        code, out = sync("--projects", str(projects), "--url", url, "--user", USER,
+                         "--token", TOKEN, "--retries", "0")  # fmt: skip
+    assert code == 1, out
+    assert "failed    create shop: creating the folder shop: " in out
+    assert "Traceback" not in out
+    assert_no_leak(out, location, TOKEN)
+    tally.add("redirects to malformed URLs, reported clearly")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [*(loc.format(token=TOKEN) for loc in LOCATIONS), f"http://u:{TOKEN}@h:1/", "", "@", ":@:"],
+)
+def test_urls_in_messages_never_raise_and_lose_their_credentials(url: str) -> None:
+    shown = display_url(url)
+    assert f"{TOKEN}@" not in shown
+    assert "u@" not in shown
 
 
 class _Unprintable(requests.ConnectionError):

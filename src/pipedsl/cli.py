@@ -1,11 +1,13 @@
 """The ``pipedsl`` command: parse, call the library, print, exit. Everything it prints goes
-through ``pipedsl.redact``, which masks the secrets of its arguments, environment and settings."""
+through ``pipedsl.redact``, which masks the secrets of its arguments, environment and settings;
+an unexpected exception is one masked ``error:`` line too, never a traceback showing a secret."""
 
 from __future__ import annotations
 
 import gc
 import os
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +16,7 @@ import typer
 import typer.core
 
 from pipedsl.errors import PipedslError, SyncError
-from pipedsl.redact import Secrets, masked_output
+from pipedsl.redact import Secrets, mask_until_exit, masked_output
 
 _ENV_SECRETS = ("PIPEDSL_JENKINS_TOKEN", "PIPEDSL_GITHUB_TOKEN")
 _ENV_URLS = ("PIPEDSL_JENKINS_URL", "PIPEDSL_GITHUB_API")
@@ -39,17 +41,44 @@ def _add_arguments(secrets: Secrets, args: Sequence[str], environ: Mapping[str, 
 
 
 SECRETS = Secrets()
+# Set (to anything), an unexpected exception also prints its traceback, masked.
+ENV_TRACEBACK = "PIPEDSL_TRACEBACK"
 
 
 class _Group(typer.core.TyperGroup):
     """The command group, printing with the secrets of its arguments and environment masked:
     also usage errors, which echo what was typed (``Got unexpected extra argument
-    (http://user:token@host)``)."""
+    (http://user:token@host)``), and an unexpected exception, reported in one line."""
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
-        _add_arguments(SECRETS, list(sys.argv[1:] if args is None else args), os.environ)
+        arguments = list(sys.argv[1:] if args is None else args)
+        _add_arguments(SECRETS, arguments, os.environ)
         with masked_output(SECRETS):
-            return super().main(args, *rest, **options)
+            try:
+                return super().main(args, *rest, **options)
+            except Exception as exc:
+                if not options.get("standalone_mode", True):
+                    raise
+                command = next((a for a in arguments if not a.startswith("-")), "")
+                sys.exit(_unexpected(exc, command))
+
+
+def _unexpected(error: Exception, command: str) -> int:
+    """Report an exception no command handled, in one line, and return the exit code: 1 for
+    sync (something could not be synced), else 2."""
+    try:
+        text = str(error)
+    except Exception:
+        text = ""
+    if os.environ.get(ENV_TRACEBACK):
+        traceback.print_exception(error)
+    detail = f": {SECRETS.excerpt(' '.join(text.split()), 300)}" if text.strip() else ""
+    typer.echo(
+        f"error: unexpected {type(error).__name__}{detail} (an error pipedsl does not handle; "
+        f"{ENV_TRACEBACK}=1 prints where it happened)",
+        err=True,
+    )
+    return EXIT_CHECK_FAILED if command == "sync" else EXIT_INVALID
 
 
 app = typer.Typer(
@@ -98,7 +127,7 @@ def render(
     """Render every project in PROJECTS into OUT.
 
     Exit codes: 0 done (or up to date with --check), 1 --check found differences,
-    2 invalid project or usage.
+    2 invalid project or usage (or an unexpected error).
     """
     from pipedsl.load import load_projects
     from pipedsl.render import render_projects
@@ -221,7 +250,8 @@ def sync(
     token, also register each repository's push webhook.
 
     Exit codes: 0 in sync, 1 something could not be synced (Jenkins or GitHub unreachable
-    or refusing, a job of the same name not managed by pipedsl), 2 invalid project or usage.
+    or refusing, a job of the same name not managed by pipedsl, an unexpected error),
+    2 invalid project or usage; 130 interrupted.
     See docs/sync.md.
     """
     import sys
@@ -271,6 +301,8 @@ def sync(
 
 def main() -> None:
     """Entry point of the ``pipedsl`` console script."""
+    # Until the process ends: also what threads, atexit functions and shutdown print.
+    mask_until_exit(SECRETS)
     try:
         app()
     finally:

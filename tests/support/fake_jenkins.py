@@ -107,7 +107,9 @@ Fault injection (all thread-safe, settable at any time): ``latency``, ``fail_nex
 ``drop_next``, ``fail_at``, ``expire_crumbs``, ``revoke_token``; ``redirect_writes`` (not
 Jenkins: a login page or proxy in front of it answers every write -- ``createItem``,
 ``config.xml`` POST, ``doDelete``, ``build`` -- with 302 to ``/login?from=...`` and Jenkins
-never sees it); ``echo_requests`` (not Jenkins: a debugging proxy or a broken error page;
+never sees it); ``login_page_writes`` (not Jenkins: single sign-on or a proxy in front of it
+answers every write with 200 and Jenkins' sign-in page, a form posting user and password to
+``j_spring_security_check``, and Jenkins never sees it); ``echo_requests`` (not Jenkins: a debugging proxy or a broken error page;
 ``"errors"`` appends the whole request -- method, URL, headers with ``Authorization``, body --
 to every answer of status 300 and more, ``"all"`` to every answer, 2xx included, and puts it
 in the ``Location`` of redirects too); observation:
@@ -842,6 +844,20 @@ def _text(status: int, text: str) -> _Response:
     return _Response(status, text.encode("utf-8"), "text/plain;charset=utf-8")
 
 
+def _sign_in_page(origin: str) -> _Response:
+    """Jenkins' sign-in page (``/login``), shortened: its form posts to
+    ``j_spring_security_check``."""
+    text = (
+        "<html><head><title>Sign in [Jenkins]</title></head><body><h1>Sign in to Jenkins</h1>"
+        '<form method="post" name="login" action="j_spring_security_check">'
+        '<input name="j_username" id="j_username" type="text" autocomplete="username">'
+        '<input name="j_password" id="j_password" type="password">'
+        f'<input name="from" type="hidden" value="{html.escape(origin)}">'
+        '<button type="submit" name="Submit">Sign in</button></form></body></html>'
+    )
+    return _Response(200, text.encode("utf-8"), "text/html;charset=utf-8")
+
+
 def _redirect(location: str, status: int = 302) -> _Response:
     return _Response(status, b"", None, [("Location", location)])
 
@@ -1068,6 +1084,7 @@ class FakeJenkins:
         self._connections: dict[socket.socket, threading.Thread] = {}
         #: See the module docstring (fault injection).
         self.redirect_writes = False
+        self.login_page_writes = False
         self.echo_requests: Literal["errors", "all"] | None = None
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -1343,6 +1360,8 @@ class FakeJenkins:
         if self.redirect_writes and method == "POST" and _is_write(split.path):
             login = _redirect(f"/login?from={quote(split.path, safe='')}")
             return self._echoed(login, method, target, headers, body)
+        if self.login_page_writes and method == "POST" and _is_write(split.path):
+            return self._echoed(_sign_in_page(split.path), method, target, headers, body)
         request = _Request(
             method=method,
             target=target,
@@ -1419,7 +1438,7 @@ class FakeJenkins:
         if path.startswith("/whoAmI/"):
             return self._who_am_i(request, auth)
         if path == "/login":
-            return _html(200, "Sign in")
+            return _sign_in_page(request.param("from") or "/")
         return None
 
     # -- authentication and CSRF

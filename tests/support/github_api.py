@@ -23,7 +23,10 @@ What it models, as GitHub answers:
 * Rate limit: ``rate_limited = True`` answers 403 "API rate limit exceeded" with
   ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``.
 
-Fault injection: ``fail_next(count, status)``; ``redirect_to`` (not GitHub: a base URL, e.g.
+Fault injection: ``fail_next(count, status)``; ``answer_next(status, payload, headers)`` (not
+GitHub: the next request, whatever it asks, gets this answer -- ``payload`` a JSON value, or
+bytes sent as they are; one call per request; for answers of shapes GitHub never sends);
+``redirect_to`` (not GitHub: a base URL, e.g.
 another server's; every request is answered 307 to it plus the request's path);
 ``echo_requests`` (not GitHub: ``"errors"`` adds the whole request -- method, path, headers
 with ``Authorization``, body -- to every answer of status 300 and more, ``"all"`` to every
@@ -62,6 +65,7 @@ class GitHubApi:
         self._hooks: dict[str, list[dict[str, Any]]] = {repo.lower(): [] for repo in repos}
         self._next_id = 1
         self._faults: list[int] = []
+        self._answers: list[tuple[int, dict[str, str], Any]] = []
         self._requests: list[tuple[str, str, str]] = []
         self.rate_limited = False
         self.redirect_to: str | None = None
@@ -111,6 +115,12 @@ class GitHubApi:
         with self._lock:
             self._faults += [status] * count
 
+    def answer_next(
+        self, status: int, payload: Any, headers: Mapping[str, str] | None = None
+    ) -> None:
+        with self._lock:
+            self._answers.append((status, dict(headers or {}), payload))
+
     def add_hook(self, repo: str, url: str, **fields: Any) -> None:
         with self._lock:
             self._hooks.setdefault(repo.lower(), []).append(self._new_hook(repo, url, fields))
@@ -154,6 +164,8 @@ class GitHubApi:
     ) -> tuple[int, dict[str, str], Any]:
         with self._lock:
             self._requests.append((method, target, headers.get("authorization", "")))
+            if self._answers:
+                return self._answers.pop(0)
             if self.redirect_to is not None:
                 return 307, {"location": self.redirect_to + target}, {"message": "Moved"}
             if self._faults:
@@ -275,7 +287,7 @@ def _handler_for(api: GitHubApi) -> type[BaseHTTPRequestHandler]:
                     payload = {**payload, "message": f"{payload.get('message', '')} {echo}"}
                 else:
                     payload = {"message": echo, "items": payload}
-            data = json.dumps(payload).encode("utf-8")
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")

@@ -102,13 +102,16 @@ def _tree(depth: int) -> str:
 
 
 def display_url(url: str) -> str:
-    """``url`` without any ``user:password@`` in it, for messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` without any ``user:password@`` in it, for messages; never raises, whatever
+    ``url`` is (a server's ``Location`` may be anything)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[": everything up to the last "@" goes
+        head, at, tail = url.rpartition("@")
+        scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", head) if at else None
+        return f"{scheme.group(0) if scheme else ''}{tail}" if at else url
+    _, at, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=host)) if at else url
 
 
 class Deadline:
@@ -421,7 +424,7 @@ class PythonJenkinsClient:
                 attempt -= 1
                 self._server.drop_crumb(exc.crumb_sent)
             else:
-                if method == "POST" and answer.status not in (*ok, *done):
+                if method == "POST" and answer.status not in ok:
                     self._check_write(answer, path, what, job, done, redirect)
                 return answer
 
@@ -434,8 +437,20 @@ class PythonJenkinsClient:
         done: tuple[int, ...],
         redirect: str | None,
     ) -> None:
-        """Accept a write's documented redirect; refuse any other answer to a write."""
+        """Accept a write's documented answer or redirect; refuse any other answer to a write,
+        and a documented status with a login page (which Jenkins never answers to a write it
+        made: a proxy or single sign-on in front of it answered instead)."""
         expected = " or ".join(str(s) for s in done)
+        if answer.status in done:
+            if _SIGN_IN.search(answer.text, 0, _SIGN_IN_READ):
+                raise SyncError(
+                    f"{what}: Jenkins answered {answer.status} with a login page; the change was "
+                    "not made (a login page, single sign-on or a proxy in front of Jenkins?); "
+                    "check the URL (--url, the address Jenkins itself is served at) and the user "
+                    "and API token",
+                    job=job,
+                )
+            return
         if not 300 <= answer.status < 400:
             raise SyncError(
                 f"{what}: Jenkins answered {answer.status} {answer.reason} where it answers "
@@ -443,8 +458,11 @@ class PythonJenkinsClient:
                 job=job,
             )
         location = answer.headers.get("location", "")
-        target = unquote(urlsplit(urljoin(f"{self.url}/{path}", location)).path).casefold()
-        if redirect is not None:
+        try:
+            target = unquote(urlsplit(urljoin(f"{self.url}/{path}", location)).path).casefold()
+        except ValueError:  # not a URL at all: not Jenkins' redirect
+            target = None
+        if redirect is not None and target is not None:
             wanted = unquote(f"{self._base_path}/{redirect}").casefold()
             if target.rstrip("/") == wanted.rstrip("/"):
                 return
@@ -499,7 +517,8 @@ class PythonJenkinsClient:
         answer = _answer(response)
         if 300 <= answer.status < 400 and method == "GET":
             raise SyncError(
-                f"{what}: {self.shown_url} redirects to {answer.headers.get('location', '?')}; "
+                f"{what}: {self.shown_url} redirects to "
+                f"{display_url(answer.headers.get('location', '?'))}; "
                 "give that URL (--url), or check a proxy in front of Jenkins",
                 job=job,
             )
@@ -559,7 +578,7 @@ class PythonJenkinsClient:
                     (str(v) for k, v in request.headers.items() if k.lower() == "jenkins-crumb"),
                     None,
                 )
-                return _CrumbRefusedError(_page_text(answer.text), sent)
+                return _CrumbRefusedError(_page_text(answer.text, self._secrets), sent)
             if self.user is None:
                 return SyncError(
                     f"{what}: Jenkins refused anonymous access (403); give a user and API token "
@@ -584,10 +603,10 @@ class PythonJenkinsClient:
             return _TransientError(
                 f"{what}: Jenkins answered {status} {answer.reason}; check the Jenkins log"
             )
-        detail = _page_text(answer.text)
+        detail = _page_text(answer.text, self._secrets)
         return SyncError(
             f"{what}: Jenkins answered {status} {answer.reason}"
-            + (f": {self._clean(detail)}" if detail else ""),
+            + (f": {detail}" if detail else ""),
             job=job,
         )
 
@@ -661,7 +680,7 @@ class PythonJenkinsClient:
                 raise SyncError(
                     self._clean(
                         f"creating the folder {full_name}: Jenkins answered 400"
-                        + (f": {_page_text(answer.text)}" if answer.text else "")
+                        + (f": {_page_text(answer.text, self._secrets)}" if answer.text else "")
                         + ("" if kind is None else f" (an item of class {kind} has that name)")
                     )
                 )
@@ -701,7 +720,7 @@ class PythonJenkinsClient:
         current = self._config_or_none(full_name)
         if current is None:  # 400 for another reason: a name Jenkins refuses
             raise SyncError(
-                self._clean(f"creating the job: Jenkins answered 400: {_page_text(answer.text)}"),
+                "creating the job: Jenkins answered 400: " + _page_text(answer.text, self._secrets),
                 job=full_name,
             )
         description = _description(current)
@@ -820,16 +839,25 @@ def _caused_by(exc: BaseException, *kinds: type[BaseException]) -> bool:
 
 
 _TAGS = re.compile(r"<[^>]+>")
+# A page asking to sign in: a form posting to a login, single sign-on or Jenkins' own
+# j_spring_security_check, or a password field (bounded, so that no page takes long).
+_SIGN_IN = re.compile(
+    r"<form\b[^>]{0,500}\baction\s*=\s*[\"']?[^\"'>]{0,500}"
+    r"(?:security_check|log-?in|sign-?in|auth|sso|saml)"
+    r"|<input\b[^>]{0,500}\btype\s*=\s*[\"']?password",
+    re.IGNORECASE,
+)
+_SIGN_IN_READ = 256 * 1024  # characters of a page looked at: a sign-in page is small
 
 
-def _page_text(body: str, limit: int = 200) -> str:
-    """The readable part of a Jenkins error page (its message paragraph), shortened."""
+def _page_text(body: str, secrets: Secrets, limit: int = 200) -> str:
+    """The readable part of a Jenkins error page (its message paragraph), masked, then
+    shortened (so that the cut never leaves a part of a secret unmasked)."""
     match = re.search(r"<p>(.*?)</p>", body, re.DOTALL) or re.search(
         r"<title>(.*?)</title>", body, re.DOTALL
     )
-    text = html.unescape(_TAGS.sub(" ", match.group(1) if match else body))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = html.unescape(_TAGS.sub(" ", secrets.mask(match.group(1) if match else body)))
+    return secrets.excerpt(" ".join(text.split()), limit)
 
 
 def _json(text: str, what: str, url: str) -> dict[str, Any]:

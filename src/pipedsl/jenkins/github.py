@@ -103,6 +103,9 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
 
 API_VERSION = "2022-11-28"
+# Pages of hooks read at most: GitHub allows 20 hooks per event, so a few hundred hooks, two or
+# three pages of 100; more is a server linking on and on.
+MAX_PAGES = 50
 
 
 def web_host(api: str) -> str:
@@ -146,6 +149,46 @@ class HookChange:
     def __str__(self) -> str:
         line = f"webhook {self.action:<8} {self.repository} -> {self.url}"
         return line + (f"  ({self.note})" if self.note else "")
+
+
+@attrs.frozen
+class Hook:
+    """A repository hook as GitHub lists it: where it sends, which events, whether active."""
+
+    url: str | None
+    events: tuple[str, ...]
+    active: bool
+
+
+def _hooks(body: object, where: str, api: str) -> list[Hook]:
+    """The hooks of one page of GitHub's list; a clear error for an answer of another shape."""
+
+    def unreadable(problem: str) -> SyncError:
+        return SyncError(
+            f"{where}: {api} answered a hook list pipedsl cannot read ({problem}); is it a "
+            "GitHub API URL (GitHub Enterprise: https://HOST/api/v3)?"
+        )
+
+    if not isinstance(body, list):
+        raise unreadable("not a JSON list")
+    hooks = []
+    for entry in body:
+        if not isinstance(entry, dict):
+            raise unreadable("an entry is not an object")
+        # GitHub always sends all three; null is taken for absent.
+        config, events, active = (entry.get(k) for k in ("config", "events", "active"))
+        config = {} if config is None else config
+        url = config.get("url") if isinstance(config, dict) else None
+        events = [] if events is None else events
+        active = True if active is None else active
+        if not isinstance(config, dict) or not isinstance(url, str | None):
+            raise unreadable("a hook's 'config' is not an object with a 'url' string")
+        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+            raise unreadable("a hook's 'events' is not a list of strings")
+        if not isinstance(active, bool):
+            raise unreadable("a hook's 'active' is not true or false")
+        hooks.append(Hook(url, tuple(events), active))
+    return hooks
 
 
 @attrs.frozen
@@ -214,22 +257,31 @@ class GitHubHooks:
         self._lock = threading.Lock()
         self.requests_made = 0
 
-    def list_hooks(self, repository: str) -> list[dict[str, Any]]:
-        """Every hook of ``owner/repo``, following ``Link: rel="next"`` pages."""
-        hooks: list[dict[str, Any]] = []
+    def list_hooks(self, repository: str) -> list[Hook]:
+        """Every hook of ``owner/repo``, following ``Link: rel="next"`` pages (at most
+        :data:`MAX_PAGES`, none twice)."""
+        hooks: list[Hook] = []
         url: str | None = f"{self.api}/repos/{_quoted(repository)}/hooks?per_page=100"
+        seen: set[str] = set()
+        where = f"listing hooks of {repository}"
         while url is not None:
-            _, headers, body = self._call("GET", url, None, repository, "listing hooks")
-            if not isinstance(body, list):
-                raise SyncError(
-                    f"listing hooks of {repository}: {self.api} did not answer with a list; "
-                    "is it a GitHub API URL (GitHub Enterprise: https://HOST/api/v3)?"
+            if url in seen or len(seen) == MAX_PAGES:
+                problem = (
+                    "links back to a page it already sent"
+                    if url in seen
+                    else f"sent {MAX_PAGES} pages and links to one more"
                 )
-            hooks += [h for h in body if isinstance(h, dict)]
+                raise SyncError(
+                    f"{where}: {self.api} {problem}; is it a GitHub API URL (GitHub Enterprise: "
+                    "https://HOST/api/v3)?"
+                )
+            seen.add(url)
+            _, headers, body = self._call("GET", url, None, repository, "listing hooks")
+            hooks += _hooks(body, where, self.api)
             url = _next_link(headers.get("link", ""))
             if url is not None and not url.startswith(self.api + "/"):
                 # Never send the token anywhere but the API it is for.
-                raise SyncError(f"listing hooks of {repository}: next page outside {self.api}")
+                raise SyncError(f"{where}: next page outside {self.api}")
         return hooks
 
     def create_hook(self, repository: str, url: str) -> None:
@@ -240,13 +292,20 @@ class GitHubHooks:
             "events": ["push"],
             "config": {"url": url, "content_type": "json", "insecure_ssl": "0"},
         }
-        self._call(
+        status, _, body = self._call(
             "POST",
             f"{self.api}/repos/{_quoted(repository)}/hooks",
             payload,
             repository,
             "creating the hook",
         )
+        if not isinstance(body, dict):
+            # GitHub answers 201 with the hook it created; a proxy's page is not that.
+            raise SyncError(
+                f"creating the hook of {repository}: {self.api} answered {status} without the "
+                "hook GitHub answers with; the hook may not have been created; check "
+                "--github-api"
+            )
 
     def _call(
         self, method: str, url: str, payload: object, repository: str, what: str
@@ -328,7 +387,7 @@ class GitHubHooks:
         except Exception as exc:
             raise SyncError(
                 f"{where}: talking to {self.api} failed ({type(exc).__name__}: "
-                f"{safe_str(exc)}); check --github-api"
+                f"{self._secrets.excerpt(safe_str(exc), 200)}); check --github-api"
             ) from None
         return status, headers, _decode(body)
 
@@ -346,20 +405,20 @@ class GitHubHooks:
         self, status: int, headers: dict[str, str], raw: bytes, where: str, repository: str
     ) -> Exception:
         body = _decode(raw)
-        message = body.get("message", "") if isinstance(body, dict) else ""
+        fields = body if isinstance(body, dict) else {}
+        message = self._shown(fields.get("message"))
         if status == 401:
             return SyncError(
                 f"{where}: GitHub rejected the token (401 {message or 'Bad credentials'}); "
                 f"check --github-token / PIPEDSL_GITHUB_TOKEN (a token for {self.api})"
             )
         if status == 403 and headers.get("x-ratelimit-remaining") == "0":
-            reset = headers.get("x-ratelimit-reset", "")
-            when = (
-                time.strftime(" (resets at %H:%M:%S UTC)", time.gmtime(int(reset)))
-                if reset.isdigit()
-                else ""
+            when = _reset_time(headers.get("x-ratelimit-reset", ""))
+            return SyncError(
+                f"{where}: GitHub API rate limit exceeded"
+                + (f" (resets at {when})" if when else "")
+                + "; try again later"
             )
-            return SyncError(f"{where}: GitHub API rate limit exceeded{when}; try again later")
         if status in (403, 404):
             return SyncError(
                 f"{where}: GitHub answered {status} ({message or 'Not Found'}): the repository "
@@ -368,18 +427,23 @@ class GitHubHooks:
                 "fine-grained: Webhooks read and write)"
             )
         if status == 422:
+            errors = fields.get("errors")
             details = [
-                str(e.get("message") or e.get("code"))
-                for e in (body.get("errors") or [] if isinstance(body, dict) else [])
-                if isinstance(e, dict)
+                self._shown(e.get("message") or e.get("code") if isinstance(e, dict) else e)
+                for e in (errors if isinstance(errors, list) else [])
             ]
-            detail = "; ".join(details) or message or "Validation Failed"
+            detail = "; ".join(d for d in details if d) or message or "Validation Failed"
             return SyncError(f"{where}: GitHub refused the hook (422: {detail})")
         if status >= 500 or status == 429:
             return _TransientError(f"{where}: GitHub answered {status}")
         return SyncError(
             f"{where}: GitHub answered {status}" + (f" ({message})" if message else "")
         )
+
+    def _shown(self, text: object, limit: int = 200) -> str:
+        """A text from GitHub's answer for a message: a string (else nothing), masked, then
+        shortened."""
+        return self._secrets.excerpt(" ".join(text.split()), limit) if isinstance(text, str) else ""
 
 
 class _TransientError(Exception):
@@ -395,6 +459,17 @@ def _decode(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8")) if raw else None
     except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _reset_time(reset: str) -> str | None:
+    """``X-RateLimit-Reset`` (seconds since 1970) as a UTC time of day; ``None`` for what is not
+    such a number."""
+    if not re.fullmatch(r"[0-9]{1,12}", reset.strip()):
+        return None
+    try:
+        return time.strftime("%H:%M:%S UTC", time.gmtime(int(reset)))
+    except (OverflowError, OSError, ValueError):
         return None
 
 
@@ -425,13 +500,9 @@ def plan_hooks(
         except SyncError as exc:
             changes.append(HookChange("error", target.repository, target.url, str(exc)))
             continue
-        same = [h for h in hooks if (h.get("config") or {}).get("url") == target.url]
+        same = [h for h in hooks if h.url == target.url]
         if not same:
-            near = [
-                h
-                for h in hooks
-                if str((h.get("config") or {}).get("url", "")).rstrip("/") == target.url.rstrip("/")
-            ]
+            near = [h for h in hooks if (h.url or "").rstrip("/") == target.url.rstrip("/")]
             note = (
                 "a hook without the trailing '/' exists too: Jenkins answers it with a redirect "
                 "GitHub does not follow; remove it"
@@ -441,11 +512,10 @@ def plan_hooks(
             changes.append(HookChange("create", target.repository, target.url, note))
             continue
         hook = same[0]
-        events = hook.get("events") or []
         problems = []
-        if hook.get("active") is False:
+        if not hook.active:
             problems.append("inactive")
-        if "push" not in events and "*" not in events:
+        if "push" not in hook.events and "*" not in hook.events:
             problems.append("does not send push events")
         note = "left alone" + (f"; but it is {' and '.join(problems)}" if problems else "")
         changes.append(HookChange("existing", target.repository, target.url, note))
