@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -31,7 +32,6 @@ class _StepWriter:
         self.memo: dict[Step, GroovyCode] = {}
         self.blocks: dict[tuple[tuple[Step, ...], int], GroovyCode] = {}
         self.posts: dict[tuple[Post, int], GroovyCode] = {}
-        self.stages: dict[tuple[Stage, int], GroovyCode] = {}
 
     def step(self, step: Step) -> GroovyCode:
         code = self.memo.get(step)
@@ -80,16 +80,12 @@ class _StepWriter:
         return code
 
 
-    def stage(self, stage: Stage, width: int) -> GroovyCode:
-        """A ``stage`` block indented by ``width``."""
-        key = (stage, width)
-        code = self.stages.get(key)
-        if code is None:
-            text = self.env.get_template("jenkinsfile/stage.groovy.j2").render(
-                stage=stage, steps=self.steps, post=self.post
-            )
-            code = self.stages[key] = groovy.indent(GroovyCode(text.rstrip("\n")), width)
-        return code
+    def stages(self, stages: Sequence[Stage], width: int) -> GroovyCode:
+        """``stage`` blocks, one after the other, indented by ``width`` (one render for all)."""
+        text = self.env.get_template("jenkinsfile/stages.groovy.j2").render(
+            stages=stages, steps=self.steps, post=self.post
+        )
+        return groovy.indent(GroovyCode(text.rstrip("\n")), width)
 
 
 @attrs.frozen
@@ -149,7 +145,7 @@ def render_jenkinsfile(
         pipeline=pipeline,
         steps=writer.steps,
         post=writer.post,
-        stage_block=writer.stage,
+        stage_list=writer.stages,
         segments=segments(pipeline),
     )
     return groovy.finish(text)
