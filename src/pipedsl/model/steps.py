@@ -306,6 +306,43 @@ class Npm(Step):
 
 
 @attrs.frozen(cache_hash=True)
+class Gradle(Step):
+    """Run Gradle tasks: ``Gradle("build")``, ``Gradle(["bootJar", "-x", "test"])``. Words are
+    split, and ``$NAME`` and ``${NAME}`` expanded, as for :class:`Maven`.
+
+    ``wrapper=True`` (the default) runs the project's ``./gradlew`` through ``sh``, so it works
+    whether or not the file is executable in the repository (a common cause of "Permission
+    denied"); ``wrapper=False`` runs ``gradle`` (a Gradle tool installation, ``Tools(gradle=...)``).
+    ``flags`` default to ``--no-daemon`` (a daemon outliving a CI build only holds memory)."""
+
+    tasks: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
+    flags: tuple[str, ...] = attrs.field(
+        default=("--no-daemon",),
+        kw_only=True,
+        converter=_args,
+        validator=_checks.words(non_empty=False),
+    )
+    wrapper: bool = attrs.field(default=True, kw_only=True, validator=_checks.instance_of(bool))
+
+
+@attrs.frozen(cache_hash=True)
+class Yarn(Step):
+    """Run Yarn through Node's corepack (``corepack yarn ...``: the version the project's
+    ``packageManager`` field pins, nothing installed globally): ``Yarn("install --immutable")``.
+    Words as for :class:`Maven`."""
+
+    args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
+
+
+@attrs.frozen(cache_hash=True)
+class Pnpm(Step):
+    """Run pnpm through Node's corepack (``corepack pnpm ...``): ``Pnpm("install
+    --frozen-lockfile")``. Words as for :class:`Maven`."""
+
+    args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
+
+
+@attrs.frozen(cache_hash=True)
 class DockerBuild(Step):
     """``docker build`` of ``image`` from ``context`` (and ``dockerfile``, default
     ``<context>/Dockerfile``), tagged with the image's per-build reference."""

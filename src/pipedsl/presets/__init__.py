@@ -2,7 +2,7 @@
 still editable. May import ``pipedsl.model`` and ``pipedsl.errors``."""
 
 from pipedsl.presets.backend import spring_boot_backend
-from pipedsl.presets.frontend import npm_frontend
+from pipedsl.presets.frontend import npm_frontend, pnpm_frontend, yarn_frontend
 from pipedsl.presets.runtimes import (
     Database,
     mariadb,
@@ -18,7 +18,9 @@ __all__ = [
     "mysql",
     "nginx_frontend",
     "npm_frontend",
+    "pnpm_frontend",
     "postgres",
     "spring_boot_backend",
     "spring_boot_service",
+    "yarn_frontend",
 ]

@@ -1,16 +1,17 @@
-"""``spring_boot_backend``: the seed team's Maven backend pipeline."""
+"""``spring_boot_backend``: the seed team's Maven backend pipeline, or the same with Gradle."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipedsl.errors import ModelError
 from pipedsl.model.deploy import DeployTarget, Environment
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tool, Tools
 from pipedsl.model.project import Component
-from pipedsl.model.steps import Checkout, Maven
+from pipedsl.model.steps import Checkout, Gradle, Maven, Step
 from pipedsl.presets._common import (
     build_runtime,
     delivery_stages,
@@ -19,6 +20,8 @@ from pipedsl.presets._common import (
     preset,
     require,
 )
+
+BUILD_TOOLS = ("maven", "gradle")
 
 
 @preset
@@ -34,7 +37,9 @@ def spring_boot_backend(
     deployment: str | None = None,
     maven: str | Tool | None = None,
     jdk: str | Tool | None = None,
-    wrapper: bool = False,
+    wrapper: bool | None = None,
+    build: str = "maven",
+    gradle: str | Tool | None = None,
     agent: Agent | None = None,
     runtime: Runtime | RuntimeSpec | None = None,
 ) -> Component:
@@ -54,7 +59,12 @@ def spring_boot_backend(
 
     ``maven`` and ``jdk`` name tool installations in Jenkins (or are :class:`~pipedsl.Tool`
     values that also say how Jenkins installs them); without them ``mvn`` and ``java`` come from the
-    agent's PATH. ``wrapper=True`` uses the project's ``./mvnw``::
+    agent's PATH. ``wrapper=True`` uses the project's ``./mvnw``.
+
+    ``build="gradle"`` builds with Gradle instead: Project Clean (``clean``), Project Compile
+    (``classes``), Project Test (``test``), Project Build (``bootJar``), through the project's
+    ``./gradlew`` (run by ``sh``, so whether or not it is executable; ``wrapper=False`` runs the
+    Gradle tool installation ``gradle``)::
 
         spring_boot_backend("backend", source="backend/", image=hub.tagged("backend-{build}"),
                             deploy=SshServer("master"), notify=slack)
@@ -64,15 +74,45 @@ def spring_boot_backend(
         "spring_boot_backend", name, image, runtime, manifests=manifests, deployment=deployment
     )
 
-    def mvn(goals: str) -> Maven:
-        return Maven(goals, wrapper=wrapper)
+    if build not in BUILD_TOOLS:
+        raise ModelError(
+            f"spring_boot_backend: build must be one of {', '.join(BUILD_TOOLS)}, got {build!r}"
+        )
+    if build == "maven" and gradle is not None:
+        raise ModelError(
+            "spring_boot_backend: gradle= names a Gradle installation: add build='gradle'"
+        )
+    if build == "gradle" and maven is not None:
+        raise ModelError("spring_boot_backend: maven= is for build='maven'; use gradle=")
+    steps: dict[str, Step]
+    if build == "gradle":
+        use = True if wrapper is None else wrapper
+        steps = {
+            stage: Gradle(task, wrapper=use)
+            for stage, task in (
+                ("Project Clean", "clean"),
+                ("Project Compile", "classes"),
+                ("Project Test", "test"),
+                ("Project Build", "bootJar"),
+            )
+        }
+        tools = Tools(gradle=gradle, jdk=jdk)
+    else:
+        use = bool(wrapper)
+        steps = {
+            stage: Maven(goals, wrapper=use)
+            for stage, goals in (
+                ("Project Clean", "clean"),
+                ("Project Compile", "compile"),
+                ("Project Test", "test"),
+                ("Project Build", "package -DskipTests"),
+            )
+        }
+        tools = Tools(maven=maven, jdk=jdk)
 
     stages = [
         Stage("Checkout", [Checkout()]),
-        Stage("Project Clean", in_source(source, [mvn("clean")])),
-        Stage("Project Compile", in_source(source, [mvn("compile")])),
-        Stage("Project Test", in_source(source, [mvn("test")])),
-        Stage("Project Build", in_source(source, [mvn("package -DskipTests")])),
+        *(Stage(stage, in_source(source, [step])) for stage, step in steps.items()),
         *delivery_stages(
             name=name,
             image=image,
@@ -87,7 +127,7 @@ def spring_boot_backend(
     pipeline = Pipeline(
         stages,
         agent=agent or Agent.any(),
-        tools=Tools(maven=maven, jdk=jdk),
+        tools=tools,
         options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
     )
     return Component(

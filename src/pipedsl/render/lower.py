@@ -12,9 +12,11 @@ from pipedsl.model.steps import (
     ApplyManifests,
     DockerBuild,
     DockerPush,
+    Gradle,
     KubectlApply,
     Maven,
     Npm,
+    Pnpm,
     Sh,
     ShipFiles,
     ShipManifests,
@@ -22,6 +24,7 @@ from pipedsl.model.steps import (
     SshTransfer,
     Step,
     WithCredentials,
+    Yarn,
 )
 from pipedsl.model.values import GString
 from pipedsl.render.deploy import chain, deploy_commands, kubernetes_deploy, secret_check
@@ -66,6 +69,19 @@ def maven(step: Maven) -> Sh:
 
 def npm(step: Npm) -> Sh:
     return Sh("npm " + _words(*step.args))
+
+
+def gradle(step: Gradle) -> Sh:
+    # Through sh: the wrapper runs whether or not it is executable in the repository.
+    return Sh(("sh ./gradlew " if step.wrapper else "gradle ") + _words(*step.flags, *step.tasks))
+
+
+def yarn(step: Yarn) -> Sh:
+    return Sh("corepack yarn " + _words(*step.args))
+
+
+def pnpm(step: Pnpm) -> Sh:
+    return Sh("corepack pnpm " + _words(*step.args))
 
 
 def docker_build(step: DockerBuild) -> Sh:
@@ -169,6 +185,12 @@ def lower(step: Step) -> Step:
         return maven(step)
     if isinstance(step, Npm):
         return npm(step)
+    if isinstance(step, Gradle):
+        return gradle(step)
+    if isinstance(step, Yarn):
+        return yarn(step)
+    if isinstance(step, Pnpm):
+        return pnpm(step)
     if isinstance(step, DockerBuild):
         return docker_build(step)
     if isinstance(step, DockerPush):
