@@ -180,12 +180,26 @@ class Options:
     skip_default_checkout: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
 
 
+def _whens(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _checks.tuple_of(When)(instance, attribute, value)
+
+
+def _optional_when(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _checks.optional(_checks.instance_of(When))(instance, attribute, value)
+
+
 @attrs.frozen(cache_hash=True)
 class When:
     """A stage's ``when``: every condition given must hold.
 
     ``branch`` is a branch name or Ant pattern; ``expression`` a trusted Groovy expression;
-    ``environment`` maps variable names to the values they must have.
+    ``environment`` maps variable names to the values they must have; ``changeset`` holds when a
+    file matching one of its Ant patterns (``"api/**"``) changed in the build's change set (for
+    monorepos: build a component only when its folder changed). A build with no change set
+    at all — the first build of a job, a manual or timer start — runs the stage
+    (``no_changes="run"``, the safe default: nothing is skipped unseen) or skips it
+    (``no_changes="skip"``). ``any_of``, ``all_of`` and ``not_`` combine other conditions;
+    ``before_agent`` decides before the stage's agent is allocated.
     """
 
     branch: str | None = attrs.field(
@@ -197,10 +211,61 @@ class When:
     environment: tuple[tuple[str, Text], ...] = attrs.field(
         factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
     )
+    changeset: tuple[str, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_checks.str_tuple,
+        validator=_checks.words(non_empty=False),
+    )
+    no_changes: Literal["run", "skip"] = attrs.field(
+        default="run", kw_only=True, validator=_checks.one_of(("run", "skip"))
+    )
+    any_of: tuple[When, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.to_tuple, validator=_whens
+    )
+    all_of: tuple[When, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.to_tuple, validator=_whens
+    )
+    not_: When | None = attrs.field(default=None, kw_only=True, validator=_optional_when)
+    before_agent: bool = attrs.field(
+        default=False, kw_only=True, validator=_checks.instance_of(bool)
+    )
 
     def __attrs_post_init__(self) -> None:
-        if self.branch is None and self.expression is None and not self.environment:
-            raise ModelError("When: give at least one of branch, expression, environment")
+        if not (
+            self.branch is not None
+            or self.expression is not None
+            or self.environment
+            or self.changeset
+            or self.any_of
+            or self.all_of
+            or self.not_ is not None
+        ):
+            raise ModelError(
+                "When: give at least one of branch, expression, environment, changeset, "
+                "any_of, all_of, not_"
+            )
+        for name in ("any_of", "all_of", "not_"):
+            nested = getattr(self, name)
+            for inner in nested if isinstance(nested, tuple) else (nested,) if nested else ():
+                if inner.before_agent:
+                    raise ModelError(
+                        f"When.{name}: before_agent applies to a stage's whole when, not to a "
+                        "nested condition"
+                    )
+
+    @property
+    def conditions(self) -> int:
+        """How many conditions it states (``not_`` wants exactly one inside)."""
+        return (
+            (self.branch is not None)
+            + (self.expression is not None)
+            + len(self.environment)
+            + bool(self.changeset)
+            + bool(self.any_of)
+            + bool(self.all_of)
+            + (self.not_ is not None)
+        )
 
 
 @attrs.frozen(cache_hash=True)

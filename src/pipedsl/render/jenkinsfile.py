@@ -10,7 +10,7 @@ import attrs
 import jinja2
 
 from pipedsl.errors import RenderError
-from pipedsl.model.pipeline import Pipeline, Post, Stage
+from pipedsl.model.pipeline import Pipeline, Post, Stage, When
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.render import groovy, lower
@@ -80,10 +80,18 @@ class _StepWriter:
         return code
 
 
+    def conditions(self, when: When, width: int) -> GroovyCode:
+        """The conditions of a ``when`` (nested ``anyOf``/``allOf``/``not`` included), indented
+        by ``width``."""
+        text = self.env.get_template("jenkinsfile/when.groovy.j2").render(
+            when=when, conditions=self.conditions
+        )
+        return groovy.indent(GroovyCode(text.rstrip("\n")), width)
+
     def stages(self, stages: Sequence[Stage], width: int) -> GroovyCode:
         """``stage`` blocks, one after the other, indented by ``width`` (one render for all)."""
         text = self.env.get_template("jenkinsfile/stages.groovy.j2").render(
-            stages=stages, steps=self.steps, post=self.post
+            stages=stages, steps=self.steps, post=self.post, conditions=self.conditions
         )
         return groovy.indent(GroovyCode(text.rstrip("\n")), width)
 
