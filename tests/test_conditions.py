@@ -62,7 +62,7 @@ def test_conditions_nest(walked: dict[str, Any]) -> None:
     [
         (When, "give at least one of"),
         (lambda: When(not_=When(changeset=["a"], before_agent=True)), "before_agent applies"),
-        (lambda: When(changeset=["a"], no_changes="maybe"), "no_changes"),
+        (lambda: When(changeset=["a"], no_changes="maybe"), "no_changes"),  # type: ignore[arg-type]
         (lambda: When(any_of=[GroovyExpr("x")]), "When.any_of"),
     ],
 )
