@@ -331,6 +331,23 @@ NO_POST = Post()
 
 
 @attrs.frozen(cache_hash=True)
+class StageOptions:
+    """A stage's ``options``: ``timeout_minutes`` aborts the stage when it runs longer (its
+    ``post`` still runs); ``retries`` runs it again, up to that many more times, when it fails."""
+
+    timeout_minutes: int | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.positive_int)
+    )
+    retries: int | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.positive_int)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.timeout_minutes is None and self.retries is None:
+            raise ModelError("StageOptions: give timeout_minutes, retries or both")
+
+
+@attrs.frozen(cache_hash=True)
 class Approval:
     """A person's go-ahead before an environment is deployed to: a stage-level ``input`` that
     waits at most ``timeout_minutes`` (then the build is aborted, nothing deployed) and that
@@ -363,6 +380,9 @@ class Stage:
         factory=tuple, kw_only=True, converter=_env_pairs, validator=_check_env
     )
     post: Post = attrs.field(default=NO_POST, kw_only=True, validator=_checks.instance_of(Post))
+    options: StageOptions | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(StageOptions))
+    )
     approval: Approval | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Approval))
     )
@@ -373,6 +393,15 @@ class Stage:
         if not self.steps:
             raise ModelError(
                 f"Stage {self.name!r}: steps must not be empty (Jenkins rejects an empty stage)"
+            )
+        if (
+            self.approval is not None
+            and self.options is not None
+            and self.options.timeout_minutes is not None
+        ):
+            raise ModelError(
+                f"Stage {self.name!r}: an approval stage's timeout is the approval's "
+                "(Approval(timeout_minutes=...)); give no StageOptions timeout"
             )
 
 
