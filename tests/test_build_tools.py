@@ -154,3 +154,25 @@ def test_the_gradle_backend_keeps_the_preset_stage_names(walked: dict[str, Any])
         "Project Test",
         "Project Build",
     ]
+
+
+def test_reports_and_archives_are_typed_steps(walked: dict[str, Any]) -> None:
+    pipeline = walked["build-tools/api/Jenkinsfile"]
+    (test_stage,) = [
+        n for n in descendants(pipeline) if n["name"] == "stage" and n["args"][0] == "Project Test"
+    ]
+    (post,) = children(test_stage, "post")
+    (always,) = children(post, "always")
+    (junit,) = always["children"]
+    assert (junit["name"], junit["named"]) == (
+        "junit",
+        {"testResults": "api/build/test-results/test/*.xml", "allowEmptyResults": False},
+    )
+    (pipeline_post,) = children(pipeline, "post")
+    (success,) = children(pipeline_post, "success")
+    (archive,) = success["children"]
+    assert archive["named"] == {
+        "artifacts": "api/build/libs/*.jar",
+        "fingerprint": True,
+        "allowEmptyArchive": False,
+    }

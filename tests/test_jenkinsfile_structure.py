@@ -18,6 +18,8 @@ STAGE_SECTIONS = {"when", "environment", "steps", "post", "options", "input"}
 GROUP_SECTIONS = {"agent", "tools", "stages"}
 KNOWN_STEPS = {
     "milestone",
+    "junit",
+    "archiveArtifacts",
     "stash",
     "unstash",
     "sh",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -409,6 +409,13 @@ def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
+def _post_additions(steps: Mapping[str, Step | Sequence[Step]]) -> dict[str, tuple[Step, ...]]:
+    return {
+        condition: (value,) if isinstance(value, Step) else tuple(value)
+        for condition, value in steps.items()
+    }
+
+
 @attrs.frozen(cache_hash=True)
 class Pipeline:
     """A declarative pipeline. Edit it with the methods below; each returns a new pipeline::
@@ -530,6 +537,17 @@ class Pipeline:
         if new_post is self.post and all(a is b for a, b in zip(stages, self.stages, strict=True)):
             return self
         return attrs.evolve(self, stages=stages, post=new_post)
+
+    def with_post(self, **steps: Step | Sequence[Step]) -> Pipeline:
+        """A copy whose pipeline-level ``post`` runs ``steps`` too, by condition, after the steps
+        already there: ``p.with_post(always=[JUnit("**/target/surefire-reports/*.xml")])``."""
+        return attrs.evolve(self, post=self.post.extended(_post_additions(steps)))
+
+    def with_stage_post(self, name: str, **steps: Step | Sequence[Step]) -> Pipeline:
+        """A copy whose stage ``name`` runs ``steps`` in its ``post`` too, by condition:
+        ``p.with_stage_post("Project Test", always=[JUnit("target/surefire-reports/*.xml")])``."""
+        additions = _post_additions(steps)
+        return self.map_stage(name, lambda s: attrs.evolve(s, post=s.post.extended(additions)))
 
     def with_environment(self, **values: Text) -> Pipeline:
         """A copy with ``values`` added to (or replacing in) the pipeline's environment."""

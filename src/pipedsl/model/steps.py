@@ -106,6 +106,32 @@ class Unstash(Step):
 
 
 @attrs.frozen(cache_hash=True)
+class JUnit(Step):
+    """``junit``: record test reports (Ant patterns of JUnit XML files, relative to the current
+    folder), for the build's test trend and failed-test list. A build whose reports show
+    failures becomes unstable. ``allow_empty=False`` fails when no report matches (tests that
+    silently did not run)."""
+
+    reports: tuple[str, ...] = attrs.field(converter=_checks.str_tuple, validator=_checks.words())
+    allow_empty: bool = attrs.field(
+        default=False, kw_only=True, validator=_checks.instance_of(bool)
+    )
+
+
+@attrs.frozen(cache_hash=True)
+class Archive(Step):
+    """``archiveArtifacts``: keep files of the workspace (Ant patterns) with the build,
+    fingerprinted (Jenkins can tell which build produced a file). ``allow_empty=False`` fails
+    when nothing matches."""
+
+    artifacts: tuple[str, ...] = attrs.field(converter=_checks.str_tuple, validator=_checks.words())
+    fingerprint: bool = attrs.field(default=True, kw_only=True, validator=_checks.instance_of(bool))
+    allow_empty: bool = attrs.field(
+        default=False, kw_only=True, validator=_checks.instance_of(bool)
+    )
+
+
+@attrs.frozen(cache_hash=True)
 class Groovy(Step):
     """Raw Groovy, emitted as written: the escape hatch for what the model does not cover.
 

@@ -16,6 +16,7 @@ from pipedsl.model.project import Project
 from pipedsl.model.steps import (
     Checkout,
     DiscordSend,
+    JUnit,
     SlackSend,
     SshPublish,
     Step,
@@ -40,6 +41,7 @@ STEP_PLUGINS: dict[type[Step], str] = {
     SlackSend: "slack",
     DiscordSend: "discord-notifier",
     SshPublish: "publish-over-ssh",
+    JUnit: "junit",
 }
 
 TOOL_PLUGINS = {"nodejs": "nodejs", "gradle": "gradle"}
