@@ -9,8 +9,9 @@ to primitive steps when rendered, so their shell commands are built (and quoted)
 from __future__ import annotations
 
 import functools
+import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -293,6 +294,28 @@ class SshPublish(Step):
 # ----------------------------------------------------------------------------- tool steps
 
 
+def _pairs(value: object) -> object:
+    if isinstance(value, Mapping):
+        return tuple((str(k), str(v) if not isinstance(v, str) else v) for k, v in value.items())
+    return value
+
+
+def _check_pairs(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
+    ):
+        raise _checks.fail(instance, attribute, "expected a dict of names to values")
+    names = _checks.ENV_NAME if attribute.name == "build_args" else _LABEL_KEY
+    for name, text in value:
+        names(instance, attribute, name)
+        _checks.text(empty=True, multiline=False)(instance, attribute, text)
+
+
+_LABEL_KEY = _checks.matches(
+    r"[A-Za-z0-9][A-Za-z0-9._/-]*", "a label key such as org.opencontainers.image.source"
+)
+
+
 def _args(value: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return _split_words(value)
@@ -371,21 +394,69 @@ class Pnpm(Step):
 @attrs.frozen(cache_hash=True)
 class DockerBuild(Step):
     """``docker build`` of ``image`` from ``context`` (and ``dockerfile``, default
-    ``<context>/Dockerfile``), tagged with the image's per-build reference."""
+    ``<context>/Dockerfile``), tagged with the image's per-build reference.
+
+    ``build_args`` (``--build-arg NAME=value``; ``$NAME`` in a value is expanded by the shell,
+    as in tool steps, so a credential variable can be passed), ``target`` (a stage of a
+    multi-stage Dockerfile), ``platform`` (``linux/amd64``), ``labels`` and ``no_cache`` are
+    ``docker build``'s own options."""
 
     image: Image = attrs.field(validator=_checks.instance_of(Image))
     context: str = attrs.field(default=".", validator=_checks.text(multiline=False))
     dockerfile: str | None = attrs.field(
         default=None, validator=_checks.optional(_checks.text(multiline=False))
     )
+    build_args: tuple[tuple[str, str], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_pairs, validator=_check_pairs
+    )
+    target: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(_checks.matches(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "a stage name")),
+    )
+    platform: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(
+            _checks.matches(
+                r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?(,[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?)*",
+                "a platform such as linux/amd64",
+            )
+        ),
+    )
+    labels: tuple[tuple[str, str], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_pairs, validator=_check_pairs
+    )
+    no_cache: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
 
 @attrs.frozen(cache_hash=True)
 class DockerPush(Step):
     """Log in to the image's registry with its username/password credential (password on
-    stdin, inside ``withCredentials``), push the image, and log out."""
+    stdin, inside ``withCredentials``), push the image, and log out.
+
+    ``extra_tags`` (``["latest", "stable"]``) are pushed too, as further names of the same
+    image; what is deployed stays the per-build reference. ``remove_local=True`` removes the
+    image and its tags from the agent after the push (the agent's disk does not fill up)."""
 
     image: Image = attrs.field(validator=_checks.instance_of(Image))
+    extra_tags: tuple[str, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_checks.str_tuple,
+        validator=_checks.tuple_of(str),
+    )
+    remove_local: bool = attrs.field(
+        default=False, kw_only=True, validator=_checks.instance_of(bool)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for tag in self.extra_tags:
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag):
+                raise ModelError(
+                    f"DockerPush.extra_tags: {tag!r} is not a Docker tag (letters, digits, "
+                    "'_', '.', '-'; at most 128 characters)"
+                )
 
 
 @attrs.frozen(cache_hash=True)

@@ -85,14 +85,36 @@ def pnpm(step: Pnpm) -> Sh:
 
 
 def docker_build(step: DockerBuild) -> Sh:
-    dockerfile = f" -f {sh_quote(step.dockerfile)}" if step.dockerfile else ""
-    return Sh(f'docker build -t "${step.image.var}"{dockerfile} {sh_quote(step.context)}')
+    options = [f'-t "${step.image.var}"']
+    if step.dockerfile:
+        options.append(f"-f {sh_quote(step.dockerfile)}")
+    if step.target:
+        options.append(f"--target {sh_quote(step.target)}")
+    if step.platform:
+        options.append(f"--platform {sh_quote(step.platform)}")
+    if step.no_cache:
+        options.append("--no-cache")
+    options += [f"--build-arg {sh_word(f'{name}={value}')}" for name, value in step.build_args]
+    options += [f"--label {sh_quote(f'{name}={value}')}" for name, value in step.labels]
+    return Sh(f"docker build {' '.join(options)} {sh_quote(step.context)}")
 
 
 def docker_push(step: DockerPush) -> Step:
     registry = step.image.repository.registry
     host = "" if registry.host == DOCKER_HUB else " " + sh_quote(registry.host)
-    push = f'docker push "${step.image.var}"'
+    image = f'"${step.image.var}"'
+    names = [f"{step.image.repository.reference}:{tag}" for tag in step.extra_tags]
+    push = " && ".join(
+        [
+            f"docker push {image}",
+            *(f"docker tag {image} {sh_quote(n)} && docker push {sh_quote(n)}" for n in names),
+            *(
+                [f"docker rmi {image} {' '.join(sh_quote(n) for n in names)}".rstrip()]
+                if step.remove_local
+                else []
+            ),
+        ]
+    )
     if registry.login is None:
         return Sh(push)
     script = "\n".join(
