@@ -15,6 +15,7 @@ from pipedsl import (
     DockerHub,
     DockerPush,
     ModelError,
+    Registry,
     Sh,
     WithCredentials,
 )
@@ -102,3 +103,59 @@ def test_a_login_still_wraps_the_push() -> None:
 def test_docker_options_refuse_what_docker_would(build: object, message: str) -> None:
     with pytest.raises(ModelError, match=message):
         build()  # type: ignore[operator]
+
+
+def test_an_ecr_push_logs_in_with_the_password_the_aws_cli_fetches(tmp_path: Path) -> None:
+    registry = Registry.ecr(
+        "123456789012", region="eu-west-1", aws=Credential.username_password("aws")
+    )
+    image = registry.repository("team/api").tagged("api-{build}")
+    step = lower(DockerPush(image))
+    assert isinstance(step, WithCredentials)
+    assert step.variables == ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    (script,) = step.steps
+    assert isinstance(script, Sh)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$*" >> "$RECORD"\nprintf ecr-password\n'
+    )
+    (bin_dir / "aws").chmod(0o755)
+    (bin_dir / "docker").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$*" >> "$RECORD"\n'
+        'if [ "$1" = login ]; then printf "stdin:%s\\n" "$(cat)" >> "$RECORD"; fi\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
+    record = tmp_path / "record"
+    done = subprocess.run(
+        ["sh", "-c", script.script],
+        env={
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "RECORD": str(record),
+            "IMAGE": "x:1",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    calls = record.read_text().splitlines()
+    # The two sides of the pipe run at once: their lines come in either order.
+    assert sorted(calls[:3]) == sorted(
+        [
+            "ecr get-login-password --region eu-west-1",
+            "login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "stdin:ecr-password",
+        ]
+    )
+    assert calls[3:] == ["push x:1"]
+    assert image.repository.reference == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api"
+
+
+@pytest.mark.parametrize(
+    ("account", "region", "message"),
+    [("1234", "eu-west-1", "12-digit"), ("123456789012", "europe", "AWS region")],
+)
+def test_ecr_refuses_what_aws_would(account: str, region: str, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        Registry.ecr(account, region=region)

@@ -45,6 +45,41 @@ class Registry:
         """The repository ``path`` (``namespace/name``) in this registry."""
         return Repository(self, path)
 
+    @property
+    def has_login(self) -> bool:
+        """Whether a push can log in to it."""
+        return self.login is not None
+
+    @staticmethod
+    def ecr(account: str, *, region: str, aws: Credential | None = None) -> EcrRegistry:
+        """An Amazon ECR registry, ``<account>.dkr.ecr.<region>.amazonaws.com``: the push logs
+        in with ``aws ecr get-login-password`` (the AWS CLI on the agent), using ``aws`` — a
+        username/password credential holding an access key id and secret access key — or,
+        without it, the agent's own AWS identity (an instance or pod role)."""
+        return EcrRegistry(
+            f"{account}.dkr.ecr.{region}.amazonaws.com", account=account, region=region, aws=aws
+        )
+
+
+@attrs.frozen(cache_hash=True)
+class EcrRegistry(Registry):
+    """An Amazon ECR registry (see :meth:`Registry.ecr`)."""
+
+    account: str = attrs.field(
+        kw_only=True, validator=_checks.matches(r"[0-9]{12}", "a 12-digit AWS account id")
+    )
+    region: str = attrs.field(
+        kw_only=True,
+        validator=_checks.matches(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1"),
+    )
+    aws: Credential | None = attrs.field(
+        default=None, kw_only=True, validator=_must_be_username_password
+    )
+
+    @property
+    def has_login(self) -> bool:
+        return True  # the AWS CLI logs in, with ``aws`` or the agent's role
+
 
 DOCKER_HUB = "docker.io"
 

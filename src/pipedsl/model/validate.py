@@ -167,7 +167,7 @@ def check_images(component: Component) -> list[Problem]:
                         f"pushes {step.image.repository.reference} before any DockerBuild of it",
                     )
                 )
-            if step.image.repository.registry.login is None:
+            if not step.image.repository.registry.has_login:
                 problems.append(
                     Problem(
                         f"{where}.image",

@@ -7,7 +7,7 @@ import re
 
 from pipedsl.errors import RenderError
 from pipedsl.model.deploy import DeployManifests, KubernetesDeploy
-from pipedsl.model.infra import DOCKER_HUB, SshServer
+from pipedsl.model.infra import DOCKER_HUB, EcrRegistry, SshServer
 from pipedsl.model.steps import (
     ApplyManifests,
     DockerBuild,
@@ -115,6 +115,8 @@ def docker_push(step: DockerPush) -> Step:
             ),
         ]
     )
+    if isinstance(registry, EcrRegistry):
+        return _ecr_push(registry, push)
     if registry.login is None:
         return Sh(push)
     script = "\n".join(
@@ -132,6 +134,28 @@ def docker_push(step: DockerPush) -> Step:
         ]
     )
     return WithCredentials(registry.login, (REGISTRY_USER, REGISTRY_PASSWORD), [Sh(script)])
+
+
+AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105  (a variable name, not a secret)
+
+
+def _ecr_push(registry: EcrRegistry, push: str) -> Step:
+    """Log in to ECR with a password the AWS CLI fetches (piped to ``docker login``, never on a
+    command line), in a Docker config of the build's own, then push."""
+    script = "\n".join(
+        [
+            'DOCKER_CONFIG="$(mktemp -d)"',
+            "export DOCKER_CONFIG",
+            "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+            f"aws ecr get-login-password --region {sh_quote(registry.region)} | docker login "
+            f"--username AWS --password-stdin {sh_quote(registry.host)}",
+            push,
+        ]
+    )
+    if registry.aws is None:
+        return Sh(script)
+    return WithCredentials(registry.aws, (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), [Sh(script)])
 
 
 def remote_path(server: SshServer, directory: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pipedsl.errors import RenderError
 from pipedsl.model.credentials import Credential
 from pipedsl.model.deploy import BlueGreen, DeployManifests, GitOps, Kubectl, Restart
+from pipedsl.model.infra import EcrRegistry
 from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Pipeline, Tool
 from pipedsl.model.project import Project
@@ -289,7 +290,8 @@ def render_casc(project: Project, steps: list[Step]) -> str:
 
 
 def agent_commands(project: Project) -> list[str]:
-    """The commands the project's deploy targets run on the build agent (not over SSH)."""
+    """The commands the project's deploy targets (and ECR logins) run on the build agent
+    besides ``docker``."""
     targets: list[object] = [
         step.target
         for component in project.components
@@ -298,6 +300,11 @@ def agent_commands(project: Project) -> list[str]:
     ]
     targets += [e.deploy for c in project.components for e in c.environments]
     needs: set[str] = set()
+    for component in project.components:
+        if component.image is not None and isinstance(
+            component.image.repository.registry, EcrRegistry
+        ):
+            needs.add("aws")
     for target in targets:
         if isinstance(target, Kubectl | Restart | BlueGreen):
             needs.add("kubectl")
