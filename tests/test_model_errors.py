@@ -100,7 +100,10 @@ CONSTRUCTION = {
         lambda: Pipeline([Stage("a", [sh("x")])], environment={"1X": "y"}),
         "Pipeline.environment: '1X' is not allowed: a shell/Groovy identifier: letters, digits, '_'",
     ),
-    "empty when": (When, "When: give at least one of branch, expression, environment"),
+    "empty when": (
+        When,
+        "When: give at least one of branch, expression, environment, changeset, any_of, all_of, not_",
+    ),
     "unknown stage to edit": (
         lambda: Pipeline([Stage("a", [sh("x")])]).without("b"),
         "Pipeline: no stage named 'b'; stages are 'a'",
@@ -108,7 +111,7 @@ CONSTRUCTION = {
     "unknown preset option": (
         lambda: spring_boot_backend("api", image=HUB.tagged(), colour="red"),  # type: ignore[call-arg]
         "spring_boot_backend: unknown option(s) colour; allowed: image, source, deploy, notify, "
-        "manifests, remote_directory, deployment, maven, jdk, wrapper, agent, runtime",
+        "manifests, remote_directory, deployment, maven, jdk, wrapper, build, gradle, agent, runtime",
     ),
     "literal secret is not a field": (
         lambda: Credential("x", "password"),  # type: ignore[arg-type]
