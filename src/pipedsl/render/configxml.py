@@ -142,7 +142,8 @@ def _serialize(root: ET.Element) -> str:
     ET.indent(root, space="  ")
     text = ET.tostring(root, encoding="unicode")
     # Our markup is ASCII without CR, so every character referenced here is content.
-    text = _AS_REFERENCE.sub(lambda m: f"&#{ord(m.group())};", text)
+    if not text.isascii() or "\r" in text or "\x7f" in text:  # else nothing to reference
+        text = _AS_REFERENCE.sub(lambda m: f"&#{ord(m.group())};", text)
     return "<?xml version='1.1' encoding='UTF-8'?>\n" + text + "\n"
 
 
@@ -161,18 +162,20 @@ def _tree_digest(root: ET.Element) -> str:
     version in ``plugin="name@1.2"``, and text that is only whitespace between elements (how
     Jenkins re-indents a config when it stores it). Each piece is length-prefixed, so no two
     different trees feed the hash the same bytes."""
-    digest = hashlib.sha256()
+    # The pieces are gathered and hashed at once (the same bytes as fed one by one).
+    parts: list[bytes] = []
+    add = parts.append
 
     def piece(text: str) -> None:
         data = text.encode("utf-8", "surrogatepass")
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
+        add(len(data).to_bytes(8, "big"))
+        add(data)
 
     def blank(text: str | None) -> bool:
         return text is None or not text.strip()
 
     def feed(element: ET.Element) -> None:
-        digest.update(b"<")
+        add(b"<")
         piece(element.tag)
         for key, value in sorted(element.attrib.items()):
             piece(key)
@@ -184,10 +187,10 @@ def _tree_digest(root: ET.Element) -> str:
         for child in element:
             feed(child)
             piece("" if blank(child.tail) else child.tail or "")
-        digest.update(b">")
+        add(b">")
 
     feed(root)
-    return digest.hexdigest()
+    return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 def canonical_digest(config_xml: str) -> str:

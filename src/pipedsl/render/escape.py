@@ -206,6 +206,8 @@ _SCALARS: dict[type, tuple[str, Any]] = {
 }
 
 _SCALAR_NODE = yaml.ScalarNode
+_MAPPING_NODE = yaml.MappingNode
+_SEQUENCE_NODE = yaml.SequenceNode
 _PLAIN_TAGS: dict[str, str] = {}
 _REMEMBERED = 100_000
 
@@ -217,14 +219,14 @@ def _resolve(self: Any, kind: type, value: Any, implicit: Any) -> str:
     # and values recur in every manifest, and each is resolved once.
     if kind is _SCALAR_NODE:
         if not implicit[0]:
-            return self.DEFAULT_SCALAR_TAG  # type: ignore[no-any-return]
+            return _STR  # the resolver's default scalar tag
         tag = _PLAIN_TAGS.get(value)
         if tag is None:
             tag = yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
             if len(_PLAIN_TAGS) < _REMEMBERED:
                 _PLAIN_TAGS[value] = tag
         return tag
-    return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
+    return _MAP if kind is _MAPPING_NODE else _SEQ  # the resolver's defaults
 
 
 class _PyDumper(yaml.SafeDumper):
@@ -274,21 +276,31 @@ class _Builder:
             style, alike, _ = _STRINGS.get(data) or _string_facts(data)  # type: ignore[call-overload,arg-type]
             if not alike:
                 self.alike = False
-            return _SCALAR_NODE(_STR, data, style=style)
+            return _SCALAR_NODE(_STR, data, None, None, style)
         if kind is dict:
             node = self.node
+            strings = _STRINGS
             items: list[tuple[yaml.Node, yaml.Node]] = []
+            append = items.append
             for key, value in data.items():  # type: ignore[attr-defined]
+                key_node: yaml.Node
                 if type(key) is str:
-                    style, _, alike = _STRINGS.get(key) or _string_facts(key)
+                    style, _, alike = strings.get(key) or _string_facts(key)
                     if not alike:
                         self.alike = False
-                    items.append((_SCALAR_NODE(_STR, key, style=style), node(value)))
+                    key_node = _SCALAR_NODE(_STR, key, None, None, style)
                 else:
-                    items.append((node(key), node(value)))
-            return yaml.MappingNode(_MAP, items, flow_style=False)
+                    key_node = node(key)
+                if type(value) is str:
+                    style, alike, _ = strings.get(value) or _string_facts(value)
+                    if not alike:
+                        self.alike = False
+                    append((key_node, _SCALAR_NODE(_STR, value, None, None, style)))
+                else:
+                    append((key_node, node(value)))
+            return _MAPPING_NODE(_MAP, items, None, None, False)
         if kind is list:
-            return yaml.SequenceNode(_SEQ, [self.node(v) for v in data], flow_style=False)  # type: ignore[attr-defined]
+            return _SEQUENCE_NODE(_SEQ, list(map(self.node, data)), None, None, False)  # type: ignore[call-overload]
         scalar = _SCALARS.get(kind)
         if scalar is None:
             raise yaml.representer.RepresenterError("cannot represent an object", data)
@@ -298,7 +310,7 @@ class _Builder:
 
 def _nodes(data: Mapping[str, Any]) -> tuple[yaml.Node, bool]:
     builder = _Builder()
-    node = builder.node(dict(data))
+    node = builder.node(data if type(data) is dict else dict(data))
     return node, builder.alike
 
 

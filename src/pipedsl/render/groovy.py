@@ -16,6 +16,8 @@ from pipedsl.render.escape import GroovyCode, groovy_gstring_part, groovy_str
 # the finished file has none left. ``groovy_str`` always escapes the character itself.
 NO_INDENT = "\ue000"
 
+# Where indentation goes: the start of every line that is neither empty nor a continuation line.
+_LINE_TO_INDENT = re.compile(f"^(?!{NO_INDENT}|$)", re.MULTILINE)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 MAX_STRING_BYTES = 65_535
@@ -172,13 +174,7 @@ def indent(code: str, width: int) -> GroovyCode:
             f"indent takes Groovy code, got an unescaped {type(code).__name__} {code!r:.60}; "
             "pass it through |groovy first"
         )
-    pad = " " * width
-    return GroovyCode(
-        "\n".join(
-            line if line.startswith(NO_INDENT) or not line else pad + line
-            for line in code.split("\n")
-        )
-    )
+    return GroovyCode(_LINE_TO_INDENT.sub(" " * width, code))
 
 
 def raw(code: object) -> GroovyCode:

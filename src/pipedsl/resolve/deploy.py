@@ -8,6 +8,8 @@ writes the manifests to) and the workload and container that run the component's
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from pipedsl.model.deploy import BlueGreen, DeployManifests, KubernetesDeploy
@@ -138,10 +140,20 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
     ``validate_project`` has checked that a component using them has a runtime that runs its
     image in exactly one container; without a runtime they are left as they are.
     """
+    change = deploy_step_change(project, component)
+    if change is None:
+        return component
+    return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
+
+
+def deploy_step_change(project: Project, component: Component) -> Callable[[Step], Step] | None:
+    """What :func:`resolve_deploy_steps` does to each step (for ``Pipeline.map_steps``), or
+    None for a component without a runtime. The steps it makes have no nested steps, so it
+    can be combined with another change in one walk over the pipeline."""
     runtime = component.runtime
     image = component.image
     if runtime is None or image is None:
-        return component
+        return None
     deployed = dict(rendered_runtimes(project, component))
 
     def files(environment: str | None) -> list[str]:
@@ -194,4 +206,4 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
             return KubernetesDeploy(step.target, plan, image)
         return step
 
-    return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
+    return change

@@ -5,6 +5,7 @@ environment, and the notification policies added to the ``post`` blocks. Pure mo
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import attrs
 
@@ -14,7 +15,7 @@ from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Checkout, Git, Step
 from pipedsl.model.validate import component_images
 from pipedsl.model.values import GString
-from pipedsl.resolve.deploy import resolve_deploy_steps
+from pipedsl.resolve.deploy import deploy_step_change
 from pipedsl.resolve.gates import with_gates
 from pipedsl.resolve.notify import with_notifications
 
@@ -22,9 +23,27 @@ from pipedsl.resolve.notify import with_notifications
 def final_pipeline(project: Project, component: Component) -> Pipeline:
     """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
     rendered manifests, an inline job's checkout by URL, image variables and notifications."""
-    component = resolve_deploy_steps(project, with_gates(project, component))
-    if project.jenkins.definition == "inline":
-        component = checkout_by_url(project, component)
+    component = with_gates(project, component)
+    # Both changes in one walk over the pipeline: the deploy steps made are no checkouts, and
+    # neither change makes nested steps the other would change.
+    changes = [
+        change
+        for change in (
+            deploy_step_change(project, component),
+            _checkout_change(project) if project.jenkins.definition == "inline" else None,
+        )
+        if change is not None
+    ]
+    if changes:
+        first, *rest = changes
+
+        def change(step: Step) -> Step:
+            step = first(step)
+            for then in rest:
+                step = then(step)
+            return step
+
+        component = attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
     return effective_pipeline(component)
 
 
@@ -47,12 +66,16 @@ def image_environment(images: list[Image]) -> dict[str, GString]:
 def checkout_by_url(project: Project, component: Component) -> Component:
     """An inline job has no SCM, so ``checkout scm`` would fail in it: check out the project's
     repository and branch by URL instead."""
+    return attrs.evolve(component, pipeline=component.pipeline.map_steps(_checkout_change(project)))
+
+
+def _checkout_change(project: Project) -> Callable[[Step], Step]:
     git = _git(project.repository, project.branch, project.jenkins.checkout_credentials)
 
     def change(step: Step) -> Step:
         return git if isinstance(step, Checkout) else step
 
-    return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
+    return change
 
 
 @functools.lru_cache(maxsize=64)
