@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     )
     from pipedsl.model.jobs import (
         JenkinsJobs,
+        Triggers,
     )
     from pipedsl.model.k8s import (
         ClaimTemplate,
@@ -211,6 +212,7 @@ _EXPORTS: dict[str, str] = {
     "Repository": "pipedsl.model.infra",
     "SshServer": "pipedsl.model.infra",
     "JenkinsJobs": "pipedsl.model.jobs",
+    "Triggers": "pipedsl.model.jobs",
     "ClaimTemplate": "pipedsl.model.k8s",
     "ClaimVolume": "pipedsl.model.k8s",
     "ConfigMap": "pipedsl.model.k8s",
@@ -411,6 +413,7 @@ __all__ = [
     "TcpSocket",
     "Tool",
     "Tools",
+    "Triggers",
     "VolumeMount",
     "When",
     "WithCredentials",

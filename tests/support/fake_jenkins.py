@@ -1917,7 +1917,10 @@ class FakeJenkins:
         self._queue[queue_id] = (item, build)
         self._builds.append((item.full_name, cause))
         if facts.definition == "scm" and facts.remotes:
-            item.last_build_repository, item.last_build_branch = facts.remotes[0].url, None
+            # The build checked out the branch its SCM names: a later push of another branch
+            # finds no change on the branches it builds.
+            spec = facts.branch_specs[0] if len(facts.branch_specs) == 1 else None
+            item.last_build_repository, item.last_build_branch = facts.remotes[0].url, spec
         elif facts.definition == "inline":
             url, branch = _inline_checkout(facts.script)
             if url is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
 import attrs
 
@@ -46,3 +47,40 @@ class JenkinsJobs:
     @property
     def webhook_url(self) -> str:
         return self.url.rstrip("/") + "/github-webhook/"
+
+
+# One field of a Jenkins cron line: numbers, ranges, steps, lists, H (hash) and H(a-b), *,
+# and month/day names.
+_CRON_FIELD = r"(?:\*|H(?:\([0-9]+-[0-9]+\))?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/[0-9]+)?"
+_CRON_LINE = re.compile(
+    rf"@(?:yearly|annually|monthly|weekly|daily|midnight|hourly)"
+    rf"|{_CRON_FIELD}(?:,{_CRON_FIELD})*(?:[ \t]+{_CRON_FIELD}(?:,{_CRON_FIELD})*){{4}}"
+)
+
+
+def _cron(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise _checks.fail(instance, attribute, "expected a cron line such as 'H 2 * * *'")
+    for line in value.strip().splitlines():
+        if not _CRON_LINE.fullmatch(line.strip()):
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"{line.strip()!r} is not a Jenkins cron line: five fields (minute hour "
+                "day-of-month month day-of-week; H, *, ranges, steps, lists) or @daily, "
+                "@hourly, ...",
+            )
+
+
+@attrs.frozen(cache_hash=True)
+class Triggers:
+    """When a component's job starts besides a GitHub push: ``cron`` (a Jenkins cron spec,
+    ``"H 2 * * *"``: nightly) and ``poll_scm`` (check the repository on that schedule and build
+    when it changed: for repositories that cannot send a webhook). They are written into the
+    job's config.xml with the push trigger — not into the Jenkinsfile, whose ``triggers {}``
+    would replace the job's triggers, push trigger included, when it first runs."""
+
+    cron: str | None = attrs.field(default=None, validator=_cron)
+    poll_scm: str | None = attrs.field(default=None, kw_only=True, validator=_cron)

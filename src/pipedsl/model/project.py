@@ -11,7 +11,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.deploy import Environment
 from pipedsl.model.infra import Image
-from pipedsl.model.jobs import JenkinsJobs
+from pipedsl.model.jobs import JenkinsJobs, Triggers
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.notify import Discord, Notifier, Slack
 from pipedsl.model.pipeline import Pipeline
@@ -72,6 +72,16 @@ class Component:
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Runtime))
     )
     """What it runs in the cluster; ``pipedsl render`` writes these objects' manifests."""
+    branch: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=[_checks.optional(_BRANCH), _checks.optional(_checks.carriable)],
+    )
+    """The branch its job builds, when it is not the project's (``Project.branch``)."""
+    triggers: Triggers | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Triggers))
+    )
+    """Schedules that start its job besides a push (:class:`~pipedsl.Triggers`)."""
     environments: tuple[Environment, ...] = attrs.field(
         factory=tuple,
         kw_only=True,
@@ -164,6 +174,10 @@ class Project:
         """Where a file ``render`` writes at ``generated`` (relative to the output folder) lies
         in the repository, as the jobs and deploy stages name it: ``generated/<generated>``."""
         return f"{self.generated_dir.rstrip('/')}/{generated}"
+
+    def branch_of(self, component: Component) -> str:
+        """The branch ``component``'s job builds: its own, else the project's."""
+        return component.branch or self.branch
 
     @property
     def jenkins_folder(self) -> str:

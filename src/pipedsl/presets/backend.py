@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pipedsl.errors import ModelError
 from pipedsl.model.deploy import DeployTarget, Environment
 from pipedsl.model.infra import Image
+from pipedsl.model.jobs import Triggers
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tool, Tools
@@ -42,6 +43,8 @@ def spring_boot_backend(
     gradle: str | Tool | None = None,
     agent: Agent | None = None,
     runtime: Runtime | RuntimeSpec | None = None,
+    branch: str | None = None,
+    triggers: Triggers | None = None,
 ) -> Component:
     """A Spring Boot service built with Maven, pushed as a container image and deployed.
 
@@ -138,4 +141,6 @@ def spring_boot_backend(
         source=source,
         runtime=cluster,
         environments=environments_of(deploy),
+        branch=branch,
+        triggers=triggers,
     )

@@ -9,6 +9,7 @@ from typing import Any
 from pipedsl.errors import ModelError
 from pipedsl.model.deploy import DeployTarget, Environment
 from pipedsl.model.infra import Image
+from pipedsl.model.jobs import Triggers
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tool, Tools
@@ -48,6 +49,8 @@ def npm_frontend(
     nodejs: str | Tool | None = None,
     agent: Agent | None = None,
     runtime: Runtime | RuntimeSpec | None = None,
+    branch: str | None = None,
+    triggers: Triggers | None = None,
     package_manager: str = "npm",
 ) -> Component:
     """A frontend built with npm (the build writes ``dist/``), served from a container image.
@@ -108,6 +111,8 @@ def npm_frontend(
         source=source,
         runtime=cluster,
         environments=environments_of(deploy),
+        branch=branch,
+        triggers=triggers,
     )
 
 

@@ -97,6 +97,12 @@ def _config(
         "triggers",
     )
     _sub(_sub(triggers, "com.cloudbees.jenkins.GitHubPushTrigger", plugin="github"), "spec", "")
+    if component.triggers is not None and component.triggers.cron is not None:
+        _sub(_sub(triggers, "hudson.triggers.TimerTrigger"), "spec", component.triggers.cron)
+    if component.triggers is not None and component.triggers.poll_scm is not None:
+        poll = _sub(triggers, "hudson.triggers.SCMTrigger")
+        _sub(poll, "spec", component.triggers.poll_scm)
+        _sub(poll, "ignorePostCommitHooks", "false")
     if settings.definition == "scm":
         definition = _sub(
             root,
@@ -115,7 +121,7 @@ def _config(
         _sub(
             _sub(_sub(scm, "branches"), "hudson.plugins.git.BranchSpec"),
             "name",
-            f"*/{project.branch}",
+            f"*/{xml_text(project.branch_of(component), where)}",
         )
         _sub(scm, "doGenerateSubmoduleConfigurations", "false")
         _sub(scm, "submoduleCfg", **{"class": "empty-list"})

@@ -30,7 +30,9 @@ def final_pipeline(project: Project, component: Component) -> Pipeline:
         change
         for change in (
             deploy_step_change(project, component),
-            _checkout_change(project) if project.jenkins.definition == "inline" else None,
+            _checkout_change(project, component)
+            if project.jenkins.definition == "inline"
+            else None,
         )
         if change is not None
     ]
@@ -66,11 +68,15 @@ def image_environment(images: list[Image]) -> dict[str, GString]:
 def checkout_by_url(project: Project, component: Component) -> Component:
     """An inline job has no SCM, so ``checkout scm`` would fail in it: check out the project's
     repository and branch by URL instead."""
-    return attrs.evolve(component, pipeline=component.pipeline.map_steps(_checkout_change(project)))
+    return attrs.evolve(
+        component, pipeline=component.pipeline.map_steps(_checkout_change(project, component))
+    )
 
 
-def _checkout_change(project: Project) -> Callable[[Step], Step]:
-    git = _git(project.repository, project.branch, project.jenkins.checkout_credentials)
+def _checkout_change(project: Project, component: Component) -> Callable[[Step], Step]:
+    git = _git(
+        project.repository, project.branch_of(component), project.jenkins.checkout_credentials
+    )
 
     def change(step: Step) -> Step:
         return git if isinstance(step, Checkout) else step
