@@ -70,14 +70,14 @@ CONSTRUCTION = {
     "slack placeholder": (
         lambda: Slack(channel="#c", token=Credential.secret_text("t"), message="{stage} {branch}"),
         "Slack.message: unknown placeholder {branch} in '{stage} {branch}'; allowed: {status}, "
-        "{stage}, {job}, {build}, {url} (for per='stage' notifications)",
+        "{stage}, {job}, {build}, {url}, {duration}, {image} (for per='stage' notifications)",
     ),
     "stage placeholder at pipeline level": (
         lambda: Slack(
             channel="#c", token=Credential.secret_text("t"), per="pipeline", message="{stage}"
         ),
         "Slack.message: unknown placeholder {stage} in '{stage}'; allowed: {status}, {job}, "
-        "{build}, {url} (for per='pipeline' notifications)",
+        "{build}, {url}, {duration}, {image} (for per='pipeline' notifications)",
     ),
     "unknown post condition": (
         lambda: Slack(channel="#c", token=Credential.secret_text("t"), on=["succes"]),

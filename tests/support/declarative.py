@@ -71,7 +71,7 @@ class Recorder {
 
     def propertyMissing(String name) {
         if (name == 'env') return env
-        if (name == 'currentBuild') return [currentResult: 'SUCCESS', changeSets: []]
+        if (name == 'currentBuild') return [currentResult: 'SUCCESS', changeSets: [], durationString: '1 min 2 sec']
         return name
     }
 
@@ -92,7 +92,7 @@ input.files.each { name, text ->
         Closure run = { script.run() }
         script.metaClass.methodMissing = { String n, Object a -> top.methodMissing(n, a) }
         script.metaClass.propertyMissing = { String n -> top.propertyMissing(n) }
-        script.setBinding(new Binding([env: env, currentBuild: [currentResult: 'SUCCESS', changeSets: []]]))
+        script.setBinding(new Binding([env: env, currentBuild: [currentResult: 'SUCCESS', changeSets: [], durationString: '1 min 2 sec']]))
         script.run()
         results[name] = [ok: true, tree: top.nodes]
     } catch (Throwable t) {

@@ -19,6 +19,7 @@ from pipedsl.model.values import (
     BUILD_URL,
     JOB_NAME,
     STAGE_NAME,
+    GroovyExpr,
     GString,
     Text,
     format_text,
@@ -58,11 +59,19 @@ STAGE_MESSAGE = "{status}: stage '{stage}' of {job} #{build} ({url})"
 PIPELINE_MESSAGE = "{status}: {job} #{build} ({url})"
 
 
-def _fields(condition: str, scope: str) -> dict[str, Text]:
+DURATION = GroovyExpr("currentBuild.durationString")
+
+
+def _fields(condition: str, scope: str, image: str | None = "IMAGE") -> dict[str, Text]:
+    """The placeholders of a message template. ``image`` is the variable holding the reference
+    of the image the component pushes (None: the component pushes none, so ``{image}`` is not
+    offered)."""
     fields: dict[str, Text] = {"status": _STATUS[condition]}
     if scope == "stage":
         fields["stage"] = STAGE_NAME
-    fields.update(job=JOB_NAME, build=BUILD_NUMBER, url=BUILD_URL)
+    fields.update(job=JOB_NAME, build=BUILD_NUMBER, url=BUILD_URL, duration=DURATION)
+    if image is not None:
+        fields["image"] = GroovyExpr(f"env.{image}")
     return fields
 
 
@@ -99,11 +108,20 @@ class _Notifier:
         default=("success", "failure"), converter=_checks.str_tuple, validator=_check_conditions
     )
     message: str | None = attrs.field(default=None, validator=_check_template)
+    stages: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=_checks.str_tuple, validator=_checks.tuple_of(str)
+    )
+    """With ``per="stage"`` (or ``"both"``): only these stages notify (all when empty)."""
 
-    def text(self, condition: str, scope: str) -> GString:
-        """The message for ``condition`` in a stage's or the pipeline's ``post``."""
+    def text(self, condition: str, scope: str, image: str | None = "IMAGE") -> GString:
+        """The message for ``condition`` in a stage's or the pipeline's ``post``; ``image`` is
+        the variable of the component's pushed image (None when it pushes none)."""
         template = self.message or (STAGE_MESSAGE if scope == "stage" else PIPELINE_MESSAGE)
-        return format_text(template, _fields(condition, scope), what="message")
+        return format_text(template, _fields(condition, scope, image), what="message")
+
+    def notifies(self, stage: str) -> bool:
+        """Whether the stage called ``stage`` gets this notifier's per-stage messages."""
+        return not self.stages or stage in self.stages
 
     def scopes(self) -> tuple[str, ...]:
         return ("stage", "pipeline") if self.per == "both" else (self.per,)
@@ -115,12 +133,16 @@ class Slack(_Notifier):
     (``per="stage"``), of the whole pipeline (``"pipeline"``), or both.
 
     ``message`` is a template with ``{status}``, ``{stage}`` (stage scope only), ``{job}``,
-    ``{build}`` and ``{url}``::
+    ``{build}``, ``{url}``, ``{duration}`` and ``{image}`` (the reference the component
+    pushed); ``stages`` limits per-stage messages to those stages; without ``channel`` the
+    Slack plugin's default channel is used::
 
         Slack(channel="#deploys", team_domain="acme", token=Credential.secret_text("slack-token"))
     """
 
-    channel: str = attrs.field(validator=_checks.text(multiline=False))
+    channel: str | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.text(multiline=False))
+    )
     token: Credential = attrs.field(validator=_checks.instance_of(Credential))
     team_domain: str | None = attrs.field(
         default=None, validator=_checks.optional(_checks.text(multiline=False))
@@ -136,11 +158,13 @@ class Slack(_Notifier):
                 "Slack.token: expected Credential.secret_text(...) (its id, never the token)"
             )
 
-    def steps_for(self, condition: str, scope: str) -> tuple[Step, ...]:
+    def steps_for(
+        self, condition: str, scope: str, image: str | None = "IMAGE"
+    ) -> tuple[Step, ...]:
         return (
             SlackSend(
                 channel=self.channel,
-                message=self.text(condition, scope),
+                message=self.text(condition, scope, image),
                 color=SLACK_COLORS[condition],
                 team_domain=self.team_domain,
                 token=self.token,
@@ -165,7 +189,9 @@ class Discord(_Notifier):
                 "Discord.webhook: expected Credential.secret_text(...) holding the webhook URL"
             )
 
-    def steps_for(self, condition: str, scope: str) -> tuple[Step, ...]:
+    def steps_for(
+        self, condition: str, scope: str, image: str | None = "IMAGE"
+    ) -> tuple[Step, ...]:
         title_parts: list[Text] = [JOB_NAME, " #", BUILD_NUMBER]
         if scope == "stage":
             title_parts += [" ", STAGE_NAME]
@@ -173,7 +199,7 @@ class Discord(_Notifier):
             DiscordSend(
                 webhook=self.webhook,
                 title=GString(*title_parts),
-                description=self.text(condition, scope),
+                description=self.text(condition, scope, image),
                 result=BUILD_RESULT if _STATUS[condition] == BUILD_RESULT else _STATUS[condition],
                 link=BUILD_URL,
             ),

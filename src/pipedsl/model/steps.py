@@ -211,7 +211,7 @@ class SlackSend(Step):
     """``slackSend``: one Slack message. The token is a secret-text credential id
     (``tokenCredentialId``), never a token."""
 
-    channel: str = attrs.field(validator=_checks.text(multiline=False))
+    channel: str | None = attrs.field(validator=_checks.optional(_checks.text(multiline=False)))
     message: Text = attrs.field(validator=TEXT)
     color: str = attrs.field(default="good", validator=_checks.text(multiline=False))
     team_domain: str | None = attrs.field(

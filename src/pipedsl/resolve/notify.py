@@ -6,40 +6,66 @@ import functools
 
 import attrs
 
+from pipedsl.errors import ModelError
 from pipedsl.model.notify import Notifier
 from pipedsl.model.pipeline import Pipeline, Post
 from pipedsl.model.steps import Step
 
 
 @functools.lru_cache(maxsize=1024)
-def _notification(notifier: Notifier, condition: str, scope: str) -> tuple[Step, ...]:
+def _notification(
+    notifier: Notifier, condition: str, scope: str, image: str | None
+) -> tuple[Step, ...]:
     # The same few messages go into every stage of every component: built once each.
-    return notifier.steps_for(condition, scope)
+    return notifier.steps_for(condition, scope, image)
 
 
-def with_notifications(pipeline: Pipeline, notifiers: tuple[Notifier, ...]) -> Pipeline:
+def with_notifications(
+    pipeline: Pipeline, notifiers: tuple[Notifier, ...], image: str | None = "IMAGE"
+) -> Pipeline:
     """``pipeline`` with every notifier's messages added after the steps already in the
-    ``post`` conditions of each stage and/or of the pipeline."""
+    ``post`` conditions of each stage (those the notifier names, if it names any) and/or of the
+    pipeline. ``image`` is the variable of the component's pushed image (None: it pushes none,
+    and a message using ``{image}`` is refused)."""
     if not notifiers:
         return pipeline
+    names = set(pipeline.stage_names)
+    for index, notifier in enumerate(notifiers):
+        unknown = [s for s in notifier.stages if s not in names]
+        if unknown:
+            raise ModelError(
+                f"notify[{index}].stages: no stage {', '.join(map(repr, unknown))}; the "
+                f"stages are {', '.join(map(repr, pipeline.stage_names))}"
+            )
 
-    def additions(scope: str) -> dict[str, tuple[Step, ...]]:
+    def additions(scope: str, stage: str | None = None) -> dict[str, tuple[Step, ...]]:
         added: dict[str, tuple[Step, ...]] = {}
         for notifier in notifiers:
-            if scope in notifier.scopes():
+            if scope in notifier.scopes() and (stage is None or notifier.notifies(stage)):
                 for condition in notifier.on:
                     added[condition] = (
                         *added.get(condition, ()),
-                        *_notification(notifier, condition, scope),
+                        *_notification(notifier, condition, scope, image),
                     )
         return added
 
-    per_stage = tuple(additions("stage").items())
-    stages = (
-        [attrs.evolve(stage, post=_extended(stage.post, per_stage)) for stage in pipeline.stages]
-        if per_stage
-        else pipeline.stages
-    )
+    if any(n.stages for n in notifiers):
+        stages = [
+            attrs.evolve(
+                stage, post=_extended(stage.post, tuple(additions("stage", stage.name).items()))
+            )
+            for stage in pipeline.stages
+        ]
+    else:
+        per_stage = tuple(additions("stage").items())
+        stages = (
+            [
+                attrs.evolve(stage, post=_extended(stage.post, per_stage))
+                for stage in pipeline.stages
+            ]
+            if per_stage
+            else list(pipeline.stages)
+        )
     post = _extended(pipeline.post, tuple(additions("pipeline").items()))
     return attrs.evolve(pipeline, stages=stages, post=post)
 

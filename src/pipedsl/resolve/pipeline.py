@@ -57,7 +57,8 @@ def effective_pipeline(component: Component) -> Pipeline:
     image_env = image_environment(images)
     if image_env:
         pipeline = attrs.evolve(pipeline, environment={**image_env, **dict(pipeline.environment)})
-    return with_notifications(pipeline, component.notify)
+    image = component.image.var if component.image is not None else None
+    return with_notifications(pipeline, component.notify, image)
 
 
 def image_environment(images: list[Image]) -> dict[str, GString]:
