@@ -14,6 +14,8 @@ from tests.support.declarative import DEFAULT_ENV, children, descendants, only
 
 PIPELINE_SECTIONS = {"agent", "tools", "options", "environment", "stages", "post"}
 STAGE_SECTIONS = {"when", "environment", "steps", "post", "options", "input"}
+# A stage whose branches run in parallel.
+PARALLEL_SECTIONS = {"when", "environment", "post", "options", "failFast", "parallel"}
 # A stage that groups stages run on one agent (a pipeline with an approval gate).
 GROUP_SECTIONS = {"agent", "tools", "stages"}
 KNOWN_STEPS = {
@@ -62,7 +64,17 @@ def test_every_pipeline_has_declarative_structure(
         assert [s["args"][0] for s in stages] == final.stage_names
         names = [s["args"][0] for s in descendants(pipeline) if s["name"] == "stage"]
         assert len(names) == len(set(names)), "stage names repeat"
+        leaves = []
         for stage in stages:
+            if children(stage, "parallel"):  # branches run side by side
+                assert {c["name"] for c in stage["children"]} <= PARALLEL_SECTIONS
+                branches = only(stage, "parallel")["children"]
+                assert branches
+                assert {b["name"] for b in branches} == {"stage"}
+                leaves += branches
+            else:
+                leaves.append(stage)
+        for stage in leaves:
             names = [c["name"] for c in stage["children"]]
             assert set(names) <= STAGE_SECTIONS, stage["args"]
             assert names.count("steps") == 1

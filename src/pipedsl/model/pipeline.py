@@ -367,6 +367,25 @@ class Approval:
     )
 
 
+def _parallel_stages(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _checks.tuple_of(Stage)(instance, attribute, value)
+    assert isinstance(value, tuple)  # noqa: S101  (checked above)
+    for branch in value:
+        if branch.parallel:
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"stage {branch.name!r} has parallel stages itself; Jenkins nests parallel "
+                "stages one level deep",
+            )
+        if branch.approval is not None:
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"stage {branch.name!r}: a parallel stage cannot wait for an approval",
+            )
+
+
 @attrs.frozen(cache_hash=True)
 class Stage:
     """A stage: a name, its steps, and optionally ``when``, ``environment`` and ``post``."""
@@ -388,11 +407,29 @@ class Stage:
     )
     """A person's go-ahead before the stage runs (a stage-level ``input``). A pipeline with one
     runs its other stages on agents of their own, so the wait holds no executor."""
+    parallel: tuple[Stage, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.to_tuple, validator=_parallel_stages
+    )
+    """Stages run side by side instead of ``steps`` (``Stage("Tests", [], parallel=[unit,
+    integration])``); ``fail_fast`` aborts the others when one fails."""
+    fail_fast: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
     def __attrs_post_init__(self) -> None:
-        if not self.steps:
+        if self.parallel and self.steps:
+            raise ModelError(
+                f"Stage {self.name!r}: give steps or parallel stages, not both (Jenkins runs a "
+                "stage's steps or its parallel branches)"
+            )
+        if not self.steps and not self.parallel:
             raise ModelError(
                 f"Stage {self.name!r}: steps must not be empty (Jenkins rejects an empty stage)"
+            )
+        if self.fail_fast and not self.parallel:
+            raise ModelError(f"Stage {self.name!r}: fail_fast needs parallel stages")
+        if self.parallel and self.approval is not None:
+            raise ModelError(
+                f"Stage {self.name!r}: an approval waits before one stage's steps; put it on a "
+                "stage of its own before the parallel stages"
             )
         if (
             self.approval is not None
@@ -407,6 +444,15 @@ class Stage:
 
 def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
+
+
+def _stage_step_lists(prefix: str, stage: Stage) -> Iterator[tuple[str, tuple[Step, ...]]]:
+    for index, branch in enumerate(stage.parallel):
+        yield from _stage_step_lists(f"{prefix}.parallel[{index}]", branch)
+    if stage.steps:
+        yield f"{prefix}.steps", stage.steps
+    for condition, steps in stage.post.conditions():
+        yield f"{prefix}.post.{condition}", steps
 
 
 def _post_additions(steps: Mapping[str, Step | Sequence[Step]]) -> dict[str, tuple[Step, ...]]:
@@ -489,9 +535,7 @@ class Pipeline:
         ``stages[0].post.failure``, ``post.always``), in document order: the one definition of
         where steps live, for every walk over them."""
         for index, stage in enumerate(self.stages):
-            yield f"stages[{index}].steps", stage.steps
-            for condition, steps in stage.post.conditions():
-                yield f"stages[{index}].post.{condition}", steps
+            yield from _stage_step_lists(f"stages[{index}]", stage)
         for condition, steps in self.post.conditions():
             yield f"post.{condition}", steps
 
@@ -528,9 +572,16 @@ class Pipeline:
 
         def stage(item: Stage) -> Stage:
             new_steps, new_post = steps(item.steps), post(item.post)
-            if new_steps is item.steps and new_post is item.post:
+            branches = tuple(stage(b) for b in item.parallel)
+            same = all(a is b for a, b in zip(branches, item.parallel, strict=True))
+            if new_steps is item.steps and new_post is item.post and same:
                 return item
-            return attrs.evolve(item, steps=new_steps, post=new_post)
+            return attrs.evolve(
+                item,
+                steps=new_steps,
+                post=new_post,
+                parallel=branches if not same else item.parallel,
+            )
 
         stages = tuple(stage(s) for s in self.stages)
         new_post = post(self.post)

@@ -76,13 +76,19 @@ def check_duplicate_components(project: Project) -> list[Problem]:
 
 
 def check_stage_names(pipeline: Pipeline, path: str) -> list[Problem]:
+    """Stage names are unique in the whole pipeline, parallel stages included (Jenkins refuses
+    a pipeline whose stage names repeat)."""
     seen: set[str] = set()
     problems = []
-    for index, stage in enumerate(pipeline.stages):
+    named = [(f"{path}.stages[{i}]", s) for i, s in enumerate(pipeline.stages)]
+    named += [
+        (f"{path}.stages[{i}].parallel[{j}]", b)
+        for i, s in enumerate(pipeline.stages)
+        for j, b in enumerate(s.parallel)
+    ]
+    for where, stage in named:
         if stage.name in seen:
-            problems.append(
-                Problem(f"{path}.stages[{index}].name", f"duplicate stage name {stage.name!r}")
-            )
+            problems.append(Problem(f"{where}.name", f"duplicate stage name {stage.name!r}"))
         seen.add(stage.name)
     return problems
 
@@ -91,6 +97,11 @@ def check_environment(pipeline: Pipeline, path: str) -> list[Problem]:
     problems = []
     scopes = [(f"{path}.environment", pipeline.environment)] + [
         (f"{path}.stages[{i}].environment", s.environment) for i, s in enumerate(pipeline.stages)
+    ]
+    scopes += [
+        (f"{path}.stages[{i}].parallel[{j}].environment", b.environment)
+        for i, s in enumerate(pipeline.stages)
+        for j, b in enumerate(s.parallel)
     ]
     for where, env in scopes:
         for name, _ in env:

@@ -91,7 +91,11 @@ class _StepWriter:
     def stages(self, stages: Sequence[Stage], width: int) -> GroovyCode:
         """``stage`` blocks, one after the other, indented by ``width`` (one render for all)."""
         text = self.env.get_template("jenkinsfile/stages.groovy.j2").render(
-            stages=stages, steps=self.steps, post=self.post, conditions=self.conditions
+            stages=stages,
+            steps=self.steps,
+            post=self.post,
+            conditions=self.conditions,
+            stage_list=self.stages,
         )
         return groovy.indent(GroovyCode(text.rstrip("\n")), width)
 

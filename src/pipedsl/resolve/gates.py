@@ -41,7 +41,12 @@ def with_gates(project: Project, component: Component) -> Component:
     stages = pipeline.stages
     first_gate = next(i for i, s in enumerate(stages) if s.approval is not None)
     deploys = [
-        i for i, s in enumerate(stages) if any(isinstance(step, DEPLOY_STEPS) for step in s.steps)
+        i
+        for i, s in enumerate(stages)
+        if any(
+            isinstance(step, DEPLOY_STEPS)
+            for step in (*s.steps, *(x for branch in s.parallel for x in branch.steps))
+        )
     ]
     first_deploy = min([first_gate, *deploys])
     folder = project.repository_path(manifest_dir(project, component.name))

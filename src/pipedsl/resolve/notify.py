@@ -8,7 +8,7 @@ import attrs
 
 from pipedsl.errors import ModelError
 from pipedsl.model.notify import Notifier
-from pipedsl.model.pipeline import Pipeline, Post
+from pipedsl.model.pipeline import Pipeline, Post, Stage
 from pipedsl.model.steps import Step
 
 
@@ -29,7 +29,7 @@ def with_notifications(
     and a message using ``{image}`` is refused)."""
     if not notifiers:
         return pipeline
-    names = set(pipeline.stage_names)
+    names = set(pipeline.stage_names) | {b.name for s in pipeline.stages for b in s.parallel}
     for index, notifier in enumerate(notifiers):
         unknown = [s for s in notifier.stages if s not in names]
         if unknown:
@@ -49,23 +49,17 @@ def with_notifications(
                     )
         return added
 
-    if any(n.stages for n in notifiers):
-        stages = [
-            attrs.evolve(
-                stage, post=_extended(stage.post, tuple(additions("stage", stage.name).items()))
-            )
-            for stage in pipeline.stages
-        ]
-    else:
-        per_stage = tuple(additions("stage").items())
-        stages = (
-            [
-                attrs.evolve(stage, post=_extended(stage.post, per_stage))
-                for stage in pipeline.stages
-            ]
-            if per_stage
-            else list(pipeline.stages)
-        )
+    chosen = any(n.stages for n in notifiers)
+    per_stage = tuple(additions("stage").items())
+
+    def notified(stage: Stage) -> Stage:
+        # Parallel stages notify for themselves; the stage holding them does not repeat it.
+        if stage.parallel:
+            return attrs.evolve(stage, parallel=[notified(b) for b in stage.parallel])
+        added = tuple(additions("stage", stage.name).items()) if chosen else per_stage
+        return attrs.evolve(stage, post=_extended(stage.post, added)) if added else stage
+
+    stages = [notified(stage) for stage in pipeline.stages]
     post = _extended(pipeline.post, tuple(additions("pipeline").items()))
     return attrs.evolve(pipeline, stages=stages, post=post)
 

@@ -268,8 +268,7 @@ def check_component_images(component: Component) -> list[Problem]:
     runtime = component.runtime
     uses_manifests = [
         step
-        for stage in component.pipeline.stages
-        for step in stage.steps
+        for step in component.pipeline.all_steps()
         if isinstance(step, ShipManifests | ApplyManifests | DeployManifests)
     ]
     problems = []
