@@ -1,0 +1,107 @@
+"""Any pipeline structure the model accepts — sequential, parallel and approval stages, nested
+conditions, stage options — renders a Jenkinsfile that real Groovy compiles and runs as
+declarative Jenkins reads it (the walk), with every stage once, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipedsl import (
+    Approval,
+    Component,
+    GroovyExpr,
+    ModelError,
+    Pipeline,
+    Project,
+    Stage,
+    StageOptions,
+    When,
+    render_project,
+    sh,
+)
+from tests.support import tally
+from tests.support.declarative import descendants, walk
+from tests.support.groovy import assert_compiles
+
+SIMPLE_WHEN = st.one_of(
+    st.builds(lambda p: When(changeset=[p]), st.sampled_from(["api/**", "web/*.js"])),
+    st.builds(lambda v: When(environment={"MODE": v}), st.sampled_from(["a", "b"])),
+    st.just(When(expression=GroovyExpr("env.X == 'y'"))),
+)
+WHEN = st.one_of(
+    SIMPLE_WHEN,
+    st.builds(lambda a, b: When(any_of=[a, b]), SIMPLE_WHEN, SIMPLE_WHEN),
+    st.builds(lambda a: When(not_=a), SIMPLE_WHEN),
+)
+OPTIONS = st.one_of(st.none(), st.builds(StageOptions, st.integers(1, 30)))
+
+
+@st.composite
+def stage_specs(draw: Any) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["steps", "steps", "parallel", "approval"]))
+    spec: dict[str, Any] = {
+        "kind": kind,
+        "when": draw(st.one_of(st.none(), WHEN)),
+        "options": draw(OPTIONS),
+    }
+    if kind == "parallel":
+        spec["branches"] = draw(st.integers(1, 3))
+        spec["fail_fast"] = draw(st.booleans())
+    return spec
+
+
+def _pipeline(specs: list[dict[str, Any]]) -> Pipeline | None:
+    stages = []
+    for index, spec in enumerate(specs):
+        name = f"S{index}"
+        try:
+            if spec["kind"] == "parallel":
+                branches = [
+                    Stage(f"{name}b{j}", [sh("make")], when=spec["when"])
+                    for j in range(spec["branches"])
+                ]
+                stages.append(Stage(name, [], parallel=branches, fail_fast=spec["fail_fast"]))
+            elif spec["kind"] == "approval":
+                stages.append(Stage(name, [sh("true")], approval=Approval(["ops"])))
+            else:
+                stages.append(Stage(name, [sh("make")], when=spec["when"], options=spec["options"]))
+        except ModelError:
+            return None  # not a structure the model accepts
+    return Pipeline(stages)
+
+
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.lists(stage_specs(), min_size=1, max_size=6), min_size=25, max_size=25))
+def test_any_accepted_structure_compiles_and_walks(batches: list[list[dict[str, Any]]]) -> None:
+    files: dict[str, str] = {}
+    expected: dict[str, list[str]] = {}
+    for index, specs in enumerate(batches):
+        pipeline = _pipeline(specs)
+        if pipeline is None:
+            continue
+        project = Project(
+            f"p{index}",
+            repository="https://github.com/acme/p.git",
+            components=[Component("app", pipeline)],
+        )
+        (jenkinsfile,) = [a for a in render_project(project) if a.kind == "jenkinsfile"]
+        files[jenkinsfile.path] = jenkinsfile.text
+        names = []
+        for stage in pipeline.stages:
+            names.append(stage.name)
+            names += [b.name for b in stage.parallel]
+        expected[jenkinsfile.path] = names
+    assert files
+    assert_compiles(files)
+    for path, tree in walk(files).items():
+        (root,) = tree
+        walked = [
+            n["args"][0]
+            for n in descendants(root)
+            if n["name"] == "stage" and not n["args"][0].startswith("Run: ")
+        ]
+        assert walked == expected[path], path
+    tally.add("random pipeline structures compiled and walked", len(files))
