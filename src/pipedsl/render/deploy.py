@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import attrs
 
 from pipedsl.errors import RenderError
-from pipedsl.model.deploy import BlueGreen, GitOps, Kubectl, KubernetesDeploy, Restart
+from pipedsl.model.deploy import GitOps, Kubectl, KubernetesDeploy, Restart
 from pipedsl.model.k8s.config import Secret
 from pipedsl.model.steps import Colours, DeployPlan, Sh, Step, WithCredentials
 from pipedsl.model.values import GroovyExpr, GString
@@ -280,16 +280,15 @@ def kubernetes_deploy(step: KubernetesDeploy) -> Step:
     """The steps a resolved deploy runs on the agent (see the module docstring)."""
     target, plan = step.target, step.plan
     image = f'"${{{step.image.var}}}"'
-    if isinstance(target, Kubectl):
-        commands = [*_in_copies(plan), *deploy_commands(plan, image, _kubectl(target))]
-        return _with_kubeconfig(target, Sh(_script(commands)))
-    if isinstance(target, BlueGreen):
-        commands = [*_in_copies(plan), *deploy_commands(plan, image, _kubectl(target.kubectl))]
-        return _with_kubeconfig(target.kubectl, Sh(_script(commands)))
-    if isinstance(target, Restart):
-        kubectl = _kubectl(target.kubectl)
-        commands = [*_in_copies(plan), *deploy_commands(plan, None, kubectl, restart=True)]
-        return _with_kubeconfig(target.kubectl, Sh(_script(commands)))
+    if not isinstance(target, GitOps):
+        # kubectl on the agent: plain, blue/green (the plan has the colours) or a restart (the
+        # image keeps its fixed tag: nothing to pin).
+        kubectl = target if isinstance(target, Kubectl) else target.kubectl
+        restart = isinstance(target, Restart)
+        commands = deploy_commands(
+            plan, None if restart else image, _kubectl(kubectl), restart=restart
+        )
+        return _with_kubeconfig(kubectl, Sh(_script([*_in_copies(plan), *commands])))
     step_: Step = Sh(_script(_gitops_commands(target, plan, step.image.var)))
     if target.argocd is not None:
         step_ = WithCredentials(target.argocd.token, (ARGOCD_AUTH_TOKEN,), [step_])
