@@ -20,8 +20,11 @@ from pipedsl.model.deploy import (
     Restart,
 )
 from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.jobs import Triggers
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
-from pipedsl.model.pipeline import Stage
+from pipedsl.model.notify import Notifier
+from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
+from pipedsl.model.project import Component
 from pipedsl.model.steps import (
     ApplyManifests,
     Dir,
@@ -123,14 +126,10 @@ def delivery_stages(
                 f"deploy: {deploy.label} deploys the component's rendered manifests: give it "
                 "runtime=... (hand-written manifests are deployed over SSH only)"
             )
-        return [*stages, Stage("Deploy", [DeployManifests(deploy)])]
-    target = remote_directory or f"k8s/{name}"
     if runtime is not None:
-        return [
-            *stages,
-            Stage("Send Artifacts", [ShipManifests(deploy, target)]),
-            Stage("Apply Deployment", [ApplyManifests(deploy, target)]),
-        ]
+        return [*stages, *_deploy_stages(name, deploy, None, remote_directory)]
+    assert isinstance(deploy, SshServer)  # noqa: S101  (the other targets need a runtime)
+    target = remote_directory or f"k8s/{name}"
     files = (
         (manifests,) if isinstance(manifests, str) else tuple(manifests or (f"{prefix}k8s/*.yaml",))
     )
@@ -141,6 +140,41 @@ def delivery_stages(
         Stage("Apply Deployment", [KubectlApply(deploy, target, rollout=rollout)]),
     ]
     return stages
+
+
+def preset_component(
+    name: str,
+    stages: Sequence[Stage],
+    *,
+    tools: Tools,
+    agent: Agent | None,
+    notify: Notifier | Sequence[Notifier],
+    image: Image,
+    source: str,
+    runtime: Runtime | None,
+    deploy: object,
+    branch: str | None,
+    triggers: Triggers | None,
+) -> Component:
+    """The component a build preset returns: its stages on ``agent`` (any by default), with
+    the checkout its first stage does (no implicit one) and one build at a time."""
+    pipeline = Pipeline(
+        stages,
+        agent=agent or Agent.any(),
+        tools=tools,
+        options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
+    )
+    return Component(
+        name,
+        pipeline,
+        notify=notify,
+        image=image,
+        source=source,
+        runtime=runtime,
+        environments=environments_of(deploy),
+        branch=branch,
+        triggers=triggers,
+    )
 
 
 def environments_of(deploy: object) -> tuple[Environment, ...]:
@@ -163,24 +197,31 @@ def _environment_stages(name: str, env: Environment, remote_directory: str | Non
         message = env.approval.message or f"Deploy {name} to {env.name}?"
         approval = attrs.evolve(env.approval, message=message)
         gate = [Stage(f"Approve {env.name}", [Echo(f"{env.name}: approved")], approval=approval)]
-    return gate + _deploy_stages(name, env, remote_directory)
+    return gate + _deploy_stages(name, env.deploy, env.name, remote_directory)
 
 
-def _deploy_stages(name: str, env: Environment, remote_directory: str | None) -> list[Stage]:
-    target = env.deploy
+def _deploy_stages(
+    name: str, target: DeployTarget, environment: str | None, remote_directory: str | None
+) -> list[Stage]:
+    """The stages that deploy the component's rendered manifests (of ``environment``, if it
+    has environments) to ``target``: over SSH, Send Artifacts and Apply Deployment; to any
+    other target, one Deploy stage. Stage names and the SSH folder carry the environment."""
     if isinstance(target, SshServer):
-        folder = f"{remote_directory or f'k8s/{name}'}/{env.name}"
+        folder = remote_directory or f"k8s/{name}"
+        folder, suffix = (
+            (f"{folder}/{environment}", f" ({environment})") if environment else (folder, "")
+        )
         return [
             Stage(
-                f"Send Artifacts ({env.name})",
-                [ShipManifests(target, folder, environment=env.name)],
+                f"Send Artifacts{suffix}", [ShipManifests(target, folder, environment=environment)]
             ),
             Stage(
-                f"Apply Deployment ({env.name})",
-                [ApplyManifests(target, folder, environment=env.name)],
+                f"Apply Deployment{suffix}",
+                [ApplyManifests(target, folder, environment=environment)],
             ),
         ]
-    return [Stage(f"Deploy {env.name}", [DeployManifests(target, environment=env.name)])]
+    stage = f"Deploy {environment}" if environment else "Deploy"
+    return [Stage(stage, [DeployManifests(target, environment=environment)])]
 
 
 def _common_prefix(patterns: Sequence[str]) -> str:

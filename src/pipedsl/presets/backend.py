@@ -10,15 +10,15 @@ from pipedsl.model.infra import Image
 from pipedsl.model.jobs import Triggers
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
-from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tool, Tools
+from pipedsl.model.pipeline import Agent, Stage, Tool, Tools
 from pipedsl.model.project import Component
 from pipedsl.model.steps import Checkout, Gradle, Maven, Step
 from pipedsl.presets._common import (
     build_runtime,
     delivery_stages,
-    environments_of,
     in_source,
     preset,
+    preset_component,
     require,
 )
 
@@ -127,20 +127,16 @@ def spring_boot_backend(
             runtime=cluster,
         ),
     ]
-    pipeline = Pipeline(
-        stages,
-        agent=agent or Agent.any(),
-        tools=tools,
-        options=Options(skip_default_checkout=True, disable_concurrent_builds=True),
-    )
-    return Component(
+    return preset_component(
         name,
-        pipeline,
+        stages,
+        tools=tools,
+        agent=agent,
         notify=notify,
         image=image,
         source=source,
         runtime=cluster,
-        environments=environments_of(deploy),
+        deploy=deploy,
         branch=branch,
         triggers=triggers,
     )
