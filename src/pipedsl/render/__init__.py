@@ -82,7 +82,10 @@ def render_project(
         if invalid:
             return _Rendered(problems=invalid, valid=False)
         try:
-            pipeline = final_pipeline(project, component)
+            # Per environment, if any; for blue/green, two Deployments. Worked out once, for
+            # the deploy steps and the manifests alike.
+            runtimes = rendered_runtimes(project, component)
+            pipeline = final_pipeline(project, component, runtimes)
             where = f"components[{component.name}]"
             try:
                 text = render_jenkinsfile(
@@ -99,10 +102,9 @@ def render_project(
                 Artifact(jenkinsfile_path(project, component.name), text, "jenkinsfile"),
                 render_job(project, component, text),
             ]
-            # Per environment, if any; for blue/green, two Deployments.
             manifests = [
                 artifact
-                for environment, runtime in rendered_runtimes(project, component)
+                for environment, runtime in runtimes
                 for artifact in render_manifests(project, component.name, runtime, environment)
             ]
             # Free text (scripts, raw Groovy, messages, config values) could still carry a

@@ -8,7 +8,7 @@ writes the manifests to) and the workload and container that run the component's
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -146,15 +146,20 @@ def resolve_deploy_steps(project: Project, component: Component) -> Component:
     return attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
 
 
-def deploy_step_change(project: Project, component: Component) -> Callable[[Step], Step] | None:
+def deploy_step_change(
+    project: Project,
+    component: Component,
+    runtimes: Sequence[tuple[str | None, Runtime]] | None = None,
+) -> Callable[[Step], Step] | None:
     """What :func:`resolve_deploy_steps` does to each step (for ``Pipeline.map_steps``), or
     None for a component without a runtime. The steps it makes have no nested steps, so it
-    can be combined with another change in one walk over the pipeline."""
+    can be combined with another change in one walk over the pipeline. ``runtimes`` are the
+    component's :func:`rendered_runtimes`, when the caller has them already."""
     runtime = component.runtime
     image = component.image
     if runtime is None or image is None:
         return None
-    deployed = dict(rendered_runtimes(project, component))
+    deployed = dict(runtimes if runtimes is not None else rendered_runtimes(project, component))
 
     def files(environment: str | None) -> list[str]:
         return [

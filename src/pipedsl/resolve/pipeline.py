@@ -5,11 +5,12 @@ environment, and the notification policies added to the ``post`` blocks. Pure mo
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from pipedsl.model.infra import Image
+from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.pipeline import Pipeline
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Checkout, Git, Step
@@ -20,16 +21,22 @@ from pipedsl.resolve.gates import with_gates
 from pipedsl.resolve.notify import with_notifications
 
 
-def final_pipeline(project: Project, component: Component) -> Pipeline:
+def final_pipeline(
+    project: Project,
+    component: Component,
+    runtimes: Sequence[tuple[str | None, Runtime]] | None = None,
+) -> Pipeline:
     """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
-    rendered manifests, an inline job's checkout by URL, image variables and notifications."""
+    rendered manifests, an inline job's checkout by URL, image variables and notifications.
+    ``runtimes``: the component's ``rendered_runtimes``, when the caller (render, which writes
+    their manifests) has them already."""
     component = with_gates(project, component)
     # Both changes in one walk over the pipeline: the deploy steps made are no checkouts, and
     # neither change makes nested steps the other would change.
     changes = [
         change
         for change in (
-            deploy_step_change(project, component),
+            deploy_step_change(project, component, runtimes),
             _checkout_change(project, component)
             if project.jenkins.definition == "inline"
             else None,
