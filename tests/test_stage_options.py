@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from pipedsl import Approval, ModelError, Stage, StageOptions, sh
+from pipedsl import (
+    Approval,
+    DockerHub,
+    ModelError,
+    Stage,
+    StageOptions,
+    When,
+    sh,
+    spring_boot_backend,
+)
 from tests.support.declarative import children, descendants
 
 
@@ -39,3 +48,17 @@ def test_stage_options_refuse_what_cannot_work(build: Any, message: str) -> None
 def test_an_approval_stage_may_retry() -> None:
     stage = Stage("Approve", [sh("true")], approval=Approval(), options=StageOptions(retries=1))
     assert stage.options is not None
+
+
+def test_a_presets_stage_takes_options_and_conditions_without_attrs() -> None:
+    backend = spring_boot_backend("api", image=DockerHub("acme/api").tagged())
+    pipeline = backend.pipeline.with_stage(
+        "Project Test", options=StageOptions(10, retries=1), when=When(changeset=["api/**"])
+    )
+    stage = pipeline.stage("Project Test")
+    assert stage.options == StageOptions(10, retries=1)
+    assert stage.when == When(changeset=["api/**"])
+    with pytest.raises(ModelError, match="unknown field"):
+        backend.pipeline.with_stage("Project Test", colour="red")
+    with pytest.raises(ModelError, match="no stage named"):
+        backend.pipeline.with_stage("Nope", options=StageOptions(1))

@@ -527,8 +527,20 @@ class Pipeline:
 
     def map_stage(self, name: str, change: Callable[[Stage], Stage]) -> Pipeline:
         """A copy with ``change`` applied to the stage called ``name``:
-        ``p.map_stage("Project Test", lambda s: attrs.evolve(s, when=When(branch="main")))``."""
+        ``p.map_stage("Project Test", lambda s: Stage("Unit Tests", s.steps))``."""
         return self.replace(name, change(self.stage(name)))
+
+    def with_stage(self, name: str, **fields: Any) -> Pipeline:
+        """A copy whose stage ``name`` has ``fields`` set (any of :class:`Stage`'s, checked as
+        when a stage is made): ``p.with_stage("Project Test", options=StageOptions(10),
+        when=When(changeset=["api/**"]))``."""
+        unknown = sorted(set(fields) - {f.name for f in attrs.fields(Stage)})
+        if unknown:
+            raise ModelError(
+                f"Pipeline.with_stage: unknown field(s) {', '.join(unknown)}; allowed: "
+                + ", ".join(f.name for f in attrs.fields(Stage))
+            )
+        return self.map_stage(name, lambda stage: attrs.evolve(stage, **fields))
 
     def step_lists(self) -> Iterator[tuple[str, tuple[Step, ...]]]:
         """Every list of top-level steps with its place in the pipeline (``stages[0].steps``,
