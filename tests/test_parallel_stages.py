@@ -42,16 +42,32 @@ def test_the_new_users_project_needs_no_raw_groovy(projects: dict[str, Any]) -> 
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: Stage("T", [sh("x")], parallel=[Stage("a", [sh("y")])]), "not both"),
+        (lambda: Stage("T", [sh("x")], parallel=[Stage("a", [sh("y")])]), "not steps and parallel"),
+        (
+            lambda: Stage("T", [], parallel=[Stage("a", [sh("y")])], stages=[Stage("b", [sh("y")])]),
+            "not parallel and stages",
+        ),
+        (
+            lambda: Stage(
+                "T",
+                [],
+                parallel=[Stage("a", [], stages=[Stage("b", [], parallel=[Stage("c", [sh("y")])])])],
+            ),
+            "stage 'b' has parallel stages itself",
+        ),
+        (
+            lambda: Stage("T", [], stages=[Stage("a", [sh("y")], approval=Approval())]),
+            "only a top-level stage can wait",
+        ),
         (lambda: Stage("T", []), "must not be empty"),
         (lambda: Stage("T", [sh("x")], fail_fast=True), "fail_fast needs parallel"),
         (
             lambda: Stage("T", [], parallel=[Stage("a", [], parallel=[Stage("b", [sh("y")])])]),
-            "one level deep",
+            "no parallel stages below parallel",
         ),
         (
             lambda: Stage("T", [], parallel=[Stage("a", [sh("y")], approval=Approval())]),
-            "cannot wait for an approval",
+            "only a top-level stage can wait",
         ),
     ],
 )
@@ -66,3 +82,72 @@ def test_stage_names_are_unique_across_parallel_branches() -> None:
     )
     (problem,) = check_stage_names(pipeline, "p")
     assert problem.path == "p.stages[1].parallel[0].name"
+
+
+def test_sequential_stages_render_nested_and_run_in_order() -> None:
+    from pipedsl import Component, Project, When, render_project
+    from tests.support.declarative import walk
+    from tests.support.groovy import assert_compiles
+
+    java = Stage(
+        "Java 21",
+        [],
+        stages=[Stage("Build", [sh("make")]), Stage("Test", [sh("make test")])],
+        when=When(changeset=["api/**"]),
+    )
+    both = Stage("Checks", [], parallel=[java, Stage("Lint", [sh("make lint")])])
+    project = Project(
+        "seq",
+        repository="https://github.com/acme/seq.git",
+        components=[Component("app", Pipeline([both, Stage("Ship", [sh("make ship")])]))],
+    )
+    (jenkinsfile,) = [a for a in render_project(project) if a.kind == "jenkinsfile"]
+    assert_compiles({jenkinsfile.path: jenkinsfile.text})
+    ((root,),) = walk({jenkinsfile.path: jenkinsfile.text}).values()
+    java_node = _stage(root, "Java 21")
+    assert [c["name"] for c in java_node["children"]] == ["when", "stages"]
+    (inner,) = children(java_node, "stages")
+    assert [b["args"][0] for b in inner["children"]] == ["Build", "Test"]
+    walked = [n["args"][0] for n in descendants(root) if n["name"] == "stage"]
+    assert walked == ["Checks", "Java 21", "Build", "Test", "Lint", "Ship"]
+    # The nested stages are part of every walk over the pipeline and of its name check.
+    pipeline = project.components[0].pipeline
+    assert [p for p, _ in pipeline.walk_stages()][2] == "stages[0].parallel[0].stages[0]"
+    clash = Pipeline([Stage("A", [], stages=[Stage("A", [sh("x")])])])
+    (problem,) = check_stage_names(clash, "p")
+    assert problem.path == "p.stages[0].stages[0].name"
+
+
+def test_an_approval_before_parallel_or_sequential_stages_keeps_them_valid() -> None:
+    from pipedsl import Component, Project, render_project
+    from pipedsl.model.steps import Milestone
+    from pipedsl.resolve.gates import with_gates
+    from tests.support.groovy import assert_compiles
+
+    regions = Stage(
+        "Deploy regions", [], parallel=[Stage("EU", [sh("./d eu")]), Stage("US", [sh("./d us")])]
+    )
+    smoke = Stage("Smoke", [], stages=[Stage("Ping", [sh("./ping")]), Stage("Load", [sh("./l")])])
+    pipeline = Pipeline(
+        [
+            Stage("Build", [sh("make")]),
+            Stage("Approve", [sh("true")], approval=Approval(["ops"])),
+            regions,
+            smoke,
+        ]
+    )
+    project = Project(
+        "gated",
+        repository="https://github.com/acme/gated.git",
+        components=[Component("app", pipeline)],
+    )
+    gated = with_gates(project, project.components[0]).pipeline
+    # What must run first in a parallel stage runs in a stage of its own before it; in a
+    # sequence, first in its first stage. Milestones stay in build order.
+    assert gated.stage_names == ["Build", "Approve", "Before Deploy regions", "Deploy regions", "Smoke"]
+    assert isinstance(gated.stage("Before Deploy regions").steps[0], Milestone)
+    assert isinstance(gated.stage("Smoke").stages[0].steps[0], Milestone)
+    ordinals = [s.ordinal for s in gated.all_steps() if isinstance(s, Milestone)]
+    assert ordinals == [1, 2, 3]
+    (jenkinsfile,) = [a for a in render_project(project) if a.kind == "jenkinsfile"]
+    assert_compiles({jenkinsfile.path: jenkinsfile.text})

@@ -1,5 +1,5 @@
-"""Any pipeline structure the model accepts — sequential, parallel and approval stages, nested
-conditions, stage options — renders a Jenkinsfile that real Groovy compiles and runs as
+"""Any pipeline structure the model accepts — sequential, parallel, nested sequential and
+approval stages, nested conditions, stage options — renders a Jenkinsfile that real Groovy compiles and runs as
 declarative Jenkins reads it (the walk), with every stage once, in order."""
 
 from __future__ import annotations
@@ -41,16 +41,27 @@ OPTIONS = st.one_of(st.none(), st.builds(StageOptions, st.integers(1, 30)))
 
 @st.composite
 def stage_specs(draw: Any) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["steps", "steps", "parallel", "approval"]))
+    kind = draw(st.sampled_from(["steps", "steps", "parallel", "sequential", "approval"]))
     spec: dict[str, Any] = {
         "kind": kind,
         "when": draw(st.one_of(st.none(), WHEN)),
         "options": draw(OPTIONS),
     }
-    if kind == "parallel":
+    if kind in ("parallel", "sequential"):
         spec["branches"] = draw(st.integers(1, 3))
         spec["fail_fast"] = draw(st.booleans())
+        # A parallel branch may itself be a sequence; a sequence may hold parallel stages.
+        spec["nested"] = draw(st.lists(st.booleans(), min_size=3, max_size=3))
     return spec
+
+
+def _inner(name: str, nested: bool, kind: str, when: When | None) -> Stage:
+    if not nested:
+        return Stage(name, [sh("make")], when=when)
+    inner = [Stage(f"{name}s{k}", [sh("make")]) for k in range(2)]
+    if kind == "parallel":
+        return Stage(name, [], stages=inner, when=when)
+    return Stage(name, [], parallel=inner, when=when)
 
 
 def _pipeline(specs: list[dict[str, Any]]) -> Pipeline | None:
@@ -58,12 +69,15 @@ def _pipeline(specs: list[dict[str, Any]]) -> Pipeline | None:
     for index, spec in enumerate(specs):
         name = f"S{index}"
         try:
-            if spec["kind"] == "parallel":
+            if spec["kind"] in ("parallel", "sequential"):
                 branches = [
-                    Stage(f"{name}b{j}", [sh("make")], when=spec["when"])
+                    _inner(f"{name}b{j}", spec["nested"][j], spec["kind"], spec["when"])
                     for j in range(spec["branches"])
                 ]
-                stages.append(Stage(name, [], parallel=branches, fail_fast=spec["fail_fast"]))
+                if spec["kind"] == "parallel":
+                    stages.append(Stage(name, [], parallel=branches, fail_fast=spec["fail_fast"]))
+                else:
+                    stages.append(Stage(name, [], stages=branches, options=spec["options"]))
             elif spec["kind"] == "approval":
                 stages.append(Stage(name, [sh("true")], approval=Approval(["ops"])))
             else:
@@ -89,10 +103,7 @@ def test_any_accepted_structure_compiles_and_walks(batches: list[list[dict[str, 
         )
         (jenkinsfile,) = [a for a in render_project(project) if a.kind == "jenkinsfile"]
         files[jenkinsfile.path] = jenkinsfile.text
-        names = []
-        for stage in pipeline.stages:
-            names.append(stage.name)
-            names += [b.name for b in stage.parallel]
+        names = [stage.name for _, stage in pipeline.walk_stages()]
         expected[jenkinsfile.path] = names
     assert files
     assert_compiles(files)

@@ -354,7 +354,8 @@ class Approval:
     only ``submitters`` (Jenkins user or group ids; anyone who may build the job when empty)
     can give. While it waits, the build holds no executor and later builds are not blocked:
     they queue for the environment behind it, and a newer build that reaches the same gate
-    supersedes this one (``milestone``)."""
+    supersedes this one (``milestone``). ``message`` is the question asked (``"Run <stage>?"``
+    when not given)."""
 
     submitters: tuple[str, ...] = attrs.field(
         factory=tuple,
@@ -367,23 +368,51 @@ class Approval:
     )
 
 
-def _parallel_stages(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _checks.tuple_of(Stage)(instance, attribute, value)
-    assert isinstance(value, tuple)  # noqa: S101  (checked above)
-    for branch in value:
-        if branch.parallel:
-            raise _checks.fail(
-                instance,
-                attribute,
-                f"stage {branch.name!r} has parallel stages itself; Jenkins nests parallel "
-                "stages one level deep",
-            )
-        if branch.approval is not None:
-            raise _checks.fail(
-                instance,
-                attribute,
-                f"stage {branch.name!r}: a parallel stage cannot wait for an approval",
-            )
+def _has_parallel(stage: Stage) -> Stage | None:
+    """The first stage at or below ``stage`` that holds parallel stages, if any."""
+    if stage.parallel:
+        return stage
+    for inner in stage.stages:
+        found = _has_parallel(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def _has_approval(stage: Stage) -> Stage | None:
+    """The first stage at or below ``stage`` that waits for an approval, if any."""
+    if stage.approval is not None:
+        return stage
+    for inner in stage.substages:
+        found = _has_approval(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def _nested_stages(kind: str) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        _checks.tuple_of(Stage)(instance, attribute, value)
+        assert isinstance(value, tuple)  # noqa: S101  (checked above)
+        for inner in value:
+            nested = _has_parallel(inner) if kind == "parallel" else None
+            if nested is not None:
+                raise _checks.fail(
+                    instance,
+                    attribute,
+                    f"stage {nested.name!r} has parallel stages itself; Jenkins allows no "
+                    "parallel stages below parallel stages",
+                )
+            waiting = _has_approval(inner)
+            if waiting is not None:
+                raise _checks.fail(
+                    instance,
+                    attribute,
+                    f"stage {waiting.name!r}: only a top-level stage can wait for an approval "
+                    f"(not one of {kind} stages)",
+                )
+
+    return check
 
 
 @attrs.frozen(cache_hash=True)
@@ -408,28 +437,41 @@ class Stage:
     """A person's go-ahead before the stage runs (a stage-level ``input``). A pipeline with one
     runs its other stages on agents of their own, so the wait holds no executor."""
     parallel: tuple[Stage, ...] = attrs.field(
-        factory=tuple, kw_only=True, converter=_checks.to_tuple, validator=_parallel_stages
+        factory=tuple,
+        kw_only=True,
+        converter=_checks.to_tuple,
+        validator=_nested_stages("parallel"),
     )
     """Stages run side by side instead of ``steps`` (``Stage("Tests", [], parallel=[unit,
     integration])``); ``fail_fast`` aborts the others when one fails."""
     fail_fast: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+    stages: tuple[Stage, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_checks.to_tuple,
+        validator=_nested_stages("sequential"),
+    )
+    """Stages run one after the other inside this one instead of ``steps`` (``Stage("Java 21",
+    [], stages=[build, test])``): to group stages under one ``when``, ``environment`` or
+    ``options``, or to run a sequence as one branch of parallel stages."""
 
     def __attrs_post_init__(self) -> None:
-        if self.parallel and self.steps:
+        given = [k for k in ("steps", "parallel", "stages") if getattr(self, k)]
+        if len(given) > 1:
             raise ModelError(
-                f"Stage {self.name!r}: give steps or parallel stages, not both (Jenkins runs a "
-                "stage's steps or its parallel branches)"
+                f"Stage {self.name!r}: give one of steps, parallel or stages, not "
+                f"{' and '.join(given)} (Jenkins runs exactly one of them in a stage)"
             )
-        if not self.steps and not self.parallel:
+        if not given:
             raise ModelError(
                 f"Stage {self.name!r}: steps must not be empty (Jenkins rejects an empty stage)"
             )
         if self.fail_fast and not self.parallel:
             raise ModelError(f"Stage {self.name!r}: fail_fast needs parallel stages")
-        if self.parallel and self.approval is not None:
+        if self.substages and self.approval is not None:
             raise ModelError(
                 f"Stage {self.name!r}: an approval waits before one stage's steps; put it on a "
-                "stage of its own before the parallel stages"
+                "stage of its own before the parallel or sequential stages"
             )
         if (
             self.approval is not None
@@ -442,13 +484,28 @@ class Stage:
             )
 
 
+    @property
+    def substages(self) -> tuple[Stage, ...]:
+        """The stages this one holds (parallel or sequential), empty for a stage of steps."""
+        return self.parallel or self.stages
+
+    def walk(self, path: str) -> Iterator[tuple[str, Stage]]:
+        """This stage and every stage below it, each with its place (``path``,
+        ``path.parallel[0]``, ``path.stages[1]``...), in document order."""
+        yield path, self
+        kind = "parallel" if self.parallel else "stages"
+        for index, inner in enumerate(self.substages):
+            yield from inner.walk(f"{path}.{kind}[{index}]")
+
+
 def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
 def _stage_step_lists(prefix: str, stage: Stage) -> Iterator[tuple[str, tuple[Step, ...]]]:
-    for index, branch in enumerate(stage.parallel):
-        yield from _stage_step_lists(f"{prefix}.parallel[{index}]", branch)
+    kind = "parallel" if stage.parallel else "stages"
+    for index, inner in enumerate(stage.substages):
+        yield from _stage_step_lists(f"{prefix}.{kind}[{index}]", inner)
     if stage.steps:
         yield f"{prefix}.steps", stage.steps
     for condition, steps in stage.post.conditions():
@@ -488,7 +545,14 @@ class Pipeline:
 
     @property
     def stage_names(self) -> list[str]:
+        """The names of the top-level stages, in order."""
         return [s.name for s in self.stages]
+
+    def walk_stages(self) -> Iterator[tuple[str, Stage]]:
+        """Every stage, nested parallel and sequential ones included, with its place
+        (``stages[0]``, ``stages[0].parallel[1]``...), in document order."""
+        for index, stage in enumerate(self.stages):
+            yield from stage.walk(f"stages[{index}]")
 
     def _index(self, name: str) -> int:
         for index, stage in enumerate(self.stages):
@@ -585,14 +649,17 @@ class Pipeline:
         def stage(item: Stage) -> Stage:
             new_steps, new_post = steps(item.steps), post(item.post)
             branches = tuple(stage(b) for b in item.parallel)
+            sequence = tuple(stage(b) for b in item.stages)
             same = all(a is b for a, b in zip(branches, item.parallel, strict=True))
-            if new_steps is item.steps and new_post is item.post and same:
+            same_sequence = all(a is b for a, b in zip(sequence, item.stages, strict=True))
+            if new_steps is item.steps and new_post is item.post and same and same_sequence:
                 return item
             return attrs.evolve(
                 item,
                 steps=new_steps,
                 post=new_post,
                 parallel=branches if not same else item.parallel,
+                stages=sequence if not same_sequence else item.stages,
             )
 
         stages = tuple(stage(s) for s in self.stages)

@@ -76,17 +76,12 @@ def check_duplicate_components(project: Project) -> list[Problem]:
 
 
 def check_stage_names(pipeline: Pipeline, path: str) -> list[Problem]:
-    """Stage names are unique in the whole pipeline, parallel stages included (Jenkins refuses
+    """Stage names are unique in the whole pipeline, nested stages included (Jenkins refuses
     a pipeline whose stage names repeat)."""
     seen: set[str] = set()
     problems = []
-    named = [(f"{path}.stages[{i}]", s) for i, s in enumerate(pipeline.stages)]
-    named += [
-        (f"{path}.stages[{i}].parallel[{j}]", b)
-        for i, s in enumerate(pipeline.stages)
-        for j, b in enumerate(s.parallel)
-    ]
-    for where, stage in named:
+    for where, stage in pipeline.walk_stages():
+        where = f"{path}.{where}"
         if stage.name in seen:
             problems.append(Problem(f"{where}.name", f"duplicate stage name {stage.name!r}"))
         seen.add(stage.name)
@@ -96,12 +91,7 @@ def check_stage_names(pipeline: Pipeline, path: str) -> list[Problem]:
 def check_environment(pipeline: Pipeline, path: str) -> list[Problem]:
     problems = []
     scopes = [(f"{path}.environment", pipeline.environment)] + [
-        (f"{path}.stages[{i}].environment", s.environment) for i, s in enumerate(pipeline.stages)
-    ]
-    scopes += [
-        (f"{path}.stages[{i}].parallel[{j}].environment", b.environment)
-        for i, s in enumerate(pipeline.stages)
-        for j, b in enumerate(s.parallel)
+        (f"{path}.{where}.environment", s.environment) for where, s in pipeline.walk_stages()
     ]
     for where, env in scopes:
         for name, _ in env:

@@ -21,7 +21,7 @@ import attrs
 from pipedsl.model.deploy import DeployManifests
 from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
-from pipedsl.model.steps import ApplyManifests, Milestone, ShipManifests, Stash, Unstash
+from pipedsl.model.steps import ApplyManifests, Step, Milestone, ShipManifests, Stash, Unstash
 from pipedsl.resolve.layout import manifest_dir
 
 STASH = "pipedsl_manifests"
@@ -44,8 +44,7 @@ def with_gates(project: Project, component: Component) -> Component:
         i
         for i, s in enumerate(stages)
         if any(
-            isinstance(step, DEPLOY_STEPS)
-            for step in (*s.steps, *(x for branch in s.parallel for x in branch.steps))
+            isinstance(step, DEPLOY_STEPS) for _, inner in s.walk("") for step in inner.steps
         )
     ]
     first_deploy = min([first_gate, *deploys])
@@ -57,14 +56,30 @@ def with_gates(project: Project, component: Component) -> Component:
     for index, stage in enumerate(stages):
         if index == first_gate and index > 0 and keeps:
             ordered.append(Stage("Stash Manifests", [Stash(STASH, [f"{folder}/**"])]))
-        steps = stage.steps
-        if after_gate and stage.approval is None and keeps:
-            steps = (Unstash(STASH), *steps)
-            after_gate = False
+        first: list[Step] = []
         if index >= first_deploy:
             ordinal += 1
-            steps = (Milestone(ordinal, stage.name), *steps)
+            first.append(Milestone(ordinal, stage.name))
+        if after_gate and stage.approval is None and keeps:
+            first.append(Unstash(STASH))
+            after_gate = False
         after_gate = after_gate or stage.approval is not None
-        ordered.append(attrs.evolve(stage, steps=steps) if steps != stage.steps else stage)
+        if not first:
+            ordered.append(stage)
+        elif stage.parallel:
+            # Parallel branches start together: what must come first runs in a stage before.
+            ordered.append(Stage(f"Before {stage.name}", first, when=stage.when))
+            ordered.append(stage)
+        else:
+            ordered.append(_starting_with(stage, tuple(first)))
     options = attrs.evolve(pipeline.options, disable_concurrent_builds=False)
     return attrs.evolve(component, pipeline=attrs.evolve(pipeline, stages=ordered, options=options))
+
+
+def _starting_with(stage: Stage, steps: tuple[Step, ...]) -> Stage:
+    """``stage`` with ``steps`` run before anything else in it (in its first nested stage when
+    it holds sequential stages)."""
+    if stage.stages:
+        first, *rest = stage.stages
+        return attrs.evolve(stage, stages=(_starting_with(first, steps), *rest))
+    return attrs.evolve(stage, steps=(*steps, *stage.steps))

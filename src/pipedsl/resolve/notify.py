@@ -29,7 +29,7 @@ def with_notifications(
     and a message using ``{image}`` is refused)."""
     if not notifiers:
         return pipeline
-    names = set(pipeline.stage_names) | {b.name for s in pipeline.stages for b in s.parallel}
+    names = {stage.name for _, stage in pipeline.walk_stages()}
     for index, notifier in enumerate(notifiers):
         unknown = [s for s in notifier.stages if s not in names]
         if unknown:
@@ -53,9 +53,11 @@ def with_notifications(
     per_stage = tuple(additions("stage").items())
 
     def notified(stage: Stage) -> Stage:
-        # Parallel stages notify for themselves; the stage holding them does not repeat it.
+        # Nested stages notify for themselves; the stage holding them does not repeat it.
         if stage.parallel:
             return attrs.evolve(stage, parallel=[notified(b) for b in stage.parallel])
+        if stage.stages:
+            return attrs.evolve(stage, stages=[notified(b) for b in stage.stages])
         added = tuple(additions("stage", stage.name).items()) if chosen else per_stage
         return attrs.evolve(stage, post=_extended(stage.post, added)) if added else stage
 
