@@ -488,9 +488,7 @@ def _blue_green(kind: str) -> Project:
     http = ContainerPort("http", 8080)
     container = Container("app", image, ports=[http], resources=Resources(cpu="100m"))
     workload = (
-        StatefulSet("app", [container])
-        if kind == "statefulset"
-        else Deployment("app", [container])
+        StatefulSet("app", [container]) if kind == "statefulset" else Deployment("app", [container])
     )
     objects: list[Any] = [workload]
     if kind != "no service":

@@ -70,14 +70,16 @@ CONSTRUCTION = {
     "slack placeholder": (
         lambda: Slack(channel="#c", token=Credential.secret_text("t"), message="{stage} {branch}"),
         "Slack.message: unknown placeholder {branch} in '{stage} {branch}'; allowed: {status}, "
-        "{stage}, {job}, {build}, {url}, {duration}, {image} (for per='stage' notifications)",
+        "{stage}, {job}, {build}, {url}, {duration}, {commit}, {image} (for per='stage' "
+        "notifications)",
     ),
     "stage placeholder at pipeline level": (
         lambda: Slack(
             channel="#c", token=Credential.secret_text("t"), per="pipeline", message="{stage}"
         ),
         "Slack.message: unknown placeholder {stage} in '{stage}'; allowed: {status}, {job}, "
-        "{build}, {url}, {duration}, {image} (for per='pipeline' notifications)",
+        "{build}, {url}, {duration}, {commit}, {failed_stage}, {image} (for per='pipeline' "
+        "notifications)",
     ),
     "unknown post condition": (
         lambda: Slack(channel="#c", token=Credential.secret_text("t"), on=["succes"]),
@@ -85,12 +87,14 @@ CONSTRUCTION = {
         "aborted, failure, success, unstable, unsuccessful, cleanup",
     ),
     "tag placeholder": (
-        lambda: HUB.tagged("{branch}"),
-        "Image.tag: unknown placeholder {branch}; allowed: {build}",
+        lambda: HUB.tagged("{sha}"),
+        "Image.tag: unknown placeholder {sha}; allowed: {build}, {commit}, {date}, {time}, "
+        "{branch}",
     ),
     "tag characters": (
         lambda: HUB.tagged("v 1"),
-        "Image.tag: 'v 1': a tag may only contain letters, digits, '_', '.', '-' and {build}",
+        "Image.tag: 'v 1': a tag may only contain letters, digits, '_', '.', '-' and {build}, "
+        "{commit}, {date}, {time}, {branch}",
     ),
     "registry login kind": (
         lambda: DockerHub("acme/app", login=Credential.secret_text("t")),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pipedsl import (
+    Checkout,
     Component,
     Credential,
     ModelError,
@@ -18,7 +19,8 @@ from pipedsl import (
     render_project,
     sh,
 )
-from tests.support.declarative import DEFAULT_ENV, children, descendants
+from tests.support.declarative import DEFAULT_ENV, children, descendants, walk
+from tests.support.groovy import assert_compiles
 
 TOKEN = Credential.secret_text("slack")
 
@@ -56,3 +58,42 @@ def test_a_stage_that_does_not_exist_is_refused() -> None:
 def test_the_image_of_a_component_that_pushes_none_is_refused() -> None:
     with pytest.raises(ModelError, match="image"):
         render_project(_project(Slack(token=TOKEN, message="{status} {image}")))
+
+
+def test_a_pipeline_message_names_the_commit_and_the_first_stage_that_failed() -> None:
+
+    notify = Slack(
+        token=TOKEN, per="pipeline", on=["failure"], message="{status}: {commit} at {failed_stage}"
+    )
+    stages = [Stage("Checkout", [Checkout()]), Stage("Build", [sh("make")])]
+    component = Component("app", Pipeline(stages), notify=notify)
+    project = Project("p", repository="https://github.com/acme/p.git", components=[component])
+    (jenkinsfile,) = [a for a in render_project(project) if a.kind == "jenkinsfile"]
+    files = {jenkinsfile.path: jenkinsfile.text}
+    assert_compiles(files)
+    ((pipeline,),) = walk(files, stdout={"git rev-parse --short=7 HEAD": "abc1234\n"}).values()
+    # Every stage records itself on failure, only the first to fail is kept (the walk runs
+    # every post block, so the first stage is that one here).
+    for name in ("Checkout", "Build"):
+        (stage,) = [
+            n for n in descendants(pipeline) if n["name"] == "stage" and n["args"][0] == name
+        ]
+        (post,) = children(stage, "post")
+        assert [c["name"] for c in post["children"]] == ["failure"]
+    (post,) = children(pipeline, "post")
+    (send,) = [n for n in descendants(post) if n["name"] == "slackSend"]
+    assert send["named"]["message"] == "FAILURE: abc1234 at Checkout"
+
+
+def test_without_a_checkout_the_commit_is_unknown_and_failed_stage_is_pipeline_only() -> None:
+
+    project = _project(Slack(token=TOKEN, per="pipeline", message="{commit}"))
+    (jenkinsfile,) = [a for a in render_project(project) if a.kind == "jenkinsfile"]
+    assert "returnStdout" not in jenkinsfile.text
+    ((pipeline,),) = walk({jenkinsfile.path: jenkinsfile.text}).values()
+    (post,) = children(pipeline, "post")
+    assert {n["named"]["message"] for n in descendants(post) if n["name"] == "slackSend"} == {
+        "unknown"
+    }
+    with pytest.raises(ModelError, match=r"unknown placeholder \{failed_stage\}"):
+        Slack(token=TOKEN, message="{failed_stage}")

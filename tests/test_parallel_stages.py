@@ -8,10 +8,23 @@ from typing import Any
 
 import pytest
 
-from pipedsl import Approval, Gradle, ModelError, Pipeline, Stage, sh
-from pipedsl.model.steps import Groovy
+from pipedsl import (
+    Approval,
+    Component,
+    Gradle,
+    ModelError,
+    Pipeline,
+    Project,
+    Stage,
+    When,
+    render_project,
+    sh,
+)
+from pipedsl.model.steps import Groovy, Milestone
 from pipedsl.model.validate import check_stage_names
-from tests.support.declarative import children, descendants
+from pipedsl.resolve.gates import with_gates
+from tests.support.declarative import children, descendants, walk
+from tests.support.groovy import assert_compiles
 
 
 def _stage(pipeline: dict[str, Any], name: str) -> dict[str, Any]:
@@ -44,14 +57,18 @@ def test_the_new_users_project_needs_no_raw_groovy(projects: dict[str, Any]) -> 
     [
         (lambda: Stage("T", [sh("x")], parallel=[Stage("a", [sh("y")])]), "not steps and parallel"),
         (
-            lambda: Stage("T", [], parallel=[Stage("a", [sh("y")])], stages=[Stage("b", [sh("y")])]),
+            lambda: Stage(
+                "T", [], parallel=[Stage("a", [sh("y")])], stages=[Stage("b", [sh("y")])]
+            ),
             "not parallel and stages",
         ),
         (
             lambda: Stage(
                 "T",
                 [],
-                parallel=[Stage("a", [], stages=[Stage("b", [], parallel=[Stage("c", [sh("y")])])])],
+                parallel=[
+                    Stage("a", [], stages=[Stage("b", [], parallel=[Stage("c", [sh("y")])])])
+                ],
             ),
             "stage 'b' has parallel stages itself",
         ),
@@ -85,9 +102,6 @@ def test_stage_names_are_unique_across_parallel_branches() -> None:
 
 
 def test_sequential_stages_render_nested_and_run_in_order() -> None:
-    from pipedsl import Component, Project, When, render_project
-    from tests.support.declarative import walk
-    from tests.support.groovy import assert_compiles
 
     java = Stage(
         "Java 21",
@@ -119,10 +133,6 @@ def test_sequential_stages_render_nested_and_run_in_order() -> None:
 
 
 def test_an_approval_before_parallel_or_sequential_stages_keeps_them_valid() -> None:
-    from pipedsl import Component, Project, render_project
-    from pipedsl.model.steps import Milestone
-    from pipedsl.resolve.gates import with_gates
-    from tests.support.groovy import assert_compiles
 
     regions = Stage(
         "Deploy regions", [], parallel=[Stage("EU", [sh("./d eu")]), Stage("US", [sh("./d us")])]
@@ -144,7 +154,13 @@ def test_an_approval_before_parallel_or_sequential_stages_keeps_them_valid() -> 
     gated = with_gates(project, project.components[0]).pipeline
     # What must run first in a parallel stage runs in a stage of its own before it; in a
     # sequence, first in its first stage. Milestones stay in build order.
-    assert gated.stage_names == ["Build", "Approve", "Before Deploy regions", "Deploy regions", "Smoke"]
+    assert gated.stage_names == [
+        "Build",
+        "Approve",
+        "Before Deploy regions",
+        "Deploy regions",
+        "Smoke",
+    ]
     assert isinstance(gated.stage("Before Deploy regions").steps[0], Milestone)
     assert isinstance(gated.stage("Smoke").stages[0].steps[0], Milestone)
     ordinals = [s.ordinal for s in gated.all_steps() if isinstance(s, Milestone)]

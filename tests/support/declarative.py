@@ -35,8 +35,9 @@ class Recorder {
     static final Set VALUE_CALLS = new HashSet(%(value_calls)s)
     List nodes = []
     Map env
+    Map stdout
 
-    Recorder(Map env) { this.env = env }
+    Recorder(Map env, Map stdout) { this.env = env; this.stdout = stdout }
 
     static Object plain(Object v) {
         if (v instanceof Map) return v.collectEntries { k, x -> [(k.toString()): plain(x)] }
@@ -56,8 +57,12 @@ class Recorder {
         }
         if (VALUE_CALLS.contains(name)) return node
         nodes << node
+        if (name == 'sh' && node.named.returnStdout) {
+            // What the command prints, as the test says it would (never run here).
+            return stdout.containsKey(node.named.script) ? stdout[node.named.script] : ''
+        }
         if (body != null) {
-            Recorder child = new Recorder(env)
+            Recorder child = new Recorder(env, stdout)
             Object previous = env.STAGE_NAME
             if (name == 'stage') env.STAGE_NAME = node.args[0]
             body.delegate = child
@@ -87,7 +92,7 @@ def results = [:]
 input.files.each { name, text ->
     try {
         Map env = new HashMap(input.env)
-        Recorder top = new Recorder(env)
+        Recorder top = new Recorder(env, input.stdout)
         Script script = new GroovyShell().parse(text, 'Jenkinsfile')
         Closure run = { script.run() }
         script.metaClass.methodMissing = { String n, Object a -> top.methodMissing(n, a) }
@@ -110,16 +115,23 @@ DEFAULT_ENV = {
 }
 
 
-def walk(files: dict[str, str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def walk(
+    files: dict[str, str],
+    env: dict[str, str] | None = None,
+    stdout: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Run every Jenkinsfile against the recorder; ``{name: tree}`` (a list of top-level
-    nodes). Raises AssertionError naming the files Groovy could not run."""
+    nodes). ``stdout`` maps a script to what ``sh(script:, returnStdout: true)`` returns for it
+    (empty otherwise); ``env.NAME = value`` assignments in ``script`` blocks are recorded like
+    ``environment {}`` ones. Raises AssertionError naming the files Groovy could not run."""
     driver = _DRIVER % {"value_calls": json.dumps(_VALUE_CALLS)}
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp, "walk.groovy")
         script.write_text(driver, encoding="utf-8")
         request = Path(tmp, "in.json")
         request.write_text(
-            json.dumps({"files": files, "env": env or DEFAULT_ENV}), encoding="utf-8"
+            json.dumps({"files": files, "env": env or DEFAULT_ENV, "stdout": stdout or {}}),
+            encoding="utf-8",
         )
         answer = Path(tmp, "out.json")
         environ = {**os.environ, "JAVA_HOME": os.environ.get("JAVA_HOME", JAVA_HOME)}

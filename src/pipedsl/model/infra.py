@@ -16,11 +16,20 @@ from pipedsl.model.values import BUILD_NUMBER, GroovyExpr, GString
 _HOST = r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?"
 _PATH = r"[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
 
-# What a tag template's placeholders become in the Jenkinsfile. Both expand to characters that
-# are valid in a Docker tag and need no shell quoting.
+# What a tag template's placeholders become in the Jenkinsfile. Each expands to characters
+# that are valid in a Docker tag and need no shell quoting. ``commit``, ``date`` and ``time``
+# are known only once the build runs (after its checkout): the step that fixes such a tag
+# (``FixImages``) binds these Groovy variables first. ``branch`` is whatever the caller of
+# :meth:`Image.reference` knows the job builds (the entry here is not used).
 TAG_PLACEHOLDERS: dict[str, GroovyExpr] = {
     "build": BUILD_NUMBER,
+    "commit": GroovyExpr("pipedslCommit"),
+    "date": GroovyExpr("pipedslClock[0]"),
+    "time": GroovyExpr("pipedslClock[1]"),
+    "branch": GroovyExpr("env.BRANCH_NAME"),
 }
+RUNTIME_PLACEHOLDERS = frozenset({"commit", "date", "time"})
+"""Placeholders whose value exists only once the build runs (not when its environment is set)."""
 
 
 def _must_be_username_password(
@@ -101,10 +110,13 @@ class Repository:
         return f"{self.registry.host}/{self.path}"
 
     def tagged(self, tag: str = "{build}", *, var: str = "IMAGE") -> Image:
-        """An image of this repository whose tag is derived from ``tag`` once per build.
+        """An image of this repository whose tag is derived from ``tag`` once per build:
+        ``hub.tagged("backend-{build}")``, ``hub.tagged("{branch}-{commit}")``.
 
-        ``{build}`` is the Jenkins build number: ``hub.tagged("backend-{build}")``. (The commit is
-        not offered: the pipeline's environment is fixed before any checkout has run.)
+        ``{build}`` is the Jenkins build number, ``{commit}`` the checked-out commit (7 hex
+        digits), ``{date}``/``{time}`` the build's UTC date and time (``20261207``, ``153000``,
+        read once), ``{branch}`` the branch built (``/`` and other characters a tag cannot hold
+        become ``-``).
         """
         return Image(self, tag, var=var)
 
@@ -115,6 +127,12 @@ def DockerHub(path: str, *, login: Credential | None = None) -> Repository:  # n
 
 
 _TAG_LITERAL = re.compile(r"[A-Za-z0-9_.-]*")
+_NOT_IN_TAG = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def tag_text(value: str) -> str:
+    """``value`` as tag characters: each character a Docker tag cannot hold becomes ``-``."""
+    return _NOT_IN_TAG.sub("-", value)
 
 
 def _check_tag(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -157,14 +175,33 @@ class Image:
     tag: str = attrs.field(default="{build}", validator=_check_tag)
     var: str = attrs.field(default="IMAGE", kw_only=True, validator=_checks.ENV_NAME)
 
-    def reference(self) -> GString:
-        """``repository:tag`` with the tag's placeholders as Groovy expressions."""
+    def reference(self, branch: str | GroovyExpr | None = None) -> GString:
+        """``repository:tag`` with the tag's placeholders as Groovy expressions; ``{branch}``
+        becomes ``branch`` (a branch name, made a valid tag here, or an expression that gives
+        one during the build)."""
         parts: list[str | GroovyExpr] = [self.repository.reference, ":"]
         for literal, name, _, _ in string.Formatter().parse(self.tag):
             parts.append(literal)
-            if name is not None:
+            if name == "branch":
+                if branch is None:
+                    raise ModelError(f"{self.tag!r}: the branch is not known here")
+                parts.append(tag_text(branch) if isinstance(branch, str) else branch)
+            elif name is not None:
                 parts.append(TAG_PLACEHOLDERS[name])
         return GString(*parts)
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The placeholders its tag uses."""
+        return frozenset(
+            name for _, name, _, _ in string.Formatter().parse(self.tag) if name is not None
+        )
+
+    @property
+    def fixed_at_start(self) -> bool:
+        """Whether its reference is known when the build starts (no ``{commit}``, ``{date}``,
+        ``{time}``), so the pipeline's environment can hold it."""
+        return not (self.placeholders & RUNTIME_PLACEHOLDERS)
 
     @property
     def env_ref(self) -> GroovyExpr:

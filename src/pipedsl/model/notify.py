@@ -4,6 +4,7 @@ pipeline's) ``post`` conditions, with the stage name read from Jenkins, never ty
 
 from __future__ import annotations
 
+import string
 from typing import Any, Literal
 
 import attrs
@@ -60,6 +61,12 @@ PIPELINE_MESSAGE = "{status}: {job} #{build} ({url})"
 
 
 DURATION = GroovyExpr("currentBuild.durationString")
+COMMIT_VAR = "PIPEDSL_COMMIT"
+"""Set right after the checkout (to the commit's 7 hex digits) when a message uses ``{commit}``."""
+FAILED_STAGE_VAR = "PIPEDSL_FAILED_STAGE"
+"""Set by the first stage that fails when a pipeline message uses ``{failed_stage}``."""
+COMMIT = GroovyExpr(f"(env.{COMMIT_VAR} ?: 'unknown')")
+FAILED_STAGE = GroovyExpr(f"(env.{FAILED_STAGE_VAR} ?: 'none')")
 
 
 def _fields(condition: str, scope: str, image: str | None = "IMAGE") -> dict[str, Text]:
@@ -69,7 +76,9 @@ def _fields(condition: str, scope: str, image: str | None = "IMAGE") -> dict[str
     fields: dict[str, Text] = {"status": _STATUS[condition]}
     if scope == "stage":
         fields["stage"] = STAGE_NAME
-    fields.update(job=JOB_NAME, build=BUILD_NUMBER, url=BUILD_URL, duration=DURATION)
+    fields.update(job=JOB_NAME, build=BUILD_NUMBER, url=BUILD_URL, duration=DURATION, commit=COMMIT)
+    if scope == "pipeline":
+        fields["failed_stage"] = FAILED_STAGE
     if image is not None:
         fields["image"] = GroovyExpr(f"env.{image}")
     return fields
@@ -126,6 +135,13 @@ class _Notifier:
     def scopes(self) -> tuple[str, ...]:
         return ("stage", "pipeline") if self.per == "both" else (self.per,)
 
+    def uses(self, placeholder: str) -> bool:
+        """Whether its message template uses ``{placeholder}`` (the default messages use
+        neither ``{commit}`` nor ``{failed_stage}``)."""
+        if self.message is None:
+            return False
+        return any(name == placeholder for _, name, _, _ in string.Formatter().parse(self.message))
+
 
 @attrs.frozen(kw_only=True, cache_hash=True)
 class Slack(_Notifier):
@@ -133,8 +149,9 @@ class Slack(_Notifier):
     (``per="stage"``), of the whole pipeline (``"pipeline"``), or both.
 
     ``message`` is a template with ``{status}``, ``{stage}`` (stage scope only), ``{job}``,
-    ``{build}``, ``{url}``, ``{duration}`` and ``{image}`` (the reference the component
-    pushed); ``stages`` limits per-stage messages to those stages; without ``channel`` the
+    ``{build}``, ``{url}``, ``{duration}``, ``{commit}`` (the checked-out commit),
+    ``{failed_stage}`` (pipeline scope only: the first stage that failed) and ``{image}`` (the
+    reference the component pushed); ``stages`` limits per-stage messages to those stages; without ``channel`` the
     Slack plugin's default channel is used::
 
         Slack(channel="#deploys", team_domain="acme", token=Credential.secret_text("slack-token"))

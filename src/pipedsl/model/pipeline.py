@@ -483,11 +483,16 @@ class Stage:
                 "(Approval(timeout_minutes=...)); give no StageOptions timeout"
             )
 
-
     @property
     def substages(self) -> tuple[Stage, ...]:
         """The stages this one holds (parallel or sequential), empty for a stage of steps."""
         return self.parallel or self.stages
+
+    def with_substages(self, stages: Iterable[Stage]) -> Stage:
+        """A copy holding ``stages`` in place of its parallel or sequential stages."""
+        if self.parallel:
+            return attrs.evolve(self, parallel=tuple(stages))
+        return attrs.evolve(self, stages=tuple(stages))
 
     def walk(self, path: str) -> Iterator[tuple[str, Stage]]:
         """This stage and every stage below it, each with its place (``path``,

@@ -21,7 +21,7 @@ from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s.config import Secret
-from pipedsl.model.values import TEXT, Text
+from pipedsl.model.values import TEXT, GString, Text
 
 
 class Step:
@@ -140,6 +140,31 @@ class Groovy(Step):
     """
 
     code: str = attrs.field(validator=_checks.text())
+
+
+def _references(value: Iterable[tuple[str, GString]]) -> tuple[tuple[str, GString], ...]:
+    return tuple(value)
+
+
+@attrs.frozen(cache_hash=True)
+class FixImages(Step):
+    """Set image reference variables once the build knows their tags' commit, date or time (a
+    generated step, placed right after the checkout): ``commit`` reads the checked-out commit,
+    ``clock`` the UTC date and time, once, then each ``(variable, reference)`` is set, and the
+    commit is kept in ``commit_var`` for messages when that is given."""
+
+    references: tuple[tuple[str, GString], ...] = attrs.field(converter=_references)
+    commit: bool = attrs.field(default=False, kw_only=True)
+    clock: bool = attrs.field(default=False, kw_only=True)
+    commit_var: str | None = attrs.field(default=None, kw_only=True)
+
+
+@attrs.frozen(cache_hash=True)
+class RecordFailedStage(Step):
+    """Keep the name of the first stage that fails in ``var`` (a generated step in each
+    stage's ``post { failure }``, for messages that name it)."""
+
+    var: str = attrs.field(validator=_checks.ENV_NAME)
 
 
 @attrs.frozen(cache_hash=True)

@@ -81,9 +81,8 @@ def check_stage_names(pipeline: Pipeline, path: str) -> list[Problem]:
     seen: set[str] = set()
     problems = []
     for where, stage in pipeline.walk_stages():
-        where = f"{path}.{where}"
         if stage.name in seen:
-            problems.append(Problem(f"{where}.name", f"duplicate stage name {stage.name!r}"))
+            problems.append(Problem(f"{path}.{where}.name", f"duplicate stage name {stage.name!r}"))
         seen.add(stage.name)
     return problems
 

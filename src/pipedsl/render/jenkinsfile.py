@@ -79,7 +79,6 @@ class _StepWriter:
             self.posts[key] = code
         return code
 
-
     def conditions(self, when: When, width: int) -> GroovyCode:
         """The conditions of a ``when`` (nested ``anyOf``/``allOf``/``not`` included), indented
         by ``width``."""

@@ -21,7 +21,7 @@ import attrs
 from pipedsl.model.deploy import DeployManifests
 from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
-from pipedsl.model.steps import ApplyManifests, Step, Milestone, ShipManifests, Stash, Unstash
+from pipedsl.model.steps import ApplyManifests, Milestone, ShipManifests, Stash, Step, Unstash
 from pipedsl.resolve.layout import manifest_dir
 
 STASH = "pipedsl_manifests"
@@ -43,9 +43,7 @@ def with_gates(project: Project, component: Component) -> Component:
     deploys = [
         i
         for i, s in enumerate(stages)
-        if any(
-            isinstance(step, DEPLOY_STEPS) for _, inner in s.walk("") for step in inner.steps
-        )
+        if any(isinstance(step, DEPLOY_STEPS) for _, inner in s.walk("") for step in inner.steps)
     ]
     first_deploy = min([first_gate, *deploys])
     folder = project.repository_path(manifest_dir(project, component.name))

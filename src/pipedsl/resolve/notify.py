@@ -7,9 +7,9 @@ import functools
 import attrs
 
 from pipedsl.errors import ModelError
-from pipedsl.model.notify import Notifier
+from pipedsl.model.notify import FAILED_STAGE_VAR, Notifier
 from pipedsl.model.pipeline import Pipeline, Post, Stage
-from pipedsl.model.steps import Step
+from pipedsl.model.steps import RecordFailedStage, Step
 
 
 @functools.lru_cache(maxsize=1024)
@@ -51,6 +51,11 @@ def with_notifications(
 
     chosen = any(n.stages for n in notifiers)
     per_stage = tuple(additions("stage").items())
+    record: tuple[tuple[str, tuple[Step, ...]], ...] = ()
+    if any(n.uses("failed_stage") for n in notifiers):
+        # The first stage that fails says so, for the pipeline's message.
+        record = (("failure", (RecordFailedStage(FAILED_STAGE_VAR),)),)
+        per_stage = _merged(record, per_stage)
 
     def notified(stage: Stage) -> Stage:
         # Nested stages notify for themselves; the stage holding them does not repeat it.
@@ -58,12 +63,23 @@ def with_notifications(
             return attrs.evolve(stage, parallel=[notified(b) for b in stage.parallel])
         if stage.stages:
             return attrs.evolve(stage, stages=[notified(b) for b in stage.stages])
-        added = tuple(additions("stage", stage.name).items()) if chosen else per_stage
+        added = (
+            _merged(record, tuple(additions("stage", stage.name).items())) if chosen else per_stage
+        )
         return attrs.evolve(stage, post=_extended(stage.post, added)) if added else stage
 
     stages = [notified(stage) for stage in pipeline.stages]
     post = _extended(pipeline.post, tuple(additions("pipeline").items()))
     return attrs.evolve(pipeline, stages=stages, post=post)
+
+
+def _merged(
+    first: tuple[tuple[str, tuple[Step, ...]], ...], then: tuple[tuple[str, tuple[Step, ...]], ...]
+) -> tuple[tuple[str, tuple[Step, ...]], ...]:
+    merged: dict[str, tuple[Step, ...]] = dict(first)
+    for condition, steps in then:
+        merged[condition] = (*merged.get(condition, ()), *steps)
+    return tuple(merged.items())
 
 
 @functools.lru_cache(maxsize=1024)

@@ -9,11 +9,13 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from pipedsl.errors import ModelError
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.runtime import Runtime
-from pipedsl.model.pipeline import Pipeline
+from pipedsl.model.notify import COMMIT_VAR
+from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
-from pipedsl.model.steps import Checkout, Git, Step
+from pipedsl.model.steps import Checkout, FixImages, Git, Step
 from pipedsl.model.validate import component_images
 from pipedsl.model.values import GString
 from pipedsl.resolve.deploy import deploy_step_change
@@ -53,24 +55,111 @@ def final_pipeline(
             return step
 
         component = attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
-    return effective_pipeline(component)
+    return effective_pipeline(component, project.branch_of(component))
 
 
-def effective_pipeline(component: Component) -> Pipeline:
-    """The pipeline as it will run: image references fixed once in the environment, and the
-    component's notification policies added to the ``post`` blocks."""
+def effective_pipeline(component: Component, branch: str | None = None) -> Pipeline:
+    """The pipeline as it will run: image references fixed once per build (in the environment,
+    or right after the checkout for tags that need the commit or the clock), and the
+    component's notification policies added to the ``post`` blocks. ``branch`` is the branch
+    the job builds (for tags with ``{branch}``)."""
     pipeline = component.pipeline
     images = component_images(component)
-    image_env = image_environment(images)
+    image_env = image_environment([i for i in images if i.fixed_at_start], branch)
     if image_env:
         pipeline = attrs.evolve(pipeline, environment={**image_env, **dict(pipeline.environment)})
+    later = [i for i in images if not i.fixed_at_start]
+    commit_var = COMMIT_VAR if any(n.uses("commit") for n in component.notify) else None
+    if later or commit_var is not None:
+        tagged_by_commit = any("commit" in i.placeholders for i in later)
+        step = attrs.evolve(
+            fix_images(later, branch),
+            commit=tagged_by_commit or commit_var is not None,
+            commit_var=commit_var,
+        )
+        if tagged_by_commit or later or _has_checkout(pipeline):
+            pipeline = _with_step_after_checkout(
+                pipeline, step, f"components[{component.name}]", needs_checkout=tagged_by_commit
+            )
     image = component.image.var if component.image is not None else None
     return with_notifications(pipeline, component.notify, image)
 
 
-def image_environment(images: list[Image]) -> dict[str, GString]:
+def image_environment(images: list[Image], branch: str | None = None) -> dict[str, GString]:
     """The pipeline environment entries that fix each image's reference once per build."""
-    return {image.var: image.reference() for image in images}
+    return {image.var: image.reference(branch) for image in images}
+
+
+def fix_images(images: list[Image], branch: str | None) -> FixImages:
+    """The step that fixes the references of ``images`` once the build has checked out."""
+    used = frozenset[str]().union(*(image.placeholders for image in images))
+    return FixImages(
+        tuple((image.var, image.reference(branch)) for image in images),
+        commit="commit" in used,
+        clock=bool(used & {"date", "time"}),
+    )
+
+
+def _has_checkout(pipeline: Pipeline) -> bool:
+    return any(isinstance(step, Checkout | Git) for step in pipeline.all_steps())
+
+
+def _with_step_after_checkout(
+    pipeline: Pipeline, step: Step, where: str, *, needs_checkout: bool
+) -> Pipeline:
+    """``pipeline`` with ``step`` right after its first checkout (in document order, nested
+    steps included), or, when it needs no commit and there is no checkout, first in the first
+    stage that has steps."""
+    done = False
+
+    def after_checkout(items: tuple[Step, ...]) -> tuple[Step, ...]:
+        nonlocal done
+        out: list[Step] = []
+        for original in items:
+            item = original
+            if not done and item.children:
+                children = after_checkout(item.children)
+                if children is not item.children:
+                    item = item.with_children(children)
+            out.append(item)
+            if not done and isinstance(item, Checkout | Git):
+                out.append(step)
+                done = True
+        return tuple(out) if len(out) != len(items) or done else items
+
+    def in_stage(stage: Stage) -> Stage:
+        if done:
+            return stage
+        if stage.substages:
+            return stage.with_substages(in_stage(s) for s in stage.substages)
+        return attrs.evolve(stage, steps=after_checkout(stage.steps))
+
+    stages = tuple(in_stage(s) for s in pipeline.stages)
+    if done:
+        return attrs.evolve(pipeline, stages=stages)
+    if needs_checkout:
+        raise ModelError(
+            f"{where}: an image tag with {{commit}} needs the commit checked out first, but the "
+            "pipeline has no Checkout or Git step"
+        )
+    first = next(path for path, s in pipeline.walk_stages() if s.steps)
+    return attrs.evolve(
+        pipeline,
+        stages=tuple(
+            _first_steps(s, step, first, f"stages[{i}]") for i, s in enumerate(pipeline.stages)
+        ),
+    )
+
+
+def _first_steps(stage: Stage, step: Step, target: str, path: str) -> Stage:
+    if path == target:
+        return attrs.evolve(stage, steps=(step, *stage.steps))
+    if not target.startswith(path + "."):
+        return stage
+    kind = "parallel" if stage.parallel else "stages"
+    return stage.with_substages(
+        _first_steps(s, step, target, f"{path}.{kind}[{i}]") for i, s in enumerate(stage.substages)
+    )
 
 
 def checkout_by_url(project: Project, component: Component) -> Component:
