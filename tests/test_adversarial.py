@@ -26,6 +26,7 @@ from pipedsl import (
     DockerHub,
     DockerPush,
     Echo,
+    JenkinsJobs,
     KubectlApply,
     Maven,
     ModelError,
@@ -115,7 +116,10 @@ def build(v: dict[str, str]) -> Project:
     ]
     pipeline = Pipeline(stages, agent=Agent.on(v["agent"]), tools=Tools(maven=v["tool"]))
     return Project(
-        "adversarial", repository=REPO, components=[Component("app", pipeline, notify=slack)]
+        "adversarial",
+        repository=REPO,
+        components=[Component("app", pipeline, notify=slack)],
+        jenkins=JenkinsJobs(definition="multibranch"),
     )
 
 
@@ -180,7 +184,7 @@ def check(project: Project, v: dict[str, str], pipeline: dict[str, Any], config:
         assert send["named"]["teamDomain"] == v["team"]
         assert send["named"]["message"] == v["message"]
     root = ET.fromstring(re.sub(r"^<\?xml[^>]*\?>", "", config))  # noqa: S314  (our own output)
-    assert root.tag == "flow-definition"
+    assert root.tag == "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
     assert children(first, "post")
 
 

@@ -61,7 +61,10 @@ def test_conditions_nest(walked: dict[str, Any]) -> None:
     ("build", "message"),
     [
         (When, "give at least one of"),
-        (lambda: When(not_=When(changeset=["a"], before_agent=True)), "before_agent applies"),
+        (
+            lambda: When(not_=When(changeset=["a"], before_agent=True)),
+            "before_agent and before_input apply",
+        ),
         (lambda: When(changeset=["a"], no_changes="maybe"), "no_changes"),  # type: ignore[arg-type]
         (lambda: When(any_of=[GroovyExpr("x")]), "When.any_of"),
     ],

@@ -20,6 +20,7 @@ from pipedsl import (
     Dir,
     Echo,
     GString,
+    JenkinsJobs,
     Maven,
     ModelError,
     Npm,
@@ -123,7 +124,12 @@ def _project(value: str) -> dict[str, Project]:
 
     def one(stage: Stage, **kw: object) -> Project:
         pipeline = Pipeline([stage], **kw)  # type: ignore[arg-type]
-        return Project("long", repository=REPO, components=[Component("api", pipeline)])
+        return Project(
+            "long",
+            repository=REPO,
+            components=[Component("api", pipeline)],
+            jenkins=JenkinsJobs(definition="multibranch"),
+        )
 
     base = Stage("Build", [sh("make")])
     return {

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         SshServer,
     )
     from pipedsl.model.jobs import (
+        Branches,
         JenkinsJobs,
         Triggers,
     )
@@ -211,6 +212,7 @@ _EXPORTS: dict[str, str] = {
     "Registry": "pipedsl.model.infra",
     "Repository": "pipedsl.model.infra",
     "SshServer": "pipedsl.model.infra",
+    "Branches": "pipedsl.model.jobs",
     "JenkinsJobs": "pipedsl.model.jobs",
     "Triggers": "pipedsl.model.jobs",
     "ClaimTemplate": "pipedsl.model.k8s",
@@ -328,6 +330,7 @@ __all__ = [
     "Artifact",
     "BackingService",
     "BlueGreen",
+    "Branches",
     "CheckResult",
     "Checkout",
     "ClaimTemplate",

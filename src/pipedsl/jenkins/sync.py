@@ -23,7 +23,14 @@ import attrs
 
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import FOLDER, Item, JenkinsApi
-from pipedsl.render.configxml import Marker, canonical_digest, read_marker
+from pipedsl.model.validate import github_coordinates
+from pipedsl.render.configxml import (
+    MULTIBRANCH_JOB,
+    WORKFLOW_JOB,
+    Marker,
+    canonical_digest,
+    read_marker,
+)
 
 
 def recorded_digest(config_xml: str) -> str:
@@ -49,7 +56,7 @@ def server_digest(config_xml: str) -> str:
 
 def _builds(config_xml: str, repository: str) -> bool:
     """Whether a config, as Jenkins serves it, builds ``repository``: the URL of one of its SCM
-    remotes is exactly that, or its inline script checks exactly that out by URL (as pipedsl
+    remotes is exactly that, its GitHub branch source names that repository, or its inline script checks exactly that out by URL (as pipedsl
     writes it: ``url: '<repository>'``). A mention anywhere else (a comment, another URL that
     starts the same) does not count."""
     try:
@@ -59,6 +66,14 @@ def _builds(config_xml: str, repository: str) -> bool:
     remotes = root.findall(".//userRemoteConfigs/*/url")
     if any((url.text or "") == repository for url in remotes):
         return True
+    wanted = github_coordinates(repository)
+    if wanted is not None:
+        # A multibranch job's GitHub branch source names the repository by owner and name
+        # (GitHub compares both without regard to case).
+        for source in root.iter("source"):
+            named = (source.findtext("repoOwner") or "", source.findtext("repository") or "")
+            if all(named) and [n.casefold() for n in named] == [w.casefold() for w in wanted]:
+                return True
     checkout = re.compile(r"\burl:\s*(['\"])" + re.escape(repository) + r"\1")
     return any(checkout.search(script.text or "") for script in root.iter("script"))
 
@@ -107,6 +122,16 @@ class DesiredJob:
         if marker is None or marker.repository is None:
             return None
         return Owner(marker.project, unquote(marker.repository))
+
+    @property
+    def item_class(self) -> str | None:
+        """The Jenkins class of the item its config makes (what a listing's ``_class`` shows),
+        None when the config is not XML."""
+        try:
+            root = ET.fromstring(re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", self.config_xml.lstrip()))  # noqa: S314
+        except ET.ParseError:
+            return None
+        return WORKFLOW_JOB if root.tag == "flow-definition" else root.tag
 
     @property
     def folders(self) -> list[str]:
@@ -269,6 +294,28 @@ def _existing_change(job: DesiredJob, item: Item, config: str | None, *, restore
     )
 
 
+_KINDS = {WORKFLOW_JOB: "a pipeline job", MULTIBRANCH_JOB: "a multibranch job"}
+
+
+def _class_changed(job: DesiredJob, item: Item, change: Change) -> Change:
+    """``change`` (to a job sync may write), unless the job's class on Jenkins is not the class
+    of its rendered config (a project switched to or from multibranch jobs): Jenkins never
+    changes an item's class through its config.xml (it answers 500 "Expecting class ... but got
+    class ... instead"), so no sync could update it; that is a conflict, said plainly."""
+    if change.action not in ("update", "drift", "edited") or "." not in item.kind:
+        return change  # a listing without Jenkins class names decides nothing
+    wanted = job.item_class
+    if wanted is None or wanted == item.kind:
+        return change
+    return Change(
+        "conflict",
+        job.full_name,
+        f"it is {_KINDS.get(item.kind, item.kind)} on Jenkins and its project now makes it "
+        f"{_KINDS.get(wanted, wanted)}; Jenkins cannot change the class of a job, so delete "
+        "the job on Jenkins (its builds go with it) and sync again",
+    )
+
+
 def _deletes(
     desired: Sequence[DesiredJob],
     existing: dict[str, Item],
@@ -366,6 +413,7 @@ def plan_sync(
             changes.append(Change("create", job.full_name))
         else:
             change = _existing_change(job, found[1], configs.get(found[0]), restore=restore)
+            change = _class_changed(job, found[1], change)
             changes.append(change)
             if change.action == "conflict":
                 continue

@@ -9,9 +9,45 @@ import attrs
 
 from pipedsl.model import _checks
 
-Definition = Literal["scm", "inline"]
+Definition = Literal["scm", "inline", "multibranch"]
 
 PLACEHOLDER_URL = "http://jenkins.example.com:14149"
+
+
+def _wildcards(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _checks.words(non_empty=False)(instance, attribute, value)
+    assert isinstance(value, tuple)  # noqa: S101  (checked above)
+    for pattern in value:
+        if not re.fullmatch(r"[^\s\x00-\x1f\x7f]+", pattern):
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"{pattern!r}: a branch pattern is a name with '*' wildcards, without spaces",
+            )
+
+
+@attrs.frozen(cache_hash=True)
+class Branches:
+    """What a multibranch job builds (``JenkinsJobs(definition="multibranch")``).
+
+    ``include``: wildcard patterns of the branch names that get builds (``"main"``,
+    ``"release/*"``; every branch when empty). ``pull_requests``: pull requests from branches
+    of the repository itself get builds (``PR-<number>``, merged with their target branch).
+    ``forks``: pull requests from forks too, with the Jenkinsfile of the target branch unless the
+    author may write to the repository (Jenkins' "trust permission"). ``prune``: jobs of
+    deleted branches and closed pull requests are removed. ``scan_hours``: how often Jenkins
+    re-scans the repository besides the webhook (a safety net for missed events).
+    """
+
+    include: tuple[str, ...] = attrs.field(
+        factory=tuple, converter=_checks.str_tuple, validator=_wildcards
+    )
+    pull_requests: bool = attrs.field(
+        default=True, kw_only=True, validator=_checks.instance_of(bool)
+    )
+    forks: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+    prune: bool = attrs.field(default=True, kw_only=True, validator=_checks.instance_of(bool))
+    scan_hours: int = attrs.field(default=24, kw_only=True, validator=_checks.positive_int)
 
 
 @attrs.frozen
@@ -25,11 +61,20 @@ class JenkinsJobs:
     a first build, so until one has run a push does not start it (``pipedsl sync
     --first-build`` starts one).
 
+    ``"multibranch"`` makes each component a multibranch job (GitHub branch source): every
+    branch and pull request that ``branches`` (:class:`Branches`) selects gets a job of its own
+    building its own Jenkinsfile, ``When(branch=...)`` and ``When(change_request=...)`` hold
+    where they should, and the stages that push images, wait for an approval or deploy run
+    only on the component's deploy branch (``Component.branch``, else ``Project.branch``).
+
     ``url`` is the Jenkins URL GitHub calls (the webhook is ``<url>/github-webhook/``);
-    ``checkout_credentials`` the credential id for a private repository.
+    ``checkout_credentials`` the credential id for a private repository (for multibranch jobs
+    also the GitHub API login: a username/password credential holding a token).
     """
 
-    definition: Definition = attrs.field(default="scm", validator=_checks.one_of(("scm", "inline")))
+    definition: Definition = attrs.field(
+        default="scm", validator=_checks.one_of(("scm", "inline", "multibranch"))
+    )
     url: str = attrs.field(
         default=PLACEHOLDER_URL,
         kw_only=True,
@@ -38,6 +83,29 @@ class JenkinsJobs:
     checkout_credentials: str | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.CREDENTIAL_ID)
     )
+    branches: Branches | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Branches))
+    )
+    """What a multibranch job builds (every branch and the repository's own pull requests when
+    not given)."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.branches is not None and self.definition != "multibranch":
+            raise _checks.fail(
+                self,
+                attrs.fields(JenkinsJobs).branches,
+                f"branches apply to multibranch jobs; this project's jobs are "
+                f"definition={self.definition!r} (give definition='multibranch')",
+            )
+
+    @property
+    def multibranch(self) -> bool:
+        return self.definition == "multibranch"
+
+    @property
+    def branch_selection(self) -> Branches:
+        """What a multibranch job builds."""
+        return self.branches if self.branches is not None else Branches()
 
     @property
     def is_placeholder(self) -> bool:

@@ -188,11 +188,24 @@ def _optional_when(instance: object, attribute: attrs.Attribute[Any], value: obj
     _checks.optional(_checks.instance_of(When))(instance, attribute, value)
 
 
+def _change_request(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool):
+        return
+    if not isinstance(value, str) or not value:
+        raise _checks.fail(
+            instance, attribute, "expected True (any pull request) or the target branch's name"
+        )
+    _checks.text(multiline=False)(instance, attribute, value)
+
+
 @attrs.frozen(cache_hash=True)
 class When:
     """A stage's ``when``: every condition given must hold.
 
-    ``branch`` is a branch name or Ant pattern; ``expression`` a trusted Groovy expression;
+    ``branch`` is a branch name or Ant pattern (``"main"``, ``"release/*"``) and
+    ``change_request`` holds for a pull request's build (``True``) or for one targeting that
+    branch (``"main"``): both only in multibranch jobs (``JenkinsJobs(definition="multibranch")``),
+    where Jenkins knows what a build is for; ``expression`` a trusted Groovy expression;
     ``environment`` maps variable names to the values they must have; ``changeset`` holds when a
     file matching one of its Ant patterns (``"api/**"``) changed in the build's change set (for
     monorepos: build a component only when its folder changed). A build with no change set
@@ -227,13 +240,19 @@ class When:
         factory=tuple, kw_only=True, converter=_checks.to_tuple, validator=_whens
     )
     not_: When | None = attrs.field(default=None, kw_only=True, validator=_optional_when)
+    change_request: bool | str = attrs.field(default=False, kw_only=True, validator=_change_request)
     before_agent: bool = attrs.field(
         default=False, kw_only=True, validator=_checks.instance_of(bool)
     )
+    before_input: bool = attrs.field(
+        default=False, kw_only=True, validator=_checks.instance_of(bool)
+    )
+    """Decide before the stage's approval asks anyone (else Jenkins asks first)."""
 
     def __attrs_post_init__(self) -> None:
         if not (
             self.branch is not None
+            or self.change_request is not False
             or self.expression is not None
             or self.environment
             or self.changeset
@@ -242,16 +261,16 @@ class When:
             or self.not_ is not None
         ):
             raise ModelError(
-                "When: give at least one of branch, expression, environment, changeset, "
-                "any_of, all_of, not_"
+                "When: give at least one of branch, change_request, expression, environment, "
+                "changeset, any_of, all_of, not_"
             )
         for name in ("any_of", "all_of", "not_"):
             nested = getattr(self, name)
             for inner in nested if isinstance(nested, tuple) else (nested,) if nested else ():
-                if inner.before_agent:
+                if inner.before_agent or inner.before_input:
                     raise ModelError(
-                        f"When.{name}: before_agent applies to a stage's whole when, not to a "
-                        "nested condition"
+                        f"When.{name}: before_agent and before_input apply to a stage's whole "
+                        "when, not to a nested condition"
                     )
 
     @property
@@ -259,6 +278,7 @@ class When:
         """How many conditions it states (``not_`` wants exactly one inside)."""
         return (
             (self.branch is not None)
+            + (self.change_request is not False)
             + (self.expression is not None)
             + len(self.environment)
             + bool(self.changeset)
@@ -266,6 +286,19 @@ class When:
             + bool(self.all_of)
             + (self.not_ is not None)
         )
+
+    def branch_conditions(self, path: str) -> Iterator[str]:
+        """The places (from ``path``) of its conditions on what a build is for — ``branch``
+        and ``change_request`` — nested ones included."""
+        if self.branch is not None:
+            yield f"{path}.branch"
+        if self.change_request is not False:
+            yield f"{path}.change_request"
+        for name in ("any_of", "all_of"):
+            for index, inner in enumerate(getattr(self, name)):
+                yield from inner.branch_conditions(f"{path}.{name}[{index}]")
+        if self.not_ is not None:
+            yield from self.not_.branch_conditions(f"{path}.not_")
 
 
 @attrs.frozen(cache_hash=True)

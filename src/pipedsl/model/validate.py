@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from pipedsl.errors import ModelError, Problem
@@ -202,9 +203,93 @@ def check_images(component: Component) -> list[Problem]:
     return problems
 
 
+GITHUB_REPOSITORY = re.compile(
+    r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
+    r"([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]+?)(?:\.git)?/?"
+)
+"""A GitHub repository URL: its owner and name."""
+
+
+def github_coordinates(repository: str) -> tuple[str, str] | None:
+    """``(owner, name)`` of a GitHub repository URL, None for any other URL."""
+    match = GITHUB_REPOSITORY.fullmatch(repository)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """A branch source wildcard (``*`` is any run of characters, ``/`` included)."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def check_multibranch(project: Project) -> list[Problem]:
+    """Multibranch jobs discover branches and pull requests through GitHub's API; schedules
+    belong to single-branch jobs (a multibranch job re-scans on its own schedule)."""
+    if not project.jenkins.multibranch:
+        return []
+    problems = []
+    if github_coordinates(project.repository) is None:
+        problems.append(
+            Problem(
+                "jenkins.definition",
+                f"multibranch jobs need a GitHub repository (https://github.com/<owner>/<name>"
+                f" or git@github.com:<owner>/<name>.git); the repository is "
+                f"{project.repository!r}",
+            )
+        )
+    include = project.jenkins.branch_selection.include
+    for component in project.components:
+        deploy = project.branch_of(component)
+        if include and not any(_wildcard(pattern).fullmatch(deploy) for pattern in include):
+            problems.append(
+                Problem(
+                    "jenkins.branches.include",
+                    f"component {component.name!r} deploys from {deploy!r}, which none of "
+                    f"{list(include)} selects: its deploy branch would never build",
+                )
+            )
+        if component.triggers is not None:
+            problems.append(
+                Problem(
+                    f"components[{component.name}].triggers",
+                    "a multibranch job has no cron or polling triggers of its own: it builds "
+                    "on GitHub's webhook and re-scans every Branches(scan_hours=...) hours",
+                )
+            )
+    return problems
+
+
+def check_branch_conditions(project: Project) -> list[Problem]:
+    """``when`` conditions on a build's branch or pull request hold only in multibranch jobs
+    (Jenkins sets ``BRANCH_NAME`` and ``CHANGE_ID`` nowhere else): elsewhere they would
+    silently never hold."""
+    if project.jenkins.multibranch:
+        return []
+    problems = []
+    for component in project.components:
+        for where, stage in component.pipeline.walk_stages():
+            if stage.when is None:
+                continue
+            path = f"components[{component.name}].pipeline.{where}.when"
+            for condition in stage.when.branch_conditions(path):
+                problems.append(
+                    Problem(
+                        condition,
+                        "never holds here: Jenkins tells a build's branch or pull request "
+                        "only to multibranch jobs, and this job builds one branch "
+                        f"({project.branch_of(component)!r}); use "
+                        "JenkinsJobs(definition='multibranch') or drop the condition",
+                    )
+                )
+    return problems
+
+
 def validate_project(project: Project) -> None:
     """Check the rules that span objects; raise :class:`ModelError` listing every problem."""
-    problems = check_duplicate_components(project)
+    problems = (
+        check_duplicate_components(project)
+        + check_multibranch(project)
+        + check_branch_conditions(project)
+    )
     for component in project.components:
         problems += component_problems(component)
     problems += k8s_problems(project)
@@ -225,4 +310,9 @@ def component_problems(component: Component) -> list[Problem]:
 
 def project_problems(project: Project) -> list[Problem]:
     """The problems that span components: duplicate names and the Kubernetes objects."""
-    return check_duplicate_components(project) + k8s_problems(project)
+    return (
+        check_duplicate_components(project)
+        + check_multibranch(project)
+        + check_branch_conditions(project)
+        + k8s_problems(project)
+    )

@@ -21,6 +21,7 @@ import attrs
 from pipedsl.errors import RenderError
 from pipedsl.model.jobs import JenkinsJobs
 from pipedsl.model.project import Component, Project
+from pipedsl.model.validate import github_coordinates
 
 MANAGED_MARK = "[managed by pipedsl"
 _MARKER = re.compile(
@@ -40,6 +41,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _AS_REFERENCE = re.compile("[\r\x7f-\x9f\u2028]")
 
 WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+MULTIBRANCH_JOB = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
+_GITHUB_TRAITS = "org.jenkinsci.plugins.github__branch__source"
 
 
 def xml_text(value: str, where: str) -> str:
@@ -67,6 +70,119 @@ def job_full_name(project: Project, component: Component) -> str:
 def _github_project_url(repository: str) -> str | None:
     match = re.fullmatch(r"(?:https://|git@)github\.com[/:](.+?)(?:\.git)?/?", repository)
     return f"https://github.com/{match.group(1)}/" if match else None
+
+
+def _multibranch_config(
+    *,
+    project: Project,
+    component: Component,
+    settings: JenkinsJobs,
+    script_path: str,
+    description: str,
+) -> ET.Element:
+    """A multibranch job reading the Jenkinsfile at ``script_path`` of every branch and pull
+    request ``settings.branches`` selects, through GitHub's branch source. Every part Jenkins
+    would otherwise default (the traits above all: missing traits mean the legacy defaults,
+    fork pull requests included) is written out."""
+    where = job_full_name(project, component)
+    coordinates = github_coordinates(project.repository)
+    if coordinates is None:  # validate_project refuses it first
+        raise RenderError(f"{where}: multibranch jobs need a GitHub repository")
+    owner, name = coordinates
+    branches = settings.branch_selection
+    root = ET.Element(MULTIBRANCH_JOB, plugin="workflow-multibranch")
+    _sub(root, "actions")
+    _sub(root, "description", xml_text(description, where))
+    _sub(root, "properties")
+    orphans = _sub(
+        root,
+        "orphanedItemStrategy",
+        **{"class": "com.cloudbees.hudson.plugins.folder.computed.DefaultOrphanedItemStrategy"},
+    )
+    _sub(orphans, "pruneDeadBranches", "true" if branches.prune else "false")
+    _sub(orphans, "daysToKeep", "-1")
+    _sub(orphans, "numToKeep", "-1")
+    _sub(orphans, "abortBuilds", "false")
+    scan = _sub(
+        _sub(root, "triggers"), "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger"
+    )
+    _sub(scan, "spec", _scan_spec(branches.scan_hours))
+    _sub(scan, "interval", str(branches.scan_hours * 3_600_000))
+    _sub(root, "disabled", "false")
+    sources = _sub(
+        root, "sources", **{"class": "jenkins.branch.MultiBranchProject$BranchSourceList"}
+    )
+    branch_source = _sub(_sub(sources, "data"), "jenkins.branch.BranchSource")
+    source = _sub(
+        branch_source,
+        "source",
+        **{"class": "org.jenkinsci.plugins.github_branch_source.GitHubSCMSource"},
+    )
+    # A stable id: Jenkins keys the branch jobs' state on it.
+    _sub(source, "id", f"pipedsl-{project.name}-{component.name}")
+    _sub(source, "apiUri", "https://api.github.com")
+    if settings.checkout_credentials:
+        _sub(source, "credentialsId", settings.checkout_credentials)
+    _sub(source, "repoOwner", xml_text(owner, where))
+    _sub(source, "repository", xml_text(name, where))
+    _sub(source, "repositoryUrl", xml_text(github_url(owner, name), where))
+    traits = _sub(source, "traits")
+    # Branches that are also pull requests are built as the pull request (strategy 1), unless
+    # pull requests are not built at all (then every branch: strategy 3).
+    _sub(
+        _sub(traits, f"{_GITHUB_TRAITS}.BranchDiscoveryTrait"),
+        "strategyId",
+        "1" if branches.pull_requests else "3",
+    )
+    if branches.pull_requests:
+        # The pull request merged with its target branch: what merging it would build.
+        _sub(_sub(traits, f"{_GITHUB_TRAITS}.OriginPullRequestDiscoveryTrait"), "strategyId", "1")
+    if branches.forks:
+        fork = _sub(traits, f"{_GITHUB_TRAITS}.ForkPullRequestDiscoveryTrait")
+        _sub(fork, "strategyId", "1")
+        _sub(
+            fork,
+            "trust",
+            **{
+                "class": "org.jenkinsci.plugins.github_branch_source."
+                "ForkPullRequestDiscoveryTrait$TrustPermission"
+            },
+        )
+    if branches.include:
+        wildcard = _sub(traits, "jenkins.scm.impl.trait.WildcardSCMHeadFilterTrait")
+        # Pull requests are heads named PR-<number>: a filter on branch names keeps them.
+        includes = [*branches.include, *(["PR-*"] if branches.pull_requests else [])]
+        _sub(wildcard, "includes", xml_text(" ".join(includes), where))
+        _sub(wildcard, "excludes", "")
+    strategy = _sub(
+        branch_source, "strategy", **{"class": "jenkins.branch.DefaultBranchPropertyStrategy"}
+    )
+    _sub(strategy, "properties", **{"class": "empty-list"})
+    factory = _sub(
+        root,
+        "factory",
+        **{"class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory"},
+    )
+    _sub(factory, "scriptPath", xml_text(script_path, where))
+    return root
+
+
+def _scan_spec(hours: int) -> str:
+    """The cron line Jenkins derives from a periodic scan interval (as its own form writes it)."""
+    if hours <= 1:
+        return "H/15 * * * *"
+    if hours <= 8:
+        return "H/30 * * * *"
+    if hours <= 24:
+        return "H H/4 * * *"
+    if hours <= 48:
+        return "H H/12 * * *"
+    return "H H * * *"
+
+
+def github_url(owner: str, name: str) -> str:
+    """A GitHub repository's web URL, as the branch source records it."""
+    return f"https://github.com/{owner}/{name}"
 
 
 def _config(
@@ -284,14 +400,27 @@ def render_job_config(
             "\nInline pipeline: a GitHub push starts it only after a first build "
             "(pipedsl sync --first-build)."
         )
-    root = _config(
-        project=project,
-        component=component,
-        settings=settings,
-        jenkinsfile=jenkinsfile,
-        script_path=script_path,
-        description="",
-    )
+    if settings.multibranch:
+        text += (
+            "\nMultibranch job: branches and pull requests get jobs of their own; only "
+            f"{project.branch_of(component)!r} pushes and deploys."
+        )
+        root = _multibranch_config(
+            project=project,
+            component=component,
+            settings=settings,
+            script_path=script_path,
+            description="",
+        )
+    else:
+        root = _config(
+            project=project,
+            component=component,
+            settings=settings,
+            jenkinsfile=jenkinsfile,
+            script_path=script_path,
+            description="",
+        )
     # The digest ignores the description, so it is taken before the description is filled in.
     mark = (
         f"{MANAGED_MARK}; project={project.name}; "

@@ -47,6 +47,14 @@ STEP_PLUGINS: dict[type[Step], str] = {
 
 TOOL_PLUGINS = {"nodejs": "nodejs", "gradle": "gradle"}
 
+# What multibranch jobs need besides: the branch source, its folders and its GitHub discovery.
+MULTIBRANCH_PLUGINS = (
+    "branch-api",
+    "cloudbees-folder",
+    "github-branch-source",
+    "workflow-multibranch",
+)
+
 _KIND_TO_CASC = {
     "username_password": "usernamePassword",
     "secret_text": "string",
@@ -85,6 +93,8 @@ def required_plugins(project: Project, steps: list[Step]) -> list[str]:
         for tool, _ in component.pipeline.tools.items():
             if tool in TOOL_PLUGINS:
                 plugins.add(TOOL_PLUGINS[tool])
+    if project.jenkins.multibranch:
+        plugins.update(MULTIBRANCH_PLUGINS)
     return sorted(plugins)
 
 
@@ -363,12 +373,24 @@ def render_setup_notes(project: Project) -> str:
             + ", ".join(f"`{c}`" for c in needs)
             + " (see docs/deploy.md)."
         )
+    events = "events `push` and `pull_request`" if jobs.multibranch else "event `push`"
     lines += [
         f"4. In GitHub, add a webhook to {project.repository}: payload URL `{jobs.webhook_url}`,",
-        "   content type `application/json`, event `push`.",
+        f"   content type `application/json`, {events}.",
         "5. Run `pipedsl sync` to create the jobs in the Jenkins folder "
         f"`{project.jenkins_folder}`.",
     ]
+    if jobs.multibranch:
+        login = (
+            f"the credential `{jobs.checkout_credentials}` (username and a GitHub token)"
+            if jobs.checkout_credentials
+            else "no credential: public repositories only, at GitHub's anonymous rate limit "
+            "(set `JenkinsJobs(checkout_credentials=...)` to a username/token credential)"
+        )
+        lines.append(
+            "6. The jobs are multibranch jobs: Jenkins scans the repository through GitHub's API "
+            f"with {login}, then gives each branch and pull request a job of its own."
+        )
     if jobs.definition == "inline":
         lines.append(
             "6. The jobs embed their Jenkinsfiles: a push only starts a job after its first build; "

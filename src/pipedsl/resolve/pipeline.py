@@ -17,7 +17,8 @@ from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Checkout, FixImages, Git, Step
 from pipedsl.model.validate import component_images
-from pipedsl.model.values import GString
+from pipedsl.model.values import GroovyExpr, GString
+from pipedsl.resolve.branches import BRANCH_TAG, on_deploy_branch
 from pipedsl.resolve.deploy import deploy_step_change
 from pipedsl.resolve.gates import with_gates
 from pipedsl.resolve.notify import with_notifications
@@ -32,7 +33,7 @@ def final_pipeline(
     rendered manifests, an inline job's checkout by URL, image variables and notifications.
     ``runtimes``: the component's ``rendered_runtimes``, when the caller (render, which writes
     their manifests) has them already."""
-    component = with_gates(project, component)
+    component = with_gates(project, on_deploy_branch(project, component))
     # Both changes in one walk over the pipeline: the deploy steps made are no checkouts, and
     # neither change makes nested steps the other would change.
     changes = [
@@ -55,14 +56,15 @@ def final_pipeline(
             return step
 
         component = attrs.evolve(component, pipeline=component.pipeline.map_steps(change))
-    return effective_pipeline(component, project.branch_of(component))
+    branch = BRANCH_TAG if project.jenkins.multibranch else project.branch_of(component)
+    return effective_pipeline(component, branch)
 
 
-def effective_pipeline(component: Component, branch: str | None = None) -> Pipeline:
+def effective_pipeline(component: Component, branch: str | GroovyExpr | None = None) -> Pipeline:
     """The pipeline as it will run: image references fixed once per build (in the environment,
     or right after the checkout for tags that need the commit or the clock), and the
     component's notification policies added to the ``post`` blocks. ``branch`` is the branch
-    the job builds (for tags with ``{branch}``)."""
+    the job builds (for tags with ``{branch}``; an expression in a multibranch job)."""
     pipeline = component.pipeline
     images = component_images(component)
     image_env = image_environment([i for i in images if i.fixed_at_start], branch)
@@ -85,12 +87,14 @@ def effective_pipeline(component: Component, branch: str | None = None) -> Pipel
     return with_notifications(pipeline, component.notify, image)
 
 
-def image_environment(images: list[Image], branch: str | None = None) -> dict[str, GString]:
+def image_environment(
+    images: list[Image], branch: str | GroovyExpr | None = None
+) -> dict[str, GString]:
     """The pipeline environment entries that fix each image's reference once per build."""
     return {image.var: image.reference(branch) for image in images}
 
 
-def fix_images(images: list[Image], branch: str | None) -> FixImages:
+def fix_images(images: list[Image], branch: str | GroovyExpr | None) -> FixImages:
     """The step that fixes the references of ``images`` once the build has checked out."""
     used = frozenset[str]().union(*(image.placeholders for image in images))
     return FixImages(
