@@ -20,7 +20,12 @@ from xml.sax.saxutils import escape
 import jenkins
 import pytest
 
-from tests.support.fake_jenkins import FOLDER_CLASS, FakeJenkins
+from tests.support.fake_jenkins import (
+    FOLDER_CLASS,
+    MULTIBRANCH_CLASS,
+    WORKFLOW_JOB_CLASS,
+    FakeJenkins,
+)
 
 ADMIN_SECRET = secrets.token_hex(12)
 ALICE_SECRET = secrets.token_hex(12)
@@ -123,6 +128,53 @@ def inline_job(script: str, *, trigger: bool = True) -> str:
   </definition>
   <disabled>false</disabled>
 </flow-definition>
+"""
+
+
+def multibranch_job(
+    owner: str = "acme",
+    repository: str = "demo",
+    *,
+    api_uri: str | None = "https://api.github.com",
+    source_class: str = "org.jenkinsci.plugins.github_branch_source.GitHubSCMSource",
+    disabled: bool = False,
+    description: str = "demo multibranch",
+) -> str:
+    """A multibranch project config of the shape a real Jenkins 2.516.3 accepted and
+    round-tripped (see /work/shared/reference/real-jenkins-2.516.md): a GitHub branch source
+    with owner, repository, URL and discovery traits, and a Jenkinsfile path."""
+    api = "" if api_uri is None else f"<apiUri>{escape(api_uri)}</apiUri>"
+    traits = "org.jenkinsci.plugins.github__branch__source"
+    return f"""<?xml version='1.1' encoding='UTF-8'?>
+<{MULTIBRANCH_CLASS} plugin="workflow-multibranch">
+  <actions/>
+  <description>{escape(description)}</description>
+  <properties/>
+  <disabled>{"true" if disabled else "false"}</disabled>
+  <sources class="jenkins.branch.MultiBranchProject$BranchSourceList">
+    <data>
+      <jenkins.branch.BranchSource>
+        <source class="{source_class}">
+          <id>demo-source</id>
+          {api}
+          <repoOwner>{escape(owner)}</repoOwner>
+          <repository>{escape(repository)}</repository>
+          <repositoryUrl>https://github.com/{escape(owner)}/{escape(repository)}</repositoryUrl>
+          <traits>
+            <{traits}.BranchDiscoveryTrait><strategyId>1</strategyId></{traits}.BranchDiscoveryTrait>
+            <{traits}.OriginPullRequestDiscoveryTrait><strategyId>1</strategyId></{traits}.OriginPullRequestDiscoveryTrait>
+          </traits>
+        </source>
+        <strategy class="jenkins.branch.DefaultBranchPropertyStrategy">
+          <properties class="empty-list"></properties>
+        </strategy>
+      </jenkins.branch.BranchSource>
+    </data>
+  </sources>
+  <factory class="org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory">
+    <scriptPath>generated/demo/api/Jenkinsfile</scriptPath>
+  </factory>
+</{MULTIBRANCH_CLASS}>
 """
 
 
@@ -729,3 +781,221 @@ def test_webhook_accepts_form_payloads(server: FakeJenkins) -> None:
     )
     assert answer.status == 200
     assert server.triggered == ["J"]
+
+
+# --------------------------------------------------------------------------- multibranch projects
+
+ADMIN = ("admin", ADMIN_SECRET)
+XML = {"Content-Type": "text/xml; charset=utf-8"}
+
+
+def test_multibranch_project_is_created_listed_and_round_tripped(server: FakeJenkins) -> None:
+    server.put_folder("F")
+    config = multibranch_job(description="api <multibranch>")
+    created = http(
+        "POST",
+        server.url + "/job/F/createItem?name=api",
+        body=config.encode(),
+        headers=XML,
+        auth=ADMIN,
+    )
+    assert (created.status, created.body) == (200, b"")
+    assert server.item_class("F/api") == MULTIBRANCH_CLASS
+    assert server.job_names() == ["F/api"]
+    assert server.folder_names() == ["F"]
+
+    # As posted, with Jenkins' XML 1.1 declaration and its empty elements collapsed.
+    served = client(server).get_job_config("F/api")
+    body = config.split("\n", 1)[1].rstrip("\n")
+    expected = '<?xml version="1.1" encoding="UTF-8"?>' + body.replace(
+        '<properties class="empty-list"></properties>', '<properties class="empty-list"/>'
+    )
+    assert served == expected
+
+    fields = "name,_class,description,color,lastBuild[number],builds[number],jobs[name]"
+    tree = f"jobs[name,jobs[{fields}]]"
+    listed = json.loads(http("GET", server.url + f"/api/json?tree={tree}", auth=ADMIN).body)[
+        "jobs"
+    ][0]["jobs"]
+    assert listed == [
+        {
+            "_class": MULTIBRANCH_CLASS,
+            "name": "api",
+            "description": "api <multibranch>",
+            "jobs": [],  # no GitHub here: no branch jobs are discovered
+        }
+    ]
+    deep = client(server).get_info(query="?depth=2")["jobs"][0]["jobs"][0]
+    assert deep["_class"] == MULTIBRANCH_CLASS
+    assert deep["jobs"] == []
+    assert not {"color", "builds", "lastBuild", "nextBuildNumber"} & set(deep)
+    assert {job["fullname"] for job in client(server).get_all_jobs()} == {"F", "F/api"}
+
+    updated = http(
+        "POST",
+        server.url + "/job/F/job/api/config.xml",
+        body=multibranch_job(description="changed").encode(),
+        headers=XML,
+        auth=ADMIN,
+    )
+    assert (updated.status, updated.body) == (200, b"")
+    assert client(server).get_job_info("F/api")["description"] == "changed"
+
+
+def test_multibranch_project_delete_answers_200(server: FakeJenkins) -> None:
+    server.put_job("F/api", multibranch_job())
+    server.put_job("F/pipeline", scm_job())
+    writes = server.writes
+    deleted = http("POST", server.url + "/job/F/job/api/doDelete", auth=ADMIN)
+    # Jenkins 2.516.3: 200 for a multibranch project (a pipeline job's delete redirects).
+    assert (deleted.status, deleted.body, deleted.headers["Location"]) == (200, b"", None)
+    assert server.job_names() == ["F/pipeline"]
+    assert server.writes == writes + 1
+    assert http("GET", server.url + "/job/F/job/api/api/json", auth=ADMIN).status == 404
+    assert http("POST", server.url + "/job/F/job/pipeline/doDelete", auth=ADMIN).status == 302
+
+
+def test_config_xml_never_changes_an_items_class(server: FakeJenkins) -> None:
+    server.put_job("F/api", multibranch_job())
+    server.put_job("F/pipeline", scm_job())
+    before = {name: server.job_config(name) for name in ("F/api", "F/pipeline")}
+    writes = server.writes
+
+    def post(path: str, config: str) -> Answer:
+        return http("POST", server.url + path, body=config.encode(), headers=XML, auth=ADMIN)
+
+    to_pipeline = post("/job/F/job/api/config.xml", scm_job())
+    assert to_pipeline.status == 500
+    assert (
+        f"Expecting class {MULTIBRANCH_CLASS} but got class {WORKFLOW_JOB_CLASS} instead".encode()
+        in to_pipeline.body
+    )
+    to_multibranch = post("/job/F/job/pipeline/config.xml", multibranch_job())
+    assert to_multibranch.status == 500
+    assert (
+        f"Expecting class {WORKFLOW_JOB_CLASS} but got class {MULTIBRANCH_CLASS} instead".encode()
+        in to_multibranch.body
+    )
+    # XML Jenkins cannot load: refused when creating and when updating.
+    broken = multibranch_job().replace("</description>", "")
+    assert post("/job/F/job/api/config.xml", broken).status == 500
+    assert post("/job/F/createItem?name=other", broken).status == 500
+    assert {name: server.job_config(name) for name in before} == before
+    assert server.item_class("F/api") == MULTIBRANCH_CLASS
+    assert server.item_class("F/pipeline") == WORKFLOW_JOB_CLASS
+    assert server.job_names() == ["F/api", "F/pipeline"]
+    assert server.writes == writes
+    with pytest.raises(ValueError, match="exists and is a multibranch"):
+        server.put_job("F/api", scm_job())
+
+
+def test_no_item_can_be_created_inside_a_multibranch_project(server: FakeJenkins) -> None:
+    server.put_job("api", multibranch_job())
+    inside = http(
+        "POST",
+        server.url + "/job/api/createItem?name=J",
+        body=REFERENCE_CONFIG.encode(),
+        headers=XML,
+        auth=ADMIN,
+    )
+    assert inside.status == 404
+    with pytest.raises(jenkins.JenkinsException):
+        client(server).create_job("api/J", REFERENCE_CONFIG)
+    with pytest.raises(ValueError, match="api in api/J is a multibranch, not a folder"):
+        server.put_job("api/J", REFERENCE_CONFIG)
+    assert server.job_names() == ["api"]
+    assert server.writes == 0
+
+
+def test_build_of_a_multibranch_project_schedules_branch_indexing(server: FakeJenkins) -> None:
+    server.put_job("F/api", multibranch_job())
+    server.put_job("F/off", multibranch_job(disabled=True))
+    url = server.url + "/job/F/job/api/"
+    indexing = http("POST", url + "build?delay=0", auth=ADMIN)
+    assert (indexing.status, indexing.headers["Location"]) == (302, "/job/F/job/api/")
+    back = http("POST", url + "build", headers={"Referer": url + "configure"}, auth=ADMIN)
+    assert (back.status, back.headers["Location"]) == (302, url + "configure")
+    assert server.indexings == [("F/api", "api"), ("F/api", "api")]
+    assert server.builds == []  # an indexing is no build: no queue item, no build number
+    assert http("POST", url + "buildWithParameters", auth=ADMIN).status == 404
+    assert http("GET", url + "build", auth=ADMIN).status == 405
+    disabled = http("POST", server.url + "/job/F/job/off/build", auth=ADMIN)
+    assert disabled.status == 500
+    assert b"F/off cannot be recomputed" in disabled.body
+    assert server.indexings == [("F/api", "api"), ("F/api", "api")]
+
+
+def github_push(
+    server: FakeJenkins,
+    owner: str,
+    name: str,
+    host: str = "github.com",
+    *,
+    deleted: bool = False,
+    fields: dict[str, object] | None = None,
+) -> Answer:
+    """A push event as GitHub sends it (with the fields github-branch-source reads: the
+    repository's ``html_url``, ``owner`` and ``name``); ``fields`` replace repository fields."""
+    repository: dict[str, object] = {
+        "name": name,
+        "full_name": f"{owner}/{name}",
+        "owner": {"login": owner, "name": owner},
+        "html_url": f"https://{host}/{owner}/{name}",
+        "clone_url": f"https://{host}/{owner}/{name}.git",
+        **(fields or {}),
+    }
+    payload = {
+        "ref": "refs/heads/feature/x",
+        "deleted": deleted,
+        "repository": repository,
+        "pusher": {"name": "octocat"},
+    }
+    return http(
+        "POST",
+        server.url + "/github-webhook/",
+        body=json.dumps(payload).encode(),
+        headers={"X-GitHub-Event": "push", "Content-Type": "application/json"},
+    )
+
+
+def test_push_reaches_multibranch_projects_by_owner_and_name(server: FakeJenkins) -> None:
+    server.put_job("mb/demo", multibranch_job("acme", "demo"))
+    server.put_job("mb/demo-case", multibranch_job("ACME", "Demo"))
+    server.put_job("mb/demo-no-api-uri", multibranch_job("acme", "demo", api_uri=None))
+    server.put_job("mb/other", multibranch_job("acme", "other"))
+    server.put_job("mb/fork", multibranch_job("someone", "demo"))
+    server.put_job("mb/prefix", multibranch_job("acme", "demo-api"))
+    server.put_job("mb/off", multibranch_job("acme", "demo", disabled=True))
+    server.put_job(
+        "mb/ghe", multibranch_job("acme", "demo", api_uri="https://ghe.example.com/api/v3")
+    )
+    server.put_job(
+        "mb/git-source",
+        multibranch_job(source_class="jenkins.plugins.git.GitSCMSource"),
+    )
+    server.put_job("pipelines/demo", scm_job("https://github.com/acme/demo.git", "**"))
+    writes = server.writes
+
+    answer = github_push(server, "acme", "demo")
+    assert (answer.status, answer.body) == (200, b"")
+    reached = ["mb/demo", "mb/demo-case", "mb/demo-no-api-uri"]
+    assert server.indexings == [(name, "webhook") for name in reached]
+    assert server.triggered == ["pipelines/demo"]  # pipeline jobs as before
+    assert server.writes == writes + 1
+
+    github_push(server, "acme", "demo", "ghe.example.com")
+    assert server.indexings[3:] == [("mb/ghe", "webhook")]
+    github_push(server, "Acme", "DEMO", deleted=True)  # a deleted branch is an event too
+    assert server.indexings[4:] == [(name, "webhook") for name in reached]
+    assert server.triggered == ["pipelines/demo"]
+    assert server.writes == writes + 3  # each event that reached a project
+
+    # github-branch-source reads html_url, owner and name: without them, nothing is reached.
+    github_push(server, "acme", "demo", fields={"html_url": "git@github.com:acme/demo.git"})
+    github_push(server, "acme", "demo", fields={"owner": None})
+    github_push(server, "acme", "demo", fields={"name": None})
+    push(server, {"clone_url": "https://github.com/acme/demo.git"}, "refs/heads/develop")
+    assert len(server.indexings) == 7
+    # Those four pushes started the pipeline job (its clone URL matches), and nothing else.
+    assert server.triggered == ["pipelines/demo"] * 5
+    assert server.writes == writes + 7

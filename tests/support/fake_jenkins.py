@@ -4,7 +4,8 @@
 127.0.0.1 on a free port.  It answers the requests python-jenkins 1.8 sends the way a
 real Jenkins 2.503 does, as recorded in ``/work/shared/reference/jenkins-rest.md``
 (github 1.42.0, workflow-job 1508, workflow-cps 4050, CSRF protection on, anonymous
-read off)::
+read off), and multibranch projects the way Jenkins 2.516.3 (github-branch-source 1871) does,
+as recorded in ``/work/shared/reference/real-jenkins-2.516.md``::
 
     with FakeJenkins(users={"admin": token}) as server:
         client = jenkins.Jenkins(server.url, username="admin", password=token)
@@ -50,16 +51,33 @@ What it models, and how (each point is what Jenkins does unless it says otherwis
   ``X-Required-Permission`` (e.g. ``hudson.model.Item.Create``) and
   ``X-Permission-Implied-By``.  The crumb is checked first, as Jenkins' crumb filter runs
   before any permission check.  Job/Read (hiding items) is not modelled.
-* Items: a tree of folders (``com.cloudbees.hudson.plugins.folder.Folder``) and
-  pipeline jobs (``org.jenkinsci.plugins.workflow.job.WorkflowJob``), each stored as its
-  config.xml text.  Item names are looked up case-insensitively (Jenkins keeps items
+* Items: a tree of folders (``com.cloudbees.hudson.plugins.folder.Folder``), pipeline
+  jobs (``org.jenkinsci.plugins.workflow.job.WorkflowJob``) and multibranch projects
+  (``org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject``), each stored
+  as its config.xml text.  Item names are looked up case-insensitively (Jenkins keeps items
   in a case-insensitive map), so ``/job/f`` finds ``F``.
-* ``createItem``: ``text/xml`` or ``application/xml`` body -> 200 empty, J exists -> 400,
-  malformed XML or a root element other than ``flow-definition`` / the Folder class ->
-  500 (a real Jenkins also knows ``<project>`` etc.; this fake accepts only the two item
-  types the project generates).  ``mode=<Folder class>`` or ``mode=<WorkflowJob
-  class>`` (what ``create_folder`` sends) -> 302 to ``/job/F/configure``;
-  ``mode=copy&from=X`` copies.  Missing parent folder -> 404.
+* ``createItem`` (on the root and in folders): ``text/xml`` or ``application/xml`` body ->
+  200 empty, J exists -> 400, malformed XML or a root element other than
+  ``flow-definition`` / the Folder class / the multibranch class -> 500 (a real Jenkins
+  also knows ``<project>`` etc.; this fake accepts only the item types the project
+  generates).  ``mode=<Folder class>`` or ``mode=<WorkflowJob class>`` (what
+  ``create_folder`` sends) -> 302 to ``/job/F/configure`` (``mode=`` with the multibranch
+  class is not modelled: 400 "No item type ... is known"); ``mode=copy&from=X`` copies any
+  item.  Missing parent folder -> 404.  A multibranch project is no folder users create
+  items in: ``createItem`` inside it -> 404.
+* ``POST config.xml`` (update): 200, also for an identical config; malformed XML or an
+  unknown root element -> 500; a config of another class than the item's -> 500
+  "java.io.IOException: Expecting class <item's class> but got class <posted class>
+  instead" and the item is left as it was (``AbstractItem.updateByXml``: an item never
+  changes its class; that takes deleting it and creating another).
+* ``POST doDelete``: 302 to the parent's page; a multibranch project answers 200 with an
+  empty body (observed on 2.516.3).
+* Multibranch projects: listed with their ``_class``, ``description`` and ``jobs`` (their
+  branch jobs; none here, as branch indexing needs the GitHub API) and, like folders, no
+  ``color`` and no builds.  ``POST .../build`` (``ComputedFolder.doBuild``) schedules a
+  branch indexing, recorded in ``indexings``, and answers 302 to the ``Referer`` or the
+  project's page; a disabled project -> 500 "... cannot be recomputed".
+  ``buildWithParameters`` -> 404.
 * ``GET config.xml`` returns the stored config the way Jenkins' XML transform writes
   it: the declaration becomes ``<?xml version="1.1" encoding="UTF-8"?>`` with nothing
   after it, whitespace outside the root element is dropped, empty elements are
@@ -73,8 +91,8 @@ What it models, and how (each point is what Jenkins does unless it says otherwis
   ``{m,n}`` ranges; ``_class`` is always present) and, without ``tree``, ``depth=``
   with Jenkins' visibility rule (a nested object shows only properties whose
   ``@Exported`` visibility exceeds its nesting level minus ``depth``).
-* Builds do not run: ``POST .../build`` records a build that is immediately complete
-  and successful (201, ``Location: <url>/queue/item/<n>/``).  Disabled jobs -> 409,
+* Builds do not run: ``POST .../build`` of a pipeline job records a build that is
+  immediately complete and successful (201, ``Location: <url>/queue/item/<n>/``).  Disabled jobs -> 409,
   ``buildWithParameters`` on a job without parameters -> 400.
 * ``/github-webhook/`` follows the github plugin: POST only (else 405), an
   ``X-GitHub-Event`` naming a GitHub event (else 400 "Hook should contain event
@@ -94,6 +112,15 @@ What it models, and how (each point is what Jenkins does unless it says otherwis
   ``origin/B``, ``B``, ``refs/heads/B``, globs with ``*``/``**``; no spec means
   ``**``); for a repository known from the last build, the branch of that build if
   recorded, else any.  Pushes that delete a branch trigger nothing.
+  A push also reaches every enabled multibranch project with a GitHub branch source
+  (``GitHubSCMSource``) naming the pushed repository, as github-branch-source matches it:
+  the host of the payload's ``repository.html_url`` (which must be ``http(s)://host/o/r``)
+  equals the host of the source's ``apiUri`` (``github.com`` for ``api.github.com`` or no
+  ``apiUri``), and ``repository.owner.login`` (else ``owner.name``) and
+  ``repository.name`` equal the source's ``repoOwner`` and ``repository``, ignoring case.
+  The project processes the event (whatever the branch, also a deleted one): recorded in
+  ``indexings`` as ``"webhook"`` (Jenkins would index the pushed branch and build it; no
+  branch jobs exist here).  Other events (``pull_request``) are not modelled.
 * ``POST /pipeline-model-converter/validateJenkinsfile`` (python-jenkins
   ``check_jenkinsfile_syntax``) answers JSON as Jenkins does
   (``{"status":"ok","data":{"result":"success"}}`` or ``result: failure`` with
@@ -113,7 +140,7 @@ answers every write with 200 and Jenkins' sign-in page, a form posting user and 
 ``"errors"`` appends the whole request -- method, URL, headers with ``Authorization``, body --
 to every answer of status 300 and more, ``"all"`` to every answer, 2xx included, and puts it
 in the ``Location`` of redirects too); observation:
-``requests``, ``request_count``, ``writes``, ``triggered``, ``builds``.
+``requests``, ``request_count``, ``writes``, ``triggered``, ``builds``, ``indexings``.
 """
 
 from __future__ import annotations
@@ -148,13 +175,15 @@ from types import TracebackType
 from typing import Literal, TypeAlias
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-__all__ = ["FOLDER_CLASS", "WORKFLOW_JOB_CLASS", "FakeJenkins", "Fault"]
+__all__ = ["FOLDER_CLASS", "MULTIBRANCH_CLASS", "WORKFLOW_JOB_CLASS", "FakeJenkins", "Fault"]
 
 JENKINS_VERSION = "2.503"
 HUDSON_VERSION = "1.395"
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 WORKFLOW_JOB_CLASS = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
 WORKFLOW_RUN_CLASS = "org.jenkinsci.plugins.workflow.job.WorkflowRun"
+MULTIBRANCH_CLASS = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
+GITHUB_SOURCE_CLASS = "org.jenkinsci.plugins.github_branch_source.GitHubSCMSource"
 PUSH_TRIGGER_TAG = "com.cloudbees.jenkins.GitHubPushTrigger"
 CRUMB_FIELD = "Jenkins-Crumb"
 ANONYMOUS = "anonymous"
@@ -165,6 +194,14 @@ ANONYMOUS = "anonymous"
 #: sees when a proxy or the network fails after Jenkins acted).
 Fault: TypeAlias = int | Literal["drop", "timeout", "lost"]
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
+#: What an item is: a folder, a pipeline job or a multibranch project (a computed folder whose
+#: branch jobs Jenkins makes itself).
+ItemKind: TypeAlias = Literal["folder", "job", "multibranch"]
+_CLASSES: dict[str, str] = {
+    "folder": FOLDER_CLASS,
+    "job": WORKFLOW_JOB_CLASS,
+    "multibranch": MULTIBRANCH_CLASS,
+}
 
 _DEFAULT_FOLDER_CONFIG = """<?xml version='1.1' encoding='UTF-8'?>
 <com.cloudbees.hudson.plugins.folder.Folder plugin="cloudbees-folder">
@@ -289,6 +326,16 @@ class _Remote:
 
 
 @dataclass(frozen=True)
+class _GitHubSource:
+    """A multibranch project's GitHub branch source: the GitHub host its API URL names, and the
+    repository's owner and name (as configured, compared ignoring case)."""
+
+    host: str
+    owner: str
+    repository: str
+
+
+@dataclass(frozen=True)
 class _ConfigFacts:
     """What the server needs to know about an item, read from its config.xml."""
 
@@ -300,6 +347,7 @@ class _ConfigFacts:
     branch_specs: tuple[str, ...] = ()
     script: str = ""
     parameterized: bool = False
+    github_sources: tuple[_GitHubSource, ...] = ()
 
 
 class _BadConfigError(ValueError):
@@ -313,11 +361,13 @@ def _parse_xml(text: str) -> ET.Element:
         raise _BadConfigError(f"Failed to parse config.xml: {exc}") from exc
 
 
-def _item_kind(root: ET.Element) -> Literal["folder", "job"]:
+def _item_kind(root: ET.Element) -> ItemKind:
     if root.tag == "flow-definition":
         return "job"
     if root.tag == FOLDER_CLASS:
         return "folder"
+    if root.tag == MULTIBRANCH_CLASS:
+        return "multibranch"
     raise _BadConfigError(
         f"com.thoughtworks.xstream.mapper.CannotResolveClassException: {root.tag}"
     )
@@ -328,6 +378,12 @@ def _facts(config: str) -> _ConfigFacts:
     root = _parse_xml(config)
     description_element = root.find("description")
     description = None if description_element is None else (description_element.text or "")
+    if root.tag == MULTIBRANCH_CLASS:
+        return _ConfigFacts(
+            description=description,
+            disabled=(root.findtext("disabled") or "").strip() == "true",
+            github_sources=_github_sources(root),
+        )
     if root.tag != "flow-definition":
         return _ConfigFacts(description=description)
     definition = root.find("definition")
@@ -362,6 +418,29 @@ def _facts(config: str) -> _ConfigFacts:
     )
 
 
+def _github_sources(root: ET.Element) -> tuple[_GitHubSource, ...]:
+    """The GitHub branch sources of a multibranch project's config (other sources, and one
+    without an owner or a repository, can never match a GitHub event)."""
+    found: list[_GitHubSource] = []
+    for source in root.findall("sources/data/jenkins.branch.BranchSource/source"):
+        owner = (source.findtext("repoOwner") or "").strip()
+        repository = (source.findtext("repository") or "").strip()
+        if source.get("class") == GITHUB_SOURCE_CLASS and owner and repository:
+            host = _api_host(source.findtext("apiUri"))
+            found.append(_GitHubSource(host, owner, repository))
+    return tuple(found)
+
+
+def _api_host(api_uri: str | None) -> str:
+    """github-branch-source's ``RepositoryUriResolver.hostnameFromApiUri``: the host of a
+    GitHub Enterprise API URL, ``github.com`` for ``api.github.com`` and anything else."""
+    try:
+        host = urlsplit((api_uri or "").strip()).hostname
+    except ValueError:
+        host = None
+    return "github.com" if not host or host == "api.github.com" else host
+
+
 _DECLARATION_RE = re.compile(r"\A\ufeff?\s*<\?xml\b.*?\?>", re.DOTALL)
 _PROLOG_ITEM_RE = re.compile(r"\s*(<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>]*>)", re.DOTALL)
 _SPECIAL_SECTION_RE = re.compile(r"(<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>)", re.DOTALL)
@@ -384,7 +463,7 @@ def _jenkins_rewrite(text: str) -> str:
     return '<?xml version="1.1" encoding="UTF-8"?>' + "".join(prolog) + "".join(parts)
 
 
-def _checked_config(text: str) -> tuple[str, Literal["folder", "job"]]:
+def _checked_config(text: str) -> tuple[str, ItemKind]:
     root = _parse_xml(text)
     return _jenkins_rewrite(text), _item_kind(root)
 
@@ -403,7 +482,7 @@ class _Build:
 @dataclass(eq=False)
 class _Item:
     name: str
-    kind: Literal["root", "folder", "job"]
+    kind: Literal["root", "folder", "job", "multibranch"]
     config: str
     parent: _Item | None
     children: dict[str, _Item] = field(default_factory=dict)
@@ -414,7 +493,15 @@ class _Item:
 
     @property
     def is_container(self) -> bool:
+        """Whether it has items below it: the root, a folder or a multibranch project (whose
+        branch jobs are found below it, although nobody creates items in it)."""
         return self.kind != "job"
+
+    @property
+    def accepts_items(self) -> bool:
+        """Whether ``createItem`` exists here (``ModifiableItemGroup``): the root and folders.
+        A multibranch project makes its branch jobs itself and has no ``createItem``."""
+        return self.kind in ("root", "folder")
 
     def lineage(self) -> list[_Item]:
         chain: list[_Item] = []
@@ -1079,6 +1166,7 @@ class FakeJenkins:
         self._fault_queue: deque[Fault] = deque()
         self._writes = 0
         self._builds: list[tuple[str, str]] = []
+        self._indexings: list[tuple[str, str]] = []
         self._queue: dict[int, tuple[_Item, _Build]] = {}
         self._next_queue_id = 1
         self._connections: dict[socket.socket, threading.Thread] = {}
@@ -1239,6 +1327,13 @@ class FakeJenkins:
         with self._lock:
             return list(self._builds)
 
+    @property
+    def indexings(self) -> list[tuple[str, str]]:
+        """Every branch indexing of a multibranch project, in order: ``(full name, "api")`` for
+        ``POST .../build``, ``(full name, "webhook")`` for a GitHub event reaching it."""
+        with self._lock:
+            return list(self._indexings)
+
     # ------------------------------------------------------------------ seeding
 
     def put_folder(self, name: str, config_xml: str | None = None) -> None:
@@ -1253,15 +1348,17 @@ class FakeJenkins:
             self._put(name, text, "folder")
 
     def put_job(self, name: str, config_xml: str) -> None:
-        """Create (or reconfigure) pipeline job ``name``; parents are created as folders.
+        """Create (or reconfigure) pipeline job or multibranch project ``name``, as its
+        config.xml says; parents are created as folders.
 
-        Raises ``ValueError`` for XML Jenkins would refuse (as ``createItem`` does).
+        Raises ``ValueError`` for XML Jenkins would refuse (as ``createItem`` does), and for a
+        config of another class than the existing item's (as ``config.xml`` POST does).
         """
         text, kind = _checked_config(config_xml)
-        if kind != "job":
-            raise ValueError(f"{name}: config.xml is not a pipeline job")
+        if kind == "folder":
+            raise ValueError(f"{name}: config.xml is a folder's, not a job's")
         with self._lock:
-            self._put(name, text, "job")
+            self._put(name, text, kind)
 
     def job_config(self, name: str) -> str:
         """The config.xml of item ``name`` as ``GET config.xml`` returns it."""
@@ -1269,9 +1366,20 @@ class FakeJenkins:
             return self._lookup(name).config
 
     def job_names(self) -> list[str]:
-        """Sorted full names of all jobs (folders excluded)."""
+        """Sorted full names of all jobs: pipeline jobs and multibranch projects (folders
+        excluded)."""
         with self._lock:
-            return sorted(i.full_name for i in self._root.walk() if i.kind == "job")
+            return sorted(
+                i.full_name for i in self._root.walk() if i.kind in ("job", "multibranch")
+            )
+
+    def item_class(self, name: str) -> str:
+        """The class of item ``name`` (its ``_class`` in the JSON API)."""
+        with self._lock:
+            item = self._lookup(name)
+            if item.kind == "root":
+                raise KeyError(name)
+            return _CLASSES[item.kind]
 
     def folder_names(self) -> list[str]:
         """Sorted full names of all folders."""
@@ -1306,7 +1414,7 @@ class FakeJenkins:
             item = child
         return item
 
-    def _put(self, name: str, config: str, kind: Literal["folder", "job"]) -> None:
+    def _put(self, name: str, config: str, kind: ItemKind) -> None:
         parts = name.strip("/").split("/")
         parent = self._root
         for part in parts[:-1]:
@@ -1315,7 +1423,7 @@ class FakeJenkins:
                 child = _Item(part, "folder", _jenkins_rewrite(_DEFAULT_FOLDER_CONFIG), parent)
                 parent.children[part.lower()] = child
             elif child.kind != "folder":
-                raise ValueError(f"{part} in {name} is a job, not a folder")
+                raise ValueError(f"{part} in {name} is a {child.kind}, not a folder")
             parent = child
         existing = parent.child(parts[-1])
         if existing is None:
@@ -1593,9 +1701,16 @@ class FakeJenkins:
                 return self._api_json(request, item)
             return _html(200, item.full_display_name or "Dashboard")
         actions: dict[str, tuple[bool, Callable[[], _Response]]] = {
-            "createItem": (item.is_container, lambda: self._create_item(request, item)),
+            "createItem": (item.accepts_items, lambda: self._create_item(request, item)),
             "doDelete": (item.kind != "root", lambda: self._delete(item)),
-            "build": (item.kind == "job", lambda: self._build(item, parameters=False)),
+            "build": (
+                item.kind in ("job", "multibranch"),
+                lambda: (
+                    self._index(request, item)
+                    if item.kind == "multibranch"
+                    else self._build(item, parameters=False)
+                ),
+            ),
             "buildWithParameters": (item.kind == "job", lambda: self._build(item, parameters=True)),
         }
         applicable, action = actions.get(rest, (False, _not_found))
@@ -1683,8 +1798,10 @@ class FakeJenkins:
                 _Field("views", (all_view,)),
             )
             return _Node("hudson.model.Hudson", fields)
+        # A multibranch project exports what a folder does (AbstractFolder): its branch jobs
+        # under "jobs", and no colour or builds of its own.
         return _Node(
-            FOLDER_CLASS,
+            _CLASSES[item.kind],
             (
                 *self._item_fields(item, url),
                 _Field("healthReport", []),
@@ -1839,7 +1956,7 @@ class FakeJenkins:
                 return _status_page(500, f"java.io.IOException: {exc}")
             self._add_child(parent, name, kind, config)
             return _Response(200)
-        templates: dict[str | None, tuple[Literal["folder", "job"], str]] = {
+        templates: dict[str | None, tuple[ItemKind, str]] = {
             FOLDER_CLASS: ("folder", _DEFAULT_FOLDER_CONFIG),
             WORKFLOW_JOB_CLASS: ("job", _DEFAULT_JOB_CONFIG),
         }
@@ -1863,13 +1980,10 @@ class FakeJenkins:
             return _failure(f"No such job: {source_name}")
         if source.kind == "root":
             return _failure(f"No such job: {source_name}")
-        kind: Literal["folder", "job"] = "folder" if source.kind == "folder" else "job"
-        child = self._add_child(parent, name, kind, source.config)
+        child = self._add_child(parent, name, source.kind, source.config)
         return _redirect(child.path + "configure")
 
-    def _add_child(
-        self, parent: _Item, name: str, kind: Literal["folder", "job"], config: str
-    ) -> _Item:
+    def _add_child(self, parent: _Item, name: str, kind: ItemKind, config: str) -> _Item:
         child = _Item(name, kind, config, parent)
         parent.children[name.lower()] = child
         self._writes += 1
@@ -1881,9 +1995,12 @@ class FakeJenkins:
         except (UnicodeDecodeError, _BadConfigError) as exc:
             return _status_page(500, f"java.io.IOException: {exc}")
         if kind != item.kind:
+            # AbstractItem.updateByXml: XStream makes a new object of the posted class, and an
+            # item never changes its class (that takes deleting it and creating another).
             return _status_page(
                 500,
-                f"java.io.IOException: Expecting {item.kind} configuration but got {kind}",
+                f"java.io.IOException: Expecting class {_CLASSES[item.kind]} but got class "
+                f"{_CLASSES[kind]} instead",
             )
         item.config = config
         self._writes += 1
@@ -1895,6 +2012,8 @@ class FakeJenkins:
             return _not_found()
         del parent.children[item.name.lower()]
         self._writes += 1
+        if item.kind == "multibranch":
+            return _Response(200)  # observed on Jenkins 2.516.3 (pipeline jobs: 302)
         return _redirect(parent.path)
 
     def _build(self, item: _Item, *, parameters: bool) -> _Response:
@@ -1906,6 +2025,15 @@ class FakeJenkins:
         queue_id = self._record_build(item, "api")
         self._writes += 1
         return _Response(201, b"", None, [("Location", f"{self.url}/queue/item/{queue_id}/")])
+
+    def _index(self, request: _Request, item: _Item) -> _Response:
+        """``ComputedFolder.doBuild``: schedule a branch indexing and go back where the request
+        came from (``forwardToPreviousPage``: the ``Referer``, else the project's page)."""
+        if _facts(item.config).disabled:
+            return _status_page(500, f"java.io.IOException: {item.full_name} cannot be recomputed")
+        self._indexings.append((item.full_name, "api"))
+        self._writes += 1
+        return _redirect(request.headers.get("referer") or item.path)
 
     def _record_build(self, item: _Item, cause: str) -> int:
         facts = _facts(item.config)
@@ -1990,8 +2118,18 @@ class FakeJenkins:
         except ValueError:
             return False  # the plugin logs the error and still answers 200
         repository = data.get("repository") if isinstance(data, dict) else None
-        if not isinstance(repository, dict) or data.get("deleted") is True:
+        if not isinstance(repository, dict):
             return False
+        pushed = _event_repository(repository)
+        indexed = [
+            item
+            for item in self._root.walk()
+            if item.kind == "multibranch" and pushed is not None and _reaches(item, pushed)
+        ]
+        # A multibranch project processes the event (also a deleted branch: its job goes).
+        self._indexings += [(item.full_name, "webhook") for item in indexed]
+        if data.get("deleted") is True:
+            return bool(indexed)
         identities = {
             identity
             for key in ("url", "clone_url", "html_url", "git_url", "ssh_url")
@@ -2007,7 +2145,7 @@ class FakeJenkins:
         ]
         for item in matched:
             self._record_build(item, "webhook")
-        return bool(matched)
+        return bool(matched or indexed)
 
     @staticmethod
     def _push_matches(item: _Item, identities: set[tuple[str, str, str]], ref: str | None) -> bool:
@@ -2026,6 +2164,39 @@ class FakeJenkins:
             return False
         branch = item.last_build_branch
         return ref is None or branch is None or _branch_matches(branch, ref, "origin")
+
+
+_REPOSITORY_NAME_RE = re.compile(r"https?://([^/]+)/([^/]+)/([^/]+)")
+
+
+def _event_repository(repository: Mapping[str, object]) -> tuple[str, str, str] | None:
+    """github-branch-source's view of a push payload's repository: the host of its
+    ``html_url`` and the owner (``owner.login``, else ``owner.name``) and ``name`` fields;
+    ``None`` when the plugin would drop the event (no such URL, owner or name)."""
+    html_url = repository.get("html_url")
+    owner = repository.get("owner")
+    name = repository.get("name")
+    if not isinstance(html_url, str) or not _REPOSITORY_NAME_RE.fullmatch(html_url):
+        return None
+    identity = _repo_identity(html_url)
+    login = (owner.get("login") or owner.get("name")) if isinstance(owner, dict) else None
+    if identity is None or not isinstance(login, str) or not isinstance(name, str):
+        return None
+    return identity[0], login, name
+
+
+def _reaches(item: _Item, pushed: tuple[str, str, str]) -> bool:
+    """Whether an event on repository ``pushed`` (host, owner, name) reaches multibranch
+    project ``item``: an enabled project with a GitHub branch source on that host naming that
+    owner and repository, both compared ignoring case (``isValidSource`` of the plugin)."""
+    facts = _facts(item.config)
+    host, owner, name = (part.casefold() for part in pushed)
+    return not facts.disabled and any(
+        source.host.casefold() == host
+        and source.owner.casefold() == owner
+        and source.repository.casefold() == name
+        for source in facts.github_sources
+    )
 
 
 _PERMISSION_IDS = {

@@ -56,8 +56,8 @@ def server_digest(config_xml: str) -> str:
 
 def _builds(config_xml: str, repository: str) -> bool:
     """Whether a config, as Jenkins serves it, builds ``repository``: the URL of one of its SCM
-    remotes is exactly that, its GitHub branch source names that repository, or its inline script checks exactly that out by URL (as pipedsl
-    writes it: ``url: '<repository>'``). A mention anywhere else (a comment, another URL that
+    remotes is exactly that, its GitHub branch source names that repository, or its inline
+    script checks exactly that out by URL (as pipedsl writes it: ``url: '<repository>'``). A mention anywhere else (a comment, another URL that
     starts the same) does not count."""
     try:
         root = ET.fromstring(re.sub(r"^<\?xml[^>]*\?>", "", config_xml.lstrip("\ufeff")))  # noqa: S314

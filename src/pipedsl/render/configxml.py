@@ -91,7 +91,7 @@ def _multibranch_config(
     owner, name = coordinates
     branches = settings.branch_selection
     root = ET.Element(MULTIBRANCH_JOB, plugin="workflow-multibranch")
-    _sub(root, "actions")
+    # No <actions/>: Jenkins adds it, and the digest (like sync's) is taken without it.
     _sub(root, "description", xml_text(description, where))
     _sub(root, "properties")
     orphans = _sub(
