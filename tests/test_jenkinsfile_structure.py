@@ -13,9 +13,11 @@ from pipedsl.resolve.pipeline import effective_pipeline, final_pipeline
 from tests.support.declarative import DEFAULT_ENV, children, descendants, only
 
 PIPELINE_SECTIONS = {"agent", "tools", "options", "environment", "stages", "post"}
-STAGE_SECTIONS = {"when", "environment", "steps", "post", "options", "input"}
+STAGE_SECTIONS = {"agent", "when", "environment", "steps", "post", "options", "input"}
 # A stage whose branches run in parallel.
-PARALLEL_SECTIONS = {"when", "environment", "post", "options", "failFast", "parallel"}
+PARALLEL_SECTIONS = {"agent", "when", "environment", "post", "options", "failFast", "parallel"}
+# A stage whose stages run one after the other.
+SEQUENCE_SECTIONS = {"agent", "when", "environment", "post", "options", "stages"}
 # A stage that groups stages run on one agent (a pipeline with an approval gate).
 GROUP_SECTIONS = {"agent", "tools", "stages"}
 KNOWN_STEPS = {
@@ -33,6 +35,7 @@ KNOWN_STEPS = {
     "discordSend",
     "sshPublisher",
     "script",
+    "container",
 }
 
 
@@ -54,7 +57,7 @@ def test_every_pipeline_has_declarative_structure(
         assert {s["name"] for s in outer} == {"stage"}
         stages = []
         for stage in outer:
-            if children(stage, "stages"):  # a group on one agent
+            if stage["args"][0].startswith("Run: "):  # a group on one agent
                 assert {c["name"] for c in stage["children"]} <= GROUP_SECTIONS
                 stages += only(stage, "stages")["children"]
             else:
@@ -65,13 +68,17 @@ def test_every_pipeline_has_declarative_structure(
         names = [s["args"][0] for s in descendants(pipeline) if s["name"] == "stage"]
         assert len(names) == len(set(names)), "stage names repeat"
         leaves = []
-        for stage in stages:
-            if children(stage, "parallel"):  # branches run side by side
-                assert {c["name"] for c in stage["children"]} <= PARALLEL_SECTIONS
-                branches = only(stage, "parallel")["children"]
-                assert branches
-                assert {b["name"] for b in branches} == {"stage"}
-                leaves += branches
+        pending = list(stages)
+        while pending:
+            stage = pending.pop(0)
+            for kind, allowed in (("parallel", PARALLEL_SECTIONS), ("stages", SEQUENCE_SECTIONS)):
+                if children(stage, kind):  # stages side by side or one after the other
+                    assert {c["name"] for c in stage["children"]} <= allowed
+                    inner = only(stage, kind)["children"]
+                    assert inner
+                    assert {b["name"] for b in inner} == {"stage"}
+                    pending += inner
+                    break
             else:
                 leaves.append(stage)
         for stage in leaves:

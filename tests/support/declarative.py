@@ -112,6 +112,8 @@ DEFAULT_ENV = {
     "BUILD_NUMBER": "42",
     "BUILD_URL": "http://jenkins.example:14149/job/lat32t/job/backend/42/",
     "GIT_COMMIT": "0123456789abcdef0123456789abcdef01234567",
+    # Set by Jenkins in multibranch jobs only (where {branch} tags read it).
+    "BRANCH_NAME": "main",
 }
 
 

@@ -9,6 +9,7 @@ import attrs
 
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
+from pipedsl.model.agents import Agent
 from pipedsl.model.steps import Step, steps_tuple
 from pipedsl.model.values import GroovyExpr, GString, Text, too_long
 
@@ -72,23 +73,6 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object)
         problem = too_long(val)
         if problem is not None:
             raise _checks.fail(instance, attribute, f"{name}: {problem}")
-
-
-@attrs.frozen(cache_hash=True)
-class Agent:
-    """Where the pipeline runs: ``Agent.any()`` or ``Agent.label("linux")``."""
-
-    label: str | None = attrs.field(
-        default=None, validator=_checks.optional(_checks.text(multiline=False))
-    )
-
-    @classmethod
-    def any(cls) -> Agent:
-        return cls()
-
-    @classmethod
-    def on(cls, label: str) -> Agent:
-        return cls(label)
 
 
 _VERSION = _checks.matches(r"[0-9A-Za-z][0-9A-Za-z.+_-]*", "a version such as 3.9.6 or 20.10.0")
@@ -478,6 +462,10 @@ class Stage:
     """Stages run side by side instead of ``steps`` (``Stage("Tests", [], parallel=[unit,
     integration])``); ``fail_fast`` aborts the others when one fails."""
     fail_fast: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+    agent: Agent | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Agent))
+    )
+    """Where this stage (and the stages in it) run, instead of the pipeline's agent."""
     stages: tuple[Stage, ...] = attrs.field(
         factory=tuple,
         kw_only=True,

@@ -200,6 +200,24 @@ class Dir(Step):
 
 
 @attrs.frozen(cache_hash=True)
+class InContainer(Step):
+    """``container(name) { ... }``: run ``steps`` in a container of the stage's Kubernetes pod
+    agent (:class:`~pipedsl.PodContainer`); the name must be one of that pod's."""
+
+    name: str = attrs.field(
+        validator=_checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a container name")
+    )
+    steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
+
+    @property
+    def children(self) -> tuple[Step, ...]:
+        return self.steps
+
+    def with_children(self, steps: tuple[Step, ...]) -> Step:
+        return attrs.evolve(self, steps=steps)
+
+
+@attrs.frozen(cache_hash=True)
 class WithCredentials(Step):
     """Bind a Jenkins credential to environment variables for ``steps``.
 
@@ -482,6 +500,19 @@ class DockerPush(Step):
                     f"DockerPush.extra_tags: {tag!r} is not a Docker tag (letters, digits, "
                     "'_', '.', '-'; at most 128 characters)"
                 )
+
+
+@attrs.frozen(cache_hash=True)
+class BuildkitImage(Step):
+    """A ``DockerBuild`` (``push`` None) or ``DockerPush`` run by a Kubernetes pod agent's
+    BuildKit container ``container`` (a generated step): ``build`` says how the image is built;
+    a push builds it again from the pod's BuildKit cache and pushes it."""
+
+    build: DockerBuild = attrs.field(validator=_checks.instance_of(DockerBuild))
+    push: DockerPush | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.instance_of(DockerPush))
+    )
+    container: str = attrs.field(default="buildkit", kw_only=True)
 
 
 @attrs.frozen(cache_hash=True)

@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 import attrs
 
 from pipedsl.errors import ModelError
+from pipedsl.model.agents import Agent
 from pipedsl.model.deploy import (
     BlueGreen,
     DeployManifests,
@@ -23,7 +24,7 @@ from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.jobs import Triggers
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
-from pipedsl.model.pipeline import Agent, Options, Pipeline, Stage, Tools
+from pipedsl.model.pipeline import Options, Pipeline, Stage, Tools
 from pipedsl.model.project import Component
 from pipedsl.model.steps import (
     ApplyManifests,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipedsl.errors import ModelError
+from pipedsl.model.agents import Agent
 from pipedsl.model.deploy import DeployTarget, Environment
 from pipedsl.model.infra import Image
 from pipedsl.model.jobs import Triggers
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.notify import Notifier
-from pipedsl.model.pipeline import Agent, Stage, Tool, Tools
+from pipedsl.model.pipeline import Stage, Tool, Tools
 from pipedsl.model.project import Component
 from pipedsl.model.steps import Checkout, Gradle, Maven, Step
 from pipedsl.presets._common import (

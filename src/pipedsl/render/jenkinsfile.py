@@ -10,10 +10,12 @@ import attrs
 import jinja2
 
 from pipedsl.errors import RenderError
+from pipedsl.model.agents import Agent
 from pipedsl.model.pipeline import Pipeline, Post, Stage, When
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.render import groovy, lower
+from pipedsl.render.agents import pod_yaml
 from pipedsl.render.escape import GroovyCode
 from pipedsl.render.templating import groovy_environment
 from pipedsl.resolve import final_pipeline
@@ -32,6 +34,7 @@ class _StepWriter:
         self.memo: dict[Step, GroovyCode] = {}
         self.blocks: dict[tuple[tuple[Step, ...], int], GroovyCode] = {}
         self.posts: dict[tuple[Post, int], GroovyCode] = {}
+        self.agents: dict[tuple[Agent, int], GroovyCode] = {}
 
     def step(self, step: Step) -> GroovyCode:
         code = self.memo.get(step)
@@ -79,6 +82,19 @@ class _StepWriter:
             self.posts[key] = code
         return code
 
+    def agent(self, agent: Agent, width: int) -> GroovyCode:
+        """An ``agent`` directive indented by ``width`` (its first line not indented)."""
+        key = (agent, width)
+        code = self.agents.get(key)
+        if code is None:
+            text = self.env.get_template("jenkinsfile/agent.groovy.j2").render(
+                agent=agent, pod_yaml=pod_yaml
+            )
+            code = self.agents[key] = GroovyCode(
+                groovy.indent(GroovyCode(text.rstrip("\n")), width).lstrip(" ")
+            )
+        return code
+
     def conditions(self, when: When, width: int) -> GroovyCode:
         """The conditions of a ``when`` (nested ``anyOf``/``allOf``/``not`` included), indented
         by ``width``."""
@@ -95,6 +111,7 @@ class _StepWriter:
             post=self.post,
             conditions=self.conditions,
             stage_list=self.stages,
+            agent=self.agent,
         )
         return groovy.indent(GroovyCode(text.rstrip("\n")), width)
 
@@ -157,6 +174,7 @@ def render_jenkinsfile(
         steps=writer.steps,
         post=writer.post,
         stage_list=writer.stages,
+        agent=writer.agent,
         segments=segments(pipeline),
     )
     return groovy.finish(text)

@@ -10,9 +10,11 @@ from pipedsl.model.deploy import DeployManifests, KubernetesDeploy
 from pipedsl.model.infra import DOCKER_HUB, EcrRegistry, SshServer
 from pipedsl.model.steps import (
     ApplyManifests,
+    BuildkitImage,
     DockerBuild,
     DockerPush,
     Gradle,
+    InContainer,
     KubectlApply,
     Maven,
     Npm,
@@ -97,6 +99,67 @@ def docker_build(step: DockerBuild) -> Sh:
     options += [f"--build-arg {sh_word(f'{name}={value}')}" for name, value in step.build_args]
     options += [f"--label {sh_quote(f'{name}={value}')}" for name, value in step.labels]
     return Sh(f"docker build {' '.join(options)} {sh_quote(step.context)}")
+
+
+def _buildctl(build: DockerBuild, names: list[str], *, push: bool) -> str:
+    """``buildctl-daemonless.sh build`` of ``build`` to the image ``names`` (the first is the
+    per-build reference variable), pushed or not."""
+    dockerfile = build.dockerfile or f"{build.context.rstrip('/') or '.'}/Dockerfile"
+    folder, _, filename = dockerfile.rpartition("/")
+    options = [
+        "--frontend dockerfile.v0",
+        f"--local context={sh_quote(build.context)}",
+        f"--local dockerfile={sh_quote(folder or '.')}",
+        f"--opt filename={sh_quote(filename)}",
+    ]
+    if build.target:
+        options.append(f"--opt target={sh_quote(build.target)}")
+    if build.platform:
+        options.append(f"--opt platform={sh_quote(build.platform)}")
+    options += [f"--opt {sh_word(f'build-arg:{name}={value}')}" for name, value in build.build_args]
+    options += [f"--opt {sh_quote(f'label:{name}={value}')}" for name, value in build.labels]
+    if build.no_cache and not push:
+        options.append("--no-cache")  # the push then builds from what this build made
+    # One name: name=...; several: the list quoted inside the CSV value, as buildctl reads it.
+    listed = ",".join(names)
+    value = f"name={listed}" if len(names) == 1 else f'\\"name={listed}\\"'
+    output = f'--output "type=image,{value},push={"true" if push else "false"}"'
+    return f"buildctl-daemonless.sh build {' '.join(options)} {output}"
+
+
+def buildkit_image(step: BuildkitImage) -> Step:
+    """Build (or build and push) with the pod's rootless BuildKit, in its container. The push
+    logs in through a Docker config of the step's own, written by shell builtins from the
+    credential's variables (never on a command line) outside the build context, and removed
+    when the script ends."""
+    image = step.build.image
+    names = [f"${{{image.var}}}"]
+    if step.push is not None:
+        names += [f"{image.repository.reference}:{tag}" for tag in step.push.extra_tags]
+    command = _buildctl(step.build, names, push=step.push is not None)
+    registry = image.repository.registry
+    if step.push is None or registry.login is None:
+        return InContainer(step.container, [Sh(command)])
+    host = "https://index.docker.io/v1/" if registry.host == DOCKER_HUB else registry.host
+    script = "\n".join(
+        [
+            # Jenkins runs sh with -x: the trace would print the encoded login, which its
+            # masking (of the password itself) does not recognise.
+            "set +x",
+            'DOCKER_CONFIG="$(mktemp -d)"',
+            "export DOCKER_CONFIG",
+            "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+            f'AUTH="$(printf \'%s:%s\' "${REGISTRY_USER}" "${REGISTRY_PASSWORD}" | base64 | tr -d \'\\n\')"',
+            f'printf \'{{"auths":{{"%s":{{"auth":"%s"}}}}}}\' {sh_quote(host)} "$AUTH" '
+            '> "$DOCKER_CONFIG/config.json"',
+            "unset AUTH",
+            command,
+        ]
+    )
+    return InContainer(
+        step.container,
+        [WithCredentials(registry.login, (REGISTRY_USER, REGISTRY_PASSWORD), [Sh(script)])],
+    )
 
 
 def docker_push(step: DockerPush) -> Step:
@@ -241,6 +304,8 @@ def lower(step: Step) -> Step:
         return docker_build(step)
     if isinstance(step, DockerPush):
         return docker_push(step)
+    if isinstance(step, BuildkitImage):
+        return buildkit_image(step)
     if isinstance(step, ShipFiles):
         return ship_files(step)
     if isinstance(step, KubectlApply):

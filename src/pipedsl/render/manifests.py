@@ -98,7 +98,7 @@ def _env(container: Container) -> list[Data]:
     return env
 
 
-def _resources(resources: Resources) -> Data:
+def resources_data(resources: Resources) -> Data:
     requests = {k: v for k, v in (("cpu", resources.cpu), ("memory", resources.memory)) if v}
     limits = {
         k: v for k, v in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit)) if v
@@ -136,7 +136,7 @@ def _container(container: Container) -> Data:
     if container.env:
         data["env"] = _env(container)
     if container.resources is not None:
-        data["resources"] = _resources(container.resources)
+        data["resources"] = resources_data(container.resources)
     for kind in ("startup", "readiness", "liveness"):
         probe: Probe | None = getattr(container, kind)
         if probe is not None:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from pipedsl.errors import RenderError
+from pipedsl.model.agents import Agent, KubernetesPod
 from pipedsl.model.credentials import Credential
 from pipedsl.model.deploy import BlueGreen, DeployManifests, GitOps, Kubectl, Restart
 from pipedsl.model.infra import EcrRegistry
@@ -95,6 +96,11 @@ def required_plugins(project: Project, steps: list[Step]) -> list[str]:
                 plugins.add(TOOL_PLUGINS[tool])
     if project.jenkins.multibranch:
         plugins.update(MULTIBRANCH_PLUGINS)
+    kinds = {agent.kind for agent in project_agents(project)}
+    if "kubernetes" in kinds:
+        plugins.add("kubernetes")
+    if "docker" in kinds:
+        plugins.add("docker-workflow")
     return sorted(plugins)
 
 
@@ -276,7 +282,48 @@ def casc_document(project: Project, steps: list[Step]) -> dict[str, object]:
     }
     if tools:
         document["tool"] = tools
+    clouds = _casc_clouds(project)
+    if clouds:
+        # Agents connect over WebSocket through Jenkins' own URL: no extra agent port to open.
+        document["jenkins"] = {"clouds": clouds}
     return document
+
+
+def project_agents(project: Project) -> list[Agent]:
+    """Every agent the project's pipelines and stages name, in order, each once."""
+    found: dict[Agent, None] = {}
+    for component in project.components:
+        found[component.pipeline.agent] = None
+        for _, stage in component.pipeline.walk_stages():
+            if stage.agent is not None:
+                found[stage.agent] = None
+    return list(found)
+
+
+def kubernetes_clouds(project: Project) -> dict[str, list[KubernetesPod]]:
+    """The kubernetes plugin clouds the pod agents use (``kubernetes`` unless a pod names
+    another), with their pods."""
+    clouds: dict[str, list[KubernetesPod]] = {}
+    for agent in project_agents(project):
+        if agent.pod is not None:
+            clouds.setdefault(agent.pod.cloud or "kubernetes", []).append(agent.pod)
+    return clouds
+
+
+def _casc_clouds(project: Project) -> list[dict[str, object]]:
+    url = (
+        CascVariable("${JENKINS_URL}")
+        if project.jenkins.is_placeholder
+        else project.jenkins.url.rstrip("/") + "/"
+    )
+    entries: list[dict[str, object]] = []
+    for name, pods in kubernetes_clouds(project).items():
+        namespaces = sorted({p.namespace for p in pods if p.namespace is not None})
+        entry: dict[str, object] = {"name": name, "jenkinsUrl": url, "webSocket": True}
+        if namespaces:
+            entry["namespace"] = namespaces[0]
+        entries.append({"kubernetes": entry})
+    return entries
 
 
 def render_plugins(project: Project, steps: list[Step]) -> str:
@@ -374,6 +421,26 @@ def render_setup_notes(project: Project) -> str:
             + " (see docs/deploy.md)."
         )
     events = "events `push` and `pull_request`" if jobs.multibranch else "event `push`"
+    clouds = kubernetes_clouds(project)
+    for cloud, pods in clouds.items():
+        accounts = sorted({p.service_account for p in pods if p.service_account})
+        namespaces = sorted({p.namespace for p in pods if p.namespace})
+        lines.append(
+            f"   Pod agents run in the Kubernetes cloud `{cloud}` (`jenkins.yaml` declares it;\n"
+            "   give it the cluster's address and credentials unless Jenkins runs in that cluster)"
+            + (f", in namespace(s) {', '.join(f'`{n}`' for n in namespaces)}" if namespaces else "")
+            + (
+                f", with service account(s) {', '.join(f'`{a}`' for a in accounts)}"
+                if accounts
+                else ""
+            )
+            + "."
+        )
+        if any(p.builder is not None for p in pods):
+            lines.append(
+                "   Their BuildKit builder runs rootless: the nodes must allow unprivileged user\n"
+                "   namespaces (see docs/agents.md)."
+            )
     lines += [
         f"4. In GitHub, add a webhook to {project.repository}: payload URL `{jobs.webhook_url}`,",
         f"   content type `application/json`, {events}.",

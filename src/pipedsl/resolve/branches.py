@@ -3,8 +3,8 @@
 In a multibranch job every branch and pull request builds the same Jenkinsfile. Building and
 testing them all is the point; pushing their images, waiting for an approval or deploying is
 not: a pull request must never overwrite what the deploy branch deployed. So every top-level
-stage that pushes, ships or deploys something, or waits for an approval, runs only when the
-build is for the component's deploy branch — unless its ``when`` already says which branches
+stage (the innermost one, for nested stages) that pushes, ships or deploys something, or waits
+for an approval, runs only when the build is for the component's deploy branch — unless its ``when`` already says which branches
 it runs for (the project's author decided). The condition is decided before the stage's agent
 is allocated and before an approval asks anyone.
 """
@@ -80,6 +80,12 @@ def on_deploy_branch(project: Project, component: Component) -> Component:
 def _limited(stage: Stage, branch: str) -> Stage:
     if not releases(stage):
         return stage
+    if stage.substages and (
+        stage.when is None or next(stage.when.branch_conditions(""), None) is None
+    ):
+        # Only the nested stages that release are limited: the others build and test every
+        # branch and pull request.
+        return stage.with_substages(_limited(inner, branch) for inner in stage.substages)
     when = stage.when
     if when is None:
         when = When(branch=branch, before_agent=True, before_input=stage.approval is not None)

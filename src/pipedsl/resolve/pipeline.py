@@ -18,6 +18,7 @@ from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Checkout, FixImages, Git, Step
 from pipedsl.model.validate import component_images
 from pipedsl.model.values import GroovyExpr, GString
+from pipedsl.resolve.agents import for_agents
 from pipedsl.resolve.branches import BRANCH_TAG, on_deploy_branch
 from pipedsl.resolve.deploy import deploy_step_change
 from pipedsl.resolve.gates import with_gates
@@ -33,7 +34,7 @@ def final_pipeline(
     rendered manifests, an inline job's checkout by URL, image variables and notifications.
     ``runtimes``: the component's ``rendered_runtimes``, when the caller (render, which writes
     their manifests) has them already."""
-    component = with_gates(project, on_deploy_branch(project, component))
+    component = with_gates(project, for_agents(on_deploy_branch(project, component)))
     # Both changes in one walk over the pipeline: the deploy steps made are no checkouts, and
     # neither change makes nested steps the other would change.
     changes = [

@@ -17,7 +17,7 @@ from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
 from pipedsl.model.k8s.storage import VOLUME_TYPES, ClaimTemplate, Volume
 
 # A public image with an explicit tag (or digest): ``mariadb:11.4``, ``nginx:1.27-alpine``.
-_PUBLIC_IMAGE = re.compile(
+PINNED_IMAGE = re.compile(
     r"(?P<name>[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})"
 )
@@ -166,7 +166,7 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
 def _check_image(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, Image):
         return
-    if not isinstance(value, str) or not (found := _PUBLIC_IMAGE.fullmatch(value)):
+    if not isinstance(value, str) or not (found := PINNED_IMAGE.fullmatch(value)):
         raise _checks.fail(
             instance,
             attribute,
