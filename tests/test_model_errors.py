@@ -106,8 +106,8 @@ CONSTRUCTION = {
     ),
     "empty when": (
         When,
-        "When: give at least one of branch, change_request, expression, environment, changeset, "
-        "any_of, all_of, not_",
+        "When: give at least one of branch, change_request, tag, expression, environment, "
+        "changeset, any_of, all_of, not_",
     ),
     "unknown stage to edit": (
         lambda: Pipeline([Stage("a", [sh("x")])]).without("b"),

@@ -227,3 +227,40 @@ def test_multibranch_settings_refuse_what_cannot_work(build: Any, message: str) 
     with pytest.raises(ModelError) as caught:
         render_project(build())
     assert message in str(caught.value)
+
+
+def test_tags_are_built_when_asked_for_and_a_tag_condition_holds_there(tmp_path: Path) -> None:
+    release = Stage("Release", [sh("./release")], when=When(tag="v*"))
+    component = Component("app", Pipeline([Stage("Build", [sh("make")]), release]))
+    files = _files(_project(component, branches=Branches(["main"], tags=["v*"], tag_days=2)))
+    jenkinsfile = files["shop/app/Jenkinsfile"]
+    assert_compiles({"Jenkinsfile": jenkinsfile})
+    env = {**DEFAULT_ENV, "BRANCH_NAME": "v1.2.0", "TAG_NAME": "v1.2.0"}
+    ((tree,),) = walk({"Jenkinsfile": jenkinsfile}, env=env).values()
+    (when,) = children(_stage(tree, "Release"), "when")
+    # The author's tag condition decides: no deploy-branch condition is added to it.
+    assert [(c["name"], c["args"]) for c in when["children"]] == [("tag", ["v*"])]
+    path = tmp_path / "config.xml"
+    path.write_text(files["shop/app/config.xml"], encoding="utf-8")
+    (leaves,) = read_leaves([path])
+    assert isinstance(leaves, dict)
+    source = f"{ROOT}/sources/data/jenkins.branch.BranchSource"
+    traits = f"{source}/source/traits"
+    assert f"{traits}/{TRAITS}.TagDiscoveryTrait" in leaves
+    wildcard = f"{traits}/jenkins.scm.impl.trait.WildcardSCMHeadFilterTrait/includes"
+    assert leaves[wildcard] == ["main PR-* v*"]
+    # Once a build strategy is set only what one accepts builds: branches, pull requests and
+    # tags of the last tag_days days (not every old tag a first scan finds).
+    basic = f"{source}/buildStrategies/jenkins.branch.buildstrategies.basic"
+    assert f"{basic}.BranchBuildStrategyImpl" in leaves
+    assert leaves[f"{basic}.ChangeRequestBuildStrategyImpl/ignoreTargetOnlyChanges"] == ["false"]
+    assert leaves[f"{basic}.TagBuildStrategyImpl/atMostMillis"] == [str(2 * 86_400_000)]
+    assert "basic-branch-build-strategies" in files["shop/jenkins/plugins.txt"].split()
+
+
+def test_a_tag_condition_where_no_tag_is_built_is_refused() -> None:
+    stage = Stage("Release", [sh("./release")], when=When(tag="v*"))
+    with pytest.raises(ModelError) as caught:
+        render_project(_project(Component("app", Pipeline([stage]))))
+    assert "components[app].pipeline.stages[0].when.tag: never holds here" in str(caught.value)
+    assert "Branches(tags=['v*'])" in str(caught.value)

@@ -34,7 +34,9 @@ class Branches:
     ``"release/*"``; every branch when empty). ``pull_requests``: pull requests from branches
     of the repository itself get builds (``PR-<number>``, merged with their target branch).
     ``forks``: pull requests from forks too, with the Jenkinsfile of the target branch unless the
-    author may write to the repository (Jenkins' "trust permission"). ``prune``: jobs of
+    author may write to the repository (Jenkins' "trust permission"). ``tags``: wildcard
+    patterns of the tags that get builds too (``["v*"]``; ``When(tag="v*")`` holds in them) —
+    tags pushed within ``tag_days`` days; older ones, found on a first scan, are not built. ``prune``: jobs of
     deleted branches and closed pull requests are removed. ``scan_hours``: how often Jenkins
     re-scans the repository besides the webhook (a safety net for missed events).
     """
@@ -46,6 +48,10 @@ class Branches:
         default=True, kw_only=True, validator=_checks.instance_of(bool)
     )
     forks: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+    tags: tuple[str, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.str_tuple, validator=_wildcards
+    )
+    tag_days: int = attrs.field(default=3, kw_only=True, validator=_checks.positive_int)
     prune: bool = attrs.field(default=True, kw_only=True, validator=_checks.instance_of(bool))
     scan_hours: int = attrs.field(default=24, kw_only=True, validator=_checks.positive_int)
 

@@ -225,6 +225,11 @@ class When:
     )
     not_: When | None = attrs.field(default=None, kw_only=True, validator=_optional_when)
     change_request: bool | str = attrs.field(default=False, kw_only=True, validator=_change_request)
+    tag: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
+    )
+    """A tag's build whose name matches this wildcard pattern (``"v*"``; ``"*"``: any tag):
+    multibranch jobs that build tags (``Branches(tags=[...])``) only."""
     before_agent: bool = attrs.field(
         default=False, kw_only=True, validator=_checks.instance_of(bool)
     )
@@ -237,6 +242,7 @@ class When:
         if not (
             self.branch is not None
             or self.change_request is not False
+            or self.tag is not None
             or self.expression is not None
             or self.environment
             or self.changeset
@@ -245,8 +251,8 @@ class When:
             or self.not_ is not None
         ):
             raise ModelError(
-                "When: give at least one of branch, change_request, expression, environment, "
-                "changeset, any_of, all_of, not_"
+                "When: give at least one of branch, change_request, tag, expression, "
+                "environment, changeset, any_of, all_of, not_"
             )
         for name in ("any_of", "all_of", "not_"):
             nested = getattr(self, name)
@@ -263,6 +269,7 @@ class When:
         return (
             (self.branch is not None)
             + (self.change_request is not False)
+            + (self.tag is not None)
             + (self.expression is not None)
             + len(self.environment)
             + bool(self.changeset)
@@ -278,6 +285,8 @@ class When:
             yield f"{path}.branch"
         if self.change_request is not False:
             yield f"{path}.change_request"
+        if self.tag is not None:
+            yield f"{path}.tag"
         for name in ("any_of", "all_of"):
             for index, inner in enumerate(getattr(self, name)):
                 yield from inner.branch_conditions(f"{path}.{name}[{index}]")

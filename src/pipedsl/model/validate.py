@@ -259,11 +259,26 @@ def check_multibranch(project: Project) -> list[Problem]:
 
 
 def check_branch_conditions(project: Project) -> list[Problem]:
-    """``when`` conditions on a build's branch or pull request hold only in multibranch jobs
-    (Jenkins sets ``BRANCH_NAME`` and ``CHANGE_ID`` nowhere else): elsewhere they would
-    silently never hold."""
+    """``when`` conditions on a build's branch, pull request or tag hold only in multibranch
+    jobs (Jenkins sets ``BRANCH_NAME``, ``CHANGE_ID`` and ``TAG_NAME`` nowhere else), and tag
+    conditions only where tags are built: elsewhere they would silently never hold."""
     if project.jenkins.multibranch:
-        return []
+        if project.jenkins.branch_selection.tags:
+            return []
+        return [
+            Problem(
+                condition,
+                "never holds here: this project's multibranch jobs build no tags; give "
+                "JenkinsJobs(branches=Branches(tags=['v*'])) to build them",
+            )
+            for component in project.components
+            for where, stage in component.pipeline.walk_stages()
+            if stage.when is not None
+            for condition in stage.when.branch_conditions(
+                f"components[{component.name}].pipeline.{where}.when"
+            )
+            if condition.endswith(".tag")
+        ]
     problems = []
     for component in project.components:
         for where, stage in component.pipeline.walk_stages():
@@ -274,7 +289,7 @@ def check_branch_conditions(project: Project) -> list[Problem]:
                 problems.append(
                     Problem(
                         condition,
-                        "never holds here: Jenkins tells a build's branch or pull request "
+                        "never holds here: Jenkins tells a build's branch, pull request or tag "
                         "only to multibranch jobs, and this job builds one branch "
                         f"({project.branch_of(component)!r}); use "
                         "JenkinsJobs(definition='multibranch') or drop the condition",

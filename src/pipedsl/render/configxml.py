@@ -19,7 +19,7 @@ from urllib.parse import quote
 import attrs
 
 from pipedsl.errors import RenderError
-from pipedsl.model.jobs import JenkinsJobs
+from pipedsl.model.jobs import Branches, JenkinsJobs
 from pipedsl.model.project import Component, Project
 from pipedsl.model.validate import github_coordinates
 
@@ -126,7 +126,24 @@ def _multibranch_config(
     _sub(source, "repoOwner", xml_text(owner, where))
     _sub(source, "repository", xml_text(name, where))
     _sub(source, "repositoryUrl", xml_text(github_url(owner, name), where))
-    traits = _sub(source, "traits")
+    _github_traits(_sub(source, "traits"), branches, where)
+    strategy = _sub(
+        branch_source, "strategy", **{"class": "jenkins.branch.DefaultBranchPropertyStrategy"}
+    )
+    _sub(strategy, "properties", **{"class": "empty-list"})
+    if branches.tags:
+        _build_strategies(_sub(branch_source, "buildStrategies"), branches)
+    factory = _sub(
+        root,
+        "factory",
+        **{"class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory"},
+    )
+    _sub(factory, "scriptPath", xml_text(script_path, where))
+    return root
+
+
+def _github_traits(traits: ET.Element, branches: Branches, where: str) -> None:
+    """What the branch source discovers, every trait written (see _multibranch_config)."""
     # Branches that are also pull requests are built as the pull request (strategy 1), unless
     # pull requests are not built at all (then every branch: strategy 3).
     _sub(
@@ -148,23 +165,35 @@ def _multibranch_config(
                 "ForkPullRequestDiscoveryTrait$TrustPermission"
             },
         )
+    if branches.tags:
+        _sub(traits, f"{_GITHUB_TRAITS}.TagDiscoveryTrait")
     if branches.include:
         wildcard = _sub(traits, "jenkins.scm.impl.trait.WildcardSCMHeadFilterTrait")
-        # Pull requests are heads named PR-<number>: a filter on branch names keeps them.
-        includes = [*branches.include, *(["PR-*"] if branches.pull_requests else [])]
+        # Pull requests are heads named PR-<number> and tags their names: a filter on branch
+        # names keeps the ones that are built.
+        includes = [
+            *branches.include,
+            *(["PR-*"] if branches.pull_requests or branches.forks else []),
+            *branches.tags,
+        ]
         _sub(wildcard, "includes", xml_text(" ".join(includes), where))
         _sub(wildcard, "excludes", "")
-    strategy = _sub(
-        branch_source, "strategy", **{"class": "jenkins.branch.DefaultBranchPropertyStrategy"}
-    )
-    _sub(strategy, "properties", **{"class": "empty-list"})
-    factory = _sub(
-        root,
-        "factory",
-        **{"class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory"},
-    )
-    _sub(factory, "scriptPath", xml_text(script_path, where))
-    return root
+
+
+def _build_strategies(strategies: ET.Element, branches: Branches) -> None:
+    """Jenkins discovers tags but builds none by default; once any build strategy is set, only
+    what a strategy accepts builds: so branches, pull requests and recent tags, each."""
+    basic = "jenkins.branch.buildstrategies.basic"
+    plugin = {"plugin": "basic-branch-build-strategies"}
+    _sub(strategies, f"{basic}.BranchBuildStrategyImpl", **plugin)
+    if branches.pull_requests or branches.forks:
+        change = _sub(strategies, f"{basic}.ChangeRequestBuildStrategyImpl", **plugin)
+        _sub(change, "ignoreTargetOnlyChanges", "false")
+        _sub(change, "ignoreUntrustedChanges", "false")
+    tag = _sub(strategies, f"{basic}.TagBuildStrategyImpl", **plugin)
+    # Tags pushed before the last tag_days days (all of them, on a first scan) are not built.
+    _sub(tag, "atLeastMillis", "-1")
+    _sub(tag, "atMostMillis", str(branches.tag_days * 86_400_000))
 
 
 def _scan_spec(hours: int) -> str:

@@ -96,6 +96,8 @@ def required_plugins(project: Project, steps: list[Step]) -> list[str]:
                 plugins.add(TOOL_PLUGINS[tool])
     if project.jenkins.multibranch:
         plugins.update(MULTIBRANCH_PLUGINS)
+        if project.jenkins.branch_selection.tags:
+            plugins.add("basic-branch-build-strategies")
     kinds = {agent.kind for agent in project_agents(project)}
     if "kubernetes" in kinds:
         plugins.add("kubernetes")
