@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from pipedsl import (
+    Agent,
     Approval,
+    BuildKit,
     Component,
     GroovyExpr,
     ModelError,
     Pipeline,
+    PodContainer,
     Project,
     Stage,
     StageOptions,
@@ -22,6 +25,7 @@ from pipedsl import (
     render_project,
     sh,
 )
+from pipedsl.resolve import final_pipeline
 from tests.support import tally
 from tests.support.declarative import descendants, walk
 from tests.support.groovy import assert_compiles
@@ -37,6 +41,15 @@ WHEN = st.one_of(
     st.builds(lambda a: When(not_=a), SIMPLE_WHEN),
 )
 OPTIONS = st.one_of(st.none(), st.builds(StageOptions, st.integers(1, 30)))
+POD = Agent.kubernetes(
+    [PodContainer("tools", "alpine:3.20")], builder=BuildKit(), default_container="tools"
+)
+AGENTS = {
+    None: None,
+    "label": Agent.on("linux && docker"),
+    "docker": Agent.docker("node:20.10.0-alpine3.19", args=["-v", "cache:/root/.npm"]),
+    "pod": POD,
+}
 
 
 @st.composite
@@ -46,6 +59,7 @@ def stage_specs(draw: Any) -> dict[str, Any]:
         "kind": kind,
         "when": draw(st.one_of(st.none(), WHEN)),
         "options": draw(OPTIONS),
+        "agent": AGENTS[draw(st.sampled_from(list(AGENTS)))],
     }
     if kind in ("parallel", "sequential"):
         spec["branches"] = draw(st.integers(1, 3))
@@ -64,7 +78,7 @@ def _inner(name: str, nested: bool, kind: str, when: When | None) -> Stage:
     return Stage(name, [], parallel=inner, when=when)
 
 
-def _pipeline(specs: list[dict[str, Any]]) -> Pipeline | None:
+def _pipeline(specs: list[dict[str, Any]], agent: Agent) -> Pipeline | None:
     stages = []
     for index, spec in enumerate(specs):
         name = f"S{index}"
@@ -75,25 +89,67 @@ def _pipeline(specs: list[dict[str, Any]]) -> Pipeline | None:
                     for j in range(spec["branches"])
                 ]
                 if spec["kind"] == "parallel":
-                    stages.append(Stage(name, [], parallel=branches, fail_fast=spec["fail_fast"]))
+                    stages.append(
+                        Stage(
+                            name,
+                            [],
+                            parallel=branches,
+                            fail_fast=spec["fail_fast"],
+                            agent=spec["agent"],
+                        )
+                    )
                 else:
-                    stages.append(Stage(name, [], stages=branches, options=spec["options"]))
+                    stages.append(
+                        Stage(
+                            name,
+                            [],
+                            stages=branches,
+                            options=spec["options"],
+                            agent=spec["agent"],
+                        )
+                    )
             elif spec["kind"] == "approval":
                 stages.append(Stage(name, [sh("true")], approval=Approval(["ops"])))
             else:
-                stages.append(Stage(name, [sh("make")], when=spec["when"], options=spec["options"]))
+                stages.append(
+                    Stage(
+                        name,
+                        [sh("make")],
+                        when=spec["when"],
+                        options=spec["options"],
+                        agent=spec["agent"],
+                    )
+                )
         except ModelError:
             return None  # not a structure the model accepts
-    return Pipeline(stages)
+    return Pipeline(stages, agent=agent)
 
 
-@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(st.lists(stage_specs(), min_size=1, max_size=6), min_size=25, max_size=25))
-def test_any_accepted_structure_compiles_and_walks(batches: list[list[dict[str, Any]]]) -> None:
+# Hypothesis tries the simplest example first (every choice its first): more examples than
+# one, so random structures are rendered too.
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking would rerun Groovy
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(stage_specs(), min_size=1, max_size=6),
+            st.sampled_from([Agent.any(), Agent.none(), POD]),
+        ),
+        min_size=12,
+        max_size=12,
+    )
+)
+def test_any_accepted_structure_compiles_and_walks(
+    batches: list[tuple[list[dict[str, Any]], Agent]],
+) -> None:
     files: dict[str, str] = {}
     expected: dict[str, list[str]] = {}
-    for index, specs in enumerate(batches):
-        pipeline = _pipeline(specs)
+    for index, (specs, agent) in enumerate(batches):
+        pipeline = _pipeline(specs, agent)
         if pipeline is None:
             continue
         project = Project(
@@ -101,9 +157,15 @@ def test_any_accepted_structure_compiles_and_walks(batches: list[list[dict[str, 
             repository="https://github.com/acme/p.git",
             components=[Component("app", pipeline)],
         )
-        (jenkinsfile,) = [a for a in render_project(project) if a.kind == "jenkinsfile"]
+        try:
+            rendered = render_project(project)
+        except ModelError:
+            continue  # e.g. a stage on no agent: refused, naming it (tested elsewhere)
+        (jenkinsfile,) = [a for a in rendered if a.kind == "jenkinsfile"]
         files[jenkinsfile.path] = jenkinsfile.text
-        names = [stage.name for _, stage in pipeline.walk_stages()]
+        # The stages as they run: a gate may add some (a milestone before parallel stages).
+        final = final_pipeline(project, project.components[0])
+        names = [stage.name for _, stage in final.walk_stages()]
         expected[jenkinsfile.path] = names
     assert files
     assert_compiles(files)
@@ -116,3 +178,7 @@ def test_any_accepted_structure_compiles_and_walks(batches: list[list[dict[str, 
         ]
         assert walked == expected[path], path
     tally.add("random pipeline structures compiled and walked", len(files))
+    tally.add(
+        "random pipeline structures with stage agents",
+        sum("agent {" in text.split("stages {", 1)[1] for text in files.values()),
+    )

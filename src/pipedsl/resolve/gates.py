@@ -5,9 +5,9 @@ A stage with an :class:`~pipedsl.Approval` runs on no agent; the stages around i
 agents of their own (the Jenkinsfile groups them: see ``render/jenkinsfile.py``), so a stage
 after a gate may run in another workspace. So:
 
-- the component's rendered manifests are stashed before the first gate and unstashed by the
-  first stage after each gate: what a later environment deploys is exactly what this build
-  rendered, never a newer checkout;
+- the component's rendered manifests are stashed before the first gate and unstashed right
+  before each deploy after it (in the workspace that deploy runs in): what a later environment
+  deploys is exactly what this build rendered, never a newer checkout;
 - builds may overlap (``disableConcurrentBuilds`` would make the next build wait for the
   approval); instead every stage from the first deploy on starts with a ``milestone``, so deploys
   happen in build order, and a newer build that passes a gate aborts an older one still
@@ -50,28 +50,42 @@ def with_gates(project: Project, component: Component) -> Component:
     keeps = component.runtime is not None
     ordered: list[Stage] = []
     ordinal = 0
-    after_gate = False
-    for index, stage in enumerate(stages):
+    for index, given in enumerate(stages):
+        stage = given
         if index == first_gate and index > 0 and keeps:
             ordered.append(Stage("Stash Manifests", [Stash(STASH, [f"{folder}/**"])]))
-        first: list[Step] = []
-        if index >= first_deploy:
-            ordinal += 1
-            first.append(Milestone(ordinal, stage.name))
-        if after_gate and stage.approval is None and keeps:
-            first.append(Unstash(STASH))
-            after_gate = False
-        after_gate = after_gate or stage.approval is not None
-        if not first:
+        if index > first_gate and keeps:
+            # Right before each deploy, in the workspace that deploy runs in (a stage may run
+            # on an agent of its own): the manifests this build stashed, never a newer checkout.
+            stage = _unstashed_before_deploys(stage)
+        if index < first_deploy:
             ordered.append(stage)
-        elif stage.parallel:
-            # Parallel branches start together: what must come first runs in a stage before.
-            ordered.append(Stage(f"Before {stage.name}", first, when=stage.when))
+            continue
+        ordinal += 1
+        milestone = Milestone(ordinal, stage.name)
+        if stage.parallel:
+            # Parallel branches start together: the milestone passes in a stage before them.
+            ordered.append(Stage(f"Before {stage.name}", [milestone], when=stage.when))
             ordered.append(stage)
         else:
-            ordered.append(_starting_with(stage, tuple(first)))
+            ordered.append(_starting_with(stage, (milestone,)))
     options = attrs.evolve(pipeline.options, disable_concurrent_builds=False)
     return attrs.evolve(component, pipeline=attrs.evolve(pipeline, stages=ordered, options=options))
+
+
+def _unstashed_before_deploys(stage: Stage) -> Stage:
+    """``stage`` with an ``unstash`` of the build's manifests right before each deploy step in
+    it (nested stages included)."""
+    if stage.substages:
+        return stage.with_substages(_unstashed_before_deploys(s) for s in stage.substages)
+    if not any(isinstance(step, DEPLOY_STEPS) for step in stage.steps):
+        return stage
+    steps: list[Step] = []
+    for step in stage.steps:
+        if isinstance(step, DEPLOY_STEPS):
+            steps.append(Unstash(STASH))
+        steps.append(step)
+    return attrs.evolve(stage, steps=steps)
 
 
 def _starting_with(stage: Stage, steps: tuple[Step, ...]) -> Stage:
