@@ -247,7 +247,12 @@ POD = Agent.kubernetes([PodContainer("jdk", "eclipse-temurin:21-jdk")])
         ),
         (
             lambda: Pipeline([Stage("B", [InContainer("jdk", [sh("x")])])]),
-            "InContainer('jdk') needs a Kubernetes pod agent; this stage runs on 'any'",
+            "stages[0].steps[0]: container 'jdk' needs a Kubernetes pod agent; this stage "
+            "runs on 'any'",
+        ),
+        (
+            lambda: Pipeline([Stage("B", [sh("x")], container="node")], agent=POD),
+            "stages[0].container: the stage's pod has no container 'node'",
         ),
         (
             lambda: Pipeline([Stage("B", [sh("x")])], agent=Agent.none()),
@@ -299,3 +304,11 @@ def test_checkout_keeps_the_default_agent_without_a_default_container() -> None:
     pipeline = Pipeline([Stage("Checkout", [Checkout()])], agent=POD)
     (jenkinsfile,) = [a for a in render_project(_project(pipeline)) if a.kind == "jenkinsfile"]
     assert "container('jnlp')" not in jenkinsfile.text
+
+
+def test_a_stage_runs_all_its_steps_in_a_container() -> None:
+    pipeline = Pipeline([Stage("B", [sh("java -version"), sh("ls")], container="jdk")], agent=POD)
+    (jenkinsfile,) = [a for a in render_project(_project(pipeline)) if a.kind == "jenkinsfile"]
+    assert "container('jdk') {\n                    sh 'java -version'\n" in jenkinsfile.text
+    with pytest.raises(ModelError, match="container= runs a stage's steps"):
+        Stage("B", [], stages=[Stage("C", [sh("x")])], container="jdk")

@@ -475,6 +475,15 @@ class Stage:
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Agent))
     )
     """Where this stage (and the stages in it) run, instead of the pipeline's agent."""
+    container: str | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(
+            _checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a container name")
+        ),
+    )
+    """A container of the stage's Kubernetes pod agent that runs all its steps (as if they
+    were inside ``InContainer(container, [...])``)."""
     stages: tuple[Stage, ...] = attrs.field(
         factory=tuple,
         kw_only=True,
@@ -498,6 +507,11 @@ class Stage:
             )
         if self.fail_fast and not self.parallel:
             raise ModelError(f"Stage {self.name!r}: fail_fast needs parallel stages")
+        if self.container is not None and not self.steps:
+            raise ModelError(
+                f"Stage {self.name!r}: container= runs a stage's steps; give it to the nested "
+                "stages"
+            )
         if self.substages and self.approval is not None:
             raise ModelError(
                 f"Stage {self.name!r}: an approval waits before one stage's steps; put it on a "

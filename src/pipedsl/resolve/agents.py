@@ -60,7 +60,10 @@ def _special(pipeline: Pipeline) -> bool:
     """Whether any stage runs on more than a plain agent or names a container."""
     return (
         pipeline.agent.kind in ("kubernetes", "docker", "none")
-        or any(stage.agent is not None for _, stage in pipeline.walk_stages())
+        or any(
+            stage.agent is not None or stage.container is not None
+            for _, stage in pipeline.walk_stages()
+        )
         or any(isinstance(step, InContainer) for step in pipeline.all_steps())
     )
 
@@ -82,7 +85,25 @@ def _stage(stage: Stage, agent: Agent, builds: dict[Image, DockerBuild], path: s
         _step(step, agent, builds, f"{path}.steps[{index}]")
         for index, step in enumerate(stage.steps)
     )
+    if stage.container is not None:
+        # As if its steps were written inside InContainer(container, [...]).
+        _in_container(stage.container, agent, f"{path}.container")
+        steps = (InContainer(stage.container, steps),)
     return stage if steps == stage.steps else attrs.evolve(stage, steps=steps)
+
+
+def _in_container(name: str, agent: Agent, path: str) -> None:
+    """Refuse a container the stage's agent does not have."""
+    if agent.pod is None:
+        raise ModelError(
+            f"{path}: container {name!r} needs a Kubernetes pod agent; this stage runs on "
+            f"{agent.kind!r}"
+        )
+    if name not in agent.pod.container_names():
+        raise ModelError(
+            f"{path}: the stage's pod has no container {name!r}; it has "
+            f"{agent.pod.container_names()}"
+        )
 
 
 def _step(step: Step, agent: Agent, builds: dict[Image, DockerBuild], path: str) -> Step:
@@ -95,16 +116,7 @@ def _step(step: Step, agent: Agent, builds: dict[Image, DockerBuild], path: str)
             step = step.with_children(children)
     pod = agent.pod
     if isinstance(step, InContainer):
-        if pod is None:
-            raise ModelError(
-                f"{path}: InContainer({step.name!r}) needs a Kubernetes pod agent; this stage "
-                f"runs on {agent.kind!r}"
-            )
-        if step.name not in pod.container_names():
-            raise ModelError(
-                f"{path}: the stage's pod has no container {step.name!r}; it has "
-                f"{pod.container_names()}"
-            )
+        _in_container(step.name, agent, path)
         return step
     if isinstance(step, DockerBuild | DockerPush):
         if agent.docker_agent is not None:
