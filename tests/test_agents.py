@@ -10,7 +10,9 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import yaml
 
 from pipedsl import (
     Agent,
+    Approval,
     BuildKit,
     Checkout,
     Component,
@@ -225,6 +228,8 @@ def _project(pipeline: Pipeline) -> Project:
 
 IMAGE = DockerHub("acme/app", login=Credential.username_password("hub")).tagged()
 POD = Agent.kubernetes([PodContainer("jdk", "eclipse-temurin:21-jdk")])
+BUILDER = Agent.kubernetes([PodContainer("jdk", "eclipse-temurin:21-jdk")], builder=BuildKit())
+OTHER_BUILDER = Agent.kubernetes([PodContainer("x", "alpine:3.20")], builder=BuildKit())
 
 
 @pytest.mark.parametrize(
@@ -255,6 +260,56 @@ POD = Agent.kubernetes([PodContainer("jdk", "eclipse-temurin:21-jdk")])
             "stages[0].container: the stage's pod has no container 'node'",
         ),
         (
+            lambda: Pipeline(
+                [
+                    Stage("B", [DockerBuild(IMAGE)], agent=BUILDER),
+                    Stage("P", [DockerPush(IMAGE)], agent=OTHER_BUILDER),
+                ],
+                agent=Agent.none(),
+            ),
+            "stages[1].steps[0]: DockerPush of acme/app needs its DockerBuild earlier in the "
+            "same pod",
+        ),
+        (
+            lambda: Pipeline(
+                [
+                    Stage("B", [DockerBuild(IMAGE)], agent=Agent.on("docker")),
+                    Stage("P", [DockerPush(IMAGE)], agent=BUILDER),
+                ],
+                agent=Agent.none(),
+            ),
+            "DockerPush of acme/app runs on a Kubernetes pod, but its DockerBuild "
+            "(components[app].pipeline.stages[0].steps[0]) ran with Docker",
+        ),
+        (
+            lambda: Pipeline(
+                [Stage("B", [DockerBuild(IMAGE)], agent=BUILDER), Stage("P", [DockerPush(IMAGE)])]
+            ),
+            "DockerPush of acme/app runs on an agent with Docker, but its DockerBuild",
+        ),
+        (
+            lambda: Pipeline(
+                [
+                    Stage("B", [DockerBuild(IMAGE)]),
+                    Stage("OK", [sh("true")], approval=Approval(["ops"])),
+                    Stage("P", [DockerPush(IMAGE)]),
+                ],
+                agent=BUILDER,
+            ),
+            "stages[2].steps[0]: DockerPush of acme/app needs its DockerBuild earlier in the "
+            "same pod",
+        ),
+        (
+            lambda: Pipeline(
+                [
+                    Stage("B", [DockerBuild(IMAGE, build_args={"TOKEN": "$NPM_TOKEN"})]),
+                    Stage("P", [DockerPush(IMAGE)]),
+                ],
+                agent=BUILDER,
+            ),
+            "stages[0].steps[0].build_args: TOKEN reads a variable",
+        ),
+        (
             lambda: Pipeline([Stage("B", [sh("x")])], agent=Agent.none()),
             "stages[0]: stage 'B' runs on no agent",
         ),
@@ -279,8 +334,16 @@ def test_agents_refuse_what_cannot_run(pipeline: Any, message: str) -> None:
         (lambda: Agent.docker("node"), "expected an image with an explicit tag"),
         (
             lambda: Agent.docker("docker:27.3.1", args=["-v", "/var/run/docker.sock:/x"]),
-            "mounting the Docker socket",
+            "mounts a path of the agent's host",
         ),
+        (lambda: Agent.docker("a:1", args=["-v", "/:/host"]), "mounts a path of the agent's"),
+        (lambda: Agent.docker("a:1", args=["--volume=/run:/r"]), "mounts a path of the agent"),
+        (
+            lambda: Agent.docker("a:1", args=["--mount", "type=bind,source=/run,target=/r"]),
+            "mounts a path of the agent's host",
+        ),
+        (lambda: Agent.docker("a:1", args=["--privileged"]), "gives the build the agent's host"),
+        (lambda: Agent.docker("a:1", args=["--pid=host"]), "gives the build the agent's host"),
         (lambda: Agent.docker("node:20", args=["a b"]), "one `docker run` word per item"),
         (
             lambda: KubernetesPod([PodContainer("a", "x:1"), PodContainer("a", "y:1")]),
@@ -300,6 +363,14 @@ def test_agent_settings_refuse_what_cannot_work(build: Any, message: str) -> Non
     assert message in str(caught.value)
 
 
+def test_named_volumes_are_fine_for_docker_agents() -> None:
+    agent = Agent.docker(
+        "node:20.10.0",
+        args=["-v", "npm-cache:/root/.npm", "--mount", "type=volume,source=m,target=/m"],
+    )
+    assert agent.docker_agent is not None
+
+
 def test_checkout_keeps_the_default_agent_without_a_default_container() -> None:
     pipeline = Pipeline([Stage("Checkout", [Checkout()])], agent=POD)
     (jenkinsfile,) = [a for a in render_project(_project(pipeline)) if a.kind == "jenkinsfile"]
@@ -312,3 +383,43 @@ def test_a_stage_runs_all_its_steps_in_a_container() -> None:
     assert "container('jdk') {\n                    sh 'java -version'\n" in jenkinsfile.text
     with pytest.raises(ModelError, match="container= runs a stage's steps"):
         Stage("B", [], stages=[Stage("C", [sh("x")])], container="jdk")
+
+
+def test_an_aborted_push_leaves_no_login_behind(tmp_path: Path) -> None:
+    registry = Registry("ghcr.io", login=Credential.username_password("ghcr"))
+    image = registry.repository("acme/api").tagged("{build}")
+    script = _script(lower(BuildkitImage(DockerBuild(image), DockerPush(image))))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "buildctl-daemonless.sh").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$DOCKER_CONFIG" > "$SEEN_DIR"\nexec sleep 30\n'
+    )
+    (bin_dir / "buildctl-daemonless.sh").chmod(0o755)
+    seen = tmp_path / "dir"
+    # Jenkins aborts a build by signalling the step's process group.
+    process = subprocess.Popen(
+        ["sh", "-xe", "-c", script],
+        env={
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "SEEN_DIR": str(seen),
+            "IMAGE": "ghcr.io/acme/api:42",
+            "REGISTRY_USER": "bot",
+            "REGISTRY_PASSWORD": "pw",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(200):
+            if seen.exists() and seen.read_text().strip():
+                break
+            time.sleep(0.05)
+        folder = Path(seen.read_text().strip())
+        assert (folder / "config.json").exists()
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=20) != 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert not folder.exists()

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import yaml
 
@@ -28,7 +29,7 @@ from pipedsl import (
     spring_boot_service,
 )
 from tests.support import tally
-from tests.support.declarative import children, descendants
+from tests.support.declarative import children, descendants, walk
 from tests.test_deploy_targets import Agent, _pushed
 
 PROJECT = "environments"
@@ -182,3 +183,25 @@ def _api(*environments: Environment) -> Project:
 def test_environments_refuse_what_cannot_be_deployed(build: Any, message: str) -> None:
     with pytest.raises(ModelError, match=message):
         build()
+
+
+def test_a_deploy_in_a_pod_container_after_the_gate_gets_the_stashed_manifests(
+    projects: dict[str, Any],
+) -> None:
+    from pipedsl import Agent as Where  # noqa: PLC0415  (Agent here is the deploy test agent)
+    from pipedsl import PodContainer  # noqa: PLC0415
+
+    project = projects[PROJECT]
+    (api,) = [c for c in project.components if c.name == "api"]
+    pod = Where.kubernetes([PodContainer("kubectl", "bitnami/kubectl:1.30.2")])
+    api = api.with_pipeline(
+        lambda p: p.with_stage("Deploy production", agent=pod, container="kubectl")
+    )
+    changed = attrs.evolve(project, components=[api])
+    (jenkinsfile,) = [a for a in render_project(changed) if a.path == f"{PROJECT}/api/Jenkinsfile"]
+    ((tree,),) = walk({"Jenkinsfile": jenkinsfile.text}).values()
+    production = _stage(tree, "Deploy production")
+    (container,) = [n for n in descendants(production) if n["name"] == "container"]
+    steps = [n["name"] for n in descendants(container)]
+    # In the pod's own workspace, right before the deploy: this build's manifests.
+    assert steps.index("unstash") < steps.index("sh")

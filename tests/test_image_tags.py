@@ -13,6 +13,7 @@ from typing import Literal
 import pytest
 
 from pipedsl import (
+    Checkout,
     Component,
     Credential,
     DockerBuild,
@@ -25,6 +26,7 @@ from pipedsl import (
     Pipeline,
     Project,
     Stage,
+    When,
     render_project,
     sh,
     spring_boot_backend,
@@ -120,23 +122,49 @@ def test_a_tag_fixed_at_start_stays_in_the_environment() -> None:
 
 def test_a_date_tag_without_checkout_is_fixed_first_in_the_first_stage() -> None:
     image = HUB.tagged("nightly-{date}")
-    pipeline = Pipeline(
-        [
-            Stage("Tests", [], parallel=[Stage("A", [sh("a")]), Stage("B", [sh("b")])]),
-            Stage("Build", [DockerBuild(image)]),
-        ]
-    )
+    build = Stage("Build", [DockerBuild(image)])
+
+    def project(first: Stage) -> Project:
+        return Project(
+            "tags",
+            repository="https://github.com/acme/tags.git",
+            components=[Component("app", Pipeline([first, build]), image=image)],
+        )
+
+    sequence = Stage("Tests", [], stages=[Stage("A", [sh("a")]), Stage("B", [sh("b")])])
+    final = final_pipeline(project(sequence), project(sequence).components[0])
+    first = final.stages[0].stages[0].steps[0]
+    assert isinstance(first, FixImages)
+    assert (first.clock, first.commit) == (True, False)
+    path, text = _jenkinsfile(project(sequence))
+    assert_compiles({path: text})
+    # Where it might not run (a condition, parallel branches), every later step would read
+    # an unset reference: refused.
+    for unsure, reason in (
+        (
+            Stage("Tests", [], parallel=[Stage("A", [sh("a")])]),
+            "stages[0].parallel[0], may not run",
+        ),
+        (Stage("Lint", [sh("x")], when=When(changeset=["a/**"])), "may not run (stages[0])"),
+    ):
+        with pytest.raises(ModelError, match=re.escape(reason)):
+            render_project(project(unsure))
+
+
+def test_a_checkout_that_may_not_run_cannot_fix_the_reference() -> None:
+    image = HUB.tagged("{commit}")
+    checkout = Stage("Checkout", [Checkout()], when=When(changeset=["api/**"]))
     project = Project(
         "tags",
         repository="https://github.com/acme/tags.git",
-        components=[Component("app", pipeline, image=image)],
+        components=[
+            Component("app", Pipeline([checkout, Stage("B", [DockerBuild(image)])]), image=image)
+        ],
     )
-    final = final_pipeline(project, project.components[0])
-    first = final.stages[0].parallel[0].steps[0]
-    assert isinstance(first, FixImages)
-    assert (first.clock, first.commit) == (True, False)
-    path, text = _jenkinsfile(project)
-    assert_compiles({path: text})
+    with pytest.raises(
+        ModelError, match=r"stages\[0\] checks out first, but stages\[0\] has a when"
+    ):
+        render_project(project)
 
 
 def test_a_commit_tag_needs_a_checkout() -> None:

@@ -15,13 +15,16 @@ from pipedsl import (
     Branches,
     Component,
     Credential,
+    DockerBuild,
     DockerHub,
+    DockerPush,
     Echo,
     GroovyExpr,
     GString,
     JenkinsJobs,
     ModelError,
     Pipeline,
+    Post,
     Project,
     Stage,
     Triggers,
@@ -264,3 +267,37 @@ def test_a_tag_condition_where_no_tag_is_built_is_refused() -> None:
         render_project(_project(Component("app", Pipeline([stage]))))
     assert "components[app].pipeline.stages[0].when.tag: never holds here" in str(caught.value)
     assert "Branches(tags=['v*'])" in str(caught.value)
+
+
+def test_a_when_that_does_not_limit_branches_itself_still_gets_the_deploy_branch() -> None:
+    image = HUB.tagged("{build}")
+    stages = [
+        Stage("Build", [DockerBuild(image)]),
+        Stage("Push", [DockerPush(image)], when=When(not_=When(branch="release/*"))),
+        Stage(
+            "Push again",
+            [DockerPush(image)],
+            when=When(any_of=[When(branch="main"), When(expression=GroovyExpr("true"))]),
+        ),
+        Stage("Ship", [DockerPush(image)], when=When(changeset=["api/**"])),
+    ]
+    text = _files(_project(Component("app", Pipeline(stages), image=image)))["shop/app/Jenkinsfile"]
+    ((tree,),) = walk({"Jenkinsfile": text}).values()
+    for name in ("Push", "Push again", "Ship"):
+        (when,) = children(_stage(tree, name), "when")
+        assert ("branch", ["main"]) in [(c["name"], c["args"]) for c in when["children"]], name
+    # Decided before the agent starts, unless an expression may need the workspace.
+    (ship,) = children(_stage(tree, "Ship"), "when")
+    assert ship["children"][0]["name"] == "beforeAgent"
+    (again,) = children(_stage(tree, "Push again"), "when")
+    assert "beforeAgent" not in [c["name"] for c in again["children"]]
+
+
+def test_a_push_in_a_post_block_of_a_multibranch_job_is_refused() -> None:
+    image = HUB.tagged("{build}")
+    stage = Stage("Build", [DockerBuild(image)], post=Post(success=[DockerPush(image)]))
+    with pytest.raises(ModelError) as caught:
+        render_project(_project(Component("app", Pipeline([stage]), image=image)))
+    assert "components[app].pipeline.stages[0].post.success[0]: a push, ship or deploy in a " in (
+        str(caught.value)
+    )

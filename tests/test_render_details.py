@@ -63,12 +63,13 @@ def test_registry_login_uses_a_docker_config_of_its_own() -> None:
         if n["name"] == "sh" and "docker login" in n["args"][0]
     ]
     lines = script.splitlines()
-    assert lines[:3] == [
+    assert lines[:4] == [
         'DOCKER_CONFIG="$(mktemp -d)"',
         "export DOCKER_CONFIG",
         "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+        "trap 'exit 143' HUP INT TERM",
     ]
-    assert "--password-stdin" in lines[3]
+    assert "--password-stdin" in lines[4]
 
 
 @pytest.mark.parametrize(

@@ -202,6 +202,32 @@ class KubernetesPod:
 _DOCKER_ARG = re.compile(r"[A-Za-z0-9_./:=@,+%-]+")
 
 
+# `docker run` options that hand the container the agent's host: the Docker socket or any host
+# path (bind mounts), host namespaces, devices, extra capabilities, no confinement.
+_HOST_OPTIONS = re.compile(
+    r"--privileged(=true)?|--cap-add(=.*)?|--device(=.*)?|--security-opt(=.*)?"
+    r"|--(pid|ipc|uts|userns|net|network)=host"
+)
+
+
+def _host_paths(words: tuple[str, ...]) -> str | None:
+    """The first word that mounts a path of the agent's host, if any."""
+    for index, word in enumerate(words):
+        value = None
+        if word in ("-v", "--volume", "--mount") and index + 1 < len(words):
+            value = words[index + 1]
+        elif word.startswith(("-v=", "--volume=", "--mount=")):
+            value = word.split("=", 1)[1]
+        if value is None:
+            continue
+        if word.startswith("--mount"):
+            if "type=bind" in value.split(","):
+                return value
+        elif value.split(":", 1)[0].startswith(("/", ".", "~", "$")):
+            return value
+    return None
+
+
 def _docker_args(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     _checks.tuple_of(str)(instance, attribute, value)
     assert isinstance(value, tuple)  # noqa: S101  (checked above)
@@ -213,13 +239,21 @@ def _docker_args(instance: object, attribute: attrs.Attribute[Any], value: objec
                 f"{word!r}: one `docker run` word per item, of letters, digits and "
                 "_ . / : = @ , + % -",
             )
-        if "docker.sock" in word:
+        if _HOST_OPTIONS.fullmatch(word):
             raise _checks.fail(
                 instance,
                 attribute,
-                "mounting the Docker socket gives the build root on the agent's host; build "
-                "images on the agent itself or with a Kubernetes pod's BuildKit builder",
+                f"{word!r} gives the build the agent's host (root on it); build images on the "
+                "agent itself or with a Kubernetes pod's BuildKit builder",
             )
+    mounted = _host_paths(value)
+    if mounted is not None:
+        raise _checks.fail(
+            instance,
+            attribute,
+            f"{mounted!r} mounts a path of the agent's host (the Docker socket among them would "
+            "give the build root on it); use a named volume (-v cache:/root/.npm)",
+        )
 
 
 def _username_password(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -101,6 +101,17 @@ def docker_build(step: DockerBuild) -> Sh:
     return Sh(f"docker build {' '.join(options)} {sh_quote(step.context)}")
 
 
+PRIVATE_DOCKER_CONFIG = (
+    'DOCKER_CONFIG="$(mktemp -d)"',
+    "export DOCKER_CONFIG",
+    "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+    # An aborted build is ended with a signal: exit, so the EXIT trap removes the login too.
+    "trap 'exit 143' HUP INT TERM",
+)
+"""A Docker config folder of the script's own, removed when the script ends (normally, on an
+error or aborted), so a registry login written there outlives neither."""
+
+
 def _buildctl(build: DockerBuild, names: list[str], *, push: bool) -> str:
     """``buildctl-daemonless.sh build`` of ``build`` to the image ``names`` (the first is the
     per-build reference variable), pushed or not."""
@@ -146,9 +157,7 @@ def buildkit_image(step: BuildkitImage) -> Step:
             # Jenkins runs sh with -x: the trace would print the encoded login, which its
             # masking (of the password itself) does not recognise.
             "set +x",
-            'DOCKER_CONFIG="$(mktemp -d)"',
-            "export DOCKER_CONFIG",
-            "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+            *PRIVATE_DOCKER_CONFIG,
             f'AUTH="$(printf \'%s:%s\' "${REGISTRY_USER}" "${REGISTRY_PASSWORD}" | base64 | tr -d \'\\n\')"',
             f'printf \'{{"auths":{{"%s":{{"auth":"%s"}}}}}}\' {sh_quote(host)} "$AUTH" '
             '> "$DOCKER_CONFIG/config.json"',
@@ -187,9 +196,7 @@ def docker_push(step: DockerPush) -> Step:
             # A Docker config of this build's own: the login is never written where other jobs
             # on the agent could read it or log it out mid-push, and is gone when the script
             # ends, whatever happens.
-            'DOCKER_CONFIG="$(mktemp -d)"',
-            "export DOCKER_CONFIG",
-            "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+            *PRIVATE_DOCKER_CONFIG,
             # The password goes through stdin, never on a command line; the Groovy string is
             # single-quoted so the shell, not Groovy, expands the variables.
             f'printf \'%s\' "${REGISTRY_PASSWORD}" | docker login -u "${REGISTRY_USER}" --password-stdin{host}',
@@ -208,9 +215,7 @@ def _ecr_push(registry: EcrRegistry, push: str) -> Step:
     command line), in a Docker config of the build's own, then push."""
     script = "\n".join(
         [
-            'DOCKER_CONFIG="$(mktemp -d)"',
-            "export DOCKER_CONFIG",
-            "trap 'rm -rf \"$DOCKER_CONFIG\"' EXIT",
+            *PRIVATE_DOCKER_CONFIG,
             f"aws ecr get-login-password --region {sh_quote(registry.region)} | docker login "
             f"--username AWS --password-stdin {sh_quote(registry.host)}",
             push,

@@ -75,17 +75,28 @@ def with_gates(project: Project, component: Component) -> Component:
 
 def _unstashed_before_deploys(stage: Stage) -> Stage:
     """``stage`` with an ``unstash`` of the build's manifests right before each deploy step in
-    it (nested stages included)."""
+    it (in nested stages and inside ``dir``/``container`` blocks too)."""
     if stage.substages:
         return stage.with_substages(_unstashed_before_deploys(s) for s in stage.substages)
-    if not any(isinstance(step, DEPLOY_STEPS) for step in stage.steps):
-        return stage
-    steps: list[Step] = []
-    for step in stage.steps:
+    steps = _unstashed(stage.steps)
+    return stage if steps is stage.steps else attrs.evolve(stage, steps=steps)
+
+
+def _unstashed(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    out: list[Step] = []
+    for step in steps:
         if isinstance(step, DEPLOY_STEPS):
-            steps.append(Unstash(STASH))
-        steps.append(step)
-    return attrs.evolve(stage, steps=steps)
+            out += [Unstash(STASH), step]
+        elif step.children:
+            children = _unstashed(step.children)
+            out.append(step if children is step.children else step.with_children(children))
+        else:
+            out.append(step)
+    return (
+        steps
+        if all(a is b for a, b in zip(out, steps, strict=False)) and len(out) == len(steps)
+        else tuple(out)
+    )
 
 
 def _starting_with(stage: Stage, steps: tuple[Step, ...]) -> Stage:

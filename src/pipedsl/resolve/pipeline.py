@@ -132,27 +132,56 @@ def _with_step_after_checkout(
                 done = True
         return tuple(out) if len(out) != len(items) or done else items
 
-    def in_stage(stage: Stage) -> Stage:
+    def in_stage(stage: Stage, path: str, conditional: str | None) -> Stage:
+        nonlocal done
         if done:
             return stage
+        if conditional is None and stage.when is not None:
+            conditional = f"{path} has a when"
         if stage.substages:
-            return stage.with_substages(in_stage(s) for s in stage.substages)
-        return attrs.evolve(stage, steps=after_checkout(stage.steps))
+            kind = "parallel" if stage.parallel else "stages"
+            return stage.with_substages(
+                in_stage(
+                    s,
+                    f"{path}.{kind}[{i}]",
+                    conditional or (f"{path} runs it in parallel" if stage.parallel else None),
+                )
+                for i, s in enumerate(stage.substages)
+            )
+        steps = after_checkout(stage.steps)
+        if done and conditional is not None:
+            _refuse_unsure(where, f"{path} checks out first, but {conditional}")
+        return attrs.evolve(stage, steps=steps)
 
-    stages = tuple(in_stage(s) for s in pipeline.stages)
+    stages = tuple(in_stage(s, f"stages[{i}]", None) for i, s in enumerate(pipeline.stages))
     if done:
         return attrs.evolve(pipeline, stages=stages)
     if needs_checkout:
         raise ModelError(
             f"{where}: an image tag with {{commit}} needs the commit checked out first, but the "
-            "pipeline has no Checkout or Git step"
+            "pipeline's stages have no Checkout or Git step"
         )
     first = next(path for path, s in pipeline.walk_stages() if s.steps)
+    unsure = [
+        path
+        for path, s in pipeline.walk_stages()
+        if (first == path or first.startswith(path + ".")) and (s.when is not None or s.parallel)
+    ]
+    if unsure:
+        _refuse_unsure(where, f"the first stage with steps, {first}, may not run ({unsure[0]})")
     return attrs.evolve(
         pipeline,
         stages=tuple(
             _first_steps(s, step, first, f"stages[{i}]") for i, s in enumerate(pipeline.stages)
         ),
+    )
+
+
+def _refuse_unsure(where: str, problem: str) -> None:
+    raise ModelError(
+        f"{where}: the image reference is fixed once, where the build first checks out (or, "
+        f"without a checkout, in the first stage with steps), and every later step reads it; "
+        f"{problem}: give that a stage of its own that always runs, before the others"
     )
 
 
