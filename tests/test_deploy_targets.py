@@ -281,8 +281,9 @@ def test_blue_green_switches_the_service_only_after_the_idle_colour_rolled(
     assert image("green") == second
     # The rendered Service and both colours' manifests are in the repository; only one colour
     # is applied per deploy.
+    # (The namespace every target's runtime lives in is the project's, written once.)
+    assert f"{PROJECT}/_shared/k8s/00-namespace-apps.yaml" in artifacts
     assert {p.rsplit("/", 1)[1] for p in artifacts if p.startswith(f"{PROJECT}/colours/k8s/")} == {
-        "00-namespace-apps.yaml",
         "30-configmap-colours-config.yaml",
         "40-service-colours.yaml",
         "50-deployment-colours-blue.yaml",
@@ -372,7 +373,9 @@ def test_gitops_commits_the_pinned_manifests_once_despite_a_concurrent_push(
         check=True,
     ).stdout.split()
     if component == "gitops":
-        assert sorted(listing) == sorted(p.name for p in rendered.iterdir())
+        # Its own manifests and the project's shared namespace it lives in: all it needs.
+        own = [p.name for p in rendered.iterdir()]
+        assert sorted(listing) == sorted([*own, "00-namespace-apps.yaml"])
     else:
         assert sorted(listing) == sorted([workload, "stale.yaml"])  # only the image changes
     shown = subprocess.run(

@@ -74,7 +74,9 @@ def test_each_environment_renders_its_own_manifests_from_one_runtime(
     for env, namespace in (("staging", "shop-staging"), ("production", "shop-prod")):
         nginx = _manifest(artifacts, f"web/k8s/{env}/30-configmap-web-nginx.yaml")
         assert f"http://api.{namespace}.svc.cluster.local:8080" in nginx["data"]["default.conf"]
-        assert f"{PROJECT}/web/k8s/{env}/00-namespace-{namespace}.yaml" in artifacts
+        # The namespace both components live in: written once, for both.
+        assert f"{PROJECT}/_shared/k8s/{env}/00-namespace-{namespace}.yaml" in artifacts
+        assert f"{PROJECT}/web/k8s/{env}/00-namespace-{namespace}.yaml" not in artifacts
     # No folder of manifests outside the environments'.
     assert not [p for p in artifacts if re.fullmatch(rf"{PROJECT}/api/k8s/[^/]+\.yaml", p)]
 
@@ -98,8 +100,8 @@ def test_the_approval_waits_on_no_agent_and_later_stages_get_this_builds_manifes
     # deploys is what this build stashed, not a newer checkout.
     assert len([n for n in descendants(pipeline) if n["name"] == "stash"]) == 1
     assert (
-        "stash(name: 'pipedsl_manifests', includes: 'generated/environments/api/k8s/**')"
-        in jenkinsfile
+        "stash(name: 'pipedsl_manifests', includes: "
+        "'generated/environments/api/k8s/**,generated/environments/_shared/k8s/**')" in jenkinsfile
     )
     production = _stage(pipeline, "Deploy production")
     steps = [n["name"] for n in descendants(production) if n["name"] != "stage"]

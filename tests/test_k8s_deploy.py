@@ -236,9 +236,16 @@ def test_the_fake_would_catch_a_deploy_of_another_tag(
 def test_ship_paths_follow_generated_dir(
     projects: dict[str, Project], walked: dict[str, Any]
 ) -> None:
-    (ship,) = _publishers(walked["k8s-shop/api/Jenkinsfile"], "Send Artifacts")
-    assert ship["removePrefix"] == "generated/k8s-shop/api/k8s"
-    assert ship["sourceFiles"].split(",")[0] == "generated/k8s-shop/api/k8s/00-namespace-shop.yaml"
+    own, shared = _publishers(walked["k8s-shop/api/Jenkinsfile"], "Send Artifacts")
+    assert own["removePrefix"] == "generated/k8s-shop/api/k8s"
+    assert own["sourceFiles"].split(",")[0].startswith("generated/k8s-shop/api/k8s/")
+    assert own["cleanRemote"] is True
+    # The namespace the web runtime and the databases hold too: written once, in the project's
+    # _shared folder, sent to the same remote folder after the component's own files.
+    assert shared["removePrefix"] == "generated/k8s-shop/_shared/k8s"
+    assert shared["sourceFiles"] == "generated/k8s-shop/_shared/k8s/00-namespace-shop.yaml"
+    assert shared["remoteDirectory"] == own["remoteDirectory"]
+    assert shared["cleanRemote"] is False
     (apply,) = _publishers(walked["k8s-shop/api/Jenkinsfile"], "Apply Deployment")
     # The server's remote root is where the files landed; the secrets of the runtime are
     # checked in its namespace.

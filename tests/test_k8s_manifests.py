@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipedsl import Artifact, Project, Secret, manifest_path
-from pipedsl.resolve.deploy import rendered_runtimes
+from pipedsl.resolve.deploy import rendered_runtimes, shared_objects
 from pipedsl.resolve.layout import manifest_dir, rendered_objects
 
 # The Kubernetes version the manifests are validated against (docs/manifests.md states it).
@@ -207,6 +207,7 @@ def test_manifest_files_are_the_objects_in_apply_order(
     artifacts: dict[str, Artifact], projects: dict[str, Project]
 ) -> None:
     for project in projects.values():
+        shared = shared_objects(project)
         folders = [
             (c.name, environment, runtime)
             for c in project.components
@@ -215,19 +216,43 @@ def test_manifest_files_are_the_objects_in_apply_order(
         folders += [(b.name, None, b.runtime) for b in project.backing_services]
         for name, environment, runtime in folders:
             paths = [
-                manifest_path(project, name, o, environment) for o in rendered_objects(runtime)
+                manifest_path(project, name, o, environment, shared)
+                for o in rendered_objects(runtime)
             ]
-            assert paths == sorted(paths)
+            # Applied by name: the shared objects first by rank like the others.
+            assert sorted(paths, key=lambda p: p.rsplit("/", 1)[1]) == paths
+            assert all(p in artifacts for p in paths)
             folder = manifest_dir(project, name, environment)
             rendered = sorted(
                 p
                 for p in artifacts
                 if p.startswith(f"{folder}/") and "/" not in p[len(folder) + 1 :]
             )
-            assert rendered == paths
-    # A namespace is created before what lives in it, since kubectl applies files by name.
-    shop = sorted(p for p in artifacts if p.startswith("k8s-shop/api/k8s/"))
-    assert shop[0] == "k8s-shop/api/k8s/00-namespace-shop.yaml"
+            assert rendered == [p for p in paths if p.startswith(f"{folder}/")]
+    # The namespace the shop's runtimes share is written once, ranked first (applied before
+    # what lives in it, since kubectl applies files by name).
+    assert "k8s-shop/_shared/k8s/00-namespace-shop.yaml" in artifacts
+    assert not [p for p in artifacts if p.startswith("k8s-shop/api/k8s/00-")]
+
+
+def test_no_object_is_written_twice_in_a_project(
+    artifacts: dict[str, Artifact], projects: dict[str, Project]
+) -> None:
+    shared_files = 0
+    for project in projects.values():
+        seen: dict[tuple[str, str, str, str], str] = {}
+        for path, artifact in sorted(artifacts.items()):
+            if artifact.kind != "manifest" or not path.startswith(f"{project.name}/"):
+                continue
+            data = yaml.safe_load(artifact.text)
+            metadata = data["metadata"]
+            folder = path.split("/k8s/", 1)[1].rpartition("/")[0]  # the environment, if any
+            key = (folder, data["kind"], metadata.get("namespace", ""), metadata["name"])
+            assert key not in seen, f"{path} repeats {seen.get(key)}"
+            seen[key] = path
+            shared_files += "/_shared/" in path
+    # Namespaces several runtimes live in are among them (k8s-shop, environments).
+    assert shared_files >= 3
 
 
 def test_seed_cluster(artifacts: dict[str, Artifact]) -> None:

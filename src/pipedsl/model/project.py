@@ -113,7 +113,8 @@ class BackingService:
     """Something the project runs in the cluster without building it: a database, a cache.
 
     It has no pipeline (so no Jenkinsfile); its manifests are rendered like a component's and
-    applied by a person (``kubectl apply -f generated/<project>/<name>/k8s/``). Presets such as
+    applied by a person (``kubectl apply -f generated/<project>/<name>/k8s/``, after the
+    project's ``_shared`` folder when it has one). Presets such as
     :func:`~pipedsl.mariadb` build one.
     """
 

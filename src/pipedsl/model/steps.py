@@ -520,7 +520,8 @@ class ShipFiles(Step):
     """Send workspace files to an SSH server's ``remote_directory`` (Publish Over SSH).
 
     ``files`` are Ant patterns relative to the workspace; ``remove_prefix`` is the folder part
-    not to recreate on the server.
+    not to recreate on the server. ``shared_files`` (under ``shared_prefix``) are sent to the
+    same folder after them: the project's objects shared with other components.
     """
 
     server: SshServer = attrs.field(validator=_checks.instance_of(SshServer))
@@ -528,6 +529,15 @@ class ShipFiles(Step):
     remote_directory: str = attrs.field(validator=_checks.text(multiline=False))
     remove_prefix: str = attrs.field(
         default="", validator=_checks.text(empty=True, multiline=False)
+    )
+    shared_files: tuple[str, ...] = attrs.field(
+        factory=tuple,
+        kw_only=True,
+        converter=_checks.str_tuple,
+        validator=_checks.words(non_empty=False),
+    )
+    shared_prefix: str = attrs.field(
+        default="", kw_only=True, validator=_checks.text(empty=True, multiline=False)
     )
 
 

@@ -25,7 +25,7 @@ from pipedsl.render.artifacts import Artifact
 from pipedsl.render.groovy import oversized_strings
 from pipedsl.render.jenkinsfile import render_jenkinsfile, step_writer
 from pipedsl.render.jobs import render_job, render_setup
-from pipedsl.render.manifests import render_manifests
+from pipedsl.render.manifests import render_manifests, render_shared_manifests
 from pipedsl.render.parallel import parallel_map
 from pipedsl.render.secrets import (
     find_interpolated_credentials,
@@ -35,8 +35,8 @@ from pipedsl.render.secrets import (
 from pipedsl.render.setup import primitive_steps
 from pipedsl.render.templating import template_dirs as _template_dirs
 from pipedsl.resolve import final_pipeline
-from pipedsl.resolve.deploy import rendered_runtimes
-from pipedsl.resolve.layout import jenkinsfile_path, manifest_path
+from pipedsl.resolve.deploy import rendered_runtimes, shared_objects
+from pipedsl.resolve.layout import NOTHING_SHARED, Shared, jenkinsfile_path, manifest_path
 
 __all__ = [
     "Artifact",
@@ -72,6 +72,8 @@ def render_project(
         validate_project(project)  # a problem of the project is reported first
         raise
     writer = step_writer(dirs)
+    # Objects several runtimes hold are written once, in the project's _shared folder.
+    sharing = shared_objects(project) if _holds_objects(project) else NOTHING_SHARED
 
     def component_files(component: Component) -> _Rendered:
         # A component checked, then its Jenkinsfile, job and manifests, checked for secrets, and
@@ -85,7 +87,7 @@ def render_project(
             # Per environment, if any; for blue/green, two Deployments. Worked out once, for
             # the deploy steps and the manifests alike.
             runtimes = rendered_runtimes(project, component)
-            pipeline = final_pipeline(project, component, runtimes)
+            pipeline = final_pipeline(project, component, runtimes, sharing)
             where = f"components[{component.name}]"
             try:
                 text = render_jenkinsfile(
@@ -105,7 +107,9 @@ def render_project(
             manifests = [
                 artifact
                 for environment, runtime in runtimes
-                for artifact in render_manifests(project, component.name, runtime, environment)
+                for artifact in render_manifests(
+                    project, component.name, runtime, environment, sharing
+                )
             ]
             # Free text (scripts, raw Groovy, messages, config values) could still carry a
             # pasted secret: nothing that looks like one is ever written.
@@ -130,13 +134,17 @@ def render_project(
     for result in results:
         if result.error is not None:
             raise result.error
+    return _project_files(project, results, sharing, kinds)
+
+
+def _project_files(
+    project: Project, results: list[_Rendered], sharing: Shared, kinds: Collection[str] | None
+) -> list[Artifact]:
+    """The components' files with the project's own (setup files, backing services' and shared
+    manifests), every secret found reported at once, in the order of the files."""
     artifacts = [a for r in results for a in r.files]
     shared = render_setup(project, list(dict.fromkeys(s for r in results for s in r.steps)))
-    services = [
-        artifact
-        for service in project.backing_services
-        for artifact in render_manifests(project, service.name, service.runtime)
-    ]
+    services = _project_manifests(project, sharing)
     # Reported in the order of the files: Jenkinsfiles and jobs, setup files, manifests.
     shared_problems, service_problems = find_secrets(shared), find_secrets(services)
     problems = find_value_secrets(
@@ -150,6 +158,21 @@ def render_project(
     if kinds is not None:
         shared = [a for a in shared if a.kind in kinds]
     return sorted(artifacts + shared, key=lambda a: a.path)
+
+
+def _project_manifests(project: Project, sharing: Shared) -> list[Artifact]:
+    """The backing services' manifests and the objects several runtimes share."""
+    return [
+        artifact
+        for service in project.backing_services
+        for artifact in render_manifests(project, service.name, service.runtime, None, sharing)
+    ] + render_shared_manifests(project, sharing)
+
+
+def _holds_objects(project: Project) -> bool:
+    """Whether more than one component or backing service has a runtime (else none shares)."""
+    holders = sum(c.runtime is not None for c in project.components)
+    return holders + len(project.backing_services) > 1
 
 
 @attrs.frozen

@@ -234,13 +234,24 @@ def remote_path(server: SshServer, directory: str) -> str:
 
 
 def ship_files(step: ShipFiles) -> SshPublish:
-    transfer = SshTransfer(
-        source_files=",".join(step.files),
-        remove_prefix=step.remove_prefix,
-        remote_directory=step.remote_directory,
-        clean_remote=True,
-    )
-    return SshPublish(step.server, [transfer])
+    transfers = [
+        SshTransfer(
+            source_files=",".join(step.files),
+            remove_prefix=step.remove_prefix,
+            remote_directory=step.remote_directory,
+            clean_remote=True,
+        )
+    ]
+    if step.shared_files:
+        # Into the same folder, after the one that empties it.
+        transfers.append(
+            SshTransfer(
+                source_files=",".join(step.shared_files),
+                remove_prefix=step.shared_prefix,
+                remote_directory=step.remote_directory,
+            )
+        )
+    return SshPublish(step.server, transfers)
 
 
 def kubectl_apply_command(step: KubectlApply) -> GString:

@@ -35,7 +35,13 @@ from pipedsl.model.k8s.workloads import (
 from pipedsl.model.project import Project
 from pipedsl.render.artifacts import Artifact
 from pipedsl.render.escape import yaml_comment, yaml_document
-from pipedsl.resolve.layout import manifest_path, rendered_objects
+from pipedsl.resolve.layout import (
+    NOTHING_SHARED,
+    SHARED,
+    Shared,
+    manifest_path,
+    rendered_objects,
+)
 
 Data = dict[str, Any]
 
@@ -329,10 +335,15 @@ def _manifest_header(project: Project, component_name: str) -> str:
 
 
 def render_manifests(
-    project: Project, name: str, runtime: Runtime, environment: str | None = None
+    project: Project,
+    name: str,
+    runtime: Runtime,
+    environment: str | None = None,
+    shared: Shared = NOTHING_SHARED,
 ) -> list[Artifact]:
     """The manifest files of ``runtime``, run by the component (or backing service) ``name``
-    (in its environment ``environment``, if given)."""
+    (in its environment ``environment``, if given), but for the objects other runtimes hold
+    too (``shared``): :func:`render_shared_manifests` writes those, once."""
     header = _manifest_header(project, name if environment is None else f"{name}, {environment}")
     return [
         Artifact(
@@ -341,4 +352,23 @@ def render_manifests(
             "manifest",
         )
         for obj in rendered_objects(runtime)
+        if (environment, obj) not in shared
     ]
+
+
+def render_shared_manifests(project: Project, shared: Shared) -> list[Artifact]:
+    """The project's objects several runtimes hold, each once, in ``<project>/_shared/k8s/``
+    (per environment); every deploy of a runtime holding one applies it first."""
+    found = []
+    for environment, obj in shared:
+        where = "objects shared by its components" + (
+            f", {environment}" if environment is not None else ""
+        )
+        found.append(
+            Artifact(
+                manifest_path(project, SHARED, obj, environment),
+                _manifest_header(project, where) + yaml_document(manifest(obj)),
+                "manifest",
+            )
+        )
+    return sorted(found, key=lambda a: a.path)

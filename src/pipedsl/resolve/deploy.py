@@ -8,7 +8,7 @@ writes the manifests to) and the workload and container that run the component's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
@@ -32,7 +32,15 @@ from pipedsl.model.steps import (
     WorkloadRef,
 )
 from pipedsl.resolve.environments import environment_runtime
-from pipedsl.resolve.layout import file_name, manifest_dir, manifest_path, rendered_objects
+from pipedsl.resolve.layout import (
+    NOTHING_SHARED,
+    SHARED,
+    Shared,
+    file_name,
+    manifest_dir,
+    manifest_path,
+    rendered_objects,
+)
 
 COLOURS = ("blue", "green")
 
@@ -87,6 +95,37 @@ def rendered_runtimes(project: Project, component: Component) -> list[tuple[str 
     return [(name, runtime) for name, runtime in found if runtime is not None]
 
 
+def shared_objects(
+    project: Project,
+    runtimes: Mapping[str, Sequence[tuple[str | None, Runtime]]] | None = None,
+) -> Shared:
+    """The objects (per environment) that more than one component or backing service of
+    ``project`` holds — a Namespace, a ConfigMap both read: each is rendered once, in the
+    project's ``_shared`` folder, and every deploy of a runtime holding it applies it (first,
+    by its rank). ``runtimes``: the components' :func:`rendered_runtimes`, by name, when the
+    caller has them."""
+    holders: dict[tuple[str | None, K8sObject], str] = {}
+    shared: set[tuple[str | None, K8sObject]] = set()
+    places: list[tuple[str, Sequence[tuple[str | None, Runtime]]]] = [
+        (
+            c.name,
+            runtimes[c.name]
+            if runtimes is not None and c.name in runtimes
+            else rendered_runtimes(project, c),
+        )
+        for c in project.components
+    ]
+    places += [(b.name, [(None, b.runtime)]) for b in project.backing_services]
+    for name, found in places:
+        for environment, runtime in found:
+            for obj in rendered_objects(runtime):
+                key = (environment, obj)
+                first = holders.setdefault(key, name)
+                if first != name:
+                    shared.add(key)
+    return frozenset(shared)
+
+
 def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
     project: Project,
     name: str,
@@ -94,6 +133,7 @@ def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
     image: Image,
     timeout_seconds: int,
     environment: str | None = None,
+    shared: Shared = NOTHING_SHARED,
 ) -> DeployPlan:
     """What any target deploys of the (deployed) runtime of component ``name``: the manifests
     render writes (in apply order, each with the namespace ``kubectl`` is told), the Secrets
@@ -106,7 +146,7 @@ def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
     home = pinned_workload.namespace
     files = tuple(
         ManifestFile(
-            project.repository_path(manifest_path(project, name, obj, environment)),
+            project.repository_path(manifest_path(project, name, obj, environment, shared)),
             file_name(obj),
             home if isinstance(obj, Namespace | PersistentVolume) else obj.namespace,
         )
@@ -150,21 +190,28 @@ def deploy_step_change(
     project: Project,
     component: Component,
     runtimes: Sequence[tuple[str | None, Runtime]] | None = None,
+    shared: Shared | None = None,
 ) -> Callable[[Step], Step] | None:
     """What :func:`resolve_deploy_steps` does to each step (for ``Pipeline.map_steps``), or
     None for a component without a runtime. The steps it makes have no nested steps, so it
     can be combined with another change in one walk over the pipeline. ``runtimes`` are the
-    component's :func:`rendered_runtimes`, when the caller has them already."""
+    component's :func:`rendered_runtimes` and ``shared`` the project's
+    :func:`shared_objects`, when the caller has them already."""
     runtime = component.runtime
     image = component.image
     if runtime is None or image is None:
         return None
     deployed = dict(runtimes if runtimes is not None else rendered_runtimes(project, component))
+    if shared is None:
+        shared = shared_objects(project, {component.name: list(deployed.items())})
 
-    def files(environment: str | None) -> list[str]:
+    def files(environment: str | None, *, of_shared: bool) -> list[str]:
         return [
-            project.repository_path(manifest_path(project, component.name, obj, environment))
+            project.repository_path(
+                manifest_path(project, component.name, obj, environment, shared)
+            )
             for obj in rendered_objects(deployed[environment])
+            if ((environment, obj) in shared) == of_shared
         ]
 
     def change(step: Step) -> Step:
@@ -172,9 +219,13 @@ def deploy_step_change(
             folder = manifest_dir(project, component.name, step.environment)
             return ShipFiles(
                 step.server,
-                files(step.environment),
+                files(step.environment, of_shared=False),
                 step.remote_directory,
                 remove_prefix=project.repository_path(folder),
+                shared_files=files(step.environment, of_shared=True),
+                shared_prefix=project.repository_path(
+                    manifest_dir(project, SHARED, step.environment)
+                ),
             )
         if isinstance(step, ApplyManifests):
             there = deployed[step.environment]
@@ -189,7 +240,13 @@ def deploy_step_change(
                 manifest=file_name(workload),
             )
             plan = deploy_plan(
-                project, component.name, there, image, step.timeout_seconds, step.environment
+                project,
+                component.name,
+                there,
+                image,
+                step.timeout_seconds,
+                step.environment,
+                shared,
             )
             return KubectlApply(
                 step.server,
@@ -207,6 +264,7 @@ def deploy_step_change(
                 image,
                 step.timeout_seconds,
                 step.environment,
+                shared,
             )
             return KubernetesDeploy(step.target, plan, image)
         return step

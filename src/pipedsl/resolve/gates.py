@@ -22,7 +22,8 @@ from pipedsl.model.deploy import DeployManifests
 from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import ApplyManifests, Milestone, ShipManifests, Stash, Step, Unstash
-from pipedsl.resolve.layout import manifest_dir
+from pipedsl.resolve.deploy import rendered_runtimes
+from pipedsl.resolve.layout import NOTHING_SHARED, SHARED, Shared, manifest_dir
 
 STASH = "pipedsl_manifests"
 DEPLOY_STEPS = (DeployManifests, ShipManifests, ApplyManifests)
@@ -32,7 +33,9 @@ def has_gates(pipeline: Pipeline) -> bool:
     return any(stage.approval is not None for stage in pipeline.stages)
 
 
-def with_gates(project: Project, component: Component) -> Component:
+def with_gates(
+    project: Project, component: Component, shared: Shared = NOTHING_SHARED
+) -> Component:
     """``component`` with its pipeline made ready for its approval gates (see the module
     docstring); unchanged without gates."""
     pipeline = component.pipeline
@@ -47,13 +50,21 @@ def with_gates(project: Project, component: Component) -> Component:
     ]
     first_deploy = min([first_gate, *deploys])
     folder = project.repository_path(manifest_dir(project, component.name))
+    patterns = [f"{folder}/**"]
+    if any(
+        (environment, obj) in shared
+        for environment, runtime in rendered_runtimes(project, component)
+        for obj in runtime.objects
+    ):
+        # The project's shared objects the deploys apply too.
+        patterns.append(f"{project.repository_path(manifest_dir(project, SHARED))}/**")
     keeps = component.runtime is not None
     ordered: list[Stage] = []
     ordinal = 0
     for index, given in enumerate(stages):
         stage = given
         if index == first_gate and index > 0 and keeps:
-            ordered.append(Stage("Stash Manifests", [Stash(STASH, [f"{folder}/**"])]))
+            ordered.append(Stage("Stash Manifests", [Stash(STASH, patterns)]))
         if index > first_gate and keeps:
             # Right before each deploy, in the workspace that deploy runs in (a stage may run
             # on an agent of its own): the manifests this build stashed, never a newer checkout.

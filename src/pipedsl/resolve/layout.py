@@ -41,6 +41,16 @@ def rendered_objects(runtime: Runtime) -> list[K8sObject]:
     return sorted(objects, key=file_name)
 
 
+SHARED = "_shared"
+"""The folder of the objects several components' runtimes hold (never a component's name:
+those are DNS labels)."""
+
+Shared = frozenset[tuple[str | None, K8sObject]]
+"""``(environment, object)`` pairs held by more than one runtime of a project."""
+
+NOTHING_SHARED: Shared = frozenset()
+
+
 def manifest_dir(project: Project, component_name: str, environment: str | None = None) -> str:
     """The folder of a component's (or backing service's) manifests, relative to the output
     folder: ``<project>/<component>/k8s``, or ``<project>/<component>/k8s/<environment>`` for
@@ -51,11 +61,18 @@ def manifest_dir(project: Project, component_name: str, environment: str | None 
 
 
 def manifest_path(
-    project: Project, component_name: str, obj: K8sObject, environment: str | None = None
+    project: Project,
+    component_name: str,
+    obj: K8sObject,
+    environment: str | None = None,
+    shared: Shared = NOTHING_SHARED,
 ) -> str:
     """Where the manifest of ``obj``, run by a component (or backing service), is written:
-    ``<project>/<component>/k8s/[<environment>/]<rank>-<kind>-<name>.yaml``."""
-    return f"{manifest_dir(project, component_name, environment)}/{file_name(obj)}"
+    ``<project>/<component>/k8s/[<environment>/]<rank>-<kind>-<name>.yaml``, or — an object
+    that other runtimes of the project hold too (``shared``) — once, in
+    ``<project>/_shared/k8s/[<environment>/]``."""
+    owner = SHARED if (environment, obj) in shared else component_name
+    return f"{manifest_dir(project, owner, environment)}/{file_name(obj)}"
 
 
 def jenkinsfile_path(project: Project, component_name: str) -> str:

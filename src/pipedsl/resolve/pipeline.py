@@ -20,8 +20,9 @@ from pipedsl.model.validate import component_images
 from pipedsl.model.values import GroovyExpr, GString
 from pipedsl.resolve.agents import for_agents
 from pipedsl.resolve.branches import BRANCH_TAG, on_deploy_branch
-from pipedsl.resolve.deploy import deploy_step_change
+from pipedsl.resolve.deploy import deploy_step_change, shared_objects
 from pipedsl.resolve.gates import with_gates
+from pipedsl.resolve.layout import NOTHING_SHARED, Shared
 from pipedsl.resolve.notify import with_notifications
 
 
@@ -29,18 +30,24 @@ def final_pipeline(
     project: Project,
     component: Component,
     runtimes: Sequence[tuple[str | None, Runtime]] | None = None,
+    shared: Shared | None = None,
 ) -> Pipeline:
     """The pipeline exactly as its Jenkinsfile runs it: deploy steps resolved against the
     rendered manifests, an inline job's checkout by URL, image variables and notifications.
     ``runtimes``: the component's ``rendered_runtimes``, when the caller (render, which writes
-    their manifests) has them already."""
-    component = with_gates(project, for_agents(on_deploy_branch(project, component)))
+    their manifests) has them already, and ``shared``: the project's ``shared_objects``."""
+    if shared is None and component.runtime is not None:
+        given = {component.name: list(runtimes)} if runtimes is not None else None
+        shared = shared_objects(project, given)
+    component = with_gates(
+        project, for_agents(on_deploy_branch(project, component)), shared or NOTHING_SHARED
+    )
     # Both changes in one walk over the pipeline: the deploy steps made are no checkouts, and
     # neither change makes nested steps the other would change.
     changes = [
         change
         for change in (
-            deploy_step_change(project, component, runtimes),
+            deploy_step_change(project, component, runtimes, shared),
             _checkout_change(project, component)
             if project.jenkins.definition == "inline"
             else None,
