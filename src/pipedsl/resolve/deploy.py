@@ -8,6 +8,7 @@ writes the manifests to) and the workload and container that run the component's
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
@@ -95,7 +96,27 @@ def rendered_runtimes(project: Project, component: Component) -> list[tuple[str 
     return [(name, runtime) for name, runtime in found if runtime is not None]
 
 
+_SHARED: dict[int, tuple[weakref.ref[Project], Shared]] = {}
+
+
 def shared_objects(
+    project: Project,
+    runtimes: Mapping[str, Sequence[tuple[str | None, Runtime]]] | None = None,
+) -> Shared:
+    """The objects (per environment) that more than one component or backing service of
+    ``project`` holds (see :func:`find_shared_objects`), worked out once per project: callers
+    that resolve one component after another do not walk the whole project each time."""
+    cached = _SHARED.get(id(project))
+    if cached is not None and cached[0]() is project:
+        return cached[1]
+    found = find_shared_objects(project, runtimes)
+    if len(_SHARED) > 64:
+        _SHARED.clear()
+    _SHARED[id(project)] = (weakref.ref(project), found)
+    return found
+
+
+def find_shared_objects(
     project: Project,
     runtimes: Mapping[str, Sequence[tuple[str | None, Runtime]]] | None = None,
 ) -> Shared:
