@@ -314,7 +314,11 @@ def test_the_whole_project_check_reports_every_problem_at_once() -> None:
         "components[api].runtime.ConfigMap[proxy].data[default.conf]: proxy_pass to the IP "
         "address 10.96.0.12: proxy to the Service's DNS name (Service.url()), which survives "
         "the Service being recreated",
-        # The image a Deployment runs is the image its component's pipeline pushes.
+        # The image a Deployment runs is the image its component's pipeline pushes, or a
+        # public image listed on purpose.
+        "components[api].runtime.Deployment[stray].containers[stray].image: runs the public "
+        "image 'nginx:1.27', not one this component's pipeline pushes; to run it on purpose "
+        "(a sidecar), list it in Runtime(public_images=['nginx:1.27'])",
         "components[api].runtime.Deployment[worker].containers[worker].image: runs "
         "acme/app:worker-{build}, which is not the image this component's pipeline pushes "
         "(acme/app:api-{build})",
@@ -329,9 +333,12 @@ def test_a_deploy_needs_a_container_running_the_pushed_image() -> None:
     message = _raises(
         lambda: validate_project(Project("demo", repository=REPO, components=[component]))
     )
-    assert message == (
-        "components[api].runtime: expected exactly one container running acme/app:{build}, found 0"
-    )
+    assert message.splitlines() == [
+        "components[api].runtime.Deployment[api].containers[api].image: runs the public image "
+        "'nginx:1.27', not one this component's pipeline pushes; to run it on purpose (a "
+        "sidecar), list it in Runtime(public_images=['nginx:1.27'])",
+        "components[api].runtime: expected exactly one container running acme/app:{build}, found 0",
+    ]
 
 
 def test_a_backing_service_cannot_run_a_pipeline_image() -> None:

@@ -332,6 +332,15 @@ class Database(BackingService):
         )
 
 
+def _postgres_ready(credentials: Secret) -> Exec:
+    """``pg_isready`` as the user the image creates: ``POSTGRES_USER`` when the Secret sets one
+    (read in the container, never written here), else ``postgres``. As another user every
+    probe would log a failed login for a role that does not exist."""
+    if "POSTGRES_USER" in credentials.keys:
+        return Exec(["sh", "-c", 'exec pg_isready -U "$POSTGRES_USER" -h 127.0.0.1'])
+    return Exec(["pg_isready", "-U", "postgres", "-h", "127.0.0.1"])
+
+
 def _database(
     engine_name: str,
     name: str,
@@ -380,7 +389,7 @@ def _database(
     ready = (
         Exec(["healthcheck.sh", "--connect", "--innodb_initialized"])
         if engine_name == "mariadb"
-        else Exec(["pg_isready", "-U", "postgres"])
+        else _postgres_ready(credentials)
         if engine_name == "postgres"
         else TcpSocket(port)
     )

@@ -83,7 +83,7 @@ def deployed_runtime(
             objects.append(attrs.evolve(obj, workload=blue, name=obj.name))
         else:
             objects.append(obj)
-    return Runtime(objects)
+    return attrs.evolve(runtime, objects=objects)
 
 
 def rendered_runtimes(project: Project, component: Component) -> list[tuple[str | None, Runtime]]:

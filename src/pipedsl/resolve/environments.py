@@ -141,13 +141,14 @@ def environment_runtime(project: Project, component: Component, env: Environment
     if env.namespace is not None and home is not None:
         has_namespace = any(isinstance(o, Namespace) for o in moved.objects)
         if not has_namespace and env.namespace not in BUILT_IN_NAMESPACES:
-            moved = Runtime([Namespace(env.namespace), *moved.objects])
+            moved = attrs.evolve(moved, objects=[Namespace(env.namespace), *moved.objects])
         if env.namespace in BUILT_IN_NAMESPACES:
-            moved = Runtime(
-                [
+            moved = attrs.evolve(
+                moved,
+                objects=[
                     o
                     for o in moved.objects
                     if not (isinstance(o, Namespace) and o.name == env.namespace)
-                ]
+                ],
             )
     return moved

@@ -112,13 +112,28 @@ def _check_keys(instance: Secret, attribute: attrs.Attribute[Any], value: Any) -
         raise _checks.fail(instance, attribute, f"duplicate keys in {list(value)!r}")
 
 
+SECRET_TYPES = {
+    "Opaque": (),
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/basic-auth": ("username", "password"),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+}
+"""The Secret types a person creates, with the keys each must hold (any for Opaque)."""
+
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 @attrs.frozen
 class Secret:
     """A Secret the cluster must hold, by its keys; its values are never in the repository.
 
     ``Secret("backend", keys=["JWT_SECRET_KEY", "DB_PASSWORD"])``. pipedsl writes no manifest for
     it: a person creates it once (``kubectl create secret generic backend
-    --from-env-file=backend.env``), and the deploy fails, naming it, while it is missing.
+    --from-env-file=backend.env``), and the deploy fails, naming it — with the command that
+    creates one of its ``type`` — while it is missing. ``type`` is Kubernetes' own (``Opaque``,
+    ``kubernetes.io/tls``...); a Secret of exactly the keys ``tls.crt`` and ``tls.key`` is a
+    TLS Secret unless another type is given.
     """
 
     kind: ClassVar[str] = "Secret"
@@ -127,16 +142,52 @@ class Secret:
     name: str = attrs.field(validator=k8s.NAME)
     keys: tuple[str, ...] = attrs.field(kw_only=True, converter=_keys, validator=_check_keys)
     namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
+    type: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.one_of(tuple(SECRET_TYPES)))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        missing = [k for k in SECRET_TYPES[self.secret_type] if k not in self.keys]
+        if missing:
+            raise ModelError(
+                f"Secret.keys: a {self.secret_type} Secret holds {', '.join(SECRET_TYPES[self.secret_type])}; "
+                f"{self.name!r} lacks {', '.join(missing)}"
+            )
+
+    @property
+    def secret_type(self) -> str:
+        """Its type: the one given, else TLS for exactly ``tls.crt`` and ``tls.key``, else
+        ``Opaque``."""
+        if self.type is not None:
+            return self.type
+        return "kubernetes.io/tls" if set(self.keys) == {"tls.crt", "tls.key"} else "Opaque"
 
     def key(self, key: str) -> SecretKey:
         """One key, for a container's ``env``: ``env={"DB_PASSWORD": secret.key("DB_PASSWORD")}``."""
         return SecretKey(self, key)
 
     def create_command(self) -> str:
-        """The command a person runs once to put this Secret into the cluster."""
-        return (
-            f"kubectl create secret generic {self.name} -n {self.namespace} "
-            f"--from-env-file={self.name}.env  # with {', '.join(self.keys)}"
+        """The command a person runs once to put this Secret into the cluster (its values
+        from local files, never typed on the command line)."""
+        where = f"{self.name} -n {self.namespace}"
+        kind = self.secret_type
+        if kind == "kubernetes.io/tls":
+            return f"kubectl create secret tls {where} --cert=tls.crt --key=tls.key"
+        if kind == "kubernetes.io/dockerconfigjson":
+            return (
+                f"kubectl create secret generic {where} --type=kubernetes.io/dockerconfigjson "
+                "--from-file=.dockerconfigjson=config.json"
+            )
+        typed = "" if kind == "Opaque" else f" --type={kind}"
+        files = [k for k in self.keys if not _ENV_KEY.fullmatch(k)]
+        if not files:
+            return (
+                f"kubectl create secret generic {where}{typed} "
+                f"--from-env-file={self.name}.env  # with {', '.join(self.keys)}"
+            )
+        # Keys that are file names (or not variable names) come from files of that name.
+        return f"kubectl create secret generic {where}{typed} " + " ".join(
+            f"--from-file={key}={key}" for key in self.keys
         )
 
 

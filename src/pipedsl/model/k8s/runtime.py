@@ -51,13 +51,21 @@ class Runtime:
     """The objects a component runs as: ``Runtime([config, secret, deployment, service])``.
 
     ``pipedsl render`` writes one manifest per object (Secrets excepted: they declare keys the
-    cluster must hold). Objects referenced by these (a ConfigMap a container reads, the
+    cluster must hold). ``public_images`` lists the public images a component's workloads may
+    run besides its pushed one. Objects referenced by these (a ConfigMap a container reads, the
     PersistentVolumeClaim it mounts) must be listed here or in another component's runtime.
     """
 
     objects: tuple[K8sObject, ...] = attrs.field(
         converter=_objects, validator=_checks.tuple_of(OBJECT_TYPES)
     )
+    public_images: tuple[str, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.str_tuple, validator=_checks.tuple_of(str)
+    )
+    """Public images a component's workloads run on purpose besides the image its pipeline
+    pushes (a sidecar: ``["envoyproxy/envoy:v1.31.0"]``); any other public image in a
+    component's runtime is refused, since a component's workloads run what its pipeline
+    pushes. (A backing service runs public images by nature and lists none.)"""
 
     def __attrs_post_init__(self) -> None:
         if not self.objects:

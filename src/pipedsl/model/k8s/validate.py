@@ -282,6 +282,7 @@ def check_component_images(component: Component) -> list[Problem]:
                 )
             )
         return problems
+    problems += _public_image_problems(path, runtime)
     for workload, container, image in _workload_images(runtime):
         if image != component.image:
             problems.append(
@@ -333,6 +334,38 @@ def check_component_images(component: Component) -> list[Problem]:
                 "which pins the workload to the pushed image",
             )
         )
+    return problems
+
+
+def _public_image_problems(path: str, runtime: Runtime) -> list[Problem]:
+    """A component's workloads run the image its pipeline pushes, and public images only when
+    its runtime lists them (each listed one used)."""
+    problems = []
+    public = [
+        (workload, container, container.image)
+        for workload in runtime.workloads
+        for container in workload.containers
+        if isinstance(container.image, str)
+    ]
+    for workload, container, image in public:
+        if image not in runtime.public_images:
+            problems.append(
+                Problem(
+                    f"{path}.runtime.{workload.kind}[{workload.name}].containers[{container.name}].image",
+                    f"runs the public image {image!r}, not one this component's pipeline "
+                    "pushes; to run it on purpose (a sidecar), list it in "
+                    f"Runtime(public_images=[{image!r}])",
+                )
+            )
+    used = {image for _, _, image in public}
+    problems += [
+        Problem(
+            f"{path}.runtime.public_images",
+            f"{image!r} is listed, but no container of the runtime runs it",
+        )
+        for image in runtime.public_images
+        if image not in used
+    ]
     return problems
 
 

@@ -1,0 +1,133 @@
+"""Defects of the cluster model found by writing real teams' clusters: the missing-Secret
+hint for each kind of Secret, the PostgreSQL probe's user, and public images a component's
+workloads run only on purpose. (Objects several runtimes hold: tests/test_k8s_manifests.py.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipedsl import (
+    Container,
+    ContainerPort,
+    Credential,
+    Deployment,
+    DockerHub,
+    ModelError,
+    Project,
+    Runtime,
+    Secret,
+    postgres,
+    render_project,
+    spring_boot_backend,
+)
+from pipedsl.model.k8s.workloads import Exec
+
+
+@pytest.mark.parametrize(
+    ("secret", "command"),
+    [
+        (
+            Secret("api-tls", keys=["tls.crt", "tls.key"], namespace="shop"),
+            "kubectl create secret tls api-tls -n shop --cert=tls.crt --key=tls.key",
+        ),
+        (
+            Secret("pull", keys=[".dockerconfigjson"], type="kubernetes.io/dockerconfigjson"),
+            "kubectl create secret generic pull -n default "
+            "--type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=config.json",
+        ),
+        (
+            Secret("git", keys=["username", "password"], type="kubernetes.io/basic-auth"),
+            "kubectl create secret generic git -n default --type=kubernetes.io/basic-auth "
+            "--from-env-file=git.env  # with username, password",
+        ),
+        (
+            Secret("files", keys=["app.properties", "KEY"]),
+            "kubectl create secret generic files -n default "
+            "--from-file=app.properties=app.properties --from-file=KEY=KEY",
+        ),
+        (
+            Secret("backend", keys=["DB_PASSWORD"]),
+            "kubectl create secret generic backend -n default --from-env-file=backend.env  "
+            "# with DB_PASSWORD",
+        ),
+    ],
+)
+def test_the_missing_secret_hint_creates_a_secret_of_its_type(secret: Secret, command: str) -> None:
+    assert secret.create_command() == command
+
+
+def test_a_typed_secret_must_hold_its_types_keys() -> None:
+    with pytest.raises(ModelError, match=r"a kubernetes\.io/tls Secret holds tls\.crt, tls\.key"):
+        Secret("t", keys=["tls.crt"], type="kubernetes.io/tls")
+    with pytest.raises(ModelError, match=r"Secret\.type"):
+        Secret("t", keys=["a"], type="tls")
+
+
+def _probe(credentials: Secret) -> list[str]:
+    db = postgres("db", database="app", credentials=credentials)
+    (workload,) = db.runtime.workloads
+    (container,) = workload.containers
+    assert container.readiness is not None
+    check = container.readiness.action
+    assert isinstance(check, Exec)
+    return list(check.command)
+
+
+def test_the_postgres_probe_connects_as_the_user_the_image_creates(tmp_path: Path) -> None:
+    assert _probe(Secret("pg", keys=["POSTGRES_PASSWORD"])) == [
+        "pg_isready",
+        "-U",
+        "postgres",
+        "-h",
+        "127.0.0.1",
+    ]
+    command = _probe(Secret("pg", keys=["POSTGRES_PASSWORD", "POSTGRES_USER"]))
+    # Run as the kubelet would exec it, against a recording pg_isready, with the user the
+    # Secret gives the container.
+    fake = tmp_path / "pg_isready"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$*" > "$RECORD"\n')
+    fake.chmod(0o755)
+    record = tmp_path / "record"
+    subprocess.run(
+        command,
+        env={
+            "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+            "POSTGRES_USER": "app",
+            "RECORD": str(record),
+        },
+        check=True,
+    )
+    assert record.read_text().split() == ["-U", "app", "-h", "127.0.0.1"]
+
+
+IMAGE = DockerHub("acme/api", login=Credential.username_password("hub")).tagged()
+HTTP = ContainerPort("http", 8080)
+ENVOY = "envoyproxy/envoy:v1.31.0"
+
+
+def _render(runtime: Runtime) -> Any:
+    api = spring_boot_backend("api", image=IMAGE, runtime=runtime)
+    return render_project(
+        Project("p", repository="https://github.com/acme/p.git", components=[api])
+    )
+
+
+def test_a_component_runs_public_images_only_on_purpose() -> None:
+    sidecar = Deployment("api", [Container("api", IMAGE, ports=[HTTP]), Container("proxy", ENVOY)])
+    with pytest.raises(ModelError) as caught:
+        _render(Runtime([sidecar]))
+    assert (
+        "components[api].runtime.Deployment[api].containers[proxy].image: runs the public image "
+        f"'{ENVOY}', not one this component's pipeline pushes" in str(caught.value)
+    )
+    assert _render(Runtime([sidecar], public_images=[ENVOY]))
+    alone = Deployment("api", [Container("api", IMAGE, ports=[HTTP])])
+    with pytest.raises(
+        ModelError, match=r"runtime\.public_images: 'envoyproxy/envoy:v1\.31\.0' is listed"
+    ):
+        _render(Runtime([alone], public_images=[ENVOY]))
