@@ -1,6 +1,8 @@
-"""Defects of the cluster model found by writing real teams' clusters: the missing-Secret
-hint for each kind of Secret, the PostgreSQL probe's user, and public images a component's
-workloads run only on purpose. (Objects several runtimes hold: tests/test_k8s_manifests.py.)"""
+"""Defects and gaps of the cluster model found by writing real teams' clusters: the
+missing-Secret hint for each kind of Secret, the PostgreSQL probe's user, public images a
+component's workloads run only on purpose, HTTPS probes and success thresholds, Ingress TLS,
+annotations and path types. (Objects several runtimes hold: tests/test_k8s_manifests.py;
+strict schema validation of every manifest: tests/test_k8s_manifests.py.)"""
 
 from __future__ import annotations
 
@@ -131,3 +133,47 @@ def test_a_component_runs_public_images_only_on_purpose() -> None:
         ModelError, match=r"runtime\.public_images: 'envoyproxy/envoy:v1\.31\.0' is listed"
     ):
         _render(Runtime([alone], public_images=[ENVOY]))
+
+
+def test_probe_and_ingress_fields_real_clusters_use(artifacts: dict[str, Any]) -> None:
+    import yaml  # noqa: PLC0415
+
+    deployment = yaml.safe_load(artifacts["k8s-shop/api/k8s/50-deployment-api.yaml"].text)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert container["readinessProbe"]["successThreshold"] == 2
+    assert "successThreshold" not in container["livenessProbe"]
+    ingress = yaml.safe_load(artifacts["k8s-shop/api/k8s/80-ingress-shop.yaml"].text)
+    assert ingress["spec"]["tls"] == [{"hosts": ["shop.example.com"], "secretName": "api-tls"}]
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/use-regex"] == "true"
+    assert [p["pathType"] for p in ingress["spec"]["rules"][0]["http"]["paths"]] == [
+        "Prefix",
+        "ImplementationSpecific",
+    ]
+
+
+def test_probe_and_ingress_rules() -> None:
+    from pipedsl import (  # noqa: PLC0415
+        HttpGet,
+        Ingress,
+        IngressPath,
+        IngressTLS,
+        Probe,
+        Service,
+    )
+
+    with pytest.raises(ModelError, match="success_threshold must be 1 for a liveness probe"):
+        Container(
+            "a", "nginx:1.27", ports=[HTTP], liveness=Probe(HttpGet("/", HTTP), success_threshold=2)
+        )
+    opaque = Secret("cert", keys=["CERT"])
+    with pytest.raises(ModelError, match=r"is of type Opaque; TLS needs a Secret with tls\.crt"):
+        IngressTLS(["a.example.com"], opaque)
+    service = Service(
+        Deployment("web", [Container("web", "nginx:1.27", ports=[HTTP])]), ports=[HTTP]
+    )
+    elsewhere = Secret("cert", keys=["tls.crt", "tls.key"], namespace="other")
+    with pytest.raises(ModelError, match="an Ingress reads Secrets of its own namespace"):
+        Ingress("w", [IngressPath("/", service)], tls=[IngressTLS(["a.example.com"], elsewhere)])
+    with pytest.raises(ModelError, match="an annotation key"):
+        Ingress("w", [IngressPath("/", service)], annotations={"bad key": "x"})

@@ -64,7 +64,10 @@ def _probe(probe: Probe) -> Data:
     action = probe.action
     data: Data
     if isinstance(action, HttpGet):
-        data = {"httpGet": {"path": action.path, "port": action.port.name}}
+        get: Data = {"path": action.path, "port": action.port.name}
+        if action.scheme != "HTTP":
+            get["scheme"] = action.scheme
+        data = {"httpGet": get}
     elif isinstance(action, TcpSocket):
         data = {"tcpSocket": {"port": action.port.name}}
     else:
@@ -75,6 +78,7 @@ def _probe(probe: Probe) -> Data:
         "periodSeconds": probe.period_seconds,
         "timeoutSeconds": probe.timeout_seconds,
         "failureThreshold": probe.failure_threshold,
+        **({"successThreshold": probe.success_threshold} if probe.success_threshold != 1 else {}),
     }
 
 
@@ -275,7 +279,7 @@ def _ingress(obj: Ingress) -> Data:
     for path in obj.paths:
         backend = {"name": path.service.name, "port": {"name": path.backend_port.name}}
         by_host.setdefault(path.host, []).append(
-            {"path": path.path, "pathType": "Prefix", "backend": {"service": backend}}
+            {"path": path.path, "pathType": path.path_type, "backend": {"service": backend}}
         )
     rules = []
     for host, paths in by_host.items():
@@ -283,9 +287,14 @@ def _ingress(obj: Ingress) -> Data:
         rule["http"] = {"paths": paths}
         rules.append(rule)
     spec: Data = {"rules": rules}
+    if obj.tls:
+        spec["tls"] = [{"hosts": list(t.hosts), "secretName": t.secret.name} for t in obj.tls]
     if obj.ingress_class is not None:
         spec = {"ingressClassName": obj.ingress_class, **spec}
-    return {**_head(obj), "spec": spec}
+    head = _head(obj)
+    if obj.annotations:
+        head["metadata"] = {**head["metadata"], "annotations": dict(obj.annotations)}
+    return {**head, "spec": spec}
 
 
 def _autoscaler(obj: HorizontalPodAutoscaler) -> Data:

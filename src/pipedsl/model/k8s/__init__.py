@@ -7,7 +7,7 @@ from it), so a name typed twice cannot disagree.
 """
 
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
-from pipedsl.model.k8s.network import Ingress, IngressPath, Service, ServicePort
+from pipedsl.model.k8s.network import Ingress, IngressPath, IngressTLS, Service, ServicePort
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
 from pipedsl.model.k8s.storage import (
@@ -49,6 +49,7 @@ __all__ = [
     "HttpGet",
     "Ingress",
     "IngressPath",
+    "IngressTLS",
     "Namespace",
     "PersistentVolume",
     "PersistentVolumeClaim",

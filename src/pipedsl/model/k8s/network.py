@@ -9,6 +9,7 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
+from pipedsl.model.k8s.config import Secret
 from pipedsl.model.k8s.workloads import ContainerPort, Deployment, StatefulSet, Workload
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
@@ -147,6 +148,14 @@ class IngressPath:
         ),
     )
 
+    path_type: str = attrs.field(
+        default="Prefix",
+        kw_only=True,
+        validator=_checks.one_of(("Prefix", "Exact", "ImplementationSpecific")),
+    )
+    """``Prefix`` (default), ``Exact``, or ``ImplementationSpecific`` — the controller's own
+    reading, e.g. a regular expression with ingress-nginx's ``use-regex`` annotation."""
+
     def __attrs_post_init__(self) -> None:
         if self.port is None and len(self.service.ports) != 1:
             raise ModelError(
@@ -166,6 +175,61 @@ def _paths(value: Any) -> Any:
     return _checks.to_tuple(value)
 
 
+_HOST = _checks.matches(
+    r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", "a DNS host name"
+)
+
+
+def _hosts(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _checks.tuple_of(str)(instance, attribute, value)
+    assert isinstance(value, tuple)  # noqa: S101  (checked above)
+    if not value:
+        raise _checks.fail(instance, attribute, "name at least one host")
+    for host in value:
+        _HOST(instance, attribute, host)
+
+
+@attrs.frozen
+class IngressTLS:
+    """TLS for ``hosts``, terminated by the ingress controller with the certificate of
+    ``secret`` (a TLS Secret: ``tls.crt`` and ``tls.key``)."""
+
+    hosts: tuple[str, ...] = attrs.field(converter=_checks.str_tuple, validator=_hosts)
+    secret: Secret = attrs.field(validator=_checks.instance_of(Secret))
+
+    def __attrs_post_init__(self) -> None:
+        if self.secret.secret_type != "kubernetes.io/tls":  # noqa: S105  (a type, not a password)
+            raise ModelError(
+                f"IngressTLS.secret: {self.secret.name!r} is of type {self.secret.secret_type}; "
+                "TLS needs a Secret with tls.crt and tls.key"
+            )
+
+
+_ANNOTATION_KEY = _checks.matches(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+    "an annotation key such as nginx.ingress.kubernetes.io/rewrite-target",
+)
+
+
+def _annotations(value: Any) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, dict):
+        return tuple(value.items())
+    return tuple(value)
+
+
+def _check_annotations(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple):
+        raise _checks.fail(instance, attribute, "expected a mapping of annotation to value")
+    for pair in value:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
+            raise _checks.fail(
+                instance, attribute, "expected a mapping of annotation to a string value"
+            )
+        _ANNOTATION_KEY(instance, attribute, pair[0])
+        _checks.carriable(instance, attribute, pair[1])
+
+
 @attrs.frozen
 class Ingress:
     """HTTP routing to Services by host and path prefix (an ingress controller must run)."""
@@ -180,6 +244,14 @@ class Ingress:
     ingress_class: str | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(k8s.NAME)
     )
+    tls: tuple[IngressTLS, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_paths, validator=_checks.tuple_of(IngressTLS)
+    )
+    annotations: tuple[tuple[str, str], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_annotations, validator=_check_annotations
+    )
+    """The controller's settings, e.g. ingress-nginx's ``rewrite-target``, ``use-regex`` or
+    canary annotations (``nginx.ingress.kubernetes.io/canary-weight``); values are strings."""
 
     def __attrs_post_init__(self) -> None:
         if not self.paths:
@@ -190,6 +262,12 @@ class Ingress:
                 f"Ingress.paths: an Ingress can only route to Services of its own namespace; "
                 f"got {', '.join(sorted(namespaces))}"
             )
+        for tls in self.tls:
+            if tls.secret.namespace != self.namespace:
+                raise ModelError(
+                    f"Ingress.tls: Secret {tls.secret.name!r} is in namespace "
+                    f"{tls.secret.namespace!r}; an Ingress reads Secrets of its own namespace"
+                )
 
     @property
     def namespace(self) -> str:

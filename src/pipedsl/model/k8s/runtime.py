@@ -93,6 +93,10 @@ class Runtime:
             found.update(
                 dict.fromkeys(v.secret for v in workload.volumes if isinstance(v, SecretVolume))
             )
+        for obj in self.objects:
+            if isinstance(obj, Ingress):
+                # The certificate the ingress controller serves.
+                found.update(dict.fromkeys(t.secret for t in obj.tls))
         return tuple(found)
 
     @property

@@ -120,6 +120,8 @@ def _references(obj: K8sObject) -> Iterator[tuple[str, K8sObject]]:
     elif isinstance(obj, Ingress):
         for index, path in enumerate(obj.paths):
             yield f".paths[{index}].service", path.service
+        for index, tls in enumerate(obj.tls):
+            yield f".tls[{index}].secret", tls.secret
     elif isinstance(obj, HorizontalPodAutoscaler):
         yield ".target", obj.target
 

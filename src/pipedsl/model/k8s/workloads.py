@@ -48,10 +48,14 @@ class ContainerPort:
 
 @attrs.frozen
 class HttpGet:
-    """A probe that GETs ``path`` on ``port`` (success: a 2xx or 3xx status)."""
+    """A probe that GETs ``path`` on ``port`` (success: a 2xx or 3xx status), over HTTP or,
+    with ``scheme="HTTPS"``, over TLS (certificate not verified, as the kubelet does)."""
 
     path: str = attrs.field(validator=k8s.ABSOLUTE_PATH)
     port: ContainerPort = attrs.field(validator=_checks.instance_of(ContainerPort))
+    scheme: str = attrs.field(
+        default="HTTP", kw_only=True, validator=_checks.one_of(("HTTP", "HTTPS"))
+    )
 
 
 @attrs.frozen
@@ -89,6 +93,9 @@ class Probe:
     period_seconds: int = attrs.field(default=10, kw_only=True, validator=_checks.positive_int)
     timeout_seconds: int = attrs.field(default=1, kw_only=True, validator=_checks.positive_int)
     failure_threshold: int = attrs.field(default=3, kw_only=True, validator=_checks.positive_int)
+    success_threshold: int = attrs.field(default=1, kw_only=True, validator=_checks.positive_int)
+    """Successes in a row after a failure before it counts as passing (readiness only: a
+    liveness or startup probe must keep 1)."""
 
     @property
     def port(self) -> ContainerPort | None:
@@ -244,6 +251,13 @@ class Container:
             raise ModelError(f"Container.ports: duplicate port names in {self.name!r}: {names}")
         if len(set(numbers)) != len(numbers):
             raise ModelError(f"Container.ports: a port number is listed twice in {self.name!r}")
+        for kind in ("liveness", "startup"):
+            checked: Probe | None = getattr(self, kind)
+            if checked is not None and checked.success_threshold != 1:
+                raise ModelError(
+                    f"Container.{kind}: success_threshold must be 1 for a {kind} probe "
+                    "(Kubernetes' rule; only readiness may ask for several successes)"
+                )
         for kind in ("readiness", "liveness", "startup"):
             probe: Probe | None = getattr(self, kind)
             if probe is not None and probe.port is not None and probe.port not in self.ports:
