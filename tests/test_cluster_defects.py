@@ -177,3 +177,80 @@ def test_probe_and_ingress_rules() -> None:
         Ingress("w", [IngressPath("/", service)], tls=[IngressTLS(["a.example.com"], elsewhere)])
     with pytest.raises(ModelError, match="an annotation key"):
         Ingress("w", [IngressPath("/", service)], annotations={"bad key": "x"})
+
+
+def _custom_project(*objects: Any) -> Project:
+    from pipedsl import Credential as Cred  # noqa: PLC0415
+    from pipedsl import Kubectl, Namespace, Service  # noqa: PLC0415
+
+    workload = Deployment("api", [Container("api", IMAGE, ports=[HTTP])], namespace="shop")
+    runtime = Runtime([Namespace("shop"), workload, Service(workload, ports=[HTTP]), *objects])
+    api = spring_boot_backend(
+        "api", image=IMAGE, runtime=runtime, deploy=Kubectl(Cred.secret_file("kubeconfig"))
+    )
+    return Project("p", repository="https://github.com/acme/p.git", components=[api])
+
+
+ROLLOUT = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Rollout",
+    "metadata": {"name": "api-canary", "namespace": "shop", "annotations": {"team": "a"}},
+    "spec": {"replicas": 3, "strategy": {"canary": {"steps": [{"setWeight": 20}]}}},
+}
+
+
+def test_kinds_pipedsl_does_not_model_are_typed_data_applied_last() -> None:
+    import yaml  # noqa: PLC0415
+
+    from pipedsl import CustomObject  # noqa: PLC0415
+
+    issuer = CustomObject.of(
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "ClusterIssuer",
+            "metadata": {"name": "letsencrypt"},
+            "spec": {"acme": {"email": "ops@example.com"}},
+        }
+    )
+    files = {a.path: a for a in render_project(_custom_project(CustomObject.of(ROLLOUT), issuer))}
+    manifests = sorted(p for p, a in files.items() if a.kind == "manifest")
+    # After every built-in kind (it may refer to them); the document exactly as given.
+    assert manifests[-2:] == [
+        "p/api/k8s/90-clusterissuer-letsencrypt.yaml",
+        "p/api/k8s/90-rollout-api-canary.yaml",
+    ]
+    assert yaml.safe_load(files["p/api/k8s/90-rollout-api-canary.yaml"].text) == ROLLOUT
+    # Deployed with the rest: listed in the plan, in order, with its namespace.
+    jenkinsfile = files["p/api/Jenkinsfile"].text
+    assert jenkinsfile.index("90-clusterissuer-letsencrypt.yaml") > jenkinsfile.index(
+        "50-deployment-api.yaml"
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({**ROLLOUT, "kind": "Deployment"}, "Deployment is modelled: use Deployment"),
+        ({**ROLLOUT, "kind": "Secret"}, "Secret (whose values never enter the repository)"),
+        ({**ROLLOUT, "apiVersion": "argoproj/v1"}, "CustomObject.apiVersion"),
+        ({**ROLLOUT, "metadata": {"name": "x", "uid": "1"}}, "uid not allowed"),
+        ({**ROLLOUT, "spec": {"when": object()}}, "CustomObject.spec.when: object is not"),
+        ({**ROLLOUT, "spec": {"n": float("nan")}}, "not a number YAML and JSON share"),
+        ({**ROLLOUT, "metadata": {"name": "Bad_Name"}}, "CustomObject.name"),
+    ],
+)
+def test_custom_objects_refuse_what_cannot_be_applied(document: Any, message: str) -> None:
+    from pipedsl import CustomObject  # noqa: PLC0415
+
+    with pytest.raises(ModelError) as caught:
+        CustomObject.of(document)
+    assert message in str(caught.value)
+
+
+def test_a_secret_pasted_into_custom_data_is_refused() -> None:
+    from pipedsl import CustomObject  # noqa: PLC0415
+
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"  # a GitHub token's shape
+    leaky = {**ROLLOUT, "spec": {"git": {"token": token}}}
+    with pytest.raises(ModelError, match="secret"):
+        render_project(_custom_project(CustomObject.of(leaky)))

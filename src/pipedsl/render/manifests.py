@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey
+from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, Service
 from pipedsl.model.k8s.runtime import K8sObject, Runtime
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
@@ -324,6 +325,7 @@ _WRITERS: dict[type, Callable[[Any], Data]] = {
     Service: _service,
     Ingress: _ingress,
     HorizontalPodAutoscaler: _autoscaler,
+    CustomObject: CustomObject.document,
 }
 
 

@@ -169,7 +169,9 @@ def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
         ManifestFile(
             project.repository_path(manifest_path(project, name, obj, environment, shared)),
             file_name(obj),
-            home if isinstance(obj, Namespace | PersistentVolume) else obj.namespace,
+            home
+            if isinstance(obj, Namespace | PersistentVolume) or obj.namespace is None
+            else obj.namespace,
         )
         for obj in rendered_objects(runtime)
     )

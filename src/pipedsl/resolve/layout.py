@@ -5,6 +5,7 @@ ship exactly the files render writes) cannot disagree."""
 from __future__ import annotations
 
 from pipedsl.model.k8s.config import ConfigMap, Secret
+from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, Service
 from pipedsl.model.k8s.runtime import K8sObject, Runtime
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
@@ -25,6 +26,7 @@ APPLY_ORDER: tuple[type, ...] = (
     StatefulSet,
     HorizontalPodAutoscaler,
     Ingress,
+    CustomObject,  # last: it may refer to any of the above (its CRD is installed beforehand)
 )
 
 

@@ -7,6 +7,7 @@ from it), so a name typed twice cannot disagree.
 """
 
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
+from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, IngressPath, IngressTLS, Service, ServicePort
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigMapVolume",
     "Container",
     "ContainerPort",
+    "CustomObject",
     "Deployment",
     "EmptyDirVolume",
     "Exec",

@@ -11,6 +11,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.config import ConfigMap, Secret, SecretKey
+from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, Service
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
 from pipedsl.model.k8s.storage import PersistentVolume, PersistentVolumeClaim, SecretVolume
@@ -27,8 +28,10 @@ K8sObject = (
     | Service
     | Ingress
     | HorizontalPodAutoscaler
+    | CustomObject
 )
 OBJECT_TYPES: tuple[type, ...] = (
+    CustomObject,
     Namespace,
     ConfigMap,
     Secret,

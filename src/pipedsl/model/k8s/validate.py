@@ -57,7 +57,7 @@ def _identity(obj: K8sObject) -> tuple[str, str, str]:
     # Deployments and StatefulSets label their pods by name alone, so they share one name
     # space: two workloads of one name would have Services select each other's pods.
     group = "workload" if isinstance(obj, Deployment | StatefulSet) else obj.kind
-    namespace = "" if isinstance(obj, Namespace | PersistentVolume) else obj.namespace
+    namespace = "" if isinstance(obj, Namespace | PersistentVolume) else obj.namespace or ""
     return group, namespace, obj.name
 
 
@@ -163,8 +163,8 @@ def check_namespaces(project: Project) -> list[Problem]:
     for owner, runtime in _owners(project):
         defined = {obj.name for obj in runtime.objects if isinstance(obj, Namespace)}
         for obj in runtime.objects:
-            if isinstance(obj, Namespace | PersistentVolume):
-                continue
+            if isinstance(obj, Namespace | PersistentVolume) or obj.namespace is None:
+                continue  # cluster-scoped
             if obj.namespace not in defined | BUILT_IN_NAMESPACES:
                 problems.append(
                     Problem(
