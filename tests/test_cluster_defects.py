@@ -11,21 +11,35 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
+import yaml
 
 from pipedsl import (
     Container,
     ContainerPort,
     Credential,
+    CustomObject,
     Deployment,
     DockerHub,
+    HorizontalPodAutoscaler,
+    HttpGet,
+    Ingress,
+    IngressPath,
+    IngressTLS,
+    Kubectl,
     ModelError,
+    Namespace,
+    Probe,
     Project,
+    Resources,
     Runtime,
     Secret,
+    Service,
     postgres,
     render_project,
     spring_boot_backend,
+    spring_boot_service,
 )
 from pipedsl.model.k8s.workloads import Exec
 
@@ -136,7 +150,6 @@ def test_a_component_runs_public_images_only_on_purpose() -> None:
 
 
 def test_probe_and_ingress_fields_real_clusters_use(artifacts: dict[str, Any]) -> None:
-    import yaml  # noqa: PLC0415
 
     deployment = yaml.safe_load(artifacts["k8s-shop/api/k8s/50-deployment-api.yaml"].text)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
@@ -153,15 +166,6 @@ def test_probe_and_ingress_fields_real_clusters_use(artifacts: dict[str, Any]) -
 
 
 def test_probe_and_ingress_rules() -> None:
-    from pipedsl import (  # noqa: PLC0415
-        HttpGet,
-        Ingress,
-        IngressPath,
-        IngressTLS,
-        Probe,
-        Service,
-    )
-
     with pytest.raises(ModelError, match="success_threshold must be 1 for a liveness probe"):
         Container(
             "a", "nginx:1.27", ports=[HTTP], liveness=Probe(HttpGet("/", HTTP), success_threshold=2)
@@ -180,13 +184,10 @@ def test_probe_and_ingress_rules() -> None:
 
 
 def _custom_project(*objects: Any) -> Project:
-    from pipedsl import Credential as Cred  # noqa: PLC0415
-    from pipedsl import Kubectl, Namespace, Service  # noqa: PLC0415
-
     workload = Deployment("api", [Container("api", IMAGE, ports=[HTTP])], namespace="shop")
     runtime = Runtime([Namespace("shop"), workload, Service(workload, ports=[HTTP]), *objects])
     api = spring_boot_backend(
-        "api", image=IMAGE, runtime=runtime, deploy=Kubectl(Cred.secret_file("kubeconfig"))
+        "api", image=IMAGE, runtime=runtime, deploy=Kubectl(Credential.secret_file("kubeconfig"))
     )
     return Project("p", repository="https://github.com/acme/p.git", components=[api])
 
@@ -200,9 +201,6 @@ ROLLOUT = {
 
 
 def test_kinds_pipedsl_does_not_model_are_typed_data_applied_last() -> None:
-    import yaml  # noqa: PLC0415
-
-    from pipedsl import CustomObject  # noqa: PLC0415
 
     issuer = CustomObject.of(
         {
@@ -240,7 +238,6 @@ def test_kinds_pipedsl_does_not_model_are_typed_data_applied_last() -> None:
     ],
 )
 def test_custom_objects_refuse_what_cannot_be_applied(document: Any, message: str) -> None:
-    from pipedsl import CustomObject  # noqa: PLC0415
 
     with pytest.raises(ModelError) as caught:
         CustomObject.of(document)
@@ -248,9 +245,78 @@ def test_custom_objects_refuse_what_cannot_be_applied(document: Any, message: st
 
 
 def test_a_secret_pasted_into_custom_data_is_refused() -> None:
-    from pipedsl import CustomObject  # noqa: PLC0415
 
     token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"  # a GitHub token's shape
     leaky = {**ROLLOUT, "spec": {"git": {"token": token}}}
     with pytest.raises(ModelError, match="secret"):
         render_project(_custom_project(CustomObject.of(leaky)))
+
+
+def test_a_spring_boot_service_without_actuator_scales_on_cpu_and_memory() -> None:
+
+    runtime = spring_boot_service(
+        tcp_probes=True,
+        autoscale=(2, 6),
+        memory_percent=85,
+        resources=Resources(cpu="250m", memory="512Mi"),
+    )
+    api = spring_boot_backend("api", image=IMAGE, runtime=runtime)
+    files = {
+        a.path: yaml.safe_load(a.text)
+        for a in render_project(
+            Project("p", repository="https://github.com/acme/p.git", components=[api])
+        )
+        if a.kind == "manifest"
+    }
+    for data in files.values():
+        kubernetes_validate.validate(data, "1.30.0", strict=True)
+    deployment = files["p/api/k8s/50-deployment-api.yaml"]
+    assert "replicas" not in deployment["spec"]  # the autoscaler's to choose
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["tcpSocket"] == {"port": "http"}
+    hpa = files["p/api/k8s/70-horizontalpodautoscaler-api.yaml"]
+    assert [
+        (m["resource"]["name"], m["resource"]["target"]["averageUtilization"])
+        for m in hpa["spec"]["metrics"]
+    ] == [
+        ("cpu", 80),
+        ("memory", 85),
+    ]
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: spring_boot_service(health="/h", tcp_probes=True),
+            "give health (an HTTP path) or tcp_probes, not both",
+        ),
+        (
+            lambda: spring_boot_service(autoscale=(3, 2)),
+            "autoscale must be (min_replicas, max_replicas)",
+        ),
+        (
+            lambda: HorizontalPodAutoscaler(
+                Deployment("a", [Container("a", "nginx:1.27")]), max_replicas=2, cpu_percent=None
+            ),
+            "give cpu_percent, memory_percent or both",
+        ),
+        (
+            lambda: HorizontalPodAutoscaler(
+                Deployment(
+                    "a",
+                    [Container("a", "nginx:1.27", resources=Resources(cpu="1"))],
+                ),
+                max_replicas=2,
+                memory_percent=80,
+            ),
+            "memory utilization is relative to requests",
+        ),
+    ],
+)
+def test_scaling_settings_refuse_what_cannot_work(build: Any, message: str) -> None:
+    with pytest.raises(ModelError) as caught:
+        build()
+    assert message in str(caught.value)

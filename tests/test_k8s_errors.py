@@ -197,7 +197,8 @@ CONSTRUCTION: dict[str, tuple[Callable[[], object], str]] = {
     "unknown runtime preset option": (
         lambda: spring_boot_service(port=8080, healthcheck="/health"),  # type: ignore[call-arg]
         "spring_boot_service: unknown option(s) healthcheck; allowed: port, health, config, "
-        "secrets, replicas, resources, expose, namespace, startup_seconds",
+        "secrets, replicas, resources, expose, namespace, startup_seconds, tcp_probes, "
+        "autoscale, cpu_percent, memory_percent",
     ),
 }
 

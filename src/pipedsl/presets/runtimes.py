@@ -12,7 +12,8 @@ from pipedsl.model import _checks
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.config import ConfigMap, Secret
 from pipedsl.model.k8s.network import Service
-from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
+from pipedsl.model.k8s.runtime import K8sObject, Runtime, RuntimeSpec
+from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
 from pipedsl.model.k8s.storage import ClaimTemplate, ConfigMapVolume
 from pipedsl.model.k8s.workloads import (
     Container,
@@ -60,6 +61,10 @@ def spring_boot_service(
     expose: str = "ClusterIP",
     namespace: str = "default",
     startup_seconds: int = 300,
+    tcp_probes: bool = False,
+    autoscale: tuple[int, int] | None = None,
+    cpu_percent: int | None = 80,
+    memory_percent: int | None = None,
 ) -> RuntimeSpec:
     """A Spring Boot service in the cluster: a Deployment (rolling update without downtime) and
     a Service, with settings from ``config`` and credentials from ``secrets`` as environment
@@ -67,8 +72,11 @@ def spring_boot_service(
 
     Probes: ``health`` (a path) for readiness and liveness; without it, Actuator's
     ``/actuator/health/readiness`` and ``/actuator/health/liveness`` (Spring Boot enables them
-    on Kubernetes). A startup probe gives the JVM ``startup_seconds`` to come up before
-    liveness counts::
+    on Kubernetes); ``tcp_probes=True`` for a service without Actuator or a health endpoint
+    (the port accepting connections). A startup probe gives the JVM ``startup_seconds`` to
+    come up before liveness counts. ``autoscale=(min, max)`` adds a HorizontalPodAutoscaler
+    keeping CPU use at ``cpu_percent`` and/or memory at ``memory_percent`` of the requests
+    (give ``resources``), and leaves the replica count to it::
 
         runtime=spring_boot_service(port=8080, health="/calendar/event/healthcheck",
                                     config=ConfigMap("backend-config", {...}),
@@ -86,10 +94,22 @@ def spring_boot_service(
                 f"{item.namespace!r}, the service in {namespace!r}; pods only read their own"
             )
 
+    if tcp_probes and health is not None:
+        raise ModelError("spring_boot_service: give health (an HTTP path) or tcp_probes, not both")
+    if autoscale is not None and not (
+        isinstance(autoscale, tuple) and len(autoscale) == 2 and 0 < autoscale[0] <= autoscale[1]
+    ):
+        raise ModelError(
+            f"spring_boot_service: autoscale must be (min_replicas, max_replicas) with "
+            f"0 < min <= max, got {autoscale!r}"
+        )
+
     def build(name: str, image: Image) -> Runtime:
         http = ContainerPort("http", port)
         ready_path = health or "/actuator/health/readiness"
         live_path = health or "/actuator/health/liveness"
+        ready: HttpGet | TcpSocket = TcpSocket(http) if tcp_probes else HttpGet(ready_path, http)
+        live: HttpGet | TcpSocket = TcpSocket(http) if tcp_probes else HttpGet(live_path, http)
         period = 10
         container = Container(
             name,
@@ -97,18 +117,16 @@ def spring_boot_service(
             ports=[http],
             env_from=[*([config] if config else []), *secret_list],
             startup=Probe(
-                HttpGet(ready_path, http),
-                period_seconds=period,
-                failure_threshold=max(1, startup_seconds // period),
+                ready, period_seconds=period, failure_threshold=max(1, startup_seconds // period)
             ),
-            readiness=Probe(HttpGet(ready_path, http), period_seconds=5, timeout_seconds=3),
-            liveness=Probe(HttpGet(live_path, http), period_seconds=10, timeout_seconds=3),
+            readiness=Probe(ready, period_seconds=5, timeout_seconds=3),
+            liveness=Probe(live, period_seconds=10, timeout_seconds=3),
             resources=resources,
         )
         deployment = Deployment(
             name,
             [container],
-            replicas=replicas,
+            replicas=None if autoscale is not None else replicas,
             strategy=RollingUpdate(max_surge=1, max_unavailable=0),
             min_ready_seconds=5,
             # Spring's graceful shutdown finishes requests within 30 s by default.
@@ -116,13 +134,23 @@ def spring_boot_service(
             namespace=namespace,
         )
         service = Service(deployment, ports=[http], type=expose)
-        objects = [
+        objects: list[K8sObject] = [
             *_namespace(namespace),
             *([config] if config else []),
             *secret_list,
             deployment,
             service,
         ]
+        if autoscale is not None:
+            objects.append(
+                HorizontalPodAutoscaler(
+                    deployment,
+                    min_replicas=autoscale[0],
+                    max_replicas=autoscale[1],
+                    cpu_percent=cpu_percent,
+                    memory_percent=memory_percent,
+                )
+            )
         return Runtime(objects)
 
     return RuntimeSpec(build, description="Spring Boot service")

@@ -299,7 +299,17 @@ def _ingress(obj: Ingress) -> Data:
 
 
 def _autoscaler(obj: HorizontalPodAutoscaler) -> Data:
-    target = {"type": "Utilization", "averageUtilization": obj.cpu_percent}
+    metrics = [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": name,
+                "target": {"type": "Utilization", "averageUtilization": percent},
+            },
+        }
+        for name, percent in (("cpu", obj.cpu_percent), ("memory", obj.memory_percent))
+        if percent is not None
+    ]
     return {
         **_head(obj, {"app.kubernetes.io/name": obj.target.name}),
         "spec": {
@@ -310,7 +320,7 @@ def _autoscaler(obj: HorizontalPodAutoscaler) -> Data:
             },
             "minReplicas": obj.min_replicas,
             "maxReplicas": obj.max_replicas,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": target}}],
+            "metrics": metrics,
         },
     }
 
