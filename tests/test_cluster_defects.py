@@ -22,6 +22,7 @@ from pipedsl import (
     CustomObject,
     Deployment,
     DockerHub,
+    FieldRef,
     HorizontalPodAutoscaler,
     HttpGet,
     Ingress,
@@ -320,3 +321,18 @@ def test_scaling_settings_refuse_what_cannot_work(build: Any, message: str) -> N
     with pytest.raises(ModelError) as caught:
         build()
     assert message in str(caught.value)
+
+
+def test_pod_and_service_fields_real_clusters_use(artifacts: dict[str, Any]) -> None:
+    deployment = yaml.safe_load(artifacts["k8s-shop/api/k8s/50-deployment-api.yaml"].text)
+    assert deployment["spec"]["revisionHistoryLimit"] == 5
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["logging.level.root"]["value"] == "INFO"
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    service = yaml.safe_load(artifacts["k8s-shop/api/k8s/40-service-api.yaml"].text)
+    assert service["spec"]["sessionAffinity"] == "ClientIP"
+    with pytest.raises(ModelError, match="a variable name: letters, digits"):
+        Container("a", "nginx:1.27", env={"1ST": "x"})
+    with pytest.raises(ModelError, match=r"FieldRef\.path"):
+        FieldRef("spec.secret")

@@ -24,6 +24,7 @@ from pipedsl.model.k8s.storage import (
 from pipedsl.model.k8s.workloads import (
     Container,
     Deployment,
+    FieldRef,
     HttpGet,
     Namespace,
     Probe,
@@ -103,6 +104,8 @@ def _env(container: Container) -> list[Data]:
         elif isinstance(value, ConfigMapKey):
             ref = {"name": value.config_map.name, "key": value.key}
             env.append({"name": name, "valueFrom": {"configMapKeyRef": ref}})
+        elif isinstance(value, FieldRef):
+            env.append({"name": name, "valueFrom": {"fieldRef": {"fieldPath": value.path}}})
         else:
             ref = {"name": value.secret.name, "key": value.key}
             env.append({"name": name, "valueFrom": {"secretKeyRef": ref}})
@@ -233,6 +236,11 @@ def _deployment(obj: Deployment) -> Data:
                 },
             },
             "minReadySeconds": obj.min_ready_seconds,
+            **(
+                {"revisionHistoryLimit": obj.revision_history_limit}
+                if obj.revision_history_limit is not None
+                else {}
+            ),
             "template": _pod_template(obj),
         },
     }
@@ -269,10 +277,10 @@ def _service(obj: Service) -> Data:
         if port.node_port is not None:
             item["nodePort"] = port.node_port
         ports.append(item)
-    return {
-        **_head(obj, {"app.kubernetes.io/name": obj.workload.name}),
-        "spec": {"type": obj.type, "selector": dict(obj.workload.selector), "ports": ports},
-    }
+    spec: Data = {"type": obj.type, "selector": dict(obj.workload.selector), "ports": ports}
+    if obj.session_affinity != "None":
+        spec["sessionAffinity"] = obj.session_affinity
+    return {**_head(obj, {"app.kubernetes.io/name": obj.workload.name}), "spec": spec}
 
 
 def _ingress(obj: Ingress) -> Data:

@@ -78,6 +78,10 @@ class Service:
         kw_only=True,
         validator=k8s.SERVICE_NAME,
     )
+    session_affinity: str = attrs.field(
+        default="None", kw_only=True, validator=_checks.one_of(("None", "ClientIP"))
+    )
+    """``ClientIP`` sends each client to the same pod (sticky sessions)."""
 
     def __attrs_post_init__(self) -> None:
         if not self.ports:

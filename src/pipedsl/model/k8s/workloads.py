@@ -142,7 +142,32 @@ class VolumeMount:
     read_only: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
 
-EnvValue = str | ConfigMapKey | SecretKey
+_FIELD_PATHS = (
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.podIP",
+)
+
+
+@attrs.frozen
+class FieldRef:
+    """An environment value Kubernetes fills from the pod itself: ``FieldRef("status.podIP")``,
+    ``FieldRef("metadata.name")``..."""
+
+    path: str = attrs.field(validator=_checks.one_of(_FIELD_PATHS))
+
+
+EnvValue = str | ConfigMapKey | SecretKey | FieldRef
+
+# Kubernetes' own rule for a container's variable names (Spring's relaxed binding reads
+# ``spring.profiles.active`` as written): letters, digits, '_', '-', '.', no leading digit.
+_POD_ENV_NAME = _checks.matches(
+    r"[-._A-Za-z][-._A-Za-z0-9]*", "a variable name: letters, digits, '_', '-', '.'"
+)
 
 
 def _env(value: Mapping[str, EnvValue]) -> tuple[tuple[str, EnvValue], ...]:
@@ -156,15 +181,16 @@ def _env(value: Mapping[str, EnvValue]) -> tuple[tuple[str, EnvValue], ...]:
 def _check_env(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     seen: set[str] = set()
     for name, item in value:
-        _checks.ENV_NAME(instance, attribute, name)
+        _POD_ENV_NAME(instance, attribute, name)
         if name in seen:
             raise _checks.fail(instance, attribute, f"{name} is set twice")
         seen.add(name)
-        if not isinstance(item, str | ConfigMapKey | SecretKey):
+        if not isinstance(item, str | ConfigMapKey | SecretKey | FieldRef):
             raise _checks.fail(
                 instance,
                 attribute,
-                f"{name}: expected str, ConfigMap.key(...) or Secret.key(...), got {item!r}",
+                f"{name}: expected str, ConfigMap.key(...), Secret.key(...) or FieldRef(...), "
+                f"got {item!r}",
             )
         if isinstance(item, str):
             _checks.carriable(instance, attribute, item)
@@ -385,6 +411,10 @@ class Deployment(_Workload):
         default=30, kw_only=True, validator=k8s.non_negative_int
     )
     namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
+    revision_history_limit: int | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(k8s.non_negative_int)
+    )
+    """How many old ReplicaSets to keep for rollbacks (Kubernetes keeps 10 by default)."""
 
     def __attrs_post_init__(self) -> None:
         _check_volume_names(self)
