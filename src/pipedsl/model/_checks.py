@@ -7,7 +7,7 @@ field, says what is allowed and shows what was given.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -196,6 +196,14 @@ def positive_int(instance: object, attribute: attrs.Attribute[Any], value: objec
 
 CREDENTIAL_ID = matches(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", "letters, digits, '_', '.', '-'")
 ENV_NAME = matches(r"[A-Za-z_][A-Za-z0-9_]*", "a shell/Groovy identifier: letters, digits, '_'")
+
+
+def pairs(value: Any) -> Any:
+    """Converter: a mapping becomes its ``(key, value)`` items, in order; anything else as
+    :func:`to_tuple` leaves it (``attrs.evolve`` passes a stored tuple back in)."""
+    if isinstance(value, Mapping):
+        return tuple(value.items())
+    return to_tuple(value)
 
 
 def str_tuple(value: str | Iterable[str]) -> tuple[str, ...]:

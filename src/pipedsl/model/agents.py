@@ -5,7 +5,7 @@ with a daemonless image builder instead of the host's docker.sock."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -13,31 +13,22 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
+from pipedsl.model.infra import must_be_username_password
 from pipedsl.model.k8s import _checks as k8s
-from pipedsl.model.k8s.workloads import PINNED_IMAGE, Resources
+from pipedsl.model.k8s.workloads import Resources, check_pinned
 
 AGENT_CONTAINER = "jnlp"
 """The container the kubernetes plugin runs the Jenkins agent in (added when a pod has none)."""
 
 
 def _pinned_image(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not (found := PINNED_IMAGE.fullmatch(value)):
-        raise _checks.fail(
-            instance,
-            attribute,
-            f"expected an image with an explicit tag such as 'maven:3.9.9-eclipse-temurin-21', "
-            f"got {value!r}",
-        )
-    if found.group("tag") == "latest":
-        raise _checks.fail(
-            instance, attribute, f"{value!r}: ':latest' changes between builds; pin a version"
-        )
-
-
-def _env(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    if isinstance(value, Mapping):
-        return tuple(value.items())
-    return _checks.to_tuple(value)  # type: ignore[return-value]
+    check_pinned(
+        instance,
+        attribute,
+        value,
+        expected="an image with an explicit tag such as 'maven:3.9.9-eclipse-temurin-21'",
+        moves="between builds",
+    )
 
 
 def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -52,10 +43,6 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object)
         if pair[0] in seen:
             raise _checks.fail(instance, attribute, f"variable {pair[0]!r} is set twice")
         seen.add(pair[0])
-
-
-def _words(value: str | Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @attrs.frozen(cache_hash=True)
@@ -73,13 +60,16 @@ class PodContainer:
     name: str = attrs.field(validator=k8s.NAME)
     image: str = attrs.field(validator=_pinned_image)
     command: tuple[str, ...] = attrs.field(
-        factory=tuple, kw_only=True, converter=_words, validator=_checks.words(non_empty=False)
+        factory=tuple,
+        kw_only=True,
+        converter=_checks.str_tuple,
+        validator=_checks.words(non_empty=False),
     )
     resources: Resources | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(Resources))
     )
     env: tuple[tuple[str, str], ...] = attrs.field(
-        factory=tuple, kw_only=True, converter=_env, validator=_check_env
+        factory=tuple, kw_only=True, converter=_checks.pairs, validator=_check_env
     )
 
 
@@ -106,10 +96,6 @@ class BuildKit:
 
 def _containers(value: PodContainer | Iterable[PodContainer]) -> tuple[PodContainer, ...]:
     return (value,) if isinstance(value, PodContainer) else tuple(value)
-
-
-def _labels(value: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(value.items()) if isinstance(value, Mapping) else _checks.to_tuple(value)
 
 
 _LABEL_KEY = re.compile(
@@ -172,7 +158,7 @@ class KubernetesPod:
         default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
     )
     node_selector: tuple[tuple[str, str], ...] = attrs.field(
-        factory=tuple, kw_only=True, converter=_labels, validator=_check_node_selector
+        factory=tuple, kw_only=True, converter=_checks.pairs, validator=_check_node_selector
     )
 
     def __attrs_post_init__(self) -> None:
@@ -256,13 +242,6 @@ def _docker_args(instance: object, attribute: attrs.Attribute[Any], value: objec
         )
 
 
-def _username_password(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (
-        not isinstance(value, Credential) or value.kind != "username_password"
-    ):
-        raise _checks.fail(instance, attribute, "expected Credential.username_password(...)")
-
-
 @attrs.frozen(cache_hash=True)
 class DockerAgent:
     """A Docker container on an agent with a Docker daemon (the docker-workflow plugin):
@@ -276,7 +255,7 @@ class DockerAgent:
         default=None, kw_only=True, validator=_checks.optional(_checks.text(multiline=False))
     )
     args: tuple[str, ...] = attrs.field(
-        factory=tuple, kw_only=True, converter=_words, validator=_docker_args
+        factory=tuple, kw_only=True, converter=_checks.str_tuple, validator=_docker_args
     )
     registry_url: str | None = attrs.field(
         default=None,
@@ -286,7 +265,7 @@ class DockerAgent:
         ),
     )
     registry_login: Credential | None = attrs.field(
-        default=None, kw_only=True, validator=_username_password
+        default=None, kw_only=True, validator=must_be_username_password
     )
     always_pull: bool = attrs.field(
         default=False, kw_only=True, validator=_checks.instance_of(bool)

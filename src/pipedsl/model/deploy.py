@@ -26,6 +26,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.workloads import Resources
 from pipedsl.model.pipeline import Approval
 from pipedsl.model.steps import DeployPlan, Step, credential_of
@@ -237,9 +238,7 @@ class Environment:
     namespace: str | None = attrs.field(
         default=None,
         kw_only=True,
-        validator=_checks.optional(
-            _checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a namespace name")
-        ),
+        validator=_checks.optional(k8s.NAME),
     )
     replicas: int | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.positive_int)

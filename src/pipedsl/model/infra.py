@@ -32,7 +32,7 @@ RUNTIME_PLACEHOLDERS = frozenset({"commit", "date", "time"})
 """Placeholders whose value exists only once the build runs (not when its environment is set)."""
 
 
-def _must_be_username_password(
+def must_be_username_password(
     instance: object, attribute: attrs.Attribute[Any], value: Any
 ) -> None:
     if value is not None and (
@@ -48,7 +48,7 @@ class Registry:
     """A container registry, e.g. ``Registry("ghcr.io", login=Credential.username_password("gh"))``."""
 
     host: str = attrs.field(validator=_checks.matches(_HOST, "a host name, optionally with :port"))
-    login: Credential | None = attrs.field(default=None, validator=_must_be_username_password)
+    login: Credential | None = attrs.field(default=None, validator=must_be_username_password)
 
     def repository(self, path: str) -> Repository:
         """The repository ``path`` (``namespace/name``) in this registry."""
@@ -82,7 +82,7 @@ class EcrRegistry(Registry):
         validator=_checks.matches(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1"),
     )
     aws: Credential | None = attrs.field(
-        default=None, kw_only=True, validator=_must_be_username_password
+        default=None, kw_only=True, validator=must_be_username_password
     )
 
     @property

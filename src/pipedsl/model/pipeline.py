@@ -10,6 +10,7 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.agents import Agent
+from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.steps import Step, steps_tuple
 from pipedsl.model.values import GroovyExpr, GString, Text, too_long
 
@@ -47,9 +48,8 @@ EnvInput = Mapping[str, Text] | Iterable[tuple[str, Text]]
 
 
 def _env_pairs(value: EnvInput) -> tuple[tuple[str, Text], ...]:
-    if isinstance(value, Mapping):
-        return tuple(value.items())
-    return _checks.to_tuple(value)  # type: ignore[return-value]
+    found: tuple[tuple[str, Text], ...] = _checks.pairs(value)
+    return found
 
 
 def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -394,26 +394,9 @@ class Approval:
     )
 
 
-def _has_parallel(stage: Stage) -> Stage | None:
-    """The first stage at or below ``stage`` that holds parallel stages, if any."""
-    if stage.parallel:
-        return stage
-    for inner in stage.stages:
-        found = _has_parallel(inner)
-        if found is not None:
-            return found
-    return None
-
-
-def _has_approval(stage: Stage) -> Stage | None:
-    """The first stage at or below ``stage`` that waits for an approval, if any."""
-    if stage.approval is not None:
-        return stage
-    for inner in stage.substages:
-        found = _has_approval(inner)
-        if found is not None:
-            return found
-    return None
+def _first_below(stage: Stage, found: Callable[[Stage], bool]) -> Stage | None:
+    """The first stage at or below ``stage`` (in document order) for which ``found`` holds."""
+    return next((inner for _, inner in stage.walk("") if found(inner)), None)
 
 
 def _nested_stages(kind: str) -> Callable[[object, attrs.Attribute[Any], object], None]:
@@ -421,7 +404,7 @@ def _nested_stages(kind: str) -> Callable[[object, attrs.Attribute[Any], object]
         _checks.tuple_of(Stage)(instance, attribute, value)
         assert isinstance(value, tuple)  # noqa: S101  (checked above)
         for inner in value:
-            nested = _has_parallel(inner) if kind == "parallel" else None
+            nested = _first_below(inner, lambda s: bool(s.parallel)) if kind == "parallel" else None
             if nested is not None:
                 raise _checks.fail(
                     instance,
@@ -429,7 +412,7 @@ def _nested_stages(kind: str) -> Callable[[object, attrs.Attribute[Any], object]
                     f"stage {nested.name!r} has parallel stages itself; Jenkins allows no "
                     "parallel stages below parallel stages",
                 )
-            waiting = _has_approval(inner)
+            waiting = _first_below(inner, lambda s: s.approval is not None)
             if waiting is not None:
                 raise _checks.fail(
                     instance,
@@ -478,9 +461,7 @@ class Stage:
     container: str | None = attrs.field(
         default=None,
         kw_only=True,
-        validator=_checks.optional(
-            _checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a container name")
-        ),
+        validator=_checks.optional(k8s.NAME),
     )
     """A container of the stage's Kubernetes pod agent that runs all its steps (as if they
     were inside ``InContainer(container, [...])``)."""

@@ -20,6 +20,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
+from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.config import Secret
 from pipedsl.model.values import TEXT, GString, Text
 
@@ -37,6 +38,21 @@ class Step:
     def with_children(self, steps: tuple[Step, ...]) -> Step:
         """A copy with ``steps`` nested inside it (blocks only; other steps have none)."""
         return self
+
+
+class Block(Step):
+    """A step that runs ``steps`` inside it (``dir``, ``container``, ``withCredentials``)."""
+
+    __slots__ = ()
+    steps: tuple[Step, ...]
+
+    @property
+    def children(self) -> tuple[Step, ...]:
+        return self.steps
+
+    def with_children(self, steps: tuple[Step, ...]) -> Step:
+        # Subclasses are attrs classes.
+        return attrs.evolve(self, steps=steps)  # type: ignore[misc]
 
 
 def steps_tuple(value: Iterable[Step]) -> tuple[Step, ...]:
@@ -185,40 +201,24 @@ class Git(Step):
 
 
 @attrs.frozen(cache_hash=True)
-class Dir(Step):
+class Dir(Block):
     """``dir(path) { ... }``: run ``steps`` inside a folder of the workspace."""
 
     path: str = attrs.field(validator=_checks.text(multiline=False))
     steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
 
-    @property
-    def children(self) -> tuple[Step, ...]:
-        return self.steps
-
-    def with_children(self, steps: tuple[Step, ...]) -> Step:
-        return attrs.evolve(self, steps=steps)
-
 
 @attrs.frozen(cache_hash=True)
-class InContainer(Step):
+class InContainer(Block):
     """``container(name) { ... }``: run ``steps`` in a container of the stage's Kubernetes pod
     agent (:class:`~pipedsl.PodContainer`); the name must be one of that pod's."""
 
-    name: str = attrs.field(
-        validator=_checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a container name")
-    )
+    name: str = attrs.field(validator=k8s.NAME)
     steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
-
-    @property
-    def children(self) -> tuple[Step, ...]:
-        return self.steps
-
-    def with_children(self, steps: tuple[Step, ...]) -> Step:
-        return attrs.evolve(self, steps=steps)
 
 
 @attrs.frozen(cache_hash=True)
-class WithCredentials(Step):
+class WithCredentials(Block):
     """Bind a Jenkins credential to environment variables for ``steps``.
 
     ``variables`` names them: two (user, password) for a username/password credential, one
@@ -240,13 +240,6 @@ class WithCredentials(Step):
             )
         for name in self.variables:
             _checks.ENV_NAME(self, attrs.fields(WithCredentials).variables, name)
-
-    @property
-    def children(self) -> tuple[Step, ...]:
-        return self.steps
-
-    def with_children(self, steps: tuple[Step, ...]) -> Step:
-        return attrs.evolve(self, steps=steps)
 
 
 @attrs.frozen(cache_hash=True)
@@ -549,16 +542,10 @@ class Rollout:
     deployment: str = attrs.field(
         validator=_checks.matches(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", "a Kubernetes object name")
     )
-    container: str = attrs.field(
-        validator=_checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a container name")
-    )
+    container: str = attrs.field(validator=k8s.NAME)
     image: Image = attrs.field(validator=_checks.instance_of(Image))
     namespace: str | None = attrs.field(
-        default=None,
-        kw_only=True,
-        validator=_checks.optional(
-            _checks.matches(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a namespace name")
-        ),
+        default=None, kw_only=True, validator=_checks.optional(k8s.NAME)
     )
     timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
     kind: str = attrs.field(

@@ -132,6 +132,11 @@ class Service:
         return f"{scheme}://{self.dns_name}:{self.port(port).number}"
 
 
+_HOST = _checks.matches(
+    r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", "a DNS host name"
+)
+
+
 @attrs.frozen
 class IngressPath:
     """``path`` (a prefix, on ``host`` if given) is served by ``service`` on ``port``."""
@@ -141,16 +146,7 @@ class IngressPath:
     port: ServicePort | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(ServicePort))
     )
-    host: str | None = attrs.field(
-        default=None,
-        kw_only=True,
-        validator=_checks.optional(
-            _checks.matches(
-                r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
-                "a DNS host name",
-            )
-        ),
-    )
+    host: str | None = attrs.field(default=None, kw_only=True, validator=_checks.optional(_HOST))
 
     path_type: str = attrs.field(
         default="Prefix",
@@ -177,11 +173,6 @@ class IngressPath:
 
 def _paths(value: Any) -> Any:
     return _checks.to_tuple(value)
-
-
-_HOST = _checks.matches(
-    r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", "a DNS host name"
-)
 
 
 def _hosts(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -216,12 +207,6 @@ _ANNOTATION_KEY = _checks.matches(
 )
 
 
-def _annotations(value: Any) -> tuple[tuple[str, str], ...]:
-    if isinstance(value, dict):
-        return tuple(value.items())
-    return tuple(value)
-
-
 def _check_annotations(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, tuple):
         raise _checks.fail(instance, attribute, "expected a mapping of annotation to value")
@@ -252,7 +237,7 @@ class Ingress:
         factory=tuple, kw_only=True, converter=_paths, validator=_checks.tuple_of(IngressTLS)
     )
     annotations: tuple[tuple[str, str], ...] = attrs.field(
-        factory=tuple, kw_only=True, converter=_annotations, validator=_check_annotations
+        factory=tuple, kw_only=True, converter=_checks.pairs, validator=_check_annotations
     )
     """The controller's settings, e.g. ingress-nginx's ``rewrite-target``, ``use-regex`` or
     canary annotations (``nginx.ingress.kubernetes.io/canary-weight``); values are strings."""

@@ -196,22 +196,30 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
             _checks.carriable(instance, attribute, item)
 
 
+def check_pinned(
+    instance: object, attribute: attrs.Attribute[Any], value: object, *, expected: str, moves: str
+) -> None:
+    """``value`` is an image with an explicit tag (or digest), not ``:latest``; ``expected``
+    says what was, ``moves`` what ``:latest`` changes under."""
+    if not isinstance(value, str) or not (found := PINNED_IMAGE.fullmatch(value)):
+        raise _checks.fail(instance, attribute, f"expected {expected}, got {value!r}")
+    if found.group("tag") == "latest":
+        raise _checks.fail(
+            instance, attribute, f"{value!r}: ':latest' changes {moves}; pin a version"
+        )
+
+
 def _check_image(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, Image):
         return
-    if not isinstance(value, str) or not (found := PINNED_IMAGE.fullmatch(value)):
-        raise _checks.fail(
-            instance,
-            attribute,
-            f"expected an Image built by a pipeline or a public image with an explicit tag "
-            f"such as 'mariadb:11.4', got {value!r}",
-        )
-    if found.group("tag") == "latest":
-        raise _checks.fail(
-            instance,
-            attribute,
-            f"{value!r}: ':latest' changes under a running cluster; pin a version",
-        )
+    check_pinned(
+        instance,
+        attribute,
+        value,
+        expected="an Image built by a pipeline or a public image with an explicit tag such as "
+        "'mariadb:11.4'",
+        moves="under a running cluster",
+    )
 
 
 def _tuple(value: Any) -> Any:
