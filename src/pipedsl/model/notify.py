@@ -4,6 +4,7 @@ pipeline's) ``post`` conditions, with the stage name read from Jenkins, never ty
 
 from __future__ import annotations
 
+import functools
 import string
 from typing import Any, Literal
 
@@ -67,6 +68,13 @@ FAILED_STAGE_VAR = "PIPEDSL_FAILED_STAGE"
 """Set by the first stage that fails when a pipeline message uses ``{failed_stage}``."""
 COMMIT = GroovyExpr(f"(env.{COMMIT_VAR} ?: 'unknown')")
 FAILED_STAGE = GroovyExpr(f"(env.{FAILED_STAGE_VAR} ?: 'none')")
+
+
+@functools.lru_cache(maxsize=256)
+def _placeholders(template: str) -> frozenset[str]:
+    """The placeholders a (checked) message template uses; the same few templates are asked
+    about for every component."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 def _fields(condition: str, scope: str, image: str | None = "IMAGE") -> dict[str, Text]:
@@ -138,9 +146,7 @@ class _Notifier:
     def uses(self, placeholder: str) -> bool:
         """Whether its message template uses ``{placeholder}`` (the default messages use
         neither ``{commit}`` nor ``{failed_stage}``)."""
-        if self.message is None:
-            return False
-        return any(name == placeholder for _, name, _, _ in string.Formatter().parse(self.message))
+        return self.message is not None and placeholder in _placeholders(self.message)
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)

@@ -509,6 +509,11 @@ class Stage:
             )
 
     @property
+    def substage_kind(self) -> Literal["parallel", "stages"]:
+        """The field its nested stages are in (for their places: ``stages[0].parallel[1]``)."""
+        return "parallel" if self.parallel else "stages"
+
+    @property
     def substages(self) -> tuple[Stage, ...]:
         """The stages this one holds (parallel or sequential), empty for a stage of steps."""
         return self.parallel or self.stages
@@ -523,7 +528,7 @@ class Stage:
         """This stage and every stage below it, each with its place (``path``,
         ``path.parallel[0]``, ``path.stages[1]``...), in document order."""
         yield path, self
-        kind = "parallel" if self.parallel else "stages"
+        kind = self.substage_kind
         for index, inner in enumerate(self.substages):
             yield from inner.walk(f"{path}.{kind}[{index}]")
 
@@ -533,7 +538,7 @@ def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
 
 
 def _stage_step_lists(prefix: str, stage: Stage) -> Iterator[tuple[str, tuple[Step, ...]]]:
-    kind = "parallel" if stage.parallel else "stages"
+    kind = stage.substage_kind
     for index, inner in enumerate(stage.substages):
         yield from _stage_step_lists(f"{prefix}.{kind}[{index}]", inner)
     if stage.steps:

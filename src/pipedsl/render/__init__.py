@@ -18,6 +18,7 @@ from pipedsl.errors import (
     describe_exception,
     line_in,
 )
+from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.model.validate import component_problems, project_problems, validate_project
@@ -72,8 +73,11 @@ def render_project(
         validate_project(project)  # a problem of the project is reported first
         raise
     writer = step_writer(dirs)
+    # Per environment, if any; for blue/green, two Deployments: worked out once per component,
+    # for the shared objects, the deploy steps and the manifests alike.
+    known = _known_runtimes(project)
     # Objects several runtimes hold are written once, in the project's _shared folder.
-    sharing = shared_objects(project) if _holds_objects(project) else NOTHING_SHARED
+    sharing = _sharing(project, known)
 
     def component_files(component: Component) -> _Rendered:
         # A component checked, then its Jenkinsfile, job and manifests, checked for secrets, and
@@ -84,9 +88,7 @@ def render_project(
         if invalid:
             return _Rendered(problems=invalid, valid=False)
         try:
-            # Per environment, if any; for blue/green, two Deployments. Worked out once, for
-            # the deploy steps and the manifests alike.
-            runtimes = rendered_runtimes(project, component)
+            runtimes = known.get(component.name) or rendered_runtimes(project, component)
             pipeline = final_pipeline(project, component, runtimes, sharing)
             where = f"components[{component.name}]"
             try:
@@ -169,10 +171,27 @@ def _project_manifests(project: Project, sharing: Shared) -> list[Artifact]:
     ] + render_shared_manifests(project, sharing)
 
 
-def _holds_objects(project: Project) -> bool:
-    """Whether more than one component or backing service has a runtime (else none shares)."""
-    holders = sum(c.runtime is not None for c in project.components)
-    return holders + len(project.backing_services) > 1
+def _known_runtimes(project: Project) -> dict[str, list[tuple[str | None, Runtime]]]:
+    """Each component's :func:`rendered_runtimes` that can be worked out; a component whose
+    cannot reports why when it is rendered (in component order, after validation)."""
+    known = {}
+    for component in project.components:
+        if component.runtime is None:
+            continue
+        try:
+            known[component.name] = rendered_runtimes(project, component)
+        except ModelError:
+            continue
+    return known
+
+
+def _sharing(project: Project, known: dict[str, list[tuple[str | None, Runtime]]]) -> Shared:
+    """The objects several runtimes of ``project`` hold (none when a component's runtime
+    cannot be worked out: rendering that component fails, so nothing is written)."""
+    holders = len(known) + len(project.backing_services)
+    if holders < 2 or len(known) < sum(c.runtime is not None for c in project.components):
+        return NOTHING_SHARED
+    return shared_objects(project, known)
 
 
 @attrs.frozen

@@ -102,7 +102,7 @@ class _Fitter:
         if stage.agent is not None:
             agent, scope = stage.agent, path
         if stage.substages:
-            kind = "parallel" if stage.parallel else "stages"
+            kind = stage.substage_kind
             inner = stage.with_substages(
                 self.stage(sub, agent, scope, f"{path}.{kind}[{index}]")
                 for index, sub in enumerate(stage.substages)

@@ -28,6 +28,7 @@ from pipedsl.model.steps import (
     ShipManifests,
     SshPublish,
 )
+from pipedsl.model.validate import walk_steps
 from pipedsl.model.values import GroovyExpr
 
 RELEASE_STEPS = (
@@ -51,22 +52,9 @@ def releases(stage: Stage) -> bool:
     for _, inner in stage.walk(""):
         if inner.approval is not None:
             return True
-        for step in inner.steps:
-            if isinstance(step, RELEASE_STEPS) or any(
-                isinstance(child, RELEASE_STEPS) for child in _nested(step.children)
-            ):
-                return True
+        if any(isinstance(step, RELEASE_STEPS) for _, step in walk_steps(inner.steps, "")):
+            return True
     return False
-
-
-def _nested(steps: tuple[object, ...]) -> list[object]:
-    found: list[object] = []
-    for step in steps:
-        found.append(step)
-        children = getattr(step, "children", ())
-        if children:
-            found += _nested(children)
-    return found
 
 
 def _released_in_post(component: Component) -> str | None:
@@ -76,11 +64,9 @@ def _released_in_post(component: Component) -> str | None:
     places += [(f"{where}.post", stage.post) for where, stage in component.pipeline.walk_stages()]
     for where, post in places:
         for condition, steps in post.conditions():
-            for index, step in enumerate(steps):
-                if isinstance(step, RELEASE_STEPS) or any(
-                    isinstance(child, RELEASE_STEPS) for child in _nested(step.children)
-                ):
-                    return f"components[{component.name}].pipeline.{where}.{condition}[{index}]"
+            for place, step in walk_steps(steps, f"{where}.{condition}"):
+                if isinstance(step, RELEASE_STEPS):
+                    return f"components[{component.name}].pipeline.{place}"
     return None
 
 

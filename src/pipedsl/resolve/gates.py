@@ -90,7 +90,7 @@ def _unstashed_before_deploys(stage: Stage) -> Stage:
     if stage.substages:
         return stage.with_substages(_unstashed_before_deploys(s) for s in stage.substages)
     steps = _unstashed(stage.steps)
-    return stage if steps is stage.steps else attrs.evolve(stage, steps=steps)
+    return stage if steps == stage.steps else attrs.evolve(stage, steps=steps)
 
 
 def _unstashed(steps: tuple[Step, ...]) -> tuple[Step, ...]:
@@ -99,15 +99,10 @@ def _unstashed(steps: tuple[Step, ...]) -> tuple[Step, ...]:
         if isinstance(step, DEPLOY_STEPS):
             out += [Unstash(STASH), step]
         elif step.children:
-            children = _unstashed(step.children)
-            out.append(step if children is step.children else step.with_children(children))
+            out.append(step.with_children(_unstashed(step.children)))
         else:
             out.append(step)
-    return (
-        steps
-        if all(a is b for a, b in zip(out, steps, strict=False)) and len(out) == len(steps)
-        else tuple(out)
-    )
+    return tuple(out)
 
 
 def _starting_with(stage: Stage, steps: tuple[Step, ...]) -> Stage:

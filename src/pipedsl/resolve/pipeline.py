@@ -16,7 +16,7 @@ from pipedsl.model.notify import COMMIT_VAR
 from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Checkout, FixImages, Git, Step
-from pipedsl.model.validate import component_images
+from pipedsl.model.validate import component_images, walk_steps
 from pipedsl.model.values import GroovyExpr, GString
 from pipedsl.resolve.agents import for_agents
 from pipedsl.resolve.branches import BRANCH_TAG, on_deploy_branch
@@ -121,85 +121,79 @@ def _with_step_after_checkout(
 ) -> Pipeline:
     """``pipeline`` with ``step`` right after its first checkout (in document order, nested
     steps included), or, when it needs no commit and there is no checkout, first in the first
-    stage that has steps."""
-    done = False
-
-    def after_checkout(items: tuple[Step, ...]) -> tuple[Step, ...]:
-        nonlocal done
-        out: list[Step] = []
-        for original in items:
-            item = original
-            if not done and item.children:
-                children = after_checkout(item.children)
-                if children is not item.children:
-                    item = item.with_children(children)
-            out.append(item)
-            if not done and isinstance(item, Checkout | Git):
-                out.append(step)
-                done = True
-        return tuple(out) if len(out) != len(items) or done else items
-
-    def in_stage(stage: Stage, path: str, conditional: str | None) -> Stage:
-        nonlocal done
-        if done:
-            return stage
-        if conditional is None and stage.when is not None:
-            conditional = f"{path} has a when"
-        if stage.substages:
-            kind = "parallel" if stage.parallel else "stages"
-            return stage.with_substages(
-                in_stage(
-                    s,
-                    f"{path}.{kind}[{i}]",
-                    conditional or (f"{path} runs it in parallel" if stage.parallel else None),
-                )
-                for i, s in enumerate(stage.substages)
-            )
-        steps = after_checkout(stage.steps)
-        if done and conditional is not None:
-            _refuse_unsure(where, f"{path} checks out first, but {conditional}")
-        return attrs.evolve(stage, steps=steps)
-
-    stages = tuple(in_stage(s, f"stages[{i}]", None) for i, s in enumerate(pipeline.stages))
-    if done:
-        return attrs.evolve(pipeline, stages=stages)
-    if needs_checkout:
+    stage that has steps. Refused where that stage may not run (a ``when``, parallel stages):
+    every later step reads what ``step`` sets."""
+    leaves = [(path, s) for path, s in pipeline.walk_stages() if s.steps]
+    target = next(
+        (path for path, s in leaves if any(_is_checkout(x) for _, x in walk_steps(s.steps, ""))),
+        None,
+    )
+    if target is None and needs_checkout:
         raise ModelError(
             f"{where}: an image tag with {{commit}} needs the commit checked out first, but the "
             "pipeline's stages have no Checkout or Git step"
         )
-    first = next(path for path, s in pipeline.walk_stages() if s.steps)
+    place = target if target is not None else leaves[0][0]
     unsure = [
-        path
+        (path, "has a when" if s.when is not None else "runs it in parallel")
         for path, s in pipeline.walk_stages()
-        if (first == path or first.startswith(path + ".")) and (s.when is not None or s.parallel)
+        if (place == path or place.startswith(path + ".")) and (s.when is not None or s.parallel)
     ]
     if unsure:
-        _refuse_unsure(where, f"the first stage with steps, {first}, may not run ({unsure[0]})")
+        (path, why), *_ = unsure
+        problem = (
+            f"{place} checks out first, but {path} {why}"
+            if target is not None
+            else f"the first stage with steps, {place}, may not run ({path})"
+        )
+        raise ModelError(
+            f"{where}: the image reference is fixed once, where the build first checks out (or, "
+            "without a checkout, in the first stage with steps), and every later step reads it; "
+            f"{problem}: give that a stage of its own that always runs, before the others"
+        )
+
+    def insert(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        return _after_first_checkout(steps, step)[0] if target is not None else (step, *steps)
+
     return attrs.evolve(
         pipeline,
         stages=tuple(
-            _first_steps(s, step, first, f"stages[{i}]") for i, s in enumerate(pipeline.stages)
+            _in_stage_at(s, place, f"stages[{i}]", insert) for i, s in enumerate(pipeline.stages)
         ),
     )
 
 
-def _refuse_unsure(where: str, problem: str) -> None:
-    raise ModelError(
-        f"{where}: the image reference is fixed once, where the build first checks out (or, "
-        f"without a checkout, in the first stage with steps), and every later step reads it; "
-        f"{problem}: give that a stage of its own that always runs, before the others"
-    )
+def _is_checkout(step: Step) -> bool:
+    return isinstance(step, Checkout | Git)
 
 
-def _first_steps(stage: Stage, step: Step, target: str, path: str) -> Stage:
+def _after_first_checkout(steps: tuple[Step, ...], step: Step) -> tuple[tuple[Step, ...], bool]:
+    """``steps`` with ``step`` right after the first checkout among them (nested ones
+    included), and whether there was one."""
+    out: list[Step] = []
+    for index, item in enumerate(steps):
+        if _is_checkout(item):
+            return (*out, item, step, *steps[index + 1 :]), True
+        if item.children:
+            children, found = _after_first_checkout(item.children, step)
+            if found:
+                return (*out, item.with_children(children), *steps[index + 1 :]), True
+        out.append(item)
+    return steps, False
+
+
+def _in_stage_at(
+    stage: Stage, target: str, path: str, change: Callable[[tuple[Step, ...]], tuple[Step, ...]]
+) -> Stage:
+    """``stage`` (at ``path``) with ``change`` applied to the steps of the stage at ``target``."""
     if path == target:
-        return attrs.evolve(stage, steps=(step, *stage.steps))
+        return attrs.evolve(stage, steps=change(stage.steps))
     if not target.startswith(path + "."):
         return stage
-    kind = "parallel" if stage.parallel else "stages"
+    kind = stage.substage_kind
     return stage.with_substages(
-        _first_steps(s, step, target, f"{path}.{kind}[{i}]") for i, s in enumerate(stage.substages)
+        _in_stage_at(s, target, f"{path}.{kind}[{i}]", change)
+        for i, s in enumerate(stage.substages)
     )
 
 
