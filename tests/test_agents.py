@@ -423,3 +423,27 @@ def test_an_aborted_push_leaves_no_login_behind(tmp_path: Path) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert not folder.exists()
+
+
+def test_the_jenkins_side_of_pod_and_docker_agents_is_generated(
+    artifacts: dict[str, Any],
+) -> None:
+    plugins = artifacts[f"{AGENTS}/jenkins/plugins.txt"].text.split()
+    assert {"kubernetes", "docker-workflow"} <= set(plugins)
+    casc = yaml.safe_load(artifacts[f"{AGENTS}/jenkins/jenkins.yaml"].text)
+    (cloud,) = casc["jenkins"]["clouds"]
+    # Agents connect over WebSocket through Jenkins' own URL: no agent port to open.
+    assert cloud["kubernetes"] == {
+        "name": "kubernetes",
+        "jenkinsUrl": "${JENKINS_URL}",
+        "webSocket": True,
+        "namespace": "ci",
+    }
+    setup = artifacts[f"{AGENTS}/jenkins/SETUP.md"].text
+    assert "Kubernetes cloud `kubernetes`" in setup
+    assert "service account(s) `jenkins-agent`" in setup
+    assert "unprivileged user\n   namespaces" in setup
+    # A project with no pod agents gets no cloud and no kubernetes plugin.
+    seed = artifacts["lat32t/jenkins/plugins.txt"].text.split()
+    assert "kubernetes" not in seed
+    assert "clouds" not in artifacts["lat32t/jenkins/jenkins.yaml"].text

@@ -25,11 +25,14 @@ RECORDER = '#!/bin/sh\nprintf "%s\\n" "$*" >> "$RECORD"\n'
 IMAGE = DockerHub("acme/api").tagged("api-{build}")
 
 
-def _run(script: str, tmp_path: Path, **env: str) -> list[str]:
+def _run(script: str, tmp_path: Path, fakes: dict[str, str] | None = None, **env: str) -> list[str]:
+    """What ``script`` ran, run in a real sh against recording fakes (``fakes``: a script per
+    command; a plain recording ``docker`` by default)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    (bin_dir / "docker").write_text(RECORDER)
-    (bin_dir / "docker").chmod(0o755)
+    for command, body in (fakes or {"docker": RECORDER}).items():
+        (bin_dir / command).write_text(body)
+        (bin_dir / command).chmod(0o755)
     record = tmp_path / "record"
     done = subprocess.run(
         ["sh", "-c", script],
@@ -115,31 +118,16 @@ def test_an_ecr_push_logs_in_with_the_password_the_aws_cli_fetches(tmp_path: Pat
     assert step.variables == ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
     (script,) = step.steps
     assert isinstance(script, Sh)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "aws").write_text(
-        '#!/bin/sh\nprintf "%s\\n" "$*" >> "$RECORD"\nprintf ecr-password\n'
-    )
-    (bin_dir / "aws").chmod(0o755)
-    (bin_dir / "docker").write_text(
-        '#!/bin/sh\nprintf "%s\\n" "$*" >> "$RECORD"\n'
-        'if [ "$1" = login ]; then printf "stdin:%s\\n" "$(cat)" >> "$RECORD"; fi\n'
-    )
-    (bin_dir / "docker").chmod(0o755)
-    record = tmp_path / "record"
-    done = subprocess.run(
-        ["sh", "-c", script.script],
-        env={
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "RECORD": str(record),
-            "IMAGE": "x:1",
+    calls = _run(
+        script.script,
+        tmp_path,
+        {
+            "aws": '#!/bin/sh\nprintf "%s\\n" "$*" >> "$RECORD"\nprintf ecr-password\n',
+            "docker": RECORDER
+            + 'if [ "$1" = login ]; then printf "stdin:%s\\n" "$(cat)" >> "$RECORD"; fi\n',
         },
-        capture_output=True,
-        text=True,
-        check=False,
+        IMAGE="x:1",
     )
-    assert done.returncode == 0, done.stderr
-    calls = record.read_text().splitlines()
     # The two sides of the pipe run at once: their lines come in either order.
     assert sorted(calls[:3]) == sorted(
         [

@@ -102,6 +102,12 @@ def test_multibranch_jobs_are_created_then_left_unchanged(
     assert code == 0, out
     assert "sync: 2 unchanged" in out
     assert server.request_count - before == 2  # the access check and the listing
+    # Jenkins scans a multibranch job when it is created or updated: --first-build, which
+    # starts inline jobs that never ran, asks nothing of it.
+    since = len(server.requests)
+    code, out = sync(server, projects, "--first-build")
+    assert code == 0, out
+    assert writes_to(server, since) == []
     # A dry run reads every config to look for edits: the configs, as Jenkins serves them,
     # are the rendered ones.
     before = server.request_count
