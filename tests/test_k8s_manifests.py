@@ -29,6 +29,14 @@ def test_every_project_under_test_renders_manifests(artifacts: dict[str, Artifac
     kinds = {data["kind"] for _, data in _manifests(artifacts)}
     assert kinds == {
         "Namespace",
+        "StorageClass",
+        "ServiceAccount",
+        "Role",
+        "ClusterRole",
+        "RoleBinding",
+        "ClusterRoleBinding",
+        "Job",
+        "CronJob",
         "PersistentVolume",
         "PersistentVolumeClaim",
         "ConfigMap",

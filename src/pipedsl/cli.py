@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,9 +94,32 @@ app = typer.Typer(
 )
 
 
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """pipedsl's own warnings as one line, ``warning: <file>:<line>: <what>``; others as
+    Python shows them."""
+    from pipedsl.errors import PipedslWarning
+
+    if not issubclass(category, PipedslWarning):
+        _python_showwarning(message, category, filename, lineno, file, line)
+        return
+    where = f"{filename}:{lineno}" if lineno else filename
+    typer.echo(f"warning: {where}: {message}", err=True)
+
+
 @app.callback()
 def _root() -> None:
     """Render Jenkinsfiles (and more) from typed Python project descriptions."""
+    warnings.showwarning = _show_warning
 
 
 EXIT_OK = 0

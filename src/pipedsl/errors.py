@@ -55,6 +55,11 @@ class RenderError(PipedslError):
     """Rendering or writing the generated files failed."""
 
 
+class PipedslWarning(UserWarning):
+    """Something allowed but risky in a project (a host path volume, ...): shown by
+    ``pipedsl render`` and Python's warnings machinery, never an error."""
+
+
 class SyncError(PipedslError):
     """Registering jobs on Jenkins failed; names the job where one is concerned."""
 

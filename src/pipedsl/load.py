@@ -6,12 +6,20 @@ import importlib.abc
 import importlib.util
 import os
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
 import attrs
 
-from pipedsl.errors import PipedslError, ProjectLoadError, describe_exception, line_in, shown_text
+from pipedsl.errors import (
+    PipedslError,
+    PipedslWarning,
+    ProjectLoadError,
+    describe_exception,
+    line_in,
+    shown_text,
+)
 from pipedsl.model.project import Project
 
 __all__ = ["find_project_files", "load_project", "load_projects"]
@@ -50,7 +58,10 @@ def _run(loader: importlib.abc.Loader, module: ModuleType, file: Path, shown: st
     # Relative paths (the output folder, the next project file) mean what they meant before.
     cwd = Path.cwd()
     try:
-        loader.exec_module(module)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PipedslWarning)
+            loader.exec_module(module)
+        _report(caught, file, shown)
     except SystemExit as exc:
         code = shown_text(repr, exc.code)
         raise ProjectLoadError(
@@ -80,6 +91,21 @@ def _run(loader: importlib.abc.Loader, module: ModuleType, file: Path, shown: st
         if folder in sys.path:
             sys.path.remove(folder)
         _return_to(cwd, shown)
+
+
+def _report(caught: list[warnings.WarningMessage], file: Path, shown: str) -> None:
+    """Warn again about what loading the file warned of, each once, located in the project
+    file (the line, when the warning names one of it); other warnings pass on unchanged."""
+    seen: set[tuple[str, int]] = set()
+    for item in caught:
+        if not issubclass(item.category, PipedslWarning):
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+            continue
+        line = item.lineno if Path(item.filename).resolve() == file.resolve() else 0
+        key = (str(item.message), line)
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(str(item.message), PipedslWarning, shown, line)
 
 
 def load_project(path: str | Path) -> Project:

@@ -2,6 +2,10 @@
 check what a deploy leaves running, and a record of every call (with ``--context`` and the
 ``KUBECONFIG`` it saw), so tests can check that every call names its namespace.
 
+A Job cannot be applied over one of another pod template (its template is immutable, as in
+Kubernetes): it must be deleted first; ``wait --for=condition=complete`` fails with
+``FAKE_JOB_FAILS``.
+
 ``set image --local`` (which needs no cluster) is run by the real kubectl when one is installed,
 else edited here as kubectl does: by container name, printing the object. ``apply -n NS`` of an
 object of another namespace fails as kubectl does.
@@ -34,8 +38,15 @@ def save():
 def flag(name, default="default"):
     return args[args.index(name) + 1] if name in args else default
 
+def pod_spec(obj):
+    spec = obj["spec"]
+    if obj["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]
+
 def images(obj):
-    return {c["name"]: c["image"] for c in obj["spec"]["template"]["spec"]["containers"]}
+    spec = pod_spec(obj)
+    return {c["name"]: c["image"] for c in spec.get("initContainers", []) + spec["containers"]}
 
 def fail(message):
     save()
@@ -53,6 +64,11 @@ def apply(obj, namespace):
         meta = {**meta, "namespace": own or namespace or "default"}
     key = f"{obj['kind'].lower()}/{meta.get('namespace', '')}/{meta['name']}"
     old = state["live"].get(key)
+    if obj["kind"] == "Job":
+        if old is not None and old["spec"]["template"] != obj["spec"]["template"]:
+            fail(f'The Job "{meta["name"]}" is invalid: spec.template: Invalid value: field is immutable')
+        if old is None:
+            state.setdefault("jobs", {}).setdefault(key, []).append(images(obj))
     if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
         if old is None or old["spec"]["template"] != obj["spec"]["template"]:
             state["rollouts"].setdefault(key, []).append(images(obj))
@@ -88,7 +104,8 @@ elif args[:3] == ["set", "image", "--local"]:
         if "=" not in pair:
             continue
         name, image = pair.split("=", 1)
-        found = [c for c in obj["spec"]["template"]["spec"]["containers"] if c["name"] == name]
+        spec = pod_spec(obj)
+        found = [c for c in spec.get("initContainers", []) + spec["containers"] if c["name"] == name]
         if not found:
             fail(f'error: unable to find container named "{name}"')
         found[0]["image"] = image
@@ -101,6 +118,17 @@ elif args[:1] == ["apply"]:
         for file in files:
             if file.suffix in (".yaml", ".yml", ".json"):
                 apply(yaml.safe_load(file.read_text()), namespace)
+elif args[:2] == ["delete", "job"]:
+    assert "--ignore-not-found" in args, args
+    state["live"].pop(f"job/{flag('-n')}/{args[2]}", None)
+elif args[:1] == ["wait"]:
+    assert flag("--for", None) is None and "--for=condition=complete" in args, args
+    kind, name = args[2].split("/")
+    if f"{kind}/{flag('-n')}/{name}" not in state["live"]:
+        fail(f'Error from server (NotFound): {kind}s.batch "{name}" not found')
+    if os.environ.get("FAKE_JOB_FAILS"):
+        fail(f"error: timed out waiting for the condition on {kind}s/{name}")
+    print(f"{kind}.batch/{name} condition met")
 elif args[:2] == ["set", "image"]:
     kind, name = args[2].split("/")
     key = f"{kind}/{flag('-n')}/{name}"

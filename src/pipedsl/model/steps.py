@@ -549,8 +549,12 @@ class Rollout:
     )
     timeout_seconds: int = attrs.field(default=300, kw_only=True, validator=_checks.positive_int)
     kind: str = attrs.field(
-        default="deployment", kw_only=True, validator=_checks.one_of(("deployment", "statefulset"))
+        default="deployment",
+        kw_only=True,
+        validator=_checks.one_of(("deployment", "statefulset", "job", "cronjob")),
     )
+    """What is rolled and waited for: a Deployment or StatefulSet rolls out, a Job is waited
+    for until it completes, a CronJob only applied."""
     manifest: str | None = attrs.field(
         default=None,
         kw_only=True,
@@ -579,7 +583,8 @@ class ManifestFile:
 @attrs.frozen(cache_hash=True)
 class WorkloadRef:
     """A workload a deploy waits for: ``kind`` as ``kubectl`` names it (``deployment``,
-    ``statefulset``), its name, namespace, and manifest file."""
+    ``statefulset``: rolled out; ``job``: replaced, then waited for until it completes;
+    ``cronjob``: applied), its name, namespace, and manifest file."""
 
     kind: str
     name: str
@@ -600,10 +605,20 @@ class Colours:
 
 
 @attrs.frozen(cache_hash=True)
+class Pin:
+    """The containers of one manifest file that run the pushed image (init containers
+    included), set to it before the file is applied."""
+
+    manifest: str
+    containers: tuple[str, ...]
+
+
+@attrs.frozen(cache_hash=True)
 class DeployPlan:
     """What every deploy target does, resolved from a component's runtime: apply exactly
-    ``files`` (in order), after checking ``secrets`` exist and pinning ``container`` of the
-    workload ``pinned`` to the pushed image; then wait for every one of ``workloads``."""
+    ``files`` (in order), after checking ``secrets`` exist and pinning every container that
+    runs the pushed image (``pins``; ``container`` of the workload ``pinned`` is the one rolled
+    out); then wait for every one of ``workloads``."""
 
     files: tuple[ManifestFile, ...]
     secrets: tuple[Secret, ...]
@@ -614,6 +629,18 @@ class DeployPlan:
     colours: Colours | None = None
     """Set for a blue/green deploy: ``pinned`` is then the blue Deployment, and the deploy
     picks the idle colour when it runs."""
+    pins: tuple[Pin, ...] = ()
+    """Every file with a container running the image; when empty, ``container`` of
+    ``pinned`` alone."""
+
+    @property
+    def all_pins(self) -> tuple[Pin, ...]:
+        return self.pins or (Pin(self.pinned.manifest, (self.container,)),)
+
+    @property
+    def jobs(self) -> tuple[WorkloadRef, ...]:
+        """The Jobs it replaces and waits for."""
+        return tuple(w for w in self.workloads if w.kind == "job")
 
 
 @attrs.frozen(cache_hash=True)

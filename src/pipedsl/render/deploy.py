@@ -47,20 +47,74 @@ def secret_check(secret: Secret, kubectl: str = "kubectl") -> str:
     return f"{{ {get} >/dev/null || {{ {report}; false; }}; }}"
 
 
-def pin_command(
-    plan: DeployPlan, image: ImageWord, kubectl: str = "kubectl"
+def _pin(
+    file: str, pinned: str, containers: Sequence[str], image: ImageWord, kubectl: str
 ) -> list[str | GString]:
-    """Point the pinned workload's container, in its manifest file in the current folder, at
-    ``image`` (edited offline by ``kubectl set image --local``)."""
-    file = sh_quote(plan.pinned.manifest)
-    pinned = sh_quote(plan.pinned.manifest + ".pinned")
+    """Set ``containers`` of the manifest ``file`` to ``image``, through the temporary file
+    ``pinned`` (both shell words): ``kubectl set image --local`` edits, contacting nothing."""
+    parts: list[str | ImageWord] = [f"{kubectl} set image --local -f {file}"]
+    for name in containers:
+        parts += [f" {name}=", image]
+    parts.append(f" -o yaml > {pinned}")
+    return [GString(*parts), f"mv {pinned} {file}"]
+
+
+def pin_command(
+    plan: DeployPlan, image: ImageWord, kubectl: str = "kubectl", *, skip: Sequence[str] = ()
+) -> list[str | GString]:
+    """Point every container that runs the pushed image (the plan's pins: the workload's, an
+    init container's, a Job's or CronJob's), in the manifest files of the current folder, at
+    ``image``; files in ``skip`` are left as they are."""
+    commands: list[str | GString] = []
+    for pin in plan.all_pins:
+        if pin.manifest not in skip:
+            file, pinned = sh_quote(pin.manifest), sh_quote(pin.manifest + ".pinned")
+            commands += _pin(file, pinned, pin.containers, image, kubectl)
+    return commands
+
+
+def _job_replacements(plan: DeployPlan, kubectl: str) -> list[str]:
+    """Delete the previous run of each Job: a Job's pods cannot be changed, so applying the
+    new one over it would fail; the Job then runs afresh with the pushed image."""
     return [
-        GString(
-            f"{kubectl} set image --local -f {file} {plan.container}=",
-            image,
-            f" -o yaml > {pinned}",
-        ),
-        f"mv {pinned} {file}",
+        f"{kubectl} delete job {sh_quote(job.name)} -n {sh_quote(job.namespace)} --ignore-not-found"
+        for job in plan.jobs
+    ]
+
+
+def _job_waits(plan: DeployPlan, kubectl: str) -> list[str]:
+    """Wait for each Job to complete; a Job that fails (or outlasts the timeout) fails the
+    deploy, naming where its logs are."""
+    commands = []
+    for job in plan.jobs:
+        ns = sh_quote(job.namespace)
+        message = (
+            f"pipedsl: Job {job.namespace}/{job.name} did not complete in "
+            f"{plan.timeout_seconds}s; its logs: kubectl logs -n {job.namespace} job/{job.name}"
+        )
+        commands.append(
+            f"{{ {kubectl} wait --for=condition=complete job/{sh_quote(job.name)} -n {ns} "
+            f"--timeout={plan.timeout_seconds}s || "
+            f"{{ printf '%s\\n' {sh_quote(message)} >&2; false; }}; }}"
+        )
+    return commands
+
+
+def phased_apply(plan: DeployPlan, kubectl: str = "kubectl") -> list[str]:
+    """Apply the plan's files in order; with Jobs among them, the files up to the last Job
+    first, then wait for the Jobs to complete (a migration finishes before the workloads roll
+    onto the code that needs it), then the rest."""
+    if not plan.jobs:
+        return apply_commands(plan, kubectl)
+    job_files = {job.manifest for job in plan.jobs}
+    last = max(i for i, f in enumerate(plan.files) if f.name in job_files)
+    first = attrs.evolve(plan, files=plan.files[: last + 1])
+    rest = attrs.evolve(plan, files=plan.files[last + 1 :])
+    return [
+        *_job_replacements(plan, kubectl),
+        *apply_commands(first, kubectl),
+        *_job_waits(plan, kubectl),
+        *apply_commands(rest, kubectl),
     ]
 
 
@@ -80,12 +134,17 @@ def apply_commands(plan: DeployPlan, kubectl: str = "kubectl") -> list[str]:
     ]
 
 
+ROLLED = ("deployment", "statefulset")
+
+
 def wait_commands(plan: DeployPlan, kubectl: str = "kubectl") -> list[str]:
-    """Wait for every workload's rollout, failing when one does not finish in time."""
+    """Wait for every workload's rollout, failing when one does not finish in time (Jobs are
+    waited for when applied; a CronJob has nothing to wait for)."""
     return [
         f"{kubectl} rollout status {w.kind}/{w.name} -n {sh_quote(w.namespace)} "
         f"--timeout={plan.timeout_seconds}s"
         for w in plan.workloads
+        if w.kind in ROLLED
     ]
 
 
@@ -100,11 +159,12 @@ def deploy_commands(
     commands: list[str | GString] = [secret_check(s, kubectl) for s in plan.secrets]
     if image is not None:
         commands += pin_command(plan, image, kubectl)
-    commands += apply_commands(plan, kubectl)
+    commands += phased_apply(plan, kubectl)
     if restart:
         commands += [
             f"{kubectl} rollout restart {w.kind}/{w.name} -n {sh_quote(w.namespace)}"
             for w in plan.workloads
+            if w.kind in ROLLED
         ]
     commands += wait_commands(plan, kubectl)
     return commands
@@ -131,7 +191,10 @@ def blue_green_commands(
     skipped = {blue.manifest, green.manifest, colours.service_file}
     others = attrs.evolve(plan, files=tuple(f for f in plan.files if f.name not in skipped))
     service = sh_quote(colours.service_file)
-    waits = [w for w in plan.workloads if w.name not in (blue.name, green.name)]
+    waits = [
+        w for w in plan.workloads if w.name not in (blue.name, green.name) and w.kind in ROLLED
+    ]
+    idle_pin = next(p for p in plan.all_pins if p.manifest == blue.manifest)
     rollback = (
         f"pipedsl: service {colours.namespace}/{colours.service} now selects "
         f"{prefix}-%s; roll back with: kubectl -n {colours.namespace} set selector "
@@ -142,13 +205,9 @@ def blue_green_commands(
         f'{{ live="$({live_query})" || live=; }}',
         f'{{ if [ "$live" = {sh_quote(blue.name)} ]; then idle=green; old=blue; '
         "else idle=blue; old=green; fi; }",
-        GString(
-            f"{kubectl} set image --local -f {file} {plan.container}=",
-            image,
-            ' -o yaml > "$idle.pinned"',
-        ),
-        f'mv "$idle.pinned" {file}',
-        *apply_commands(others, kubectl),
+        *_pin(file, '"$idle.pinned"', idle_pin.containers, image, kubectl),
+        *pin_command(plan, image, kubectl, skip=(blue.manifest, green.manifest)),
+        *phased_apply(others, kubectl),
         f"{kubectl} apply -n {ns} -f {file}",
         f'{kubectl} rollout status "deployment/{prefix}-$idle" -n {ns} '
         f"--timeout={plan.timeout_seconds}s",
@@ -240,14 +299,15 @@ def _gitops_commands(target: GitOps, plan: DeployPlan, image: str) -> list[str |
         files = " ".join(sh_quote(f.path) for f in plan.files)
         commands += [f"rm -rf -- {inside}", f"mkdir -p -- {inside}", f"cp -- {files} {inside}/"]
     else:
-        missing = (
-            f"pipedsl: {folder}/{plan.pinned.manifest} is not in {target.repository} "
-            f"({target.branch}); update='image' changes only a manifest already there"
-        )
-        commands.append(
-            f"{{ test -f {inside}/{sh_quote(plan.pinned.manifest)} || "
-            f"{{ printf '%s\\n' {sh_quote(missing)} >&2; false; }}; }}"
-        )
+        for pin in plan.all_pins:
+            missing = (
+                f"pipedsl: {folder}/{pin.manifest} is not in {target.repository} "
+                f"({target.branch}); update='image' changes only a manifest already there"
+            )
+            commands.append(
+                f"{{ test -f {inside}/{sh_quote(pin.manifest)} || "
+                f"{{ printf '%s\\n' {sh_quote(missing)} >&2; false; }}; }}"
+            )
     message = f'"Deploy ${{{image}}} ($JOB_NAME #$BUILD_NUMBER)"'
     commands += [
         f"cd -- {inside}",

@@ -293,7 +293,15 @@ def kubectl_apply_command(step: KubectlApply) -> GString:
                     ns,
                 )
             )
-        commands.append(f"kubectl rollout status {target}{ns} --timeout={rollout.timeout_seconds}s")
+        if rollout.kind == "job":
+            commands.append(
+                f"kubectl wait --for=condition=complete {target}{ns} "
+                f"--timeout={rollout.timeout_seconds}s"
+            )
+        elif rollout.kind != "cronjob":
+            commands.append(
+                f"kubectl rollout status {target}{ns} --timeout={rollout.timeout_seconds}s"
+            )
     return chain(commands)
 
 

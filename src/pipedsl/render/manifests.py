@@ -7,19 +7,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pipedsl.model.k8s.access import (
+    ClusterRole,
+    ClusterRoleBinding,
+    PolicyRule,
+    Role,
+    RoleBinding,
+    ServiceAccount,
+)
+from pipedsl.model.k8s.batch import CronJob, Job
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey
 from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, Service
-from pipedsl.model.k8s.runtime import K8sObject, Runtime
+from pipedsl.model.k8s.runtime import K8sObject, PodWorkload, Runtime, namespace_of
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
 from pipedsl.model.k8s.storage import (
     ClaimTemplate,
     ClaimVolume,
     ConfigMapVolume,
+    HostPathVolume,
     PersistentVolume,
     PersistentVolumeClaim,
     SecretVolume,
+    StorageClass,
     Volume,
+    class_name,
 )
 from pipedsl.model.k8s.workloads import (
     Container,
@@ -27,12 +39,13 @@ from pipedsl.model.k8s.workloads import (
     FieldRef,
     HttpGet,
     Namespace,
+    PodSecurityContext,
     Probe,
     Resources,
+    SecurityContext,
     StatefulSet,
     TcpSocket,
     VolumeMount,
-    Workload,
 )
 from pipedsl.model.project import Project
 from pipedsl.render.artifacts import Artifact
@@ -52,14 +65,22 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "pipedsl"}
 
 def _metadata(obj: K8sObject, labels: dict[str, str] | None = None) -> Data:
     meta: Data = {"name": obj.name}
-    if not isinstance(obj, Namespace | PersistentVolume):
-        meta["namespace"] = obj.namespace
+    namespace = namespace_of(obj)
+    if namespace is not None:
+        meta["namespace"] = namespace
     meta["labels"] = {**(labels or {"app.kubernetes.io/name": obj.name}), **MANAGED_BY}
     return meta
 
 
-def _head(obj: K8sObject, labels: dict[str, str] | None = None) -> Data:
-    return {"apiVersion": obj.api_version, "kind": obj.kind, "metadata": _metadata(obj, labels)}
+def _head(
+    obj: K8sObject,
+    labels: dict[str, str] | None = None,
+    annotations: tuple[tuple[str, str], ...] = (),
+) -> Data:
+    metadata = _metadata(obj, labels)
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {"apiVersion": obj.api_version, "kind": obj.kind, "metadata": metadata}
 
 
 def _probe(probe: Probe) -> Data:
@@ -157,37 +178,88 @@ def _container(container: Container) -> Data:
             data[f"{kind}Probe"] = _probe(probe)
     if container.mounts:
         data["volumeMounts"] = [_mount(m) for m in container.mounts]
+    if container.security_context is not None:
+        data["securityContext"] = _security_context(container.security_context)
     return data
+
+
+def _set(data: Data, **values: object) -> Data:
+    """``data`` with the given camelCase keys whose value is not None (nor empty)."""
+    data.update({k: v for k, v in values.items() if v is not None and v not in ([], {})})
+    return data
+
+
+def _security_context(context: SecurityContext) -> Data:
+    capabilities = _set({}, add=list(context.add), drop=list(context.drop))
+    return _set(
+        {},
+        runAsUser=context.run_as_user,
+        runAsGroup=context.run_as_group,
+        runAsNonRoot=context.run_as_non_root,
+        readOnlyRootFilesystem=context.read_only_root_filesystem,
+        allowPrivilegeEscalation=context.allow_privilege_escalation,
+        privileged=True if context.privileged else None,
+        capabilities=capabilities,
+    )
+
+
+def _pod_security_context(context: PodSecurityContext) -> Data:
+    return _set(
+        {},
+        runAsUser=context.run_as_user,
+        runAsGroup=context.run_as_group,
+        runAsNonRoot=context.run_as_non_root,
+        fsGroup=context.fs_group,
+        supplementalGroups=list(context.supplemental_groups),
+        seccompProfile={"type": context.seccomp} if context.seccomp else None,
+    )
+
+
+def _items(items: tuple[tuple[str, str], ...]) -> Data:
+    return {"items": [{"key": k, "path": p} for k, p in items]} if items else {}
 
 
 def _volume(volume: Volume) -> Data:
     if isinstance(volume, ClaimVolume):
         return {"name": volume.name, "persistentVolumeClaim": {"claimName": volume.claim.name}}
     if isinstance(volume, ConfigMapVolume):
-        return {"name": volume.name, "configMap": {"name": volume.config_map.name}}
+        source = {"name": volume.config_map.name, **_items(volume.items)}
+        return {"name": volume.name, "configMap": source}
     if isinstance(volume, SecretVolume):
-        return {"name": volume.name, "secret": {"secretName": volume.secret.name}}
+        source = {"secretName": volume.secret.name, **_items(volume.items)}
+        return {"name": volume.name, "secret": source}
+    if isinstance(volume, HostPathVolume):
+        return {"name": volume.name, "hostPath": {"path": volume.path, "type": volume.type}}
     return {"name": volume.name, "emptyDir": {}}
 
 
-def _pod_template(workload: Workload) -> Data:
-    spec: Data = {
-        "terminationGracePeriodSeconds": workload.termination_grace_period_seconds,
-        "containers": [_container(c) for c in workload.containers],
-    }
+def _pod_template(workload: PodWorkload, restart_policy: str | None = None) -> Data:
+    spec: Data = {}
+    if workload.service_account is not None:
+        spec["serviceAccountName"] = workload.service_account.name
+    if workload.security_context is not None:
+        spec["securityContext"] = _pod_security_context(workload.security_context)
+    if restart_policy is not None:
+        spec["restartPolicy"] = restart_policy
+    spec["terminationGracePeriodSeconds"] = workload.termination_grace_period_seconds
+    if workload.init_containers:
+        spec["initContainers"] = [_container(c) for c in workload.init_containers]
+    spec["containers"] = [_container(c) for c in workload.containers]
     volumes = [_volume(v) for v in workload.volumes if not isinstance(v, ClaimTemplate)]
     if volumes:
         spec["volumes"] = volumes
     return {"metadata": {"labels": dict(workload.selector)}, "spec": spec}
 
 
-def _claim_spec(storage: str, access_modes: tuple[str, ...], storage_class: str | None) -> Data:
+def _claim_spec(
+    storage: str, access_modes: tuple[str, ...], storage_class: StorageClass | str | None
+) -> Data:
     spec: Data = {
         "accessModes": list(access_modes),
         "resources": {"requests": {"storage": storage}},
     }
     if storage_class is not None:
-        spec["storageClassName"] = storage_class
+        spec["storageClassName"] = class_name(storage_class)
     return spec
 
 
@@ -206,7 +278,7 @@ def _persistent_volume(obj: PersistentVolume) -> Data:
             "capacity": {"storage": obj.storage},
             "accessModes": list(obj.access_modes),
             "persistentVolumeReclaimPolicy": obj.reclaim_policy,
-            "storageClassName": obj.storage_class,
+            "storageClassName": class_name(obj.storage_class),
             "hostPath": {"path": obj.host_path, "type": "DirectoryOrCreate"},
         },
     }
@@ -216,7 +288,7 @@ def _claim(obj: PersistentVolumeClaim) -> Data:
     spec = _claim_spec(obj.storage, obj.access_modes, obj.storage_class)
     if obj.volume is not None:
         # Bound to that volume alone, never to another of the same class.
-        spec["storageClassName"] = obj.volume.storage_class
+        spec["storageClassName"] = class_name(obj.volume.storage_class)
         spec["volumeName"] = obj.volume.name
     return {**_head(obj), "spec": spec}
 
@@ -263,6 +335,83 @@ def _stateful_set(obj: StatefulSet) -> Data:
             for c in claims
         ]
     return {**_head(obj), "spec": spec}
+
+
+def _job_spec(obj: Job | CronJob) -> Data:
+    return _set(
+        {},
+        backoffLimit=obj.backoff_limit,
+        activeDeadlineSeconds=obj.active_deadline_seconds,
+        ttlSecondsAfterFinished=obj.ttl_seconds_after_finished if isinstance(obj, Job) else None,
+        template=_pod_template(obj, obj.restart_policy),
+    )
+
+
+def _job(obj: Job) -> Data:
+    return {**_head(obj, annotations=obj.annotations), "spec": _job_spec(obj)}
+
+
+def _cron_job(obj: CronJob) -> Data:
+    spec = _set(
+        {"schedule": obj.schedule},
+        timeZone=obj.time_zone,
+        concurrencyPolicy=obj.concurrency_policy,
+        suspend=True if obj.suspend else None,
+        startingDeadlineSeconds=obj.starting_deadline_seconds,
+        successfulJobsHistoryLimit=obj.successful_jobs_history_limit,
+        failedJobsHistoryLimit=obj.failed_jobs_history_limit,
+    )
+    spec["jobTemplate"] = {
+        "metadata": {"labels": dict(obj.selector)},
+        "spec": _job_spec(obj),
+    }
+    return {**_head(obj, annotations=obj.annotations), "spec": spec}
+
+
+def _storage_class(obj: StorageClass) -> Data:
+    default = (("storageclass.kubernetes.io/is-default-class", "true"),) if obj.default else ()
+    data = {**_head(obj, annotations=default), "provisioner": obj.provisioner}
+    return _set(
+        data,
+        parameters=dict(obj.parameters),
+        reclaimPolicy=obj.reclaim_policy,
+        volumeBindingMode=obj.volume_binding_mode,
+        allowVolumeExpansion=True if obj.allow_volume_expansion else None,
+    )
+
+
+def _service_account(obj: ServiceAccount) -> Data:
+    return _set(
+        _head(obj, annotations=obj.annotations),
+        automountServiceAccountToken=obj.automount_token,
+    )
+
+
+def _rule(rule: PolicyRule) -> Data:
+    return _set(
+        {"apiGroups": list(rule.api_groups), "resources": list(rule.resources)},
+        resourceNames=list(rule.resource_names),
+        verbs=list(rule.verbs),
+    )
+
+
+def _role(obj: Role | ClusterRole) -> Data:
+    return {**_head(obj), "rules": [_rule(r) for r in obj.rules]}
+
+
+def _binding(obj: RoleBinding | ClusterRoleBinding) -> Data:
+    return {
+        **_head(obj),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": obj.role.kind,
+            "name": obj.role.name,
+        },
+        "subjects": [
+            {"kind": "ServiceAccount", "name": a.name, "namespace": a.namespace}
+            for a in obj.subjects
+        ],
+    }
 
 
 def _service(obj: Service) -> Data:
@@ -335,6 +484,14 @@ def _autoscaler(obj: HorizontalPodAutoscaler) -> Data:
 
 _WRITERS: dict[type, Callable[[Any], Data]] = {
     Namespace: _namespace,
+    StorageClass: _storage_class,
+    ServiceAccount: _service_account,
+    Role: _role,
+    ClusterRole: _role,
+    RoleBinding: _binding,
+    ClusterRoleBinding: _binding,
+    Job: _job,
+    CronJob: _cron_job,
     ConfigMap: _config_map,
     PersistentVolume: _persistent_volume,
     PersistentVolumeClaim: _claim,

@@ -16,9 +16,8 @@ import attrs
 from pipedsl.model.deploy import BlueGreen, DeployManifests, KubernetesDeploy
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.network import Service
-from pipedsl.model.k8s.runtime import K8sObject, Runtime, deployed_container
-from pipedsl.model.k8s.storage import PersistentVolume
-from pipedsl.model.k8s.workloads import Deployment, Namespace
+from pipedsl.model.k8s.runtime import K8sObject, Runtime, deployed_container, namespace_of
+from pipedsl.model.k8s.workloads import Deployment
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import (
     ApplyManifests,
@@ -26,6 +25,7 @@ from pipedsl.model.steps import (
     DeployPlan,
     KubectlApply,
     ManifestFile,
+    Pin,
     Rollout,
     ShipFiles,
     ShipManifests,
@@ -74,6 +74,8 @@ def deployed_runtime(
     if image is None or not isinstance(_target(component, environment), BlueGreen):
         return runtime
     workload, _ = deployed_container(runtime, image)
+    if not isinstance(workload, Deployment):
+        return runtime  # refused by validation
     blue, green = (attrs.evolve(workload, name=f"{workload.name}-{c}") for c in COLOURS)
     objects: list[K8sObject] = []
     for obj in runtime.objects:
@@ -161,27 +163,33 @@ def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
     its pods need, the container that runs ``image`` (pinned before the apply), every workload
     to wait for; for a blue/green runtime, the two colours and their Service."""
     running = runtime.running(image)
+    colour_pair = [
+        (w, c)
+        for w, c in running
+        if isinstance(w, Deployment) and c in w.containers and w.name.endswith(("-blue", "-green"))
+    ]
+    blue_green = len(colour_pair) == 2 and colour_pair[0][0].name.endswith("-blue")
     pinned_workload, container = (
-        running[0] if len(running) == 2 else deployed_container(runtime, image)
+        colour_pair[0] if blue_green else deployed_container(runtime, image)
     )
     home = pinned_workload.namespace
     files = tuple(
         ManifestFile(
             project.repository_path(manifest_path(project, name, obj, environment, shared)),
             file_name(obj),
-            home
-            if isinstance(obj, Namespace | PersistentVolume) or obj.namespace is None
-            else obj.namespace,
+            namespace_of(obj) or home,
         )
         for obj in rendered_objects(runtime)
     )
     refs = {
-        w.name: WorkloadRef(w.kind.lower(), w.name, w.namespace, file_name(w))
-        for w in runtime.workloads
+        w.name: WorkloadRef(w.kind.lower(), w.name, w.namespace, file_name(w)) for w in runtime.pods
     }
+    pins: dict[str, list[str]] = {}
+    for workload, running_container in running:
+        pins.setdefault(file_name(workload), []).append(running_container.name)
     colours = None
-    if len(running) == 2:  # blue/green: the two colours of one Deployment
-        (blue, _), (green, _) = running
+    if blue_green:  # the two colours of one Deployment
+        (blue, _), (green, _) = colour_pair
         (service,) = (o for o in runtime.objects if isinstance(o, Service) and o.workload is blue)
         colours = Colours(
             service.name, file_name(service), service.namespace, refs[blue.name], refs[green.name]
@@ -194,6 +202,7 @@ def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
         tuple(refs.values()),
         timeout_seconds,
         colours,
+        tuple(Pin(file, tuple(names)) for file, names in sorted(pins.items())),
     )
 
 
@@ -259,7 +268,7 @@ def deploy_step_change(
                 image,
                 namespace=workload.namespace,
                 timeout_seconds=step.timeout_seconds,
-                kind="deployment" if isinstance(workload, Deployment) else "statefulset",
+                kind=workload.kind.lower(),
                 manifest=file_name(workload),
             )
             plan = deploy_plan(

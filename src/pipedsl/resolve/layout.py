@@ -4,36 +4,52 @@ ship exactly the files render writes) cannot disagree."""
 
 from __future__ import annotations
 
+from pipedsl.model.k8s.access import (
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
+    ServiceAccount,
+)
+from pipedsl.model.k8s.batch import CronJob, Job
 from pipedsl.model.k8s.config import ConfigMap, Secret
 from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, Service
 from pipedsl.model.k8s.runtime import K8sObject, Runtime
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
-from pipedsl.model.k8s.storage import PersistentVolume, PersistentVolumeClaim
+from pipedsl.model.k8s.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 from pipedsl.model.k8s.workloads import Deployment, Namespace, StatefulSet
 from pipedsl.model.project import Project
 
 # The order ``kubectl apply -f .`` (which reads a folder's files sorted by name) must create
-# objects in: a namespace before what lives in it, volumes and settings before the pods that
-# use them. File names start with this rank.
-APPLY_ORDER: tuple[type, ...] = (
-    Namespace,
-    PersistentVolume,
-    PersistentVolumeClaim,
-    ConfigMap,
-    Service,
-    Deployment,
-    StatefulSet,
-    HorizontalPodAutoscaler,
-    Ingress,
-    CustomObject,  # last: it may refer to any of the above (its CRD is installed beforehand)
-)
+# objects in: a namespace before what lives in it, volumes, accounts and settings before the
+# pods that use them, Jobs (migrations) before the workloads that need them done. File names
+# start with this rank.
+APPLY_ORDER: dict[type, str] = {
+    Namespace: "00",
+    StorageClass: "05",
+    PersistentVolume: "10",
+    PersistentVolumeClaim: "20",
+    ServiceAccount: "25",
+    ClusterRole: "26",
+    Role: "26",
+    ClusterRoleBinding: "27",
+    RoleBinding: "27",
+    ConfigMap: "30",
+    Service: "40",
+    Job: "45",
+    Deployment: "50",
+    StatefulSet: "60",
+    CronJob: "65",
+    HorizontalPodAutoscaler: "70",
+    Ingress: "80",
+    CustomObject: "90",  # last: it may refer to any of the above (its CRD is installed beforehand)
+}
 
 
 def file_name(obj: K8sObject) -> str:
     """``<rank>-<kind>-<name>.yaml``, e.g. ``50-deployment-backend.yaml``."""
-    rank = APPLY_ORDER.index(type(obj))
-    return f"{rank}0-{obj.kind.lower()}-{obj.name}.yaml"
+    return f"{APPLY_ORDER[type(obj)]}-{obj.kind.lower()}-{obj.name}.yaml"
 
 
 def rendered_objects(runtime: Runtime) -> list[K8sObject]:

@@ -6,6 +6,15 @@ References between objects are the objects themselves (a container's env comes f
 from it), so a name typed twice cannot disagree.
 """
 
+from pipedsl.model.k8s.access import (
+    ClusterRole,
+    ClusterRoleBinding,
+    PolicyRule,
+    Role,
+    RoleBinding,
+    ServiceAccount,
+)
+from pipedsl.model.k8s.batch import CronJob, Job
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
 from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, IngressPath, IngressTLS, Service, ServicePort
@@ -16,9 +25,11 @@ from pipedsl.model.k8s.storage import (
     ClaimVolume,
     ConfigMapVolume,
     EmptyDirVolume,
+    HostPathVolume,
     PersistentVolume,
     PersistentVolumeClaim,
     SecretVolume,
+    StorageClass,
 )
 from pipedsl.model.k8s.workloads import (
     Container,
@@ -28,9 +39,11 @@ from pipedsl.model.k8s.workloads import (
     FieldRef,
     HttpGet,
     Namespace,
+    PodSecurityContext,
     Probe,
     Resources,
     RollingUpdate,
+    SecurityContext,
     StatefulSet,
     TcpSocket,
     VolumeMount,
@@ -39,35 +52,47 @@ from pipedsl.model.k8s.workloads import (
 __all__ = [
     "ClaimTemplate",
     "ClaimVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
     "ConfigMap",
     "ConfigMapKey",
     "ConfigMapVolume",
     "Container",
     "ContainerPort",
+    "CronJob",
     "CustomObject",
     "Deployment",
     "EmptyDirVolume",
     "Exec",
     "FieldRef",
     "HorizontalPodAutoscaler",
+    "HostPathVolume",
     "HttpGet",
     "Ingress",
     "IngressPath",
     "IngressTLS",
+    "Job",
     "Namespace",
     "PersistentVolume",
     "PersistentVolumeClaim",
+    "PodSecurityContext",
+    "PolicyRule",
     "Probe",
     "Resources",
+    "Role",
+    "RoleBinding",
     "RollingUpdate",
     "Runtime",
     "RuntimeSpec",
     "Secret",
     "SecretKey",
     "SecretVolume",
+    "SecurityContext",
     "Service",
+    "ServiceAccount",
     "ServicePort",
     "StatefulSet",
+    "StorageClass",
     "TcpSocket",
     "VolumeMount",
 ]

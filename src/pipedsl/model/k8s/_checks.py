@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from pipedsl.model._checks import fail, matches
+from pipedsl.model._checks import carriable, fail, matches
 
 DNS_LABEL_TEXT = (
     "a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter "
@@ -66,3 +66,23 @@ def port_number(instance: object, attribute: attrs.Attribute[Any], value: object
 def non_negative_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise fail(instance, attribute, f"expected an int >= 0, got {value!r}")
+
+
+_ANNOTATION_KEY = matches(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+    "an annotation key such as nginx.ingress.kubernetes.io/rewrite-target: an optional DNS "
+    "prefix and '/', then at most 63 letters, digits, '-', '_' and '.'",
+)
+
+
+def check_annotations(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Annotations, converted by ``_checks.pairs``: qualified keys, string values a manifest
+    can carry."""
+    if not isinstance(value, tuple):
+        raise fail(instance, attribute, "expected a mapping of annotation to value")
+    for pair in value:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
+            raise fail(instance, attribute, "expected a mapping of annotation to a string value")
+        _ANNOTATION_KEY(instance, attribute, pair[0])
+        carriable(instance, attribute, pair[1])

@@ -32,6 +32,14 @@ _MODELLED = {
     "Service": "Service",
     "Ingress": "Ingress",
     "HorizontalPodAutoscaler": "HorizontalPodAutoscaler",
+    "StorageClass": "StorageClass",
+    "ServiceAccount": "ServiceAccount",
+    "Role": "Role",
+    "ClusterRole": "ClusterRole",
+    "RoleBinding": "RoleBinding",
+    "ClusterRoleBinding": "ClusterRoleBinding",
+    "Job": "Job",
+    "CronJob": "CronJob",
 }
 _METADATA = ("name", "namespace", "labels", "annotations")
 

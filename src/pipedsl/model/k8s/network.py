@@ -200,25 +200,6 @@ class IngressTLS:
             )
 
 
-_ANNOTATION_KEY = _checks.matches(
-    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
-    "an annotation key such as nginx.ingress.kubernetes.io/rewrite-target",
-)
-
-
-def _check_annotations(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, tuple):
-        raise _checks.fail(instance, attribute, "expected a mapping of annotation to value")
-    for pair in value:
-        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
-            raise _checks.fail(
-                instance, attribute, "expected a mapping of annotation to a string value"
-            )
-        _ANNOTATION_KEY(instance, attribute, pair[0])
-        _checks.carriable(instance, attribute, pair[1])
-
-
 @attrs.frozen
 class Ingress:
     """HTTP routing to Services by host and path prefix (an ingress controller must run)."""
@@ -237,7 +218,7 @@ class Ingress:
         factory=tuple, kw_only=True, converter=_paths, validator=_checks.tuple_of(IngressTLS)
     )
     annotations: tuple[tuple[str, str], ...] = attrs.field(
-        factory=tuple, kw_only=True, converter=_checks.pairs, validator=_check_annotations
+        factory=tuple, kw_only=True, converter=_checks.pairs, validator=k8s.check_annotations
     )
     """The controller's settings, e.g. ingress-nginx's ``rewrite-target``, ``use-regex`` or
     canary annotations (``nginx.ingress.kubernetes.io/canary-weight``); values are strings."""

@@ -10,21 +10,42 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
+from pipedsl.model.k8s.access import (
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
+    ServiceAccount,
+)
+from pipedsl.model.k8s.batch import CronJob, Job
 from pipedsl.model.k8s.config import ConfigMap, Secret, SecretKey
 from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, Service
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
-from pipedsl.model.k8s.storage import PersistentVolume, PersistentVolumeClaim, SecretVolume
+from pipedsl.model.k8s.storage import (
+    PersistentVolume,
+    PersistentVolumeClaim,
+    SecretVolume,
+    StorageClass,
+)
 from pipedsl.model.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
 
 K8sObject = (
     Namespace
+    | StorageClass
     | ConfigMap
     | Secret
     | PersistentVolume
     | PersistentVolumeClaim
+    | ServiceAccount
+    | Role
+    | ClusterRole
+    | RoleBinding
+    | ClusterRoleBinding
     | Deployment
     | StatefulSet
+    | Job
+    | CronJob
     | Service
     | Ingress
     | HorizontalPodAutoscaler
@@ -33,16 +54,46 @@ K8sObject = (
 OBJECT_TYPES: tuple[type, ...] = (
     CustomObject,
     Namespace,
+    StorageClass,
     ConfigMap,
     Secret,
     PersistentVolume,
     PersistentVolumeClaim,
+    ServiceAccount,
+    Role,
+    ClusterRole,
+    RoleBinding,
+    ClusterRoleBinding,
     Deployment,
     StatefulSet,
+    Job,
+    CronJob,
     Service,
     Ingress,
     HorizontalPodAutoscaler,
 )
+CLUSTER_SCOPED: tuple[type, ...] = (
+    Namespace,
+    StorageClass,
+    PersistentVolume,
+    ClusterRole,
+    ClusterRoleBinding,
+)
+"""Kinds that live in no namespace."""
+
+
+def namespace_of(obj: K8sObject) -> str | None:
+    """The namespace ``obj`` lives in; None for a cluster-scoped object."""
+    if isinstance(obj, CLUSTER_SCOPED):
+        return None
+    namespace: str | None = getattr(obj, "namespace", None)
+    return namespace
+
+
+PodWorkload = Deployment | StatefulSet | Job | CronJob
+"""Every object that runs pods (what a deploy pins); Services and autoscalers take only the
+long-running ones (:data:`~pipedsl.model.k8s.workloads.Workload`)."""
+POD_WORKLOADS = (Deployment, StatefulSet, Job, CronJob)
 
 
 def _objects(value: Any) -> Any:
@@ -76,7 +127,13 @@ class Runtime:
 
     @property
     def workloads(self) -> tuple[Workload, ...]:
+        """Its long-running workloads (Deployments, StatefulSets)."""
         return tuple(o for o in self.objects if isinstance(o, Deployment | StatefulSet))
+
+    @property
+    def pods(self) -> tuple[PodWorkload, ...]:
+        """Every object of it that runs pods: workloads, Jobs and CronJobs."""
+        return tuple(o for o in self.objects if isinstance(o, POD_WORKLOADS))
 
     @property
     def secrets(self) -> tuple[Secret, ...]:
@@ -87,8 +144,8 @@ class Runtime:
         """Every Secret its pods cannot start without: the ones it declares and the ones its
         containers read (``env_from``, ``secret.key()``, a :class:`SecretVolume`), in order."""
         found: dict[Secret, None] = dict.fromkeys(self.secrets)
-        for workload in self.workloads:
-            for container in workload.containers:
+        for workload in self.pods:
+            for container in workload.all_containers:
                 found.update(dict.fromkeys(s for s in container.env_from if isinstance(s, Secret)))
                 found.update(
                     dict.fromkeys(v.secret for _, v in container.env if isinstance(v, SecretKey))
@@ -111,14 +168,20 @@ class Runtime:
                     return obj
         raise ModelError("Runtime: no Service exposes this runtime's workload")
 
-    def running(self, image: Image) -> list[tuple[Workload, Container]]:
-        """Each workload container that runs ``image``."""
-        return [(w, c) for w in self.workloads for c in w.containers if c.image == image]
+    def running(self, image: Image) -> list[tuple[PodWorkload, Container]]:
+        """Each container (init containers included) of its pods that runs ``image``: what a
+        deploy pins to the pushed image."""
+        return [(w, c) for w in self.pods for c in w.all_containers if c.image == image]
 
 
-def deployed_container(runtime: Runtime, image: Image) -> tuple[Workload, Container]:
-    """The one workload container of ``runtime`` that runs ``image`` (what a deploy rolls)."""
-    found = runtime.running(image)
+def deployed_container(runtime: Runtime, image: Image) -> tuple[PodWorkload, Container]:
+    """The one container of ``runtime`` a deploy of ``image`` rolls out and waits for: the one
+    Deployment or StatefulSet container that runs it or, in a runtime with none, the one Job or
+    CronJob container that does (the first). Other containers running ``image`` — an init
+    container, a CronJob beside the Deployment — are pinned with it."""
+    running = runtime.running(image)
+    main = [(w, c) for w, c in running if c in w.containers]
+    found = [(w, c) for w, c in main if isinstance(w, Deployment | StatefulSet)] or main[:1]
     if len(found) != 1:
         where = ", ".join(f"{w.kind} {w.name!r} container {c.name!r}" for w, c in found)
         raise ModelError(

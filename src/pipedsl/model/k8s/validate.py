@@ -9,19 +9,29 @@ from collections.abc import Iterator
 from pipedsl.errors import ModelError, Problem
 from pipedsl.model.deploy import BlueGreen, DeployManifests, Restart
 from pipedsl.model.infra import Image
+from pipedsl.model.k8s.access import ClusterRoleBinding, RoleBinding
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, SecretKey
 from pipedsl.model.k8s.network import Ingress, Service
-from pipedsl.model.k8s.runtime import K8sObject, Runtime, deployed_container
+from pipedsl.model.k8s.runtime import (
+    POD_WORKLOADS,
+    K8sObject,
+    PodWorkload,
+    Runtime,
+    deployed_container,
+    namespace_of,
+)
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
 from pipedsl.model.k8s.storage import (
     PERSISTENT_VOLUME_TYPES,
+    ClaimTemplate,
     ClaimVolume,
     ConfigMapVolume,
     PersistentVolume,
     PersistentVolumeClaim,
     SecretVolume,
+    StorageClass,
 )
-from pipedsl.model.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
+from pipedsl.model.k8s.workloads import Container, Deployment, Namespace, StatefulSet
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import ApplyManifests, ShipManifests
 
@@ -54,17 +64,16 @@ def _owned(project: Project) -> Iterator[tuple[str, K8sObject]]:
 
 
 def _identity(obj: K8sObject) -> tuple[str, str, str]:
-    # Deployments and StatefulSets label their pods by name alone, so they share one name
-    # space: two workloads of one name would have Services select each other's pods.
-    group = "workload" if isinstance(obj, Deployment | StatefulSet) else obj.kind
-    namespace = "" if isinstance(obj, Namespace | PersistentVolume) else obj.namespace or ""
+    # Every pod-running kind labels its pods by name alone, so they share one name space: two
+    # workloads of one name would have Services select each other's pods.
+    group = "workload" if isinstance(obj, POD_WORKLOADS) else obj.kind
+    namespace = namespace_of(obj) or ""
     return group, namespace, obj.name
 
 
 def _label(obj: K8sObject) -> str:
-    if isinstance(obj, Namespace | PersistentVolume):
-        return f"{obj.kind} {obj.name}"
-    return f"{obj.kind} {obj.namespace}/{obj.name}"
+    namespace = namespace_of(obj)
+    return f"{obj.kind} {obj.name}" if namespace is None else f"{obj.kind} {namespace}/{obj.name}"
 
 
 def check_unique_names(project: Project) -> list[Problem]:
@@ -89,9 +98,12 @@ def check_unique_names(project: Project) -> list[Problem]:
     return problems
 
 
-def _workload_references(workload: Workload) -> Iterator[tuple[str, K8sObject]]:
-    for container in workload.containers:
-        here = f".containers[{container.name}]"
+def _workload_references(workload: PodWorkload) -> Iterator[tuple[str, K8sObject]]:
+    if workload.service_account is not None:
+        yield ".service_account", workload.service_account
+    for container in workload.all_containers:
+        kind = "containers" if container in workload.containers else "init_containers"
+        here = f".{kind}[{container.name}]"
         for index, source in enumerate(container.env_from):
             yield f"{here}.env_from[{index}]", source
         for name, value in container.env:
@@ -107,14 +119,25 @@ def _workload_references(workload: Workload) -> Iterator[tuple[str, K8sObject]]:
             yield here, volume.config_map
         elif isinstance(volume, SecretVolume):
             yield here, volume.secret
+        elif isinstance(volume, ClaimTemplate) and isinstance(volume.storage_class, StorageClass):
+            yield here + ".storage_class", volume.storage_class
 
 
 def _references(obj: K8sObject) -> Iterator[tuple[str, K8sObject]]:
     """Every object ``obj`` refers to, with the field path from ``obj``."""
-    if isinstance(obj, Deployment | StatefulSet):
+    if isinstance(obj, POD_WORKLOADS):
         yield from _workload_references(obj)
-    elif isinstance(obj, PersistentVolumeClaim) and obj.volume is not None:
-        yield ".volume", obj.volume
+    elif isinstance(obj, PersistentVolumeClaim):
+        if obj.volume is not None:
+            yield ".volume", obj.volume
+        if isinstance(obj.storage_class, StorageClass):
+            yield ".storage_class", obj.storage_class
+    elif isinstance(obj, PersistentVolume) and isinstance(obj.storage_class, StorageClass):
+        yield ".storage_class", obj.storage_class
+    elif isinstance(obj, RoleBinding | ClusterRoleBinding):
+        yield ".role", obj.role
+        for index, account in enumerate(obj.subjects):
+            yield f".subjects[{index}]", account
     elif isinstance(obj, Service):
         yield ".workload", obj.workload
     elif isinstance(obj, Ingress):
@@ -127,8 +150,8 @@ def _references(obj: K8sObject) -> Iterator[tuple[str, K8sObject]]:
 
 
 def check_references(project: Project) -> list[Problem]:
-    """Every ConfigMap, Secret, PersistentVolume(Claim), Service and workload an object refers
-    to is defined by a runtime of the project, as that same object."""
+    """Every ConfigMap, Secret, PersistentVolume(Claim), StorageClass, ServiceAccount, role,
+    Service and workload an object refers to is defined by a runtime of the project, as that same object."""
     defined: dict[tuple[str, str, str], K8sObject] = {}
     for _, obj in _owned(project):
         defined.setdefault(_identity(obj), obj)
@@ -163,14 +186,15 @@ def check_namespaces(project: Project) -> list[Problem]:
     for owner, runtime in _owners(project):
         defined = {obj.name for obj in runtime.objects if isinstance(obj, Namespace)}
         for obj in runtime.objects:
-            if isinstance(obj, Namespace | PersistentVolume) or obj.namespace is None:
+            namespace = namespace_of(obj)
+            if namespace is None:
                 continue  # cluster-scoped
-            if obj.namespace not in defined | BUILT_IN_NAMESPACES:
+            if namespace not in defined | BUILT_IN_NAMESPACES:
                 problems.append(
                     Problem(
                         _path(owner, obj),
-                        f"namespace {obj.namespace!r} is not defined by this runtime: add "
-                        f"Namespace({obj.namespace!r}) to its objects (each runtime is applied "
+                        f"namespace {namespace!r} is not defined by this runtime: add "
+                        f"Namespace({namespace!r}) to its objects (each runtime is applied "
                         "on its own)",
                     )
                 )
@@ -204,7 +228,7 @@ def check_database_storage(project: Project) -> list[Problem]:
     problems = []
     for where, obj in _owned(project):
         if not isinstance(obj, Deployment | StatefulSet):
-            continue
+            continue  # a Job's database would not outlive the Job anyway
         for container in obj.containers:
             engine = _engine(container)
             if engine is None:
@@ -256,9 +280,9 @@ def _image_label(image: Image) -> str:
     return f"{image.repository.reference}:{image.tag}"
 
 
-def _workload_images(runtime: Runtime) -> Iterator[tuple[Workload, Container, Image]]:
-    for workload in runtime.workloads:
-        for container in workload.containers:
+def _workload_images(runtime: Runtime) -> Iterator[tuple[PodWorkload, Container, Image]]:
+    for workload in runtime.pods:
+        for container in workload.all_containers:
             if isinstance(container.image, Image):
                 yield workload, container, container.image
 
@@ -345,8 +369,8 @@ def _public_image_problems(path: str, runtime: Runtime) -> list[Problem]:
     problems = []
     public = [
         (workload, container, container.image)
-        for workload in runtime.workloads
-        for container in workload.containers
+        for workload in runtime.pods
+        for container in workload.all_containers
         if isinstance(container.image, str)
     ]
     for workload, container, image in public:
@@ -377,7 +401,7 @@ def _blue_green_problems(path: str, runtime: Runtime, image: Image) -> list[Prob
     workload, _ = deployed_container(runtime, image)
     where = f"{path}.runtime.{workload.kind}[{workload.name}]"
     if not isinstance(workload, Deployment):
-        return [Problem(where, "a blue/green deploy needs a Deployment, not a StatefulSet")]
+        return [Problem(where, f"a blue/green deploy needs a Deployment, not a {workload.kind}")]
     problems = []
     if len(workload.name) > 57:
         problems.append(

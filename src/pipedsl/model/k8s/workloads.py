@@ -1,5 +1,7 @@
-"""Workloads: containers (ports, env, probes, resources, mounts), Deployments, StatefulSets,
-and the Namespace they live in."""
+"""Workloads: containers (ports, env, probes, resources, mounts, security context), the pod
+settings every workload shares (init containers, service account, pod security context),
+Deployments, StatefulSets, and the Namespace they live in. Jobs and CronJobs:
+:mod:`pipedsl.model.k8s.batch`."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s import _checks as k8s
+from pipedsl.model.k8s.access import ServiceAccount
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
 from pipedsl.model.k8s.storage import VOLUME_TYPES, ClaimTemplate, Volume
 
@@ -226,6 +229,87 @@ def _tuple(value: Any) -> Any:
     return _checks.to_tuple(value)
 
 
+_CAPABILITY = _checks.matches(
+    r"[A-Z][A-Z_]*", "a Linux capability in upper case without CAP_, such as 'NET_BIND_SERVICE'"
+)
+
+
+def _capabilities(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for item in value:
+        _CAPABILITY(instance, attribute, item)
+
+
+_optional_uid = _checks.optional(k8s.non_negative_int)
+_optional_bool = _checks.optional(_checks.instance_of(bool))
+
+
+@attrs.frozen
+class SecurityContext:
+    """What a container may do: ``SecurityContext(run_as_non_root=True,
+    read_only_root_filesystem=True, allow_privilege_escalation=False, drop=["ALL"])``.
+    Unset fields are left to the pod's :class:`PodSecurityContext` and the image."""
+
+    run_as_user: int | None = attrs.field(default=None, kw_only=True, validator=_optional_uid)
+    run_as_group: int | None = attrs.field(default=None, kw_only=True, validator=_optional_uid)
+    run_as_non_root: bool | None = attrs.field(default=None, kw_only=True, validator=_optional_bool)
+    read_only_root_filesystem: bool | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_bool
+    )
+    allow_privilege_escalation: bool | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_bool
+    )
+    add: tuple[str, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.str_tuple, validator=_capabilities
+    )
+    """Linux capabilities added (``["NET_BIND_SERVICE"]``)."""
+    drop: tuple[str, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.str_tuple, validator=_capabilities
+    )
+    """Linux capabilities dropped (``["ALL"]``)."""
+    privileged: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
+    """Root on the node in all but name: only for what truly needs the host (a CNI agent)."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.run_as_non_root and self.run_as_user == 0:
+            raise ModelError(
+                "SecurityContext.run_as_user: 0 is root, but run_as_non_root=True; the pod "
+                "would never start"
+            )
+        if self.privileged and self.allow_privilege_escalation is False:
+            raise ModelError(
+                "SecurityContext.privileged: a privileged container always allows privilege "
+                "escalation; drop allow_privilege_escalation=False or privileged=True"
+            )
+
+
+SECCOMP_PROFILES = ("RuntimeDefault", "Unconfined")
+
+
+@attrs.frozen
+class PodSecurityContext:
+    """Settings for every container of a pod: ``PodSecurityContext(run_as_non_root=True,
+    run_as_user=1000, fs_group=1000, seccomp="RuntimeDefault")``. ``fs_group`` owns the
+    mounted volumes, so a non-root process can write its data directory."""
+
+    run_as_user: int | None = attrs.field(default=None, kw_only=True, validator=_optional_uid)
+    run_as_group: int | None = attrs.field(default=None, kw_only=True, validator=_optional_uid)
+    run_as_non_root: bool | None = attrs.field(default=None, kw_only=True, validator=_optional_bool)
+    fs_group: int | None = attrs.field(default=None, kw_only=True, validator=_optional_uid)
+    supplemental_groups: tuple[int, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_tuple, validator=_checks.tuple_of(int)
+    )
+    seccomp: str | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.one_of(SECCOMP_PROFILES))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.run_as_non_root and self.run_as_user == 0:
+            raise ModelError(
+                "PodSecurityContext.run_as_user: 0 is root, but run_as_non_root=True; the pod "
+                "would never start"
+            )
+
+
 @attrs.frozen
 class Container:
     """One container of a pod. ``image`` is an :class:`~pipedsl.Image` a pipeline pushes (the
@@ -276,6 +360,9 @@ class Container:
     )
     mounts: tuple[VolumeMount, ...] = attrs.field(
         factory=tuple, kw_only=True, converter=_tuple, validator=_checks.tuple_of(VolumeMount)
+    )
+    security_context: SecurityContext | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(SecurityContext))
     )
 
     def __attrs_post_init__(self) -> None:
@@ -353,14 +440,44 @@ class RollingUpdate:
             )
 
 
-class _Workload:
-    """What Deployments and StatefulSets share: pods built from containers."""
+def _check_init_containers(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _checks.tuple_of(Container)(instance, attribute, value)
+    for container in value:
+        probes = [k for k in ("readiness", "liveness", "startup") if getattr(container, k)]
+        if probes:
+            raise _checks.fail(
+                instance,
+                attribute,
+                f"init container {container.name!r} has a {probes[0]} probe; an init container "
+                "runs to completion before the others start, so it is never probed",
+            )
 
-    __slots__ = ()
+
+@attrs.frozen
+class _Workload:
+    """What every workload shares: pods built from containers, the init containers run before
+    them (to completion, in order), the ServiceAccount the pods run as, their security
+    context."""
 
     name: str
     namespace: str
     containers: tuple[Container, ...]
+
+    init_containers: tuple[Container, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_containers, validator=_check_init_containers
+    )
+    """Containers run one after another, each to success, before the pod's containers start
+    (wait for a database, run migrations, fetch files into a shared ``EmptyDirVolume``)."""
+    service_account: ServiceAccount | None = attrs.field(
+        default=None, kw_only=True, validator=_checks.optional(_checks.instance_of(ServiceAccount))
+    )
+    """The identity the pods run as: a :class:`~pipedsl.ServiceAccount` of the runtime, in the
+    workload's namespace (None: the namespace's ``default`` account)."""
+    security_context: PodSecurityContext | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_checks.optional(_checks.instance_of(PodSecurityContext)),
+    )
 
     @property
     def selector(self) -> dict[str, str]:
@@ -369,10 +486,16 @@ class _Workload:
         return {"app.kubernetes.io/name": self.name}
 
     @property
+    def all_containers(self) -> tuple[Container, ...]:
+        """Its init containers, then its containers."""
+        return self.init_containers + self.containers
+
+    @property
     def volumes(self) -> tuple[Volume, ...]:
-        """The pod's volumes: every volume a container mounts, once, in order."""
+        """The pod's volumes: every volume a container (or init container) mounts, once, in
+        order."""
         found: dict[Volume, None] = {}
-        for container in self.containers:
+        for container in self.all_containers:
             for mount in container.mounts:
                 found.setdefault(mount.volume, None)
         return tuple(found)
@@ -382,6 +505,24 @@ class _Workload:
             if container.name == name:
                 return container
         raise ModelError(f"{type(self).__name__} {self.name!r} has no container {name!r}")
+
+    def check_pod(self) -> None:
+        """Rules of the pod as a whole (called by each workload kind after it is built)."""
+        kind = type(self).__name__
+        names = [c.name for c in self.all_containers]
+        if len(set(names)) != len(names):
+            raise ModelError(
+                f"{kind}.init_containers: {self.name!r} has an init container and a container "
+                f"of one name; names must be unique in a pod: {names}"
+            )
+        account = self.service_account
+        if account is not None and account.namespace != self.namespace:
+            raise ModelError(
+                f"{kind}.service_account: ServiceAccount {account.namespace}/{account.name} is "
+                f"in another namespace than {kind} {self.namespace}/{self.name}; a pod runs as "
+                "an account of its own namespace"
+            )
+        _check_volume_names(self)
 
 
 def _check_volume_names(workload: _Workload) -> None:
@@ -425,7 +566,7 @@ class Deployment(_Workload):
     """How many old ReplicaSets to keep for rollbacks (Kubernetes keeps 10 by default)."""
 
     def __attrs_post_init__(self) -> None:
-        _check_volume_names(self)
+        self.check_pod()
         for volume in self.volumes:
             if isinstance(volume, ClaimTemplate):
                 raise ModelError(
@@ -453,7 +594,7 @@ class StatefulSet(_Workload):
     namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
 
     def __attrs_post_init__(self) -> None:
-        _check_volume_names(self)
+        self.check_pod()
 
     @property
     def service_name(self) -> str:
