@@ -26,6 +26,6 @@ lint: $(STAMP)
 pytest: $(STAMP) system-deps
 	$(VENV)/bin/pytest -n auto -p no:cacheprovider
 
-## Real Groovy (to compile rendered Jenkinsfiles) from Debian's packages, when missing.
+## Real Groovy (to compile rendered Jenkinsfiles) and nginx from Debian's packages, when missing.
 system-deps:
-	@command -v groovy >/dev/null 2>&1 || .ci/install-system-deps
+	@.ci/install-system-deps

@@ -110,9 +110,10 @@ def test_the_deploy_pins_every_container_of_the_image_and_runs_the_job_first(
 
 
 def test_kinds_are_rendered_in_apply_order(artifacts: dict[str, Any]) -> None:
+    # The Namespace is used by the web frontend too: written once, in the project's shared folder.
+    assert f"{PROJECT}/_shared/k8s/00-namespace-orders.yaml" in artifacts
     files = sorted(p.rsplit("/", 1)[1] for p in artifacts if p.startswith(f"{PROJECT}/orders/k8s/"))
     assert files == [
-        "00-namespace-orders.yaml",
         "05-storageclass-orders-fast.yaml",
         "10-persistentvolume-orders-archive.yaml",
         "20-persistentvolumeclaim-orders-archive.yaml",

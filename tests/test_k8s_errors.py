@@ -79,7 +79,7 @@ CONSTRUCTION: dict[str, tuple[Callable[[], object], str]] = {
     ),
     "nginx proxy to an IP": (
         lambda: nginx_frontend(proxy={"/api": "10.96.0.12:8080"}),
-        "nginx_frontend: proxy['/api'] must be a Component or a Service (proxied by its cluster "
+        "nginx_frontend: proxy['/api'] must be a Component, a Service or a Proxy of one (proxied by its cluster "
         "DNS name), got str '10.96.0.12:8080'; a hard-coded address breaks when the Service is "
         "recreated",
     ),

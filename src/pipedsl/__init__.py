@@ -183,6 +183,8 @@ if TYPE_CHECKING:
     )
     from pipedsl.presets import (
         Database,
+        NginxLocation,
+        Proxy,
         mariadb,
         mysql,
         nginx_frontend,
@@ -347,6 +349,8 @@ _EXPORTS: dict[str, str] = {
     "mariadb": "pipedsl.presets",
     "mysql": "pipedsl.presets",
     "nginx_frontend": "pipedsl.presets",
+    "NginxLocation": "pipedsl.presets",
+    "Proxy": "pipedsl.presets",
     "postgres": "pipedsl.presets",
     "spring_boot_service": "pipedsl.presets",
     "Artifact": "pipedsl.render",
@@ -430,6 +434,7 @@ __all__ = [
     "Maven",
     "ModelError",
     "Namespace",
+    "NginxLocation",
     "Npm",
     "Options",
     "PersistentVolume",
@@ -446,6 +451,7 @@ __all__ = [
     "Problem",
     "Project",
     "ProjectLoadError",
+    "Proxy",
     "Registry",
     "RenderError",
     "Repository",

@@ -1,9 +1,9 @@
-"""Runtime presets: the seed team's Spring Boot service, nginx frontend and databases."""
+"""Runtime presets: the seed team's Spring Boot service and databases (the nginx frontend is in
+:mod:`pipedsl.presets.nginx`)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import attrs
 
@@ -14,7 +14,7 @@ from pipedsl.model.k8s.config import ConfigMap, Secret
 from pipedsl.model.k8s.network import Service
 from pipedsl.model.k8s.runtime import K8sObject, Runtime, RuntimeSpec
 from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
-from pipedsl.model.k8s.storage import ClaimTemplate, ConfigMapVolume
+from pipedsl.model.k8s.storage import ClaimTemplate
 from pipedsl.model.k8s.workloads import (
     Container,
     ContainerPort,
@@ -29,7 +29,7 @@ from pipedsl.model.k8s.workloads import (
     TcpSocket,
     VolumeMount,
 )
-from pipedsl.model.project import BackingService, Component
+from pipedsl.model.project import BackingService
 from pipedsl.presets._common import preset
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
@@ -154,143 +154,6 @@ def spring_boot_service(
         return Runtime(objects)
 
     return RuntimeSpec(build, description="Spring Boot service")
-
-
-def _proxy_service(function: str, path: str, target: object) -> Service:
-    if isinstance(target, Service):
-        return target
-    if isinstance(target, Component | BackingService):
-        if target.runtime is None:
-            raise ModelError(
-                f"{function}: proxy[{path!r}] is component {target.name!r}, which has no "
-                "runtime (so no Service to proxy to)"
-            )
-        return target.runtime.service
-    raise ModelError(
-        f"{function}: proxy[{path!r}] must be a Component or a Service (proxied by its cluster "
-        f"DNS name), got {type(target).__name__} {target!r}; a hard-coded address breaks when "
-        "the Service is recreated"
-    )
-
-
-def nginx_config(proxy: Mapping[str, Service], *, port: int = 80) -> str:
-    """An nginx server block: serve the built files (falling back to ``index.html`` for
-    client-side routes) and proxy each path prefix to a Service by its DNS name, with the
-    headers websockets need (``Upgrade``/``Connection``) on every proxied path."""
-    lines = [
-        "# Connection: upgrade only for requests that ask for it (websockets).",
-        "map $http_upgrade $connection_upgrade {",
-        "    default upgrade;",
-        "    ''      close;",
-        "}",
-        "",
-        "server {",
-        f"    listen {port};",
-        "    server_name _;",
-        "    root /usr/share/nginx/html;",
-        "    index index.html;",
-        "",
-        "    # Backends are looked up when a request comes, not when nginx starts: on a first",
-        "    # deploy the frontend may start before the backend's Service exists.",
-        "    resolver kube-dns.kube-system.svc.cluster.local valid=10s ipv6=off;",
-        "",
-        "    location / {",
-        "        try_files $uri $uri/ /index.html;",
-        "    }",
-    ]
-    for index, (path, service) in enumerate(proxy.items(), 1):
-        lines += [
-            "",
-            f"    location {path} {{",
-            # Through a variable, so that the resolver above looks the name up per request; no
-            # URI after host:port, so the request path is passed on unchanged.
-            f"        set $upstream_{index} {service.url()};",
-            f"        proxy_pass $upstream_{index};",
-            "        proxy_http_version 1.1;",
-            "        proxy_set_header Host $host;",
-            "        proxy_set_header X-Real-IP $remote_addr;",
-            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-            "        proxy_set_header X-Forwarded-Proto $scheme;",
-            "        proxy_set_header Upgrade $http_upgrade;",
-            "        proxy_set_header Connection $connection_upgrade;",
-            "        proxy_read_timeout 3600s;",
-            "    }",
-        ]
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-_LOCATION = re.compile(r"/[A-Za-z0-9._~/-]*")
-
-
-@preset
-def nginx_frontend(
-    *,
-    proxy: Mapping[str, object] | None = None,
-    expose: str = "LoadBalancer",
-    port: int = 80,
-    replicas: int = 1,
-    resources: Resources | None = None,
-    namespace: str = "default",
-) -> RuntimeSpec:
-    """An nginx container serving the frontend's built ``dist/`` (the image's Dockerfile copies
-    it to ``/usr/share/nginx/html``), configured by a ConfigMap ``<name>-nginx`` mounted at
-    ``/etc/nginx/conf.d``, exposed by a Service of type ``expose`` (``LoadBalancer``: MetalLB
-    hands out the address).
-
-    ``proxy`` maps path prefixes to Components or Services, proxied by the Service's DNS name
-    (``http://backend.default.svc.cluster.local:8080``), never an IP::
-
-        runtime=nginx_frontend(proxy={"/api": backend, "/ws": backend}, expose="LoadBalancer")
-    """
-    expose = _service_type("nginx_frontend", expose)
-    services: dict[str, Service] = {}
-    for path, target in (proxy or {}).items():
-        if not isinstance(path, str) or not _LOCATION.fullmatch(path):
-            raise ModelError(
-                f"nginx_frontend: proxy path {path!r} is not allowed: a URL path prefix such as "
-                "'/api'"
-            )
-        if path == "/":
-            raise ModelError(
-                "nginx_frontend: proxy path '/' is not allowed: the frontend itself serves '/'; "
-                "proxy a prefix such as '/api'"
-            )
-        services[path] = _proxy_service("nginx_frontend", path, target)
-
-    def build(name: str, image: Image) -> Runtime:
-        http = ContainerPort("http", port)
-        config = ConfigMap(
-            f"{name}-nginx",
-            {"default.conf": nginx_config(services, port=port)},
-            namespace=namespace,
-        )
-        container = Container(
-            name,
-            image,
-            ports=[http],
-            readiness=Probe(HttpGet("/", http), period_seconds=5),
-            liveness=Probe(HttpGet("/", http), period_seconds=10),
-            resources=resources,
-            mounts=[
-                VolumeMount(
-                    ConfigMapVolume("nginx-conf", config), "/etc/nginx/conf.d", read_only=True
-                )
-            ],
-        )
-        deployment = Deployment(
-            name,
-            [container],
-            replicas=replicas,
-            strategy=RollingUpdate(max_surge=1, max_unavailable=0),
-            min_ready_seconds=5,
-            termination_grace_period_seconds=30,
-            namespace=namespace,
-        )
-        service = Service(deployment, ports=[http], type=expose)
-        return Runtime([*_namespace(namespace), config, deployment, service])
-
-    return RuntimeSpec(build, description="nginx frontend")
 
 
 @attrs.frozen
