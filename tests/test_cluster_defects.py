@@ -302,7 +302,7 @@ def test_a_spring_boot_service_without_actuator_scales_on_cpu_and_memory() -> No
             lambda: HorizontalPodAutoscaler(
                 Deployment("a", [Container("a", "nginx:1.27")]), max_replicas=2, cpu_percent=None
             ),
-            "give cpu_percent, memory_percent or both",
+            "give cpu_percent, memory_percent or metrics",
         ),
         (
             lambda: HorizontalPodAutoscaler(

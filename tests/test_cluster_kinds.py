@@ -19,9 +19,12 @@ import yaml
 from pipedsl import (
     ClusterRole,
     Container,
+    ContainerPort,
     Credential,
     CronJob,
     Deployment,
+    ExternalMetric,
+    HorizontalPodAutoscaler,
     HostPathVolume,
     HttpGet,
     Job,
@@ -31,22 +34,24 @@ from pipedsl import (
     PersistentVolumeClaim,
     PipedslWarning,
     PodSecurityContext,
+    PodsMetric,
     PolicyRule,
     Probe,
     Project,
     Registry,
+    Resources,
     Role,
     RoleBinding,
     Runtime,
     Secret,
     SecretVolume,
     SecurityContext,
+    Service,
     ServiceAccount,
     StorageClass,
     render_project,
     spring_boot_backend,
 )
-from pipedsl.model.k8s.workloads import ContainerPort
 from tests.support import tally
 from tests.test_deploy_targets import Agent, _deploy_script, _pushed
 
@@ -127,6 +132,7 @@ def test_kinds_are_rendered_in_apply_order(artifacts: dict[str, Any]) -> None:
         "45-job-orders-schema.yaml",
         "50-deployment-orders.yaml",
         "65-cronjob-orders-report.yaml",
+        "70-horizontalpodautoscaler-orders.yaml",
     ]
 
     def doc(name: str) -> Any:
@@ -184,6 +190,7 @@ def _error(build: Any) -> str:
 
 
 IMAGE = "example/app:1.0"
+HTTP = ContainerPort("http", 8080)
 PORT = ContainerPort("http", 8080)
 
 
@@ -270,10 +277,116 @@ PORT = ContainerPort("http", 8080)
             lambda: PolicyRule(["pods"], ["read"]),
             "PolicyRule.verbs: 'read' is not one of 'get', 'list', 'watch',",
         ),
+        (
+            lambda: Service(_labelled(), ports=[HTTP], selector={"tier": "web"}),
+            "Service.selector: tier=web is not a label of Deployment 'web''s pods (their "
+            "pod_labels: tier=api); a Service selecting a label its pods lack has no endpoints",
+        ),
+        (
+            lambda: Service(_labelled({}), ports=[HTTP], selector={"tier": "api"}),
+            "Service.selector: tier=api is not a label of Deployment 'web''s pods (their "
+            "pod_labels: none)",
+        ),
+        (
+            lambda: _labelled({"app.kubernetes.io/name": "other"}),
+            "Deployment.pod_labels: 'app.kubernetes.io/name' is set by pipedsl to the workload's "
+            "name ('web'); choose another label",
+        ),
+        (
+            lambda: _labelled({"tier": "a b"}),
+            "Deployment.pod_labels: label 'tier': value 'a b' is not allowed: at most 63 "
+            "letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+        ),
+        (
+            lambda: _labelled({"-tier": "a"}),
+            "Deployment.pod_labels: '-tier' is not allowed: a label key such as 'colour' or "
+            "'example.com/tier'",
+        ),
+        (
+            lambda: ExternalMetric("queue", value="1", average_value="1"),
+            "ExternalMetric 'queue': give value (the metric's own target) or average_value (a "
+            "target per pod), exactly one",
+        ),
+        (
+            lambda: ExternalMetric("queue"),
+            "ExternalMetric 'queue': give value",
+        ),
+        (
+            lambda: PodsMetric("rate", average_value="fast"),
+            "PodsMetric.average_value: 'fast' is not allowed: a Kubernetes quantity",
+        ),
+        (
+            lambda: PodsMetric("rate per second", average_value="1"),
+            "PodsMetric.name: 'rate per second' is not allowed: a metric name such as "
+            "'http_requests_per_second'",
+        ),
+        (
+            lambda: HorizontalPodAutoscaler(_labelled(), max_replicas=2, cpu_percent=None),
+            "HorizontalPodAutoscaler: give cpu_percent, memory_percent or metrics (what to scale "
+            "on)",
+        ),
+        (
+            lambda: HorizontalPodAutoscaler(
+                _labelled(),
+                max_replicas=2,
+                cpu_percent=None,
+                metrics=[PodsMetric("rate", average_value="1")] * 2,
+            ),
+            "HorizontalPodAutoscaler.metrics: a metric is given twice: ['rate', 'rate']",
+        ),
+        (
+            lambda: HorizontalPodAutoscaler(
+                _labelled(), max_replicas=2, cpu_percent=None, metrics=["rate"]
+            ),
+            "HorizontalPodAutoscaler.metrics: ",
+        ),
+        (
+            lambda: HorizontalPodAutoscaler(
+                _labelled(),
+                max_replicas=2,
+                metrics=PodsMetric("rate", average_value="1"),
+                scale_down_seconds=7200,
+            ),
+            "HorizontalPodAutoscaler.scale_down_seconds: expected seconds 0-3600, got 7200",
+        ),
     ],
 )
 def test_pod_and_access_rules(build: Any, message: str) -> None:
     assert message in _error(build)
+
+
+def _labelled(labels: dict[str, str] | None = None) -> Deployment:
+    return Deployment(
+        "web",
+        [Container("web", IMAGE, ports=[HTTP], resources=Resources(cpu="100m"))],
+        pod_labels={"tier": "api"} if labels is None else labels,
+    )
+
+
+def test_the_blue_green_switch_keeps_the_services_other_labels(
+    tmp_path: Path, projects: dict[str, Project], walked: dict[str, Any]
+) -> None:
+    pipeline = walked[f"{PROJECT}/tiers/Jenkinsfile"]
+    script, _ = _deploy_script(pipeline)
+    first = _pushed(pipeline)
+    agent = Agent(tmp_path, projects[PROJECT])
+    env = {"KUBECONFIG": str(tmp_path / "k")}
+    for build in (first, first.replace("tiers-", "tiers-next-")):
+        done = agent.run(script, build, **env)
+        assert done.returncode == 0, done.stderr
+    selector = agent.cluster["live"]["service/orders/tiers"]["spec"]["selector"]
+    assert selector == {"app.kubernetes.io/name": "tiers-green", "tier": "api"}
+    pods = agent.cluster["live"]["deployment/orders/tiers-green"]["spec"]["template"]
+    assert pods["metadata"]["labels"] == {
+        "app.kubernetes.io/name": "tiers-green",
+        "tier": "api",
+        "example.com/team": "orders",
+    }
+    assert (
+        "roll back with: kubectl -n orders set selector service/tiers "
+        "app.kubernetes.io/name=tiers-blue,tier=api"
+    ) in done.stdout
+    tally.add("deploy target runs executed in a real sh", 2)
 
 
 def test_objects_a_runtime_refers_to_must_be_defined() -> None:

@@ -218,10 +218,10 @@ def test_a_misspelt_field_cannot_be_written() -> None:
 
 
 def test_a_service_cannot_select_pods_its_workload_does_not_label() -> None:
-    # There is no selector to type: it is derived from the workload the Service exposes.
-    kwargs: dict[str, Any] = {"selector": {"type": "api"}}
-    with pytest.raises(TypeError, match="unexpected keyword argument 'selector'"):
-        Service(_web(), ports=[HTTP], **kwargs)
+    # The selector is derived from the workload the Service exposes; extra labels must be ones
+    # its pods carry.
+    with pytest.raises(ModelError, match=r"Service\.selector: type=api is not a label of"):
+        Service(_web(), ports=[HTTP], selector={"type": "api"})
     workload = _web()
     service = yaml.safe_load(yaml_document(manifest(Service(workload, ports=[HTTP]))))
     pods = manifest(workload)["spec"]["template"]["metadata"]["labels"]

@@ -90,8 +90,8 @@ elif args[:3] == ["set", "selector", "--local"] and os.environ.get("REAL_KUBECTL
     os.execv(os.environ["REAL_KUBECTL"], ["kubectl", *args])
 elif args[:3] == ["set", "selector", "--local"]:
     obj = yaml.safe_load(Path(flag("-f")).read_text())
-    name, value = args[5].split("=", 1)
-    obj["spec"]["selector"] = {name: value}
+    # kubectl replaces the whole selector with the comma-separated key=value pairs given.
+    obj["spec"]["selector"] = dict(pair.split("=", 1) for pair in args[5].split(","))
     print(yaml.safe_dump(obj), end="")
 elif args[:3] == ["set", "image", "--local"] and os.environ.get("REAL_KUBECTL"):
     # The real kubectl edits files offline: let it, so the command line is kubectl's own.

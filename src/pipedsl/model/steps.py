@@ -602,6 +602,8 @@ class Colours:
     namespace: str
     blue: WorkloadRef
     green: WorkloadRef
+    selector: tuple[tuple[str, str], ...] = ()
+    """The Service's other selected labels, kept when the deploy switches colour."""
 
 
 @attrs.frozen(cache_hash=True)

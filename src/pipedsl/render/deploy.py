@@ -195,10 +195,12 @@ def blue_green_commands(
         w for w in plan.workloads if w.name not in (blue.name, green.name) and w.kind in ROLLED
     ]
     idle_pin = next(p for p in plan.all_pins if p.manifest == blue.manifest)
+    # `kubectl set selector` replaces the whole selector: the Service's other labels go too.
+    kept = "".join(f",{key}={value}" for key, value in colours.selector)
     rollback = (
         f"pipedsl: service {colours.namespace}/{colours.service} now selects "
         f"{prefix}-%s; roll back with: kubectl -n {colours.namespace} set selector "
-        f"service/{colours.service} {NAME_LABEL}={prefix}-%s\\n"
+        f"service/{colours.service} {NAME_LABEL}={prefix}-%s{kept}\\n"
     )
     commands: list[str | GString] = [secret_check(s, kubectl) for s in plan.secrets]
     commands += [
@@ -217,7 +219,7 @@ def blue_green_commands(
             for w in waits
         ),
         f"{kubectl} set selector --local -f {service} "
-        f'"{NAME_LABEL}={prefix}-$idle" -o yaml > service.pinned',
+        f'"{NAME_LABEL}={prefix}-$idle{kept}" -o yaml > service.pinned',
         f"mv service.pinned {service}",
         f"{kubectl} apply -n {ns} -f {service}",
         f'{{ [ -z "$live" ] || printf {sh_quote(rollback)} "$idle" "$old"; }}',

@@ -20,7 +20,7 @@ from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey
 from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, Service
 from pipedsl.model.k8s.runtime import K8sObject, PodWorkload, Runtime, namespace_of
-from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.model.k8s.scaling import ExternalMetric, HorizontalPodAutoscaler, PodsMetric
 from pipedsl.model.k8s.storage import (
     ClaimTemplate,
     ClaimVolume,
@@ -248,7 +248,7 @@ def _pod_template(workload: PodWorkload, restart_policy: str | None = None) -> D
     volumes = [_volume(v) for v in workload.volumes if not isinstance(v, ClaimTemplate)]
     if volumes:
         spec["volumes"] = volumes
-    return {"metadata": {"labels": dict(workload.selector)}, "spec": spec}
+    return {"metadata": {"labels": workload.pod_template_labels}, "spec": spec}
 
 
 def _claim_spec(
@@ -362,7 +362,7 @@ def _cron_job(obj: CronJob) -> Data:
         failedJobsHistoryLimit=obj.failed_jobs_history_limit,
     )
     spec["jobTemplate"] = {
-        "metadata": {"labels": dict(obj.selector)},
+        "metadata": {"labels": obj.pod_template_labels},
         "spec": _job_spec(obj),
     }
     return {**_head(obj, annotations=obj.annotations), "spec": spec}
@@ -426,7 +426,8 @@ def _service(obj: Service) -> Data:
         if port.node_port is not None:
             item["nodePort"] = port.node_port
         ports.append(item)
-    spec: Data = {"type": obj.type, "selector": dict(obj.workload.selector), "ports": ports}
+    selector = {**obj.workload.selector, **dict(obj.selector)}
+    spec: Data = {"type": obj.type, "selector": selector, "ports": ports}
     if obj.session_affinity != "None":
         spec["sessionAffinity"] = obj.session_affinity
     return {**_head(obj, {"app.kubernetes.io/name": obj.workload.name}), "spec": spec}
@@ -467,19 +468,34 @@ def _autoscaler(obj: HorizontalPodAutoscaler) -> Data:
         for name, percent in (("cpu", obj.cpu_percent), ("memory", obj.memory_percent))
         if percent is not None
     ]
-    return {
-        **_head(obj, {"app.kubernetes.io/name": obj.target.name}),
-        "spec": {
-            "scaleTargetRef": {
-                "apiVersion": obj.target.api_version,
-                "kind": obj.target.kind,
-                "name": obj.target.name,
-            },
-            "minReplicas": obj.min_replicas,
-            "maxReplicas": obj.max_replicas,
-            "metrics": metrics,
+    metrics += [_metric(m) for m in obj.metrics]
+    spec: Data = {
+        "scaleTargetRef": {
+            "apiVersion": obj.target.api_version,
+            "kind": obj.target.kind,
+            "name": obj.target.name,
         },
+        "minReplicas": obj.min_replicas,
+        "maxReplicas": obj.max_replicas,
+        "metrics": metrics,
     }
+    if obj.scale_down_seconds is not None:
+        spec["behavior"] = {"scaleDown": {"stabilizationWindowSeconds": obj.scale_down_seconds}}
+    return {**_head(obj, {"app.kubernetes.io/name": obj.target.name}), "spec": spec}
+
+
+def _metric(metric: PodsMetric | ExternalMetric) -> Data:
+    identifier: Data = {"name": metric.name}
+    if metric.selector:
+        identifier["selector"] = {"matchLabels": dict(metric.selector)}
+    if isinstance(metric, PodsMetric):
+        target: Data = {"type": "AverageValue", "averageValue": metric.average_value}
+        return {"type": "Pods", "pods": {"metric": identifier, "target": target}}
+    if metric.value is not None:
+        target = {"type": "Value", "value": metric.value}
+    else:
+        target = {"type": "AverageValue", "averageValue": metric.average_value}
+    return {"type": "External", "external": {"metric": identifier, "target": target}}
 
 
 _WRITERS: dict[type, Callable[[Any], Data]] = {

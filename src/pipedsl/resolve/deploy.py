@@ -192,7 +192,12 @@ def deploy_plan(  # noqa: PLR0917  (what a plan is made of)
         (blue, _), (green, _) = colour_pair
         (service,) = (o for o in runtime.objects if isinstance(o, Service) and o.workload is blue)
         colours = Colours(
-            service.name, file_name(service), service.namespace, refs[blue.name], refs[green.name]
+            service.name,
+            file_name(service),
+            service.namespace,
+            refs[blue.name],
+            refs[green.name],
+            service.selector,
         )
     return DeployPlan(
         files,

@@ -19,7 +19,7 @@ from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
 from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, IngressPath, IngressTLS, Service, ServicePort
 from pipedsl.model.k8s.runtime import Runtime, RuntimeSpec
-from pipedsl.model.k8s.scaling import HorizontalPodAutoscaler
+from pipedsl.model.k8s.scaling import ExternalMetric, HorizontalPodAutoscaler, PodsMetric
 from pipedsl.model.k8s.storage import (
     ClaimTemplate,
     ClaimVolume,
@@ -64,6 +64,7 @@ __all__ = [
     "Deployment",
     "EmptyDirVolume",
     "Exec",
+    "ExternalMetric",
     "FieldRef",
     "HorizontalPodAutoscaler",
     "HostPathVolume",
@@ -76,6 +77,7 @@ __all__ = [
     "PersistentVolume",
     "PersistentVolumeClaim",
     "PodSecurityContext",
+    "PodsMetric",
     "PolicyRule",
     "Probe",
     "Resources",

@@ -68,21 +68,53 @@ def non_negative_int(instance: object, attribute: attrs.Attribute[Any], value: o
         raise fail(instance, attribute, f"expected an int >= 0, got {value!r}")
 
 
-_ANNOTATION_KEY = matches(
+# Annotation and label keys: an optional DNS prefix and '/', then a name of at most 63 characters.
+_QUALIFIED_KEY = (
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+_ANNOTATION_KEY = matches(
+    _QUALIFIED_KEY,
     "an annotation key such as nginx.ingress.kubernetes.io/rewrite-target: an optional DNS "
     "prefix and '/', then at most 63 letters, digits, '-', '_' and '.'",
 )
+_LABEL_KEY = matches(
+    _QUALIFIED_KEY,
+    "a label key such as 'colour' or 'example.com/tier': an optional DNS prefix and '/', then at "
+    "most 63 letters, digits, '-', '_' and '.'",
+)
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?")
+
+
+def _string_pairs(
+    instance: object, attribute: attrs.Attribute[Any], value: object, what: str
+) -> tuple[tuple[str, str], ...]:
+    """``value`` (converted by ``_checks.pairs``) as (key, string) pairs, or a clear error."""
+    if not isinstance(value, tuple):
+        raise fail(instance, attribute, f"expected a mapping of {what} to value")
+    for pair in value:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
+            raise fail(instance, attribute, f"expected a mapping of {what} to a string value")
+    return value
 
 
 def check_annotations(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Annotations, converted by ``_checks.pairs``: qualified keys, string values a manifest
     can carry."""
-    if not isinstance(value, tuple):
-        raise fail(instance, attribute, "expected a mapping of annotation to value")
-    for pair in value:
-        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], str)):
-            raise fail(instance, attribute, "expected a mapping of annotation to a string value")
-        _ANNOTATION_KEY(instance, attribute, pair[0])
-        carriable(instance, attribute, pair[1])
+    for key, text in _string_pairs(instance, attribute, value, "annotation"):
+        _ANNOTATION_KEY(instance, attribute, key)
+        carriable(instance, attribute, text)
+
+
+def check_labels(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Labels, converted by ``_checks.pairs``: qualified keys, values of at most 63 letters,
+    digits, '-', '_' and '.' (empty allowed)."""
+    for key, text in _string_pairs(instance, attribute, value, "label"):
+        _LABEL_KEY(instance, attribute, key)
+        if not _LABEL_VALUE.fullmatch(text):
+            raise fail(
+                instance,
+                attribute,
+                f"label {key!r}: value {text!r} is not allowed: at most 63 letters, "
+                "digits, '-', '_' and '.', starting and ending with a letter or digit",
+            )

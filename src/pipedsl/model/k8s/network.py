@@ -82,10 +82,24 @@ class Service:
         default="None", kw_only=True, validator=_checks.one_of(("None", "ClientIP"))
     )
     """``ClientIP`` sends each client to the same pod (sticky sessions)."""
+    selector: tuple[tuple[str, str], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.pairs, validator=k8s.check_labels
+    )
+    """Labels selected besides the workload's name label: each must be one of the workload's
+    ``pod_labels`` (``Service(blue, ports=[http], selector={"colour": "blue"})``)."""
 
     def __attrs_post_init__(self) -> None:
         if not self.ports:
             raise ModelError(f"Service.ports: Service {self.name!r} needs at least one port")
+        carried = dict(self.workload.pod_labels)
+        for key, value in self.selector:
+            if carried.get(key) != value:
+                listed = ", ".join(f"{k}={v}" for k, v in carried.items()) or "none"
+                raise ModelError(
+                    f"Service.selector: {key}={value} is not a label of {self.workload.kind} "
+                    f"{self.workload.name!r}'s pods (their pod_labels: {listed}); a Service "
+                    "selecting a label its pods lack has no endpoints"
+                )
         offered = [p for c in self.workload.containers for p in c.ports]
         for port in self.ports:
             if port.target not in offered:

@@ -478,12 +478,23 @@ class _Workload:
         kw_only=True,
         validator=_checks.optional(_checks.instance_of(PodSecurityContext)),
     )
+    pod_labels: tuple[tuple[str, str], ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_checks.pairs, validator=k8s.check_labels
+    )
+    """Labels its pods carry besides the name label (a colour, a version, a team, for a
+    Service's ``selector``, a mesh or monitoring); not part of the workload's own selector, so
+    they can change between deploys."""
 
     @property
     def selector(self) -> dict[str, str]:
         """The labels its pods carry and its Services select: derived from its name, so a
         Service cannot select pods its workload does not label."""
         return {"app.kubernetes.io/name": self.name}
+
+    @property
+    def pod_template_labels(self) -> dict[str, str]:
+        """Every label of its pods: the name label, then :attr:`pod_labels`."""
+        return {**self.selector, **dict(self.pod_labels)}
 
     @property
     def all_containers(self) -> tuple[Container, ...]:
@@ -514,6 +525,11 @@ class _Workload:
             raise ModelError(
                 f"{kind}.init_containers: {self.name!r} has an init container and a container "
                 f"of one name; names must be unique in a pod: {names}"
+            )
+        if any(key == "app.kubernetes.io/name" for key, _ in self.pod_labels):
+            raise ModelError(
+                f"{kind}.pod_labels: 'app.kubernetes.io/name' is set by pipedsl to the workload's "
+                f"name ({self.name!r}); choose another label"
             )
         account = self.service_account
         if account is not None and account.namespace != self.namespace:
