@@ -6,17 +6,15 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from pipedsl import Artifact, load_project, render_project
+from pipedsl.testing import artifact_cases
 from tests.conftest import PROJECT_FILES
 from tests.support.groovy import compile_groovy
 
-CASES = [(f, a.path) for f in PROJECT_FILES for a in render_project(load_project(f))]
 
-
-@pytest.mark.parametrize(("project_file", "path"), CASES, ids=[c[1] for c in CASES])
-def test_artifact_matches_snapshot(
-    project_file: object, path: str, artifacts: dict[str, Artifact], snapshot: SnapshotAssertion
-) -> None:
-    assert artifacts[path].text == snapshot
+# The package's own snapshot helper (pipedsl.testing), as a team's tests use it.
+@pytest.mark.parametrize("artifact", artifact_cases(*PROJECT_FILES))
+def test_artifact_matches_snapshot(artifact: Artifact, snapshot: SnapshotAssertion) -> None:
+    assert artifact.text == snapshot
 
 
 def test_every_jenkinsfile_compiles(artifacts: dict[str, Artifact]) -> None:

@@ -87,7 +87,8 @@ app = typer.Typer(
     name="pipedsl",
     help="Render Jenkinsfiles (and more) from typed Python project descriptions.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Plain help and usage errors: rich would cost more than the rest of `--help` together.
     rich_markup_mode=None,
@@ -116,8 +117,27 @@ def _show_warning(
     typer.echo(f"warning: {where}: {message}", err=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            shown = version("pipedsl")
+        except PackageNotFoundError:
+            shown = "unknown (not installed)"
+        typer.echo(f"pipedsl {shown}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Render Jenkinsfiles (and more) from typed Python project descriptions."""
     warnings.showwarning = _show_warning
 
@@ -132,46 +152,100 @@ def _fail(error: PipedslError) -> typer.Exit:
     return typer.Exit(EXIT_INVALID)
 
 
+def _folders(projects: Path | None, out: Path | None) -> tuple[Path, Path]:
+    """``--projects`` and ``--out``, defaulting to ``projects/`` and ``generated/`` of the
+    repository: the nearest folder from here up that has a ``projects/`` folder."""
+    if projects is not None and out is not None:
+        return projects, out
+    from pipedsl.load import PROJECTS_FOLDER, find_repository_root
+
+    root = find_repository_root(Path.cwd())
+    base = Path() if root is None or root == Path.cwd().absolute() else root
+    return (
+        projects if projects is not None else base / PROJECTS_FOLDER,
+        out if out is not None else base / "generated",
+    )
+
+
+_PROJECTS_HELP = (
+    "Folder of project files (*.py); default: projects/ of the repository (the nearest folder "
+    "from here up that has one)."
+)
+
+
 @app.command()
 def render(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Project files (or folders of them) to render; default: every project in "
+            "--projects. With files, only their projects' subfolders of OUT change.",
+            show_default=False,
+            metavar="PATH...",
+        ),
+    ] = None,
     projects: Annotated[
-        Path, typer.Option(help="Folder of project files (*.py).", file_okay=False)
-    ] = Path("projects"),
-    out: Annotated[Path, typer.Option(help="Output folder, one subfolder per project.")] = Path(
-        "generated"
-    ),
+        Path | None,
+        typer.Option(help=_PROJECTS_HELP, file_okay=False, metavar="DIR", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder, one subfolder per project; default: generated/ beside the "
+            "projects folder.",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 if the output folder is stale.")
     ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="With --check: also print a unified diff of what differs."),
+    ] = False,
     templates: Annotated[
         list[Path] | None,
-        typer.Option(help="Folder of templates overriding the built-in ones (repeatable)."),
+        typer.Option(
+            help="Folder of templates overriding the built-in ones (repeatable).", metavar="DIR"
+        ),
     ] = None,
 ) -> None:
-    """Render every project in PROJECTS into OUT.
+    """Render every project in PROJECTS (or the PATHS given) into OUT.
 
     Exit codes: 0 done (or up to date with --check), 1 --check found differences,
     2 invalid project or usage (or an unexpected error).
     """
-    from pipedsl.load import load_projects
+    from pipedsl.load import load_paths, load_projects
     from pipedsl.render import render_projects
-    from pipedsl.write import check_artifacts, signals_as_interrupt, write_artifacts
+    from pipedsl.write import check_artifacts, diff_lines, signals_as_interrupt, write_artifacts
 
+    if diff and not check:
+        typer.echo(
+            "error: --diff goes with --check (it shows what a render would change)", err=True
+        )
+        raise typer.Exit(EXIT_INVALID)
+    projects, out = _folders(projects, out)
+    files = [p for p in paths or () if not p.is_dir()]
     # SIGTERM and SIGHUP stop a render as Ctrl-C does: nothing half-written is left.
     with signals_as_interrupt():
         try:
-            loaded = load_projects(projects)
+            loaded = load_paths(paths) if paths else load_projects(projects)
+            # With project files named, only their subfolders of the output are theirs.
+            scope = {p.name for p in loaded} if files else None
             artifacts = render_projects(loaded, templates=templates)
             if check:
-                result = check_artifacts(artifacts, out)
+                result = check_artifacts(artifacts, out, scope=scope)
                 if not result.ok:
                     typer.echo(f"{out} is out of date; run `pipedsl render`:", err=True)
                     for line in result.lines():
                         typer.echo(f"  {line}", err=True)
+                    if diff:
+                        typer.echo("".join(diff_lines(artifacts, out, result)), nl=False)
                     raise typer.Exit(EXIT_CHECK_FAILED)
                 typer.echo(f"{out} is up to date ({len(artifacts)} files)")
                 return
-            changed = write_artifacts(artifacts, out)
+            changed = write_artifacts(artifacts, out, scope=scope)
         except PipedslError as error:
             raise _fail(error) from None
     state = "written" if changed else "already up to date"
@@ -189,24 +263,32 @@ def render(
 @app.command()
 def sync(
     projects: Annotated[
-        Path, typer.Option(help="Folder of project files (*.py).", file_okay=False)
-    ] = Path("projects"),
+        Path | None,
+        typer.Option(help=_PROJECTS_HELP, file_okay=False, metavar="DIR", show_default=False),
+    ] = None,
     url: Annotated[
         str | None,
-        typer.Option(help="Jenkins URL (env PIPEDSL_JENKINS_URL; default http://localhost:14149)."),
+        typer.Option(
+            help="Jenkins URL (env PIPEDSL_JENKINS_URL; default http://localhost:14149).",
+            metavar="URL",
+        ),
     ] = None,
     user: Annotated[
-        str | None, typer.Option(help="Jenkins user (env PIPEDSL_JENKINS_USER).")
+        str | None, typer.Option(help="Jenkins user (env PIPEDSL_JENKINS_USER).", metavar="NAME")
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(help="Jenkins API token (env PIPEDSL_JENKINS_TOKEN; prefer it, or --config)."),
+        typer.Option(
+            help="Jenkins API token (env PIPEDSL_JENKINS_TOKEN; prefer it, or --config).",
+            metavar="TOKEN",
+        ),
     ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
             help="TOML file with a jenkins table (url, user, token) and a github table (api, token).",
             dir_okay=False,
+            metavar="FILE",
         ),
     ] = None,
     dry_run: Annotated[
@@ -252,14 +334,16 @@ def sync(
         str | None,
         typer.Option(
             help="Register each project's push webhook on GitHub with this token "
-            "(env PIPEDSL_GITHUB_TOKEN)."
+            "(env PIPEDSL_GITHUB_TOKEN).",
+            metavar="TOKEN",
         ),
     ] = None,
     github_api: Annotated[
         str | None,
         typer.Option(
             help="GitHub API URL (env PIPEDSL_GITHUB_API; default https://api.github.com; "
-            "GitHub Enterprise: https://HOST/api/v3)."
+            "GitHub Enterprise: https://HOST/api/v3).",
+            metavar="URL",
         ),
     ] = None,
     verbose: Annotated[
@@ -267,8 +351,21 @@ def sync(
     ] = False,
     templates: Annotated[
         list[Path] | None,
-        typer.Option(help="Template folders, as given to `pipedsl render` (repeatable)."),
+        typer.Option(
+            help="Template folders, as given to `pipedsl render` (repeatable).", metavar="DIR"
+        ),
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="With --dry-run: ask no server; show what a first sync would create.",
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="With --dry-run: print the plan as one JSON document."),
+    ] = False,
 ) -> None:
     """Create, update (and with --prune delete) the projects' jobs on Jenkins; with a GitHub
     token, also register each repository's push webhook.
@@ -291,8 +388,11 @@ def sync(
         SECRETS.add(github.token)
         SECRETS.add_url(jenkins.url)
         SECRETS.add_url(github.api)
+        projects, _ = _folders(projects, Path("generated"))
         code = run_sync(
             projects,
+            offline=offline,
+            json_output=json_output,
             url=url,
             user=user,
             token=token,
@@ -311,6 +411,93 @@ def sync(
             verbose=verbose,
             tty=sys.stdout.isatty(),
             echo=typer.echo,
+        )
+    except SettingsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except PipedslError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(
+            EXIT_CHECK_FAILED if isinstance(error, SyncError) else EXIT_INVALID
+        ) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def lint(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Project files (or folders of them); default: every project in --projects.",
+            show_default=False,
+            metavar="PATH...",
+        ),
+    ] = None,
+    projects: Annotated[
+        Path | None,
+        typer.Option(help=_PROJECTS_HELP, file_okay=False, metavar="DIR", show_default=False),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Jenkins URL (env PIPEDSL_JENKINS_URL; default http://localhost:14149).",
+            metavar="URL",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Jenkins user (env PIPEDSL_JENKINS_USER).", metavar="NAME")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Jenkins API token (env PIPEDSL_JENKINS_TOKEN).", metavar="TOKEN"),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file with a jenkins table, as for sync.", dir_okay=False, metavar="FILE"
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Ask no Jenkins: compile with the local groovy only.")
+    ] = False,
+    no_compile: Annotated[
+        bool, typer.Option("--no-compile", help="Do not compile with a local groovy.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=0.01, help="Seconds to wait for each answer.", metavar="SECONDS")
+    ] = 30.0,
+    templates: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Template folders, as given to `pipedsl render` (repeatable).", metavar="DIR"
+        ),
+    ] = None,
+) -> None:
+    """Check every rendered Jenkinsfile with the team's Jenkins (its declarative linter, which
+    knows its plugins and tool installations) and, where a `groovy` command is installed, by
+    compiling it locally.
+
+    Exit codes: 0 all valid, 1 a Jenkinsfile is refused (or Jenkins cannot be asked),
+    2 invalid project or usage.
+    """
+    from pipedsl.jenkins.client import PythonJenkinsClient
+    from pipedsl.jenkins.linting import run_lint
+    from pipedsl.jenkins.settings import SettingsError, resolve_settings
+    from pipedsl.load import load_paths, load_projects
+
+    try:
+        linter = None
+        if not offline:
+            jenkins = resolve_settings(url, user, token, config)
+            SECRETS.add(jenkins.token, jenkins.user)
+            SECRETS.add_url(jenkins.url)
+            linter = PythonJenkinsClient(
+                jenkins.url, jenkins.user, jenkins.token, timeout=timeout, retries=1
+            )
+        projects, _ = _folders(projects, Path("generated"))
+        loaded = load_paths(paths) if paths else load_projects(projects)
+        code = run_lint(
+            loaded, linter=linter, local=not no_compile, echo=typer.echo, templates=templates
         )
     except SettingsError as error:
         typer.echo(f"error: {error}", err=True)

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -169,4 +170,37 @@ def load_projects(directory: str | Path) -> list[Project]:
         raise PipedslError("\n".join(str(e) for e in errors))
     if not projects:
         raise ProjectLoadError(str(directory), "contains no project files (*.py)")
+    return projects
+
+
+PROJECTS_FOLDER = "projects"
+
+
+def find_repository_root(start: str | Path) -> Path | None:
+    """The nearest folder, from ``start`` up, that holds a ``projects/`` folder (the repository
+    whose projects the commands work on), or None."""
+    folder = Path(start).absolute()
+    for candidate in (folder, *folder.parents):
+        if (candidate / PROJECTS_FOLDER).is_dir():
+            return candidate
+    return None
+
+
+def load_paths(paths: Sequence[str | Path]) -> list[Project]:
+    """The projects of ``paths``: each a project file or a folder of them; every failure
+    reported, as :func:`load_projects` does."""
+    projects: list[Project] = []
+    errors: list[PipedslError] = []
+    for path in paths:
+        try:
+            if Path(path).is_dir():
+                projects += load_projects(path)
+            else:
+                projects.append(load_project(path))
+        except PipedslError as exc:
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise PipedslError("\n".join(str(e) for e in errors))
     return projects

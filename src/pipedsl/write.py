@@ -20,6 +20,7 @@ What a render does with what it finds on the file system:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import fcntl
 import os
 import re
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import FrameType
@@ -44,6 +45,7 @@ __all__ = [
     "CheckResult",
     "Interrupted",
     "check_artifacts",
+    "diff_lines",
     "signals_as_interrupt",
     "write_artifacts",
 ]
@@ -83,15 +85,25 @@ def _output_folder(out: str | Path) -> Path:
         ) from None
 
 
-def _existing_files(out: Path) -> dict[str, Path]:
-    """Everything in ``out`` that is not a folder (symbolic links are listed, not followed)."""
+Scope = Collection[str] | None
+"""The projects a render covers (their subfolders of the output folder), or None: all of it."""
+
+
+def _in_scope(path: str, scope: Scope) -> bool:
+    return scope is None or path.split("/", 1)[0] in scope
+
+
+def _existing_files(out: Path, scope: Scope = None) -> dict[str, Path]:
+    """Everything in ``out`` that is not a folder (symbolic links are listed, not followed),
+    within ``scope``."""
     if not out.is_dir():
         return {}
-    return {
+    found = {
         p.relative_to(out).as_posix(): p
         for p in sorted(out.rglob("*"))
         if not _is_folder(p) and p.relative_to(out).as_posix() != MARKER
     }
+    return {k: v for k, v in found.items() if _in_scope(k, scope)}
 
 
 def _is_folder(path: Path) -> bool:
@@ -153,17 +165,53 @@ class CheckResult:
         )
 
 
-def check_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> CheckResult:
-    """Compare ``out`` with ``artifacts`` without writing anything. A file system error (an
-    unreadable folder, say) is a :class:`RenderError` naming the path."""
+def check_artifacts(
+    artifacts: Sequence[Artifact], out: str | Path, *, scope: Scope = None
+) -> CheckResult:
+    """Compare ``out`` with ``artifacts`` without writing anything; with ``scope`` (project
+    names), only those projects' subfolders. A file system error (an unreadable folder, say)
+    is a :class:`RenderError` naming the path."""
     try:
-        return _compare(artifacts, _output_folder(out))
+        return _compare(artifacts, _output_folder(out), scope)
     except OSError as exc:
         raise RenderError(f"cannot read {exc.filename or out}: {exc.strerror or exc}") from None
 
 
-def _compare(artifacts: Sequence[Artifact], folder: Path) -> CheckResult:
-    existing = _existing_files(folder)
+def diff_lines(artifacts: Sequence[Artifact], out: str | Path, result: CheckResult) -> list[str]:
+    """A unified diff from what ``out`` holds to a fresh render, for the files ``result``
+    names (``a/`` the folder, ``b/`` the render; a missing or extra file against
+    ``/dev/null``). A file that is not readable text is named, not shown."""
+    folder = _output_folder(out)
+    wanted = {a.path: a.text for a in artifacts}
+    lines: list[str] = []
+    for path in sorted({*result.missing, *result.stale, *result.extra}):
+        old = _read_text(folder / path) if path not in result.missing else ""
+        new = wanted.get(path, "")
+        if old is None:
+            lines.append(f"Binary or unreadable file {out}/{path} differs")
+            continue
+        lines += difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile="/dev/null" if path in result.missing else f"a/{path}",
+            tofile="/dev/null" if path in result.extra else f"b/{path}",
+        )
+    return [
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    ]
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _compare(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -> CheckResult:
+    existing = _existing_files(folder, scope)
     wanted = {a.path: a for a in artifacts}
     missing = [p for p in wanted if p not in existing]
     stale = [
@@ -221,8 +269,10 @@ def _remove_leftovers(folder: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
-    """Make ``out`` hold exactly ``artifacts``. Returns whether anything changed.
+def write_artifacts(artifacts: Sequence[Artifact], out: str | Path, *, scope: Scope = None) -> bool:
+    """Make ``out`` hold exactly ``artifacts``. Returns whether anything changed. With
+    ``scope`` (project names), only those projects' subfolders are rendered anew: the rest of
+    ``out`` is carried over unchanged.
 
     Everything is written into a fresh sibling folder first, which then replaces ``out`` by two
     renames (for a moment between them ``out`` is absent); an error before that leaves the
@@ -243,20 +293,21 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path) -> bool:
             f"an artifact's path is the folder of another artifact: {', '.join(both)}"
         )
     try:
-        return _replace(artifacts, _output_folder(out))
+        return _replace(artifacts, _output_folder(out), scope)
     except OSError as exc:
         where = exc.filename or out
         raise RenderError(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
-def _replace(artifacts: Sequence[Artifact], folder: Path) -> bool:
+def _replace(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -> bool:
     # Checked under the lock only: outside it, another render's swap may be half done.
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent):
         _remove_leftovers(folder)
         _may_replace(folder)
-        if _compare(artifacts, folder).ok and (folder / MARKER).is_file():
+        if _compare(artifacts, folder, scope).ok and (folder / MARKER).is_file():
             return False
+        kept = _kept(folder, scope) if scope is not None else []
         staging: Path | None = None
         try:
             with _uninterrupted():
@@ -267,6 +318,7 @@ def _replace(artifacts: Sequence[Artifact], folder: Path) -> bool:
             os.umask(umask)
             staging.chmod(0o777 & ~umask)
             targets = [(_target(staging, a), a.text) for a in artifacts]
+            targets += [(staging.joinpath(*PurePosixPath(p).parts), text) for p, text in kept]
             for folder_path in sorted({t.parent for t, _ in targets}):
                 folder_path.mkdir(parents=True, exist_ok=True)
             for target in targets:
@@ -281,6 +333,23 @@ def _replace(artifacts: Sequence[Artifact], folder: Path) -> bool:
                     shutil.rmtree(staging, ignore_errors=True)
             raise
     return True
+
+
+def _kept(folder: Path, scope: Collection[str]) -> list[tuple[str, str]]:
+    """The files of ``folder`` outside ``scope``, as they are (regular text files only: the
+    folder holds nothing else that pipedsl wrote)."""
+    kept = []
+    for path, file in _existing_files(folder).items():
+        if _in_scope(path, scope):
+            continue
+        text = _read_text(file)
+        if text is None:
+            raise RenderError(
+                f"{file} is not a file pipedsl wrote (not readable text); render every project "
+                "(without file arguments) to replace the whole folder"
+            )
+        kept.append((path, text))
+    return kept
 
 
 def _swap(staging: Path, folder: Path) -> None:

@@ -784,6 +784,32 @@ class PythonJenkinsClient:
             job=full_name,
         ).text
 
+    def check_jenkinsfile(self, text: str) -> list[str]:
+        """Jenkins' declarative linter on ``text``: its error messages (none: valid). The
+        request python-jenkins' ``check_jenkinsfile_syntax`` sends, with retries."""
+        what = "linting a Jenkinsfile"
+        answer = self._send(
+            "POST",
+            "pipeline-model-converter/validateJenkinsfile",
+            form={"jenkinsfile": text},
+            what=what,
+        )
+        data = _json(answer.text, what, self.shown_url)
+        found = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(found, dict) or found.get("result") not in ("success", "failure"):
+            raise SyncError(
+                f"{what}: {self.shown_url} answered no linter result; is the Pipeline: "
+                "Declarative plugin installed?"
+            )
+        messages: list[str] = []
+        for error in found.get("errors") or []:
+            value = error.get("error") if isinstance(error, dict) else error
+            values = value if isinstance(value, list) else [value]
+            messages += [self._clean(str(v)) for v in values]
+        if found["result"] == "failure" and not messages:
+            messages.append("Jenkins' linter refused it without saying why")
+        return messages
+
     def build_job(self, full_name: str) -> None:
         answer = self._send(
             "POST",

@@ -3,6 +3,7 @@ goes through ``echo`` so the CLI stays thin and tests can capture it."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -123,9 +124,29 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
     tty: bool = False,
     templates: Sequence[Path] | None = None,
     client: JenkinsApi | None = None,
+    offline: bool = False,
+    json_output: bool = False,
 ) -> int:
     """``pipedsl sync``; returns the exit code (0 in sync, 1 something failed or conflicts).
-    Errors before anything is planned (settings, projects, no Jenkins) raise."""
+    Errors before anything is planned (settings, projects, no Jenkins) raise.
+
+    ``offline`` (with ``dry_run``) plans against an empty Jenkins without asking any server:
+    what a first sync would create. ``json_output`` prints the dry run's plan as one JSON
+    document on standard output (notes stay on standard error)."""
+    if (offline or json_output) and not dry_run:
+        flag = "--offline" if offline else "--json"
+        raise ModelError(f"{flag} goes with --dry-run (it shows a plan; it changes nothing)")
+    if offline:
+        desired = desired_jobs(projects_dir, templates)
+        plan = plan_sync(
+            desired.jobs,
+            {},
+            managed_folders=desired.folders,
+            owners=[Owner(p.name, p.repository) for p in desired.projects],
+        )
+        for note in desired.notes:
+            echo(note, err=True)
+        return _show_plan(plan, [], echo, verbose=verbose, json_output=json_output, jenkins=None)
     settings = resolve_settings(url, user, token, config)
     github = resolve_github(github_token, github_api, config)
     desired = desired_jobs(projects_dir, templates)
@@ -190,20 +211,18 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
         )
 
     if dry_run:
-        for line in plan.lines():
-            # Unchanged jobs only with -v; conflicts are explained above already.
-            explained = line.startswith(("conflict", "edited"))
-            if not explained and (verbose or not line.startswith("unchanged")):
-                echo(line)
         hook_plan = plan_hooks(hooks, desired.projects, github.api) if hooks else []
-        for hook in hook_plan:
-            if verbose or hook.action != "skip":
-                echo(str(hook))
-        echo(f"plan: {_plan_summary(plan)} (dry run: nothing changed)")
-        if verbose:
+        code = _show_plan(
+            plan,
+            hook_plan,
+            echo,
+            verbose=verbose,
+            json_output=json_output,
+            jenkins=api_url(api, settings.url),
+        )
+        if verbose and not json_output:
             _echo_requests(echo, api, hooks)
-        failed = plan.blocked or any(h.action == "error" for h in hook_plan)
-        return 1 if failed else 0
+        return code
 
     progress = _Progress(echo, plan.writes, tty=tty)
     try:
@@ -224,6 +243,53 @@ def run_sync(  # noqa: PLR0912  (the command's whole flow, step by step)
     if verbose:
         _echo_requests(echo, api, hooks)
     return code
+
+
+def _show_plan(
+    plan: SyncPlan,
+    hook_plan: Sequence[HookChange],
+    echo: Echo,
+    *,
+    verbose: bool,
+    json_output: bool,
+    jenkins: str | None,
+) -> int:
+    """Print a dry run's plan (as lines, or one JSON document); the exit code: 1 when the
+    plan is blocked or a webhook cannot be registered."""
+    failed = bool(plan.blocked) or any(h.action == "error" for h in hook_plan)
+    summary = _plan_summary(plan)
+    if json_output:
+        document = {
+            "jenkins": jenkins,
+            "offline": jenkins is None,
+            "folders": list(plan.folders),
+            "changes": [
+                {"action": c.action, "job": c.job, "reason": c.reason} for c in plan.changes
+            ],
+            "webhooks": [
+                {"action": h.action, "repository": h.repository, "url": h.url, "note": h.note}
+                for h in hook_plan
+            ],
+            "summary": summary,
+            "blocked": failed,
+        }
+        echo(json.dumps(document, indent=2))
+        return 1 if failed else 0
+    for line in plan.lines():
+        # Unchanged jobs only with -v; conflicts are explained above already.
+        explained = line.startswith(("conflict", "edited"))
+        if not explained and (verbose or not line.startswith("unchanged")):
+            echo(line)
+    for hook in hook_plan:
+        if verbose or hook.action != "skip":
+            echo(str(hook))
+    done = (
+        "dry run: nothing changed"
+        if jenkins is not None
+        else "offline dry run: as if Jenkins had none of these jobs; no server was asked"
+    )
+    echo(f"plan: {summary} ({done})")
+    return 1 if failed else 0
 
 
 def _built(existing: dict[str, Item], name: str) -> bool:

@@ -18,6 +18,7 @@ import attrs
 
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
+from pipedsl.model._groovy import balance_problem
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s import _checks as k8s
@@ -148,14 +149,24 @@ class Archive(Step):
     )
 
 
+def _balanced_groovy(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    problem = balance_problem(value)
+    if problem is not None:
+        raise _checks.fail(
+            instance, attribute, f"{problem}; raw Groovy must be balanced on its own"
+        )
+
+
 @attrs.frozen(cache_hash=True)
 class Groovy(Step):
     """Raw Groovy, emitted as written: the escape hatch for what the model does not cover.
 
-    Nothing checks it beyond the Groovy parser in pipedsl's tests; never put a secret in it.
+    Its brackets, strings and comments must be balanced (an unbalanced ``}`` would close the
+    pipeline's own blocks); ``pipedsl lint`` has Jenkins check the rest. Never put a secret in
+    it.
     """
 
-    code: str = attrs.field(validator=_checks.text())
+    code: str = attrs.field(validator=[_checks.text(), _balanced_groovy])
 
 
 def _references(value: Iterable[tuple[str, GString]]) -> tuple[tuple[str, GString], ...]:
