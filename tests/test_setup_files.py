@@ -193,3 +193,32 @@ def test_setup_names_the_commands_deploy_targets_run_on_the_agent(
     assert "run these commands on the build agent: `argocd`, `git`, `kubectl`" in targets
     # Over SSH, nothing runs on the agent.
     assert "build agent" not in artifacts["lat32t/jenkins/SETUP.md"].text
+
+
+def test_setup_lists_the_clusters_prerequisites(artifacts: dict[str, Any]) -> None:
+    """The Secrets to create (with the command for their type, as a deploy's missing-Secret
+    message gives it), the backing services to apply, and where kubectl must run."""
+    seed = artifacts["lat32t/jenkins/SETUP.md"].text
+    cluster = seed.split("   In the Kubernetes cluster:\n", 1)[1].split("\n4. ", 1)[0]
+    assert cluster.splitlines() == [
+        "   Create these Secrets once (pipedsl never holds their values; each deploy checks "
+        "they exist):",
+        "   - `default/backend` (keys `JWT_SECRET_KEY`, `AWS_S3_ACCESS_KEY`, `AWS_S3_SECRET_KEY`, "
+        "`DB_USERNAME`, `DB_PASSWORD`): `kubectl create secret generic backend -n default "
+        "--from-env-file=backend.env`",
+        "   - `default/mariadb` (keys `MARIADB_ROOT_PASSWORD`, `MARIADB_USER`, "
+        "`MARIADB_PASSWORD`): `kubectl create secret generic mariadb -n default "
+        "--from-env-file=mariadb.env`",
+        "   Apply the backing services once, and after each change (no pipeline deploys them), "
+        "from the repository:",
+        "   - mariadb: `kubectl apply -f generated/lat32t/mariadb/k8s/`",
+        "   The deploy stages run `kubectl` on the SSH server(s) `master` (Publish Over SSH): "
+        "install it there, with access to the cluster.",
+    ]
+    kinds = artifacts["kinds/jenkins/SETUP.md"].text
+    assert (
+        "   - `orders/orders-tls` (keys `tls.crt`, `tls.key`): `kubectl create secret tls "
+        "orders-tls -n orders --cert=tls.crt --key=tls.key`"
+    ) in kinds
+    # kubectl runs on the agent there: SETUP says so among the agent's commands.
+    assert "run these commands on the build agent: `kubectl`" in kinds

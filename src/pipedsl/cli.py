@@ -424,6 +424,136 @@ def sync(
 
 
 @app.command()
+def init(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Project name (default: the folder's name).", show_default=False, metavar="NAME"
+        ),
+    ] = None,
+    repository: Annotated[
+        str | None,
+        typer.Option(
+            help="Git URL of the application repository (default: its origin remote).",
+            metavar="URL",
+            show_default=False,
+        ),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="Backend build: maven, gradle or none.", metavar="TOOL")
+    ] = "maven",
+    backend_dir: Annotated[
+        str, typer.Option(help="The backend's folder in the repository.", metavar="DIR")
+    ] = "backend/",
+    frontend: Annotated[
+        str, typer.Option(help="Frontend build: npm, pnpm, yarn or none.", metavar="TOOL")
+    ] = "none",
+    frontend_dir: Annotated[
+        str, typer.Option(help="The frontend's folder in the repository.", metavar="DIR")
+    ] = "frontend/",
+    registry: Annotated[
+        str,
+        typer.Option(
+            help="Where images go: dockerhub:ORG/REPO, or a registry HOST[/NAMESPACE] "
+            "(default: dockerhub:NAME/NAME).",
+            metavar="REGISTRY",
+            show_default=False,
+        ),
+    ] = "",
+    deploy: Annotated[
+        str,
+        typer.Option(
+            help="Deploy target: kubectl (a kubeconfig credential), ssh (a Publish Over SSH "
+            "server) or none.",
+            metavar="TARGET",
+        ),
+    ] = "kubectl",
+    slack: Annotated[
+        str | None,
+        typer.Option(help="Slack channel to notify (such as '#deploys').", metavar="CHANNEL"),
+    ] = None,
+    folder: Annotated[
+        Path,
+        typer.Option(
+            "--dir", help="The application repository's folder.", file_okay=False, metavar="DIR"
+        ),
+    ] = Path(),
+    no_render: Annotated[
+        bool, typer.Option("--no-render", help="Write the files only; do not render them.")
+    ] = False,
+    ask: Annotated[
+        bool | None,
+        typer.Option(
+            "--ask/--no-ask",
+            help="Ask for each answer, flags giving the defaults (default: in a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Start a project: write projects/NAME.py for the repository, a snapshot test of what it
+    renders (tests/test_NAME_generated.py) and a pre-commit hook, then render it.
+
+    Exit codes: 0 done, 2 invalid answer or a file already there (nothing written).
+    """
+    from pipedsl.errors import PipedslError as Error
+    from pipedsl.scaffold import Answers, default_name, origin_url, scaffold
+
+    if ask is None:
+        ask = sys.stdin.isatty()
+    if ask:
+        name = name or typer.prompt("Project name", default=default_name(folder))
+        repository = repository or typer.prompt(
+            "Git URL of the repository", default=origin_url(folder) or ""
+        )
+        backend = typer.prompt("Backend build (maven, gradle, none)", default=backend)
+        frontend = typer.prompt("Frontend build (npm, pnpm, yarn, none)", default=frontend)
+        registry = typer.prompt(
+            "Image registry (dockerhub:ORG/REPO or HOST[/NAMESPACE])",
+            default=registry or f"dockerhub:{name}/{name}",
+        )
+        deploy = typer.prompt("Deploy target (kubectl, ssh, none)", default=deploy)
+        slack = slack or typer.prompt("Slack channel (empty: none)", default="") or None
+    try:
+        repository = repository or origin_url(folder)
+        if not repository:
+            raise Error(
+                "--repository is needed: the Git URL of the application repository (no origin "
+                f"remote in {folder.absolute()})"
+            )
+        answers = Answers(
+            name or default_name(folder),
+            repository,
+            backend=backend,
+            backend_dir=backend_dir,
+            frontend=frontend,
+            frontend_dir=frontend_dir,
+            registry=registry,
+            deploy=deploy,
+            slack=slack,
+        )
+        written = scaffold(answers, folder)
+    except PipedslError as error:
+        raise _fail(error) from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+    if no_render:
+        return
+    project_file = folder / "projects" / f"{answers.name}.py"
+    render(
+        paths=[project_file],
+        projects=folder / "projects",
+        out=folder / "generated",
+        check=False,
+        diff=False,
+        templates=None,
+    )
+    typer.echo(
+        "next: commit projects/, generated/ and the test; `pytest --snapshot-update` records "
+        "the snapshots; `pipedsl sync` registers the jobs (docs/quickstart.md)"
+    )
+
+
+@app.command()
 def lint(
     paths: Annotated[
         list[Path] | None,

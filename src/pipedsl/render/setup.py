@@ -12,10 +12,12 @@ from pipedsl.model.agents import Agent, KubernetesPod
 from pipedsl.model.credentials import Credential
 from pipedsl.model.deploy import BlueGreen, DeployManifests, GitOps, Kubectl, Restart
 from pipedsl.model.infra import EcrRegistry
+from pipedsl.model.k8s.config import Secret
 from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Pipeline, Tool
 from pipedsl.model.project import Project
 from pipedsl.model.steps import (
+    ApplyManifests,
     Checkout,
     DiscordSend,
     JUnit,
@@ -26,6 +28,8 @@ from pipedsl.model.steps import (
 )
 from pipedsl.render.escape import yaml_document
 from pipedsl.render.lower import lower
+from pipedsl.resolve.deploy import rendered_runtimes, shared_objects
+from pipedsl.resolve.layout import SHARED, manifest_dir
 
 # Plugins every generated job needs: declarative pipelines, Git checkout, GitHub push trigger.
 BASE_PLUGINS = (
@@ -386,6 +390,62 @@ def _tool_line(kind: str, tool: Tool) -> str:
     )
 
 
+def _deploy_hosts(project: Project) -> list[str]:
+    """The Publish Over SSH servers the project's deploys run ``kubectl`` on."""
+    hosts = {
+        step.server.config_name
+        for component in project.components
+        for step in component.pipeline.all_steps()
+        if isinstance(step, ApplyManifests)
+    }
+    return sorted(hosts)
+
+
+def cluster_lines(project: Project) -> list[str]:
+    """The cluster's prerequisites: the Secrets to create once (and how), the backing services
+    to apply (no pipeline deploys them), where ``kubectl`` must run."""
+    secrets: dict[tuple[str, str], Secret] = {}
+    runtimes = [r for c in project.components for _, r in rendered_runtimes(project, c)]
+    runtimes += [b.runtime for b in project.backing_services]
+    for runtime in runtimes:
+        for secret in runtime.needed_secrets:
+            secrets.setdefault((secret.namespace, secret.name), secret)
+    lines: list[str] = []
+    if secrets:
+        lines.append(
+            "   Create these Secrets once (pipedsl never holds their values; each deploy checks "
+            "they exist):"
+        )
+        lines += [
+            f"   - `{ns}/{name}` (keys {', '.join(f'`{k}`' for k in secret.keys)}): "
+            f"`{secret.create_command().partition('  # ')[0]}`"
+            for (ns, name), secret in sorted(secrets.items())
+        ]
+    if project.backing_services:
+        lines.append(
+            "   Apply the backing services once, and after each change (no pipeline deploys "
+            "them), from the repository:"
+        )
+        if shared_objects(project):
+            lines.append(
+                "   - first, the objects several runtimes share: `kubectl apply -f "
+                f"{project.generated_dir}/{manifest_dir(project, SHARED)}/`"
+            )
+        lines += [
+            f"   - {service.name}: `kubectl apply -f "
+            f"{project.generated_dir}/{manifest_dir(project, service.name)}/`"
+            for service in project.backing_services
+        ]
+    hosts = _deploy_hosts(project)
+    if hosts:
+        lines.append(
+            "   The deploy stages run `kubectl` on the SSH server(s) "
+            + ", ".join(f"`{h}`" for h in hosts)
+            + " (Publish Over SSH): install it there, with access to the cluster."
+        )
+    return lines
+
+
 def render_setup_notes(project: Project) -> str:
     jobs = project.jenkins
     if jobs.is_placeholder:
@@ -422,6 +482,10 @@ def render_setup_notes(project: Project) -> str:
             + ", ".join(f"`{c}`" for c in needs)
             + " (see docs/deploy.md)."
         )
+    cluster = cluster_lines(project)
+    if cluster:
+        lines.append("   In the Kubernetes cluster:")
+        lines += cluster
     events = "events `push` and `pull_request`" if jobs.multibranch else "event `push`"
     clouds = kubernetes_clouds(project)
     for cloud, pods in clouds.items():

@@ -1,0 +1,155 @@
+"""``pipedsl init`` in a fresh folder: the project file it writes loads and renders at once, its
+snapshot test passes under pytest, every combination of answers renders, and a bad answer or an
+existing file writes nothing."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipedsl import load_project, render_project
+from pipedsl.cli import app
+from pipedsl.scaffold import BACKENDS, DEPLOYS, FRONTENDS, Answers, scaffold
+
+runner = CliRunner()
+URL = "https://github.com/acme/shop.git"
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+
+
+def test_init_then_render_then_snapshot_test_in_a_fresh_folder(tmp_path: Path) -> None:
+    done = _run(
+        tmp_path, "-m", "pipedsl", "init", "shop", "--repository", URL, "--frontend", "pnpm",
+        "--slack", "#deploys", "--no-ask",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:3] == [
+        "wrote projects/shop.py",
+        "wrote tests/test_shop_generated.py",
+        "wrote .pre-commit-config.yaml",
+    ]
+    assert (tmp_path / "generated" / "shop" / "frontend" / "Jenkinsfile").is_file()
+    assert _run(tmp_path, "-m", "pipedsl", "render", "--check").returncode == 0
+    # The test it wrote records the snapshots, then passes; run from the tests folder.
+    tests = tmp_path / "tests"
+    first = _run(tests, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                 "--snapshot-update")  # fmt: skip
+    assert first.returncode == 0, first.stdout
+    again = _run(tests, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist")
+    assert again.returncode == 0, again.stdout
+    hook = (tmp_path / ".pre-commit-config.yaml").read_text()
+    assert "entry: pipedsl render --check" in hook
+
+
+def test_the_name_and_repository_come_from_the_folder_and_its_origin(tmp_path: Path) -> None:
+    folder = tmp_path / "Order_Service"
+    (folder / ".git").mkdir(parents=True)
+    (folder / ".git" / "config").write_text(
+        '[core]\n\tbare = false\n[remote "origin"]\n\turl = git@github.com:acme/orders.git\n'
+        "\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+    )
+    result = runner.invoke(app, ["init", "--dir", str(folder), "--no-ask", "--no-render"])
+    assert result.exit_code == 0, result.output
+    project = load_project(folder / "projects" / "order-service.py")
+    assert (project.name, project.repository) == ("order-service", "git@github.com:acme/orders.git")
+
+
+def test_init_asks_in_a_terminal(tmp_path: Path) -> None:
+    answers = "\n".join(["web", URL, "gradle", "yarn", "ghcr.io/acme", "ssh", "#ci"]) + "\n"
+    result = runner.invoke(
+        app, ["init", "--dir", str(tmp_path), "--ask", "--no-render"], input=answers
+    )
+    assert result.exit_code == 0, result.output
+    source = (tmp_path / "projects" / "web.py").read_text()
+    assert 'build="gradle"' in source
+    assert "yarn_frontend(" in source
+    assert 'registry.repository("acme/backend")' in source
+    assert 'SshServer("deploy")' in source
+    assert 'Slack(channel="#ci"' in source
+
+
+@pytest.mark.parametrize(
+    ("backend", "frontend", "deploy", "registry"),
+    [
+        (b, f, d, r)
+        for (b, f, d), r in zip(
+            itertools.product(BACKENDS, FRONTENDS, DEPLOYS),
+            itertools.cycle(["", "dockerhub:acme/shop", "ghcr.io", "registry.example.com:5000/t"]),
+            strict=False,
+        )
+        if (b, f) != ("none", "none")
+    ],
+)
+def test_every_combination_renders(
+    tmp_path: Path, backend: str, frontend: str, deploy: str, registry: str
+) -> None:
+    answers = Answers(
+        "shop", URL, backend=backend, frontend=frontend, deploy=deploy, registry=registry
+    )
+    scaffold(answers, tmp_path)
+    project = load_project(tmp_path / "projects" / "shop.py")
+    paths = {a.path for a in render_project(project)}
+    assert ("shop/backend/Jenkinsfile" in paths) == (backend != "none")
+    assert ("shop/frontend/Jenkinsfile" in paths) == (frontend != "none")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Shop!"], "error: the project name 'Shop!' is not allowed: lower-case letters, digits "
+         "and '-' (a DNS label, such as 'shop')"),
+        (["shop", "--backend", "ant"], "error: --backend: 'ant' is not one of maven, gradle, none"),
+        (["shop", "--deploy", "helm"], "error: --deploy: 'helm' is not one of kubectl, ssh, none"),
+        (["shop", "--backend", "none"], "error: --backend and --frontend are both 'none': "
+         "nothing to build"),
+        (["shop", "--repository", "not a url"], "error: projects/shop.py would not load (nothing "
+         "written): Project.repository: 'not a url' is not allowed: a Git URL such as "),
+    ],
+)  # fmt: skip
+def test_bad_answers_write_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+    repository = [] if "--repository" in args else ["--repository", URL]
+    result = runner.invoke(
+        app, ["init", *args, *repository, "--dir", str(tmp_path), "--no-ask", "--no-render"]
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith(message), result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_file_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_shop_generated.py").write_text("# mine\n")
+    result = runner.invoke(
+        app, ["init", "shop", "--repository", URL, "--dir", str(tmp_path), "--no-ask"]
+    )
+    assert result.exit_code == 2
+    assert "test_shop_generated.py exists; pipedsl init writes only new files" in result.output
+    assert not (tmp_path / "projects").exists()
+    assert (tmp_path / "tests" / "test_shop_generated.py").read_text() == "# mine\n"
+
+
+def test_no_repository_and_no_origin_is_named(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", "shop", "--dir", str(tmp_path), "--no-ask"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --repository is needed")
+
+
+def test_the_monorepo_recipe_of_the_quickstart_renders() -> None:
+    recipe = Path(__file__).parent / "fixtures" / "recipes" / "monorepo.py"
+    docs = (Path(__file__).parent.parent / "docs" / "quickstart.md").read_text()
+    assert recipe.read_text() in docs
+    artifacts = {a.path: a.text for a in render_project(load_project(recipe))}
+    api = artifacts["shop/api/Jenkinsfile"]
+    assert api.count("changeset 'services/api/**'") == api.count("stage('")
+    assert "changeset 'apps/web/**'" in artifacts["shop/web/Jenkinsfile"]
