@@ -82,7 +82,7 @@ BROKEN = {
     "noproject.py": ("x = 1\n", "broken/noproject.py: defines no `project`"),
     "wrongtype.py": (
         "from pipedsl import Stage, sh\n\nstage = Stage(3, [sh('true')])\n",
-        "broken/wrongtype.py:3: Stage.name: expected str, got int 3",
+        "broken/wrongtype.py:3: Stage.name: expected a str, got int 3",
     ),
     "option.py": (
         "from pipedsl import DockerHub, spring_boot_backend\n"

@@ -179,7 +179,7 @@ def _api(*environments: Environment) -> Project:
             "has no runtime to deploy",
         ),
         (lambda: Environment("prod", deploy="kubectl"), "Environment.deploy"),  # type: ignore[arg-type]
-        (lambda: Environment("prod"), r"Environment\.deploy: expected SshServer"),
+        (lambda: Environment("prod"), r"Environment\.deploy: expected a SshServer or a Kubectl"),
     ],
 )
 def test_environments_refuse_what_cannot_be_deployed(build: Any, message: str) -> None:

@@ -52,7 +52,7 @@ CONSTRUCTION = {
     ),
     "wrong step type": (
         lambda: Stage("Build", ["mvn package"]),  # type: ignore[list-item]
-        "Stage.steps: item 0: expected Step, got str 'mvn package'",
+        "Stage.steps: item 0: expected a Step, got str 'mvn package'",
     ),
     "component name": (
         lambda: Component("Back_End", Pipeline([Stage("a", [sh("x")])])),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.abc
 import importlib.util
+import inspect
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import attrs
 
@@ -83,6 +87,11 @@ def _run(loader: importlib.abc.Loader, module: ModuleType, file: Path, shown: st
         ) from None
     except KeyboardInterrupt:
         raise  # Ctrl-C (or a stop signal) while loading: the command is interrupted
+    except TypeError as exc:
+        line = line_in(exc, str(file.resolve()))
+        raise ProjectLoadError(
+            shown, argument_error(exc) or describe_exception(exc), line
+        ) from None
     except BaseException as exc:  # CancelledError, GeneratorExit, a class of its own
         raise ProjectLoadError(
             shown, describe_exception(exc), line_in(exc, str(file.resolve()))
@@ -107,6 +116,53 @@ def _report(caught: list[warnings.WarningMessage], file: Path, shown: str) -> No
         if key not in seen:
             seen.add(key)
             warnings.warn_explicit(str(item.message), PipedslWarning, shown, line)
+
+
+_CALL = re.compile(
+    r"(?P<callee>[A-Za-z_][\w.]*)\(\) (?:got an unexpected keyword argument '(?P<unknown>\w+)'"
+    r"|missing (?:\d+ )?required (?:keyword-only |positional )?arguments?: (?P<missing>.+))"
+)
+
+
+def _pipedsl_callable(qualname: str) -> Any:
+    """The class or function of pipedsl's modules (already imported) named ``qualname``
+    (``Container.__init__``, ``Credential.secret_text``), or None."""
+    head, *rest = qualname.split(".")
+    for name, module in list(sys.modules.items()):
+        if name != "pipedsl" and not name.startswith("pipedsl."):
+            continue
+        found = getattr(module, head, None)
+        if found is None or not getattr(found, "__module__", "").startswith("pipedsl"):
+            continue
+        for part in rest:
+            if part == "__init__":
+                break
+            found = getattr(found, part, None)
+        return found
+    return None
+
+
+def argument_error(error: TypeError) -> str | None:
+    """A clearer message for a call to a pipedsl class or function with an unknown or a
+    missing argument: the arguments it takes (and the nearest to a misspelt one)."""
+    found = _CALL.search(str(error))
+    if found is None:
+        return None
+    callee = _pipedsl_callable(found.group("callee"))
+    if callee is None:
+        return None
+    try:
+        parameters = inspect.signature(callee).parameters
+    except (TypeError, ValueError):
+        return None
+    allowed = [n for n, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    shown = found.group("callee").removesuffix(".__init__")
+    if found.group("unknown"):
+        unknown = found.group("unknown")
+        near = difflib.get_close_matches(unknown, allowed, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"{shown}: unknown argument {unknown!r}{hint}; allowed: {', '.join(allowed)}"
+    return f"{shown}: missing argument(s) {found.group('missing')}; it takes: {', '.join(allowed)}"
 
 
 def load_project(path: str | Path) -> Project:

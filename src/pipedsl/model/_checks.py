@@ -27,10 +27,20 @@ def fail(instance: object, attribute: attrs.Attribute[Any], message: str) -> Mod
     return ModelError(f"{where(instance, attribute)}: {message}")
 
 
+def article(name: str) -> str:
+    """``name`` with its indefinite article: ``an Image``, ``a Deployment``, ``an int``."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def _describe(types: type | tuple[type, ...]) -> str:
     if isinstance(types, tuple):
-        return " or ".join(t.__name__ for t in types)
-    return types.__name__
+        return " or ".join(article(t.__name__) for t in types)
+    return article(types.__name__)
+
+
+def _plural(types: type | tuple[type, ...]) -> str:
+    names = [t.__name__ for t in (types if isinstance(types, tuple) else (types,))]
+    return " or ".join(f"{n}s" if not n.endswith("s") else n for n in names)
 
 
 def _shown(value: object) -> str:
@@ -73,7 +83,7 @@ def tuple_of(types: type | tuple[type, ...]) -> Validator:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, tuple):
             raise fail(
-                instance, attribute, f"expected a list of {_describe(types)}, got {_got(value)}"
+                instance, attribute, f"expected a list of {_plural(types)}, got {_got(value)}"
             )
         for index, item in enumerate(value):
             if not isinstance(item, types) or isinstance(item, bool):
@@ -104,7 +114,7 @@ def matches(pattern: str, allowed: str) -> Validator:
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, str):
-            raise fail(instance, attribute, f"expected str, got {_got(value)}")
+            raise fail(instance, attribute, f"expected a str, got {_got(value)}")
         if not compiled.fullmatch(value):
             raise fail(instance, attribute, f"{_shown(value)} is not allowed: {allowed}")
 
@@ -141,7 +151,7 @@ def text(*, empty: bool = False, multiline: bool = True) -> Validator:
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, str):
-            raise fail(instance, attribute, f"expected str, got {_got(value)}")
+            raise fail(instance, attribute, f"expected a str, got {_got(value)}")
         if not empty and not value.strip():
             raise fail(instance, attribute, "must not be empty")
         carriable(instance, attribute, value)

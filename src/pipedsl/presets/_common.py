@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import attrs
@@ -61,9 +63,45 @@ def preset(function: Callable[P, R]) -> Callable[P, R]:
             signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise ModelError(f"{function.__name__}: {exc}") from None
-        return function(*args, **kwargs)
+        with _as_argument(function.__name__, kwargs):
+            result = function(*args, **kwargs)
+        if isinstance(result, RuntimeSpec):
+            # A runtime preset's objects are built later, with the component's name and image:
+            # their errors too name the option the user wrote.
+            inner = result.build
+
+            def build(name: str, image: Image) -> Runtime:
+                with _as_argument(function.__name__, kwargs):
+                    return inner(name, image)
+
+            result = attrs.evolve(result, build=build)
+        return result
 
     return wrapper
+
+
+_FIELD_ERROR = re.compile(r"(?P<field>[A-Z]\w*\.\w+): (?P<rest>.*)", re.S)
+
+
+@contextlib.contextmanager
+def _as_argument(function: str, options: Mapping[str, object]) -> Iterator[None]:
+    """An error of an object a preset builds from an option names the option as the user wrote
+    it (``spring_boot_service(port=99999): expected a port number 1-65535, got 99999 (as
+    ContainerPort.number)``), not only the inner object's field."""
+    try:
+        yield
+    except ModelError as error:
+        message = str(error)
+        found = _FIELD_ERROR.fullmatch(message)
+        if found is None or "\n" in message:
+            raise
+        for option, value in options.items():
+            if isinstance(value, str | int | float) and message.endswith(f"got {value!r}"):
+                raise ModelError(
+                    f"{function}({option}={value!r}): {found.group('rest')} (as "
+                    f"{found.group('field')})"
+                ) from None
+        raise ModelError(f"{function}: {message}") from None
 
 
 def in_source(source: str, steps: Sequence[Step]) -> tuple[Step, ...]:
