@@ -553,6 +553,155 @@ def init(
     )
 
 
+_JENKINSFILE_SKIP = {".git", "node_modules", "generated", ".venv", "venv", "target", "build"}
+
+
+def _jenkinsfiles_in(folder: Path) -> list[Path]:
+    """Files below ``folder`` named like Jenkinsfiles (``Jenkinsfile``, ``Jenkinsfile.prod``,
+    ``deploy.jenkinsfile``), skipping version control, dependencies and build output."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if any(part in _JENKINSFILE_SKIP for part in path.relative_to(folder).parts[:-1]):
+            continue
+        name = path.name.lower()
+        if path.is_file() and (name.startswith("jenkinsfile") or name.endswith(".jenkinsfile")):
+            found.append(path)
+    return found
+
+
+def _read_texts(paths: Sequence[Path]) -> list[tuple[str, str]]:
+    texts = []
+    for path in paths:
+        try:
+            texts.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise PipedslError(f"{path}: cannot be read ({reason})") from None
+    return texts
+
+
+@app.command("import")
+def import_(
+    jenkinsfiles: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Declarative Jenkinsfiles, one component each.",
+            show_default=False,
+            metavar="JENKINSFILE...",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="The project file to write (default: projects/NAME.py of the repository).",
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            help="Project name (default: the --out file's name, else the repository folder's).",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
+    repository: Annotated[
+        str | None,
+        typer.Option(
+            help="Git URL of the repository (default: the Jenkinsfiles' `git url:`).",
+            metavar="URL",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    audit_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit",
+            help="Write nothing: for each Jenkinsfile below DIR, how much converts.",
+            file_okay=False,
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Turn declarative Jenkinsfiles into a project file (docs/import.md): presets where a
+    pipeline is one, typed steps where the model has them, raw steps marked and reported; the
+    defects pipedsl prevents are converted to the safe form, each reported.
+
+    Exit codes: 0 written (or audited), 2 a Jenkinsfile refused (scripted, unparsable) or usage.
+    """
+    try:
+        if audit_dir is not None:
+            _audit(audit_dir, jenkinsfiles or [])
+            return
+        target, result = _import(jenkinsfiles or [], out, project, repository, force=force)
+    except OSError as error:
+        typer.echo(f"error: cannot write {error.filename}: {error.strerror}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except PipedslError as error:
+        raise _fail(error) from None
+    for line in result.report:
+        typer.echo(str(line))
+    kinds = [line.kind for line in result.report]
+    typer.echo(
+        f"wrote {target}: {kinds.count('converted')} converted, {kinds.count('raw')} kept raw, "
+        f"{kinds.count('dropped')} left out (see the lines above); `pipedsl render` renders it"
+    )
+
+
+def _audit(folder: Path, jenkinsfiles: Sequence[Path]) -> None:
+    from pipedsl.importer import audit
+
+    if jenkinsfiles:
+        raise PipedslError("--audit takes a folder, not Jenkinsfiles: give one or the other")
+    files = _jenkinsfiles_in(folder)
+    if not files:
+        raise PipedslError(f"{folder}: no Jenkinsfile below it (Jenkinsfile*, *.jenkinsfile)")
+    rows = audit(_read_texts(files))
+    for row in rows:
+        typer.echo(str(row))
+    steps = sum(r.steps for r in rows)
+    converted = sum(r.converted for r in rows)
+    refused = sum(r.refused is not None for r in rows)
+    share = converted * 100 // steps if steps else 0
+    typer.echo(
+        f"audit: {len(rows)} file(s), {steps} steps, {converted} converted ({share} %), "
+        f"{refused} refused"
+    )
+
+
+def _import(
+    jenkinsfiles: Sequence[Path],
+    out: Path | None,
+    project: str | None,
+    repository: str | None,
+    *,
+    force: bool,
+) -> tuple[Path, Any]:
+    """Import ``jenkinsfiles`` and write the project file; its path and the import result."""
+    from pipedsl.importer import import_jenkinsfiles
+    from pipedsl.load import PROJECTS_FOLDER, find_repository_root
+    from pipedsl.scaffold import default_name
+
+    if not jenkinsfiles:
+        raise PipedslError("give the Jenkinsfiles to import (or --audit DIR)")
+    found = find_repository_root(Path.cwd())
+    root = Path() if found is None or found == Path.cwd().absolute() else found
+    name = project or (out.stem if out is not None else default_name(root.absolute()))
+    target = out if out is not None else root / PROJECTS_FOLDER / f"{name}.py"
+    if target.exists() and not force:
+        raise PipedslError(f"{target} exists; give --force to replace it, or another --out")
+    result = import_jenkinsfiles(_read_texts(jenkinsfiles), project=name, repository=repository)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside it, then renamed: never half a project file.
+    staging = target.with_name(f".{target.name}.importing")
+    staging.write_text(result.source, encoding="utf-8")
+    staging.replace(target)
+    return target, result
+
+
 @app.command()
 def lint(
     paths: Annotated[

@@ -26,16 +26,17 @@ class _Scan:
         column = index - (self.code.rfind("\n", 0, index) + 1) + 1
         return f"line {line}, column {column}"
 
-    def problem(self) -> str | None:
+    def problem(self) -> tuple[int, str] | None:
         code = self.code
         while self.index < len(code):
+            start = self.index
             found = self._step()
             if found is not None:
-                return found
+                return start, found
         if self.open:
             what, at = self.open[-1]
             shown = "'{' of a GString's ${" if what == "${" else repr(what)
-            return f"{shown} opened at {self.where(at)} is never closed"
+            return at, f"{shown} opened at {self.where(at)} is never closed"
         return None
 
     def _step(self) -> str | None:
@@ -105,4 +106,14 @@ class _Scan:
 def balance_problem(code: str) -> str | None:
     """What is unbalanced in ``code`` (a bracket, a string, a comment), with its line and
     column, or None."""
-    return _Scan(code).problem()
+    found = unbalanced_at(code)
+    return None if found is None else found[1]
+
+
+def unbalanced_at(code: str) -> tuple[int, str] | None:
+    """:func:`balance_problem` with the line (1-based) it is found on."""
+    found = _Scan(code).problem()
+    if found is None:
+        return None
+    index, message = found
+    return code.count("\n", 0, index) + 1, message
