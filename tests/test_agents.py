@@ -237,7 +237,7 @@ OTHER_BUILDER = Agent.kubernetes([PodContainer("x", "alpine:3.20")], builder=Bui
     [
         (
             lambda: Pipeline([Stage("B", [DockerBuild(IMAGE)])], agent=POD),
-            "components[app].pipeline.stages[0].steps[0]: DockerBuild on a Kubernetes pod agent "
+            "components[app].pipeline.stages[1 'B'].steps[0]: DockerBuild on a Kubernetes pod agent "
             "needs a daemonless builder",
         ),
         (
@@ -248,16 +248,16 @@ OTHER_BUILDER = Agent.kubernetes([PodContainer("x", "alpine:3.20")], builder=Bui
         ),
         (
             lambda: Pipeline([Stage("B", [InContainer("node", [sh("x")])])], agent=POD),
-            "stages[0].steps[0]: the stage's pod has no container 'node'; it has ['jnlp', 'jdk']",
+            "stages[1 'B'].steps[0]: the stage's pod has no container 'node'; it has ['jnlp', 'jdk']",
         ),
         (
             lambda: Pipeline([Stage("B", [InContainer("jdk", [sh("x")])])]),
-            "stages[0].steps[0]: container 'jdk' needs a Kubernetes pod agent; this stage "
+            "stages[1 'B'].steps[0]: container 'jdk' needs a Kubernetes pod agent; this stage "
             "runs on 'any'",
         ),
         (
             lambda: Pipeline([Stage("B", [sh("x")], container="node")], agent=POD),
-            "stages[0].container: the stage's pod has no container 'node'",
+            "stages[1 'B'].container: the stage's pod has no container 'node'",
         ),
         (
             lambda: Pipeline(
@@ -267,7 +267,7 @@ OTHER_BUILDER = Agent.kubernetes([PodContainer("x", "alpine:3.20")], builder=Bui
                 ],
                 agent=Agent.none(),
             ),
-            "stages[1].steps[0]: DockerPush of acme/app needs its DockerBuild earlier in the "
+            "stages[2 'P'].steps[0]: DockerPush of acme/app needs its DockerBuild earlier in the "
             "same pod",
         ),
         (
@@ -279,7 +279,7 @@ OTHER_BUILDER = Agent.kubernetes([PodContainer("x", "alpine:3.20")], builder=Bui
                 agent=Agent.none(),
             ),
             "DockerPush of acme/app runs on a Kubernetes pod, but its DockerBuild "
-            "(components[app].pipeline.stages[0].steps[0]) ran with Docker",
+            "(components[app].pipeline.stages[1 'B'].steps[0]) ran with Docker",
         ),
         (
             lambda: Pipeline(
@@ -296,7 +296,7 @@ OTHER_BUILDER = Agent.kubernetes([PodContainer("x", "alpine:3.20")], builder=Bui
                 ],
                 agent=BUILDER,
             ),
-            "stages[2].steps[0]: DockerPush of acme/app needs its DockerBuild earlier in the "
+            "stages[3 'P'].steps[0]: DockerPush of acme/app needs its DockerBuild earlier in the "
             "same pod",
         ),
         (
@@ -307,11 +307,11 @@ OTHER_BUILDER = Agent.kubernetes([PodContainer("x", "alpine:3.20")], builder=Bui
                 ],
                 agent=BUILDER,
             ),
-            "stages[0].steps[0].build_args: TOKEN reads a variable",
+            "stages[1 'B'].steps[0].build_args: TOKEN reads a variable",
         ),
         (
             lambda: Pipeline([Stage("B", [sh("x")])], agent=Agent.none()),
-            "stages[0]: stage 'B' runs on no agent",
+            "stages[1 'B']: stage 'B' runs on no agent",
         ),
         (
             lambda: Pipeline(

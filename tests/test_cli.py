@@ -134,7 +134,7 @@ def test_duplicate_names_are_all_reported(tmp_path: Path) -> None:
         in result.output
     )
     assert (
-        "projects/dup.py: components[api].pipeline.stages[1].name: duplicate stage name 'Build'"
+        "projects/dup.py: components[api].pipeline.stages[2 'Build'].name: duplicate stage name 'Build'"
         in result.output
     )
     assert not (tmp_path / "g").exists()

@@ -143,9 +143,9 @@ def test_a_date_tag_without_checkout_is_fixed_first_in_the_first_stage() -> None
     for unsure, reason in (
         (
             Stage("Tests", [], parallel=[Stage("A", [sh("a")])]),
-            "stages[0].parallel[0], may not run",
+            "stages[1 'Tests'].parallel[1 'A'], may not run",
         ),
-        (Stage("Lint", [sh("x")], when=When(changeset=["a/**"])), "may not run (stages[0])"),
+        (Stage("Lint", [sh("x")], when=When(changeset=["a/**"])), "may not run (stages[1 'Lint'])"),
     ):
         with pytest.raises(ModelError, match=re.escape(reason)):
             render_project(project(unsure))
@@ -162,7 +162,8 @@ def test_a_checkout_that_may_not_run_cannot_fix_the_reference() -> None:
         ],
     )
     with pytest.raises(
-        ModelError, match=r"stages\[0\] checks out first, but stages\[0\] has a when"
+        ModelError,
+        match=r"stages\[1 'Checkout'\] checks out first, but stages\[1 'Checkout'\] has a when",
     ):
         render_project(project)
 

@@ -160,12 +160,12 @@ def test_project_rules_are_all_reported_with_paths() -> None:
     )
     message = _raises(lambda: validate_project(_project(Component("app", pipeline))))
     assert message.splitlines() == [
-        "components[app].pipeline.stages[1].name: duplicate stage name 'Build'",
+        "components[app].pipeline.stages[2 'Build'].name: duplicate stage name 'Build'",
         "components[app].pipeline.environment: BUILD_NUMBER is set by Jenkins itself; choose another variable name",
-        "components[app].pipeline.stages[1].steps[0].image: acme/other:{build} and acme/app:{build} both use the variable IMAGE; give one of them another var=",
-        "components[app].pipeline.stages[2].steps[0]: pushes acme/nologin before any DockerBuild of it",
-        "components[app].pipeline.stages[2].steps[0].image: registry docker.io has no login: give it login=Credential.username_password(...)",
-        "components[app].pipeline.stages[3].steps[0].rollout.image: deploys acme/app:{build}, which this pipeline does not push before this step; deploy the image a DockerPush pushed",
+        "components[app].pipeline.stages[2 'Build'].steps[0].image: acme/other:{build} and acme/app:{build} both use the variable IMAGE; give one of them another var=",
+        "components[app].pipeline.stages[3 'Push'].steps[0]: pushes acme/nologin before any DockerBuild of it",
+        "components[app].pipeline.stages[3 'Push'].steps[0].image: registry docker.io has no login: give it login=Credential.username_password(...)",
+        "components[app].pipeline.stages[4 'Deploy'].steps[0].rollout.image: deploys acme/app:{build}, which this pipeline does not push before this step; deploy the image a DockerPush pushed",
     ]
 
 

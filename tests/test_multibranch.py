@@ -127,7 +127,8 @@ def test_branch_conditions_are_refused_where_they_never_hold(when: When) -> None
     with pytest.raises(ModelError) as caught:
         render_project(project)
     message = str(caught.value)
-    assert "components[app].pipeline.stages[0].when" in message
+    assert "components[app].pipeline.stages[1 " in message
+    assert "].when" in message
     assert "never holds here" in message
     assert "JenkinsJobs(definition='multibranch')" in message
 
@@ -265,7 +266,9 @@ def test_a_tag_condition_where_no_tag_is_built_is_refused() -> None:
     stage = Stage("Release", [sh("./release")], when=When(tag="v*"))
     with pytest.raises(ModelError) as caught:
         render_project(_project(Component("app", Pipeline([stage]))))
-    assert "components[app].pipeline.stages[0].when.tag: never holds here" in str(caught.value)
+    assert "components[app].pipeline.stages[1 'Release'].when.tag: never holds here" in str(
+        caught.value
+    )
     assert "Branches(tags=['v*'])" in str(caught.value)
 
 
@@ -298,6 +301,7 @@ def test_a_push_in_a_post_block_of_a_multibranch_job_is_refused() -> None:
     stage = Stage("Build", [DockerBuild(image)], post=Post(success=[DockerPush(image)]))
     with pytest.raises(ModelError) as caught:
         render_project(_project(Component("app", Pipeline([stage]), image=image)))
-    assert "components[app].pipeline.stages[0].post.success[0]: a push, ship or deploy in a " in (
-        str(caught.value)
+    assert (
+        "components[app].pipeline.stages[1 'Build'].post.success[0]: a push, ship or deploy in a "
+        in (str(caught.value))
     )

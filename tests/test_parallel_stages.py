@@ -98,7 +98,7 @@ def test_stage_names_are_unique_across_parallel_branches() -> None:
         [Stage("Build", [sh("make")]), Stage("Tests", [], parallel=[Stage("Build", [sh("t")])])]
     )
     (problem,) = check_stage_names(pipeline, "p")
-    assert problem.path == "p.stages[1].parallel[0].name"
+    assert problem.path == "p.stages[2 'Tests'].parallel[1 'Build'].name"
 
 
 def test_sequential_stages_render_nested_and_run_in_order() -> None:
@@ -126,10 +126,12 @@ def test_sequential_stages_render_nested_and_run_in_order() -> None:
     assert walked == ["Checks", "Java 21", "Build", "Test", "Lint", "Ship"]
     # The nested stages are part of every walk over the pipeline and of its name check.
     pipeline = project.components[0].pipeline
-    assert [p for p, _ in pipeline.walk_stages()][2] == "stages[0].parallel[0].stages[0]"
+    assert [p for p, _ in pipeline.walk_stages()][
+        2
+    ] == "stages[1 'Checks'].parallel[1 'Java 21'].stages[1 'Build']"
     clash = Pipeline([Stage("A", [], stages=[Stage("A", [sh("x")])])])
     (problem,) = check_stage_names(clash, "p")
-    assert problem.path == "p.stages[0].stages[0].name"
+    assert problem.path == "p.stages[1 'A'].stages[1 'A'].name"
 
 
 def test_an_approval_before_parallel_or_sequential_stages_keeps_them_valid() -> None:

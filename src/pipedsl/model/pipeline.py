@@ -510,7 +510,7 @@ class Stage:
 
     @property
     def substage_kind(self) -> Literal["parallel", "stages"]:
-        """The field its nested stages are in (for their places: ``stages[0].parallel[1]``)."""
+        """The field its nested stages are in (for their places: ``stages[1 'Test'].parallel[2 'Lint']``)."""
         return "parallel" if self.parallel else "stages"
 
     @property
@@ -526,21 +526,27 @@ class Stage:
 
     def walk(self, path: str) -> Iterator[tuple[str, Stage]]:
         """This stage and every stage below it, each with its place (``path``,
-        ``path.parallel[0]``, ``path.stages[1]``...), in document order."""
+        ``path.parallel[1 'Unit']``, ``path.stages[2 'Lint']``...), in document order."""
         yield path, self
         kind = self.substage_kind
         for index, inner in enumerate(self.substages):
-            yield from inner.walk(f"{path}.{kind}[{index}]")
+            yield from inner.walk(f"{path}.{stage_place(kind, index, inner)}")
 
 
 def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
+def stage_place(kind: str, index: int, stage: Stage) -> str:
+    """A stage's place in error messages and walks: its 1-based position among its siblings
+    and its name, ``stages[3 'Docker Build']`` (``kind``: ``stages`` or ``parallel``)."""
+    return f"{kind}[{index + 1} {stage.name!r}]"
+
+
 def _stage_step_lists(prefix: str, stage: Stage) -> Iterator[tuple[str, tuple[Step, ...]]]:
     kind = stage.substage_kind
     for index, inner in enumerate(stage.substages):
-        yield from _stage_step_lists(f"{prefix}.{kind}[{index}]", inner)
+        yield from _stage_step_lists(f"{prefix}.{stage_place(kind, index, inner)}", inner)
     if stage.steps:
         yield f"{prefix}.steps", stage.steps
     for condition, steps in stage.post.conditions():
@@ -585,9 +591,10 @@ class Pipeline:
 
     def walk_stages(self) -> Iterator[tuple[str, Stage]]:
         """Every stage, nested parallel and sequential ones included, with its place
-        (``stages[0]``, ``stages[0].parallel[1]``...), in document order."""
+        (``stages[1 'Build']``, ``stages[2 'Test'].parallel[1 'Unit']``...), in document
+        order."""
         for index, stage in enumerate(self.stages):
-            yield from stage.walk(f"stages[{index}]")
+            yield from stage.walk(stage_place("stages", index, stage))
 
     def _index(self, name: str) -> int:
         for index, stage in enumerate(self.stages):
@@ -642,11 +649,11 @@ class Pipeline:
         return self.map_stage(name, lambda stage: attrs.evolve(stage, **fields))
 
     def step_lists(self) -> Iterator[tuple[str, tuple[Step, ...]]]:
-        """Every list of top-level steps with its place in the pipeline (``stages[0].steps``,
-        ``stages[0].post.failure``, ``post.always``), in document order: the one definition of
+        """Every list of top-level steps with its place in the pipeline (``stages[1 'Build'].steps``,
+        ``stages[1 'Build'].post.failure``, ``post.always``), in document order: the one definition of
         where steps live, for every walk over them."""
         for index, stage in enumerate(self.stages):
-            yield from _stage_step_lists(f"stages[{index}]", stage)
+            yield from _stage_step_lists(stage_place("stages", index, stage), stage)
         for condition, steps in self.post.conditions():
             yield f"post.{condition}", steps
 

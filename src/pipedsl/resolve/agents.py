@@ -20,7 +20,7 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model.agents import AGENT_CONTAINER, Agent
 from pipedsl.model.infra import EcrRegistry, Image
-from pipedsl.model.pipeline import Pipeline, Post, Stage
+from pipedsl.model.pipeline import Pipeline, Post, Stage, stage_place
 from pipedsl.model.project import Component
 from pipedsl.model.steps import (
     BuildkitImage,
@@ -58,7 +58,12 @@ def for_agents(component: Component) -> Component:
         if stage.approval is not None:
             segment += 1  # the stages after an approval run on a new agent (a new pod)
         stages.append(
-            fitter.stage(stage, pipeline.agent, f"pipeline/{segment}", f"{where}.stages[{index}]")
+            fitter.stage(
+                stage,
+                pipeline.agent,
+                f"pipeline/{segment}",
+                f"{where}.{stage_place('stages', index, stage)}",
+            )
         )
     post = fitter.post(pipeline.post, pipeline.agent, "pipeline-post", f"{where}.post")
     return attrs.evolve(component, pipeline=attrs.evolve(pipeline, stages=tuple(stages), post=post))
@@ -104,7 +109,7 @@ class _Fitter:
         if stage.substages:
             kind = stage.substage_kind
             inner = stage.with_substages(
-                self.stage(sub, agent, scope, f"{path}.{kind}[{index}]")
+                self.stage(sub, agent, scope, f"{path}.{stage_place(kind, index, sub)}")
                 for index, sub in enumerate(stage.substages)
             )
             post = self.post(stage.post, agent, scope, f"{path}.post")

@@ -13,7 +13,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model.infra import Image
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.notify import COMMIT_VAR
-from pipedsl.model.pipeline import Pipeline, Stage
+from pipedsl.model.pipeline import Pipeline, Stage, stage_place
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Checkout, FixImages, Git, Step
 from pipedsl.model.validate import component_images, walk_steps
@@ -158,7 +158,8 @@ def _with_step_after_checkout(
     return attrs.evolve(
         pipeline,
         stages=tuple(
-            _in_stage_at(s, place, f"stages[{i}]", insert) for i, s in enumerate(pipeline.stages)
+            _in_stage_at(s, place, stage_place("stages", i, s), insert)
+            for i, s in enumerate(pipeline.stages)
         ),
     )
 
@@ -192,7 +193,7 @@ def _in_stage_at(
         return stage
     kind = stage.substage_kind
     return stage.with_substages(
-        _in_stage_at(s, target, f"{path}.{kind}[{i}]", change)
+        _in_stage_at(s, target, f"{path}.{stage_place(kind, i, s)}", change)
         for i, s in enumerate(stage.substages)
     )
 
