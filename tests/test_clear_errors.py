@@ -28,6 +28,8 @@ IMAGE = DockerHub("acme/app").tagged()
         (lambda: spring_boot_service(replicas=-1)("api", IMAGE),
          "spring_boot_service(replicas=-1): expected an int >= 0, got -1 (as "
          "Deployment.replicas)"),
+        (lambda: spring_boot_service(replicas=0, port=0)("api", IMAGE),
+         "spring_boot_service: ContainerPort.number: expected a port number 1-65535, got 0"),
         (lambda: Stage("Build", ["make"]),  # type: ignore[list-item]
          "Stage.steps: item 0: expected a Step, got str 'make'"),
         (lambda: Container("a", "nginx:1.27", ports=3),

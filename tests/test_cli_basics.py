@@ -171,3 +171,23 @@ def test_the_pre_commit_hook_runs_render_check() -> None:
     assert hook["entry"] == "pipedsl render --check"
     assert hook["pass_filenames"] is False
     assert hook["language"] == "python"
+
+
+def test_rendering_a_folder_of_projects_leaves_the_others_byte_for_byte(repository: Path) -> None:
+    generated = repository / "generated"
+    setup = generated / "lat32t" / "jenkins" / "SETUP.md"
+    setup.write_bytes(b"line1\r\nline2\rx\n")
+    plugins = generated / "lat32t" / "jenkins" / "plugins.txt"
+    plugins.chmod(0o755)
+    other = repository / "more"
+    other.mkdir()
+    shutil.copy(KINDS, other / "kinds.py")
+    done = _cli("render", "more", cwd=repository)
+    assert done.returncode == 0, done.stderr
+    assert setup.read_bytes() == b"line1\r\nline2\rx\n"
+    assert plugins.stat().st_mode & 0o777 == 0o755
+    # --check --diff shows the carriage returns a render would remove.
+    diff = _cli("render", "--check", "--diff", "projects/lat32t.py", cwd=repository)
+    assert diff.returncode == 1
+    assert "--- a/lat32t/jenkins/SETUP.md\n+++ b/lat32t/jenkins/SETUP.md\n" in diff.stdout
+    assert "-line1" in diff.stdout

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipedsl import load_project, render_project
+from pipedsl import ModelError, Project, load_project, render_project
 from pipedsl.cli import app
 from pipedsl.scaffold import BACKENDS, DEPLOYS, FRONTENDS, Answers, scaffold
 
@@ -153,3 +153,48 @@ def test_the_monorepo_recipe_of_the_quickstart_renders() -> None:
     api = artifacts["shop/api/Jenkinsfile"]
     assert api.count("changeset 'services/api/**'") == api.count("stage('")
     assert "changeset 'apps/web/**'" in artifacts["shop/web/Jenkinsfile"]
+
+
+def test_a_render_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path) -> None:
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "generated" / "keep.txt").write_text("not pipedsl's\n")
+    result = runner.invoke(
+        app, ["init", "shop", "--repository", URL, "--dir", str(tmp_path), "--no-ask"]
+    )
+    assert result.exit_code == 2
+    assert "was not written by pipedsl" in result.output
+    assert result.output.rstrip().endswith("(pipedsl init wrote nothing)")
+    assert not (tmp_path / "projects" / "shop.py").exists()
+    assert not (tmp_path / "tests" / "test_shop_generated.py").exists()
+    assert not (tmp_path / ".pre-commit-config.yaml").exists()
+    # Nothing is left to block the next attempt.
+    (tmp_path / "generated" / "keep.txt").unlink()
+    again = runner.invoke(
+        app, ["init", "shop", "--repository", URL, "--dir", str(tmp_path), "--no-ask"]
+    )
+    assert again.exit_code == 0, again.output
+
+
+def test_a_token_in_the_origin_url_is_never_copied(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text(
+        '[remote "origin"]\n\turl = https://bot:ghp_0123456789abcdef@github.com/acme/shop.git\n'
+    )
+    result = runner.invoke(app, ["init", "shop", "--dir", str(tmp_path), "--no-ask"])
+    assert result.exit_code == 0, result.output
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and ".git" not in p.parts]
+    assert files
+    for file in files:
+        assert "ghp_0123456789abcdef" not in file.read_text(), file
+    assert load_project(tmp_path / "projects" / "shop.py").repository == (
+        "https://bot@github.com/acme/shop.git"
+    )
+
+
+def test_a_password_in_a_repository_url_is_refused_without_showing_it() -> None:
+    with pytest.raises(ModelError) as caught:
+        Project("shop", repository="https://bot:s3cr3t@github.com/acme/shop.git", components=[])
+    assert str(caught.value).startswith(
+        "Project.repository: https://bot:***@github.com/acme/shop.git holds a password or token"
+    )
+    assert "s3cr3t" not in str(caught.value)

@@ -120,3 +120,35 @@ def test_unbalanced_raw_groovy_is_refused(code: str, message: str) -> None:
 )
 def test_balanced_raw_groovy_is_accepted(code: str) -> None:
     assert Groovy(code).code == code
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        # Groovy decodes unicode escapes before anything else: a } written as one counts.
+        ("echo 'x'\n\\u007d \\u007d", "Groovy.code: '}' at line 2, column 1 closes nothing"),
+        ("echo 'x' // note \\u000a }", "Groovy.code: '}' at line 2, column 2 closes nothing"),
+        # A slashy string is a string: the braces after it are code.
+        ("echo(/'''/)\n}", "Groovy.code: '}' at line 2, column 1 closes nothing"),
+    ],
+)
+def test_what_groovy_reads_as_a_brace_counts(code: str, message: str) -> None:
+    with pytest.raises(ModelError) as caught:
+        Groovy(code)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        r'assert name ==~ /^[^"]*$/',
+        r"def brace = /\}/",
+        r"def parts = path.split(/\//)",
+        r"def jars = /.*\/*.jar/",
+        "def text = $/ it's } /$",
+        "def half = margin / 2 / count",
+        "if (x) { return /a}/ }",
+    ],
+)
+def test_slashy_strings_and_division_are_read_as_groovy_reads_them(code: str) -> None:
+    assert Groovy(code).code == code

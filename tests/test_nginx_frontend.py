@@ -181,7 +181,10 @@ def test_values_nginx_cannot_carry_are_refused(value: str, error: str) -> None:
         (lambda: NginxLocation("/a", body="x", redirect="/b"),
          "NginxLocation: give body or redirect, not both"),
         (lambda: Proxy(object(), max_body="lots"),
-         "Proxy.max_body: 'lots' is not allowed: a size such as '10m' or '512k' ('0': no limit)"),
+         "Proxy.max_body: 'lots' is not allowed: a size such as '10m' or '512k' ('0': no limit; at "
+         "most 6 digits)"),
+        (lambda: Proxy(object(), timeout_seconds=10**20),
+         "Proxy.timeout_seconds: expected seconds 1-604800, got 100000000000000000000"),
     ],
 )  # fmt: skip
 def test_option_errors_name_what_was_written(call: Any, error: str) -> None:

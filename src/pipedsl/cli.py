@@ -226,13 +226,12 @@ def render(
         )
         raise typer.Exit(EXIT_INVALID)
     projects, out = _folders(projects, out)
-    files = [p for p in paths or () if not p.is_dir()]
     # SIGTERM and SIGHUP stop a render as Ctrl-C does: nothing half-written is left.
     with signals_as_interrupt():
         try:
             loaded = load_paths(paths) if paths else load_projects(projects)
-            # With project files named, only their subfolders of the output are theirs.
-            scope = {p.name for p in loaded} if files else None
+            # With paths named, only their projects' subfolders of the output are theirs.
+            scope = {p.name for p in loaded} if paths else None
             artifacts = render_projects(loaded, templates=templates)
             if check:
                 result = check_artifacts(artifacts, out, scope=scope)
@@ -534,19 +533,25 @@ def init(
         written = scaffold(answers, folder)
     except PipedslError as error:
         raise _fail(error) from None
+    if not no_render:
+        from pipedsl.load import load_project
+        from pipedsl.render import render_projects
+        from pipedsl.write import write_artifacts
+
+        try:
+            loaded = load_project(folder / "projects" / f"{answers.name}.py")
+            artifacts = render_projects([loaded])
+            write_artifacts(artifacts, folder / "generated", scope={loaded.name})
+        except PipedslError as error:
+            # All or nothing: the files just written go again.
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise _fail(PipedslError(f"{error}\n(pipedsl init wrote nothing)")) from None
     for path in written:
         typer.echo(f"wrote {path}")
     if no_render:
         return
-    project_file = folder / "projects" / f"{answers.name}.py"
-    render(
-        paths=[project_file],
-        projects=folder / "projects",
-        out=folder / "generated",
-        check=False,
-        diff=False,
-        templates=None,
-    )
+    typer.echo(f"rendered {answers.name} into {folder / 'generated'}")
     typer.echo(
         "next: commit projects/, generated/ and the test; `pytest --snapshot-update` records "
         "the snapshots; `pipedsl sync` registers the jobs (docs/quickstart.md)"

@@ -89,9 +89,8 @@ def _run(loader: importlib.abc.Loader, module: ModuleType, file: Path, shown: st
         raise  # Ctrl-C (or a stop signal) while loading: the command is interrupted
     except TypeError as exc:
         line = line_in(exc, str(file.resolve()))
-        raise ProjectLoadError(
-            shown, argument_error(exc) or describe_exception(exc), line
-        ) from None
+        better = argument_error(exc, module)
+        raise ProjectLoadError(shown, better or describe_exception(exc), line) from None
     except BaseException as exc:  # CancelledError, GeneratorExit, a class of its own
         raise ProjectLoadError(
             shown, describe_exception(exc), line_in(exc, str(file.resolve()))
@@ -142,11 +141,20 @@ def _pipedsl_callable(qualname: str) -> Any:
     return None
 
 
-def argument_error(error: TypeError) -> str | None:
+def argument_error(error: TypeError, module: ModuleType | None = None) -> str | None:
     """A clearer message for a call to a pipedsl class or function with an unknown or a
-    missing argument: the arguments it takes (and the nearest to a misspelt one)."""
-    found = _CALL.search(str(error))
+    missing argument: the arguments it takes (and the nearest to a misspelt one). None when
+    the callee is not pipedsl's (``module``, the project file, defines a name of its own)."""
+    try:
+        text = str(error)
+    except Exception:
+        return None
+    found = _CALL.search(text)
     if found is None:
+        return None
+    head = found.group("callee").split(".", 1)[0]
+    own = getattr(module, head, None) if module is not None else None
+    if own is not None and not str(getattr(own, "__module__", "")).startswith("pipedsl"):
         return None
     callee = _pipedsl_callable(found.group("callee"))
     if callee is None:

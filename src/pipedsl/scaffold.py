@@ -70,7 +70,8 @@ def origin_url(folder: Path) -> str | None:
         return None
     section = re.search(r'\[remote "origin"\]([^\[]*)', text)
     found = re.search(r"^\s*url\s*=\s*(\S+)\s*$", section.group(1), re.M) if section else None
-    return found.group(1) if found else None
+    # Never a password or token a remote URL may carry: the project file would hold it.
+    return re.sub(r"://([^/@:\s]*):[^/@\s]*@", r"://\1@", found.group(1)) if found else None
 
 
 def _py(text: str) -> str:

@@ -188,7 +188,7 @@ def diff_lines(artifacts: Sequence[Artifact], out: str | Path, result: CheckResu
         old = _read_text(folder / path) if path not in result.missing else ""
         new = wanted.get(path, "")
         if old is None:
-            lines.append(f"Binary or unreadable file {out}/{path} differs")
+            lines.append(f"Binary or unreadable file {out}/{path} differs\n")
             continue
         lines += difflib.unified_diff(
             old.splitlines(keepends=True),
@@ -205,7 +205,8 @@ def _read_text(path: Path) -> str | None:
     try:
         if not stat.S_ISREG(path.lstat().st_mode):
             return None
-        return path.read_text(encoding="utf-8")
+        # Bytes decoded as they are: a CR the render would not write shows in the diff.
+        return path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -318,11 +319,14 @@ def _replace(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -
             os.umask(umask)
             staging.chmod(0o777 & ~umask)
             targets = [(_target(staging, a), a.text) for a in artifacts]
-            targets += [(staging.joinpath(*PurePosixPath(p).parts), text) for p, text in kept]
-            for folder_path in sorted({t.parent for t, _ in targets}):
+            copies = [(staging.joinpath(*PurePosixPath(p).parts), file) for p, file in kept]
+            for folder_path in sorted({t.parent for t, _ in [*targets, *copies]}):
                 folder_path.mkdir(parents=True, exist_ok=True)
             for target in targets:
                 _write_file(target)
+            for copy, original in copies:
+                # Byte for byte, with its mode: the other projects' files are not re-rendered.
+                shutil.copy2(original, copy, follow_symlinks=False)
             _write_file((staging / MARKER, MARKER_TEXT))
             with _uninterrupted():
                 _swap(staging, folder)
@@ -335,20 +339,19 @@ def _replace(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -
     return True
 
 
-def _kept(folder: Path, scope: Collection[str]) -> list[tuple[str, str]]:
-    """The files of ``folder`` outside ``scope``, as they are (regular text files only: the
-    folder holds nothing else that pipedsl wrote)."""
+def _kept(folder: Path, scope: Collection[str]) -> list[tuple[str, Path]]:
+    """The files of ``folder`` outside ``scope``, to be copied as they are (regular files only:
+    the folder holds nothing else that pipedsl wrote)."""
     kept = []
     for path, file in _existing_files(folder).items():
         if _in_scope(path, scope):
             continue
-        text = _read_text(file)
-        if text is None:
+        if not stat.S_ISREG(file.lstat().st_mode):
             raise RenderError(
-                f"{file} is not a file pipedsl wrote (not readable text); render every project "
-                "(without file arguments) to replace the whole folder"
+                f"{file} is not a regular file, so not one pipedsl wrote; render every project "
+                "(without paths) to replace the whole folder"
             )
-        kept.append((path, text))
+        kept.append((path, file))
     return kept
 
 

@@ -221,3 +221,19 @@ def str_tuple(value: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     return to_tuple(value)  # type: ignore[return-value]
+
+
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
+
+
+def no_url_password(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A URL must not carry a password or token (``https://user:token@host``): it would be
+    written into Jenkinsfiles, job definitions and logs. The message never shows it."""
+    if isinstance(value, str) and _URL_PASSWORD.match(value):
+        shown = re.sub(r"://([^/@:\s]*):[^/@\s]*@", r"://\1:***@", value)
+        raise fail(
+            instance,
+            attribute,
+            f"{shown} holds a password or token after the user name; give the URL without it "
+            "and the login as a Jenkins credential (credentials=...)",
+        )

@@ -2,22 +2,39 @@
 closed, so that one unbalanced ``}`` in a :class:`~pipedsl.Groovy` step cannot close the
 pipeline's blocks early and change what the rest of the Jenkinsfile means.
 
-The scan knows Groovy's comments (``//``, ``/* */``), strings (``'…'``, ``"…"``, ``'''…'''``,
-``\"\"\"…\"\"\"``, with backslash escapes) and the code inside a GString's ``${…}``. It does not
-read slashy strings (``/…/``): a regular expression in raw Groovy is best written as a quoted
-string.
+The scan reads the code as Groovy's lexer does: ``\\uXXXX`` escapes decoded first (Groovy
+decodes them everywhere, so ``\\u007d`` is a ``}`` and ``\\u000a`` ends a ``//`` comment);
+comments (``//``, ``/* */``); strings (``'…'``, ``"…"``, triple-quoted, with backslash escapes;
+slashy ``/…/`` where an operand may start, and dollar-slashy ``$/…/$``); and the code inside a
+GString's ``${…}``.
 """
 
 from __future__ import annotations
 
+import re
+
 _PAIRS = {")": "(", "]": "[", "}": "{"}
-_QUOTES = ("'''", '"""', "'", '"')
+_QUOTES = ("'''", '"""', "$/", "'", '"')
+_CLOSERS = {"$/": "/$"}
+_INTERPOLATING = ('"', '"""', "/", "$/")
+_MULTILINE = ("'''", '"""', "/", "$/")
+# After these (or at the start), a "/" opens a slashy string; after an operand it divides.
+_OPERAND_ENDS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$)]}'\"")
+_KEYWORD_BEFORE = re.compile(r"(?<![\w$])(return|case|in|assert|yield)\s*\Z")
+_UNICODE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u+([0-9A-Fa-f]{4})")
+
+
+def decode_unicode_escapes(code: str) -> str:
+    """``code`` as Groovy reads it: every ``\\uXXXX`` (not itself escaped) replaced by its
+    character, before anything else is read."""
+    return _UNICODE_ESCAPE.sub(lambda m: m.group(1) + chr(int(m.group(2), 16)), code)
 
 
 class _Scan:
     def __init__(self, code: str) -> None:
         self.code = code
         self.index = 0
+        self.last = ""  # the last character of code read (not white space), for "/"
         # Open brackets and strings: (what, where); "${" marks a GString's code.
         self.open: list[tuple[str, int]] = []
 
@@ -39,22 +56,33 @@ class _Scan:
             return at, f"{shown} opened at {self.where(at)} is never closed"
         return None
 
-    def _step(self) -> str | None:
+    def _comment(self) -> str | None:
+        """Skip the comment at the index: a problem, or None (also when there is none)."""
         code, i = self.code, self.index
         if code.startswith("//", i):
             end = code.find("\n", i)
             self.index = len(code) if end < 0 else end
-            return None
-        if code.startswith("/*", i):
+        elif code.startswith("/*", i):
             end = code.find("*/", i + 2)
             if end < 0:
                 return f"the comment opened at {self.where(i)} is never closed"
             self.index = end + 2
-            return None
+        return None
+
+    def _step(self) -> str | None:
+        code, i = self.code, self.index
+        if code.startswith(("//", "/*"), i):
+            return self._comment()
         for quote in _QUOTES:
-            if code.startswith(quote, i):
+            if code.startswith(quote, i) and (quote != "$/" or self._operand_may_start()):
+                self.last = quote[-1]
                 return self._string(quote)
         char = code[i]
+        if char == "/" and self._operand_may_start():
+            self.last = "/"
+            return self._string("/")
+        if not char.isspace():
+            self.last = char
         if char in "([{":
             self.open.append((char, i))
         elif char in ")]}":
@@ -71,6 +99,13 @@ class _Scan:
         self.index = i + 1
         return None
 
+    def _operand_may_start(self) -> bool:
+        """Whether what comes next is an operand (so "/" opens a slashy string), not an
+        operator after one (a division)."""
+        if self.last == "" or self.last not in _OPERAND_ENDS:
+            return True
+        return _KEYWORD_BEFORE.search(self.code, 0, self.index) is not None
+
     def _resume(self) -> str | None:
         """Back in the GString a ``${…}`` interrupted."""
         quote, start = self.open.pop()
@@ -82,14 +117,18 @@ class _Scan:
         code = self.code
         begin = self.index if start is None else start
         i = self.index + len(quote) if body is None else body
-        interpolates = quote.startswith('"')
-        multiline = len(quote) == 3
+        closer = _CLOSERS.get(quote, quote)
+        interpolates = quote in _INTERPOLATING
+        multiline = quote in _MULTILINE
         while i < len(code):
-            if code[i] == "\\":
+            if quote == "$/" and code.startswith(("$$", "$/"), i):
                 i += 2
                 continue
-            if code.startswith(quote, i):
-                self.index = i + len(quote)
+            if code[i] == "\\" and quote != "$/":
+                i += 2
+                continue
+            if code.startswith(closer, i):
+                self.index = i + len(closer)
                 return None
             if code[i] == "\n" and not multiline:
                 break
@@ -112,6 +151,7 @@ def balance_problem(code: str) -> str | None:
 
 def unbalanced_at(code: str) -> tuple[int, str] | None:
     """:func:`balance_problem` with the line (1-based) it is found on."""
+    code = decode_unicode_escapes(code)
     found = _Scan(code).problem()
     if found is None:
         return None

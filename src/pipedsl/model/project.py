@@ -141,7 +141,9 @@ class Project:
     """
 
     name: str = attrs.field(validator=DNS_LABEL)
-    repository: str = attrs.field(validator=[_REPOSITORY, _checks.carriable])
+    repository: str = attrs.field(
+        validator=[_checks.no_url_password, _REPOSITORY, _checks.carriable]
+    )
     components: tuple[Component, ...] = attrs.field(
         kw_only=True, converter=_components, validator=_checks.tuple_of(Component)
     )

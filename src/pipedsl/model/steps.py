@@ -204,7 +204,7 @@ class Git(Step):
     """``git(url:, branch:)``: check out a repository by URL. Inline jobs use it in place of
     :class:`Checkout`, since a job without an SCM has no ``scm`` to check out."""
 
-    url: str = attrs.field(validator=_checks.text(multiline=False))
+    url: str = attrs.field(validator=[_checks.no_url_password, _checks.text(multiline=False)])
     branch: str = attrs.field(validator=_checks.text(multiline=False))
     credentials: str | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_checks.CREDENTIAL_ID)

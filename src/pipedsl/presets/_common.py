@@ -95,12 +95,17 @@ def _as_argument(function: str, options: Mapping[str, object]) -> Iterator[None]
         found = _FIELD_ERROR.fullmatch(message)
         if found is None or "\n" in message:
             raise
-        for option, value in options.items():
-            if isinstance(value, str | int | float) and message.endswith(f"got {value!r}"):
-                raise ModelError(
-                    f"{function}({option}={value!r}): {found.group('rest')} (as "
-                    f"{found.group('field')})"
-                ) from None
+        # Named only when one option alone holds the value the message shows.
+        matching = [
+            (option, value)
+            for option, value in options.items()
+            if isinstance(value, str | int | float) and message.endswith(f"got {value!r}")
+        ]
+        if len(matching) == 1:
+            ((option, value),) = matching
+            raise ModelError(
+                f"{function}({option}={value!r}): {found.group('rest')} (as {found.group('field')})"
+            ) from None
         raise ModelError(f"{function}: {message}") from None
 
 

@@ -108,13 +108,22 @@ def _check_headers(instance: object, attribute: attrs.Attribute[Any], value: Any
 
 
 _EXPIRES = _checks.matches(
-    r"[0-9]+(ms|s|m|h|d|w|M|y)|off|epoch|max", "a duration such as '30d' or '1h', or 'max', 'off'"
+    r"[0-9]{1,6}(ms|s|m|h|d|w|M|y)|off|epoch|max",
+    "a duration such as '30d' or '1h' (at most 6 digits), or 'max', 'off'",
 )
-_SIZE = _checks.matches(r"[0-9]+[kKmMgG]?", "a size such as '10m' or '512k' ('0': no limit)")
+_SIZE = _checks.matches(
+    r"[0-9]{1,6}[kKmMgG]?", "a size such as '10m' or '512k' ('0': no limit; at most 6 digits)"
+)
 _CONTENT_TYPE = _checks.matches(
     r"[a-z]+/[a-zA-Z0-9.+-]+", "a media type such as 'text/plain' or 'application/json'"
 )
 _REDIRECTS = (301, 302, 303, 307, 308)
+_WEEK = 7 * 24 * 3600
+
+
+def _timeout(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _WEEK:
+        raise _checks.fail(instance, attribute, f"expected seconds 1-{_WEEK}, got {value!r}")
 
 
 @attrs.frozen
@@ -128,7 +137,7 @@ class Proxy:
     strip_prefix: bool = attrs.field(
         default=False, kw_only=True, validator=_checks.instance_of(bool)
     )
-    timeout_seconds: int = attrs.field(default=3600, kw_only=True, validator=_checks.positive_int)
+    timeout_seconds: int = attrs.field(default=3600, kw_only=True, validator=_timeout)
     """How long a response may take (long, for websockets and server-sent events)."""
     max_body: str | None = attrs.field(
         default=None, kw_only=True, validator=_checks.optional(_SIZE)
