@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipedsl.importer import ImportResult, import_jenkinsfiles
 from tests.test_import import lines_of, render_source
 
@@ -286,3 +288,52 @@ def test_triggers_move_to_the_job() -> None:
         "push trigger",
     ]
     assert 'triggers=Triggers(cron="H 4 * * 1-5")' in result.source
+
+
+SECRET = "Hunter2xyz"  # noqa: S105  (a made-up secret the import must never copy)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        f"withEnv(['DB_PASSWORD={SECRET}']) {{ sh './run.sh' }}",
+        f"sh 'export DB_PASSWORD={SECRET} && ./run.sh'",
+        f"sh 'env DB_PASSWORD={SECRET} ./run.sh'",
+        f"sh 'sshpass -p {SECRET} ssh deploy@host'",
+        f"sh 'curl -u admin:{SECRET} https://example.com'",
+        f"sh 'git push https://bot:{SECRET}@example.com/r.git'",
+        f"sh 'helm upgrade app ./chart --set db.password={SECRET}'",
+        f"sh 'kubectl create secret generic s --from-literal=password={SECRET}'",
+        f"script {{ def pw = '{SECRET}'; sh \"./deploy.sh ${{pw}}\" }}",
+        f"sh '''\n./prepare\nDB_PASSWORD={SECRET} ./migrate | tee log\n'''",
+    ],
+)
+def test_a_secret_in_a_step_kept_as_written_is_never_copied(steps: str, tmp_path: Path) -> None:
+    result = run(jenkinsfile(f"                {steps}\n"), tmp_path)
+    assert SECRET not in result.source
+    assert not [line for line in result.report if SECRET in str(line)]
+    (line,) = [line for line in result.report if "holding a secret" in line.what]
+    assert line.kind == "raw"
+    assert "this step held a secret" in result.source
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        f'DB_PASSWORD = "{SECRET}${{env.SUFFIX}}"',
+        "DB_PASSWORD = 'Hunter' + '2xyz'",
+        f"DB_PASSWORD = \"${{'{SECRET}'}}\"",
+        f"DB_PWD = '{SECRET}'",
+        f"NPM_AUTH = '{SECRET}'",
+        "DB_PASSWORD = 98765432",
+    ],
+)
+def test_a_secret_environment_value_of_any_form_becomes_a_credential(
+    entry: str, tmp_path: Path
+) -> None:
+    result = run(
+        jenkinsfile("                sh 'make'\n", environment=f"        {entry}\n"), tmp_path
+    )
+    for leaked in (SECRET, "Hunter", "2xyz", "98765432"):
+        assert leaked not in result.source
+        assert not [line for line in result.report if leaked in str(line)]

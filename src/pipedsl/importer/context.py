@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import textwrap
 
 from pipedsl.errors import PipedslError
@@ -9,9 +11,7 @@ from pipedsl.importer.parse import Assign, Call, Expr, GStr, Other, Ref, Str, Va
 from pipedsl.importer.report import Kind, ReportLine
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import DockerHub, Image, Registry, Repository
-from pipedsl.model.steps import (
-    Groovy,
-)
+from pipedsl.model.steps import Groovy, Sh, Step
 from pipedsl.model.values import GroovyExpr, GString
 
 POST_CONDITIONS = (
@@ -33,17 +33,71 @@ BUILD_NUMBER_NAMES = frozenset(
 )
 
 
-SECRET_WORDS = ("PASSWORD", "PASSWD", "PASS", "PW", "SECRET", "TOKEN", "APIKEY", "API_KEY")
+SECRET_WORDS = (
+    "PASSWORD", "PASSWD", "PASS", "PW", "PWD", "SECRET", "TOKEN", "APIKEY", "API_KEY", "AUTH",
+)  # fmt: skip
 
 
 DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
 def is_secret_name(name: str) -> bool:
-    """A variable name that says it holds a secret (``dockerhubpw``, ``DB_PASSWORD``)."""
+    """A variable name that says it holds a secret (``dockerhubpw``, ``DB_PASSWORD``,
+    ``DB_PWD``, ``NPM_AUTH``; not the shell's ``PWD``)."""
     upper = name.upper()
+    if upper in ("PWD", "OLDPWD"):
+        return False
     parts = upper.replace("-", "_").split("_")
     return any(w in parts or upper.endswith(w) for w in SECRET_WORDS)
+
+
+def _literal_code(code: str) -> bool:
+    return code.strip().isdigit() or "'" in code or '"' in code
+
+
+def holds_literal(value: object) -> bool:
+    """Whether a value has text written into the Jenkinsfile: a non-empty string, a GString
+    with literal parts (or a quoted literal inside ``${}``), a number, a concatenation of
+    quoted strings. For a secret's name, any of these is the secret, written down."""
+    if isinstance(value, Str):
+        return bool(value.value)
+    if isinstance(value, GStr):
+        return any(
+            (isinstance(part, str) and part.strip())
+            or (isinstance(part, Expr) and _literal_code(part.code))
+            for part in value.parts
+        )
+    if isinstance(value, Ref):
+        return _literal_code(value.code)
+    return False
+
+
+_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*['\"]?(?![$'\"\s])")
+_SECRET_FORMS = (
+    (re.compile(r"sshpass\s+-p\s*(?!\$)\S"), "sshpass -p"),
+    (re.compile(r"(?:\s-u|--user)[=\s]+[^\s:'\"]+:(?![$\s])\S"), "a user:password option"),
+    (
+        re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:'\"]+:(?!\$)[^/@\s'\"]+@"),
+        "a password in a URL",
+    ),
+    (
+        re.compile(r"(?i)--from-literal=[^=\s]*(?:pass|token|secret|key)[^=\s]*=(?![$\s])"),
+        "kubectl --from-literal",
+    ),
+    (re.compile(r"(?i)bearer\s+(?![$\s])[A-Za-z0-9._~+/=-]{8,}"), "a bearer token"),
+)
+
+
+def secret_in_text(text: str) -> str | None:
+    """What kind of secret literal ``text`` (a command or Groovy kept as written) holds, never
+    the secret itself; None when it holds none that the importer can tell."""
+    for found in _ASSIGNED.finditer(text):
+        if is_secret_name(found.group(1)):
+            return f"a literal assigned to {found.group(1)}"
+    for pattern, kind in _SECRET_FORMS:
+        if pattern.search(text):
+            return kind
+    return None
 
 
 class Context:
@@ -82,8 +136,38 @@ class Context:
         """Add a report line for this file."""
         self.report.append(ReportLine(self.path, line, kind, what, why))
 
-    def raw_step(self, code: str, line: int, why: str, *, what: str | None = None) -> Groovy:
-        """A marked raw Groovy step, reported and commented."""
+    def secret_step(self, line: int, kind: str, head: str) -> Sh:
+        """In place of a step kept as written that holds a secret: a step that fails saying
+        so. The secret is never copied, into the project file or the report."""
+        self.note(
+            line,
+            "raw",
+            f"{head} holding a secret ({kind})",
+            "replaced by a step that fails saying so, so the secret is never copied: move it to "
+            "a Jenkins credential and write the step with WithCredentials",
+        )
+        message = (
+            f"pipedsl import: {self.path}:{line}: this step held a secret ({kind}) and was not "
+            "imported; move the secret to a Jenkins credential and write the step with "
+            "WithCredentials"
+        )
+        return Sh(f"echo {shlex.quote(message)} >&2; exit 1")
+
+    def guarded_sh(self, text: str, line: int, **options: str) -> Sh:
+        """``sh`` of ``text``, unless it holds a secret literal (see :meth:`secret_step`)."""
+        kind = secret_in_text(text)
+        if kind is not None:
+            return self.secret_step(line, kind, "sh")
+        return Sh(text, **options)
+
+    def raw_step(self, code: str, line: int, why: str, *, what: str | None = None) -> Step:
+        """A marked raw Groovy step, reported and commented (a failing step in its place when
+        it holds a secret literal)."""
+        kind = secret_in_text(code)
+        if kind is not None:
+            self.raw += 1
+            head = code.strip().split("(", 1)[0].split()[0] if code.strip() else "step"
+            return self.secret_step(line, kind, head[:30])
         first, _, rest = code.strip().partition("\n")
         step = Groovy(f"{first}\n{textwrap.dedent(rest)}" if rest else first)
         if what is None:

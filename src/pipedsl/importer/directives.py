@@ -6,7 +6,14 @@ import shlex
 from typing import Any
 
 from pipedsl.errors import PipedslError
-from pipedsl.importer.context import Context, first_line, is_secret_name, line_of, reads
+from pipedsl.importer.context import (
+    Context,
+    first_line,
+    holds_literal,
+    is_secret_name,
+    line_of,
+    reads,
+)
 from pipedsl.importer.parse import Assign, Call, ListV, Ref, Str
 from pipedsl.model.agents import Agent
 from pipedsl.model.credentials import Credential
@@ -58,7 +65,7 @@ def read_environment(ctx: Context, pipeline: Call) -> None:
                     ctx.bound[f"{entry.name}_PSW"] = ctx.bound[f"{entry.name}_USR"] = login
                     ctx.bound[f"__login__{entry.name}_PSW"] = login
             ctx.env_lines[entry.name] = entry.line
-            if isinstance(entry.value, Str) and entry.value.value and is_secret_name(entry.name):
+            if holds_literal(entry.value) and is_secret_name(entry.name):
                 ctx.secret_env[entry.name] = entry.name.lower().replace("_", "-")
         else:
             ctx.note(line_of(entry), "dropped", first_line(entry), "not an environment entry")
@@ -70,7 +77,7 @@ def keep_variable(ctx: Context, entry: Assign) -> bool:
     if entry.name in RESERVED_ENV:
         _reserved(ctx, entry.name, entry.line)
         return False
-    if isinstance(entry.value, Str) and entry.value.value and is_secret_name(entry.name):
+    if holds_literal(entry.value) and is_secret_name(entry.name):
         ident = entry.name.lower().replace("_", "-")
         ctx.secret_env[entry.name] = ident
         ctx.note(

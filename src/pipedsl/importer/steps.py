@@ -313,7 +313,7 @@ def _sh(ctx: Context, call: Call) -> list[Step]:
     lines = [ln.strip() for ln in script.strip().split("\n") if ln.strip()]
     commands = [shell.split_command(ln) for ln in lines]
     if len(lines) > 1 and not all(c.words and c.directory is None for c in commands):
-        return counted(ctx, [Sh(script.strip())])
+        return counted(ctx, [ctx.guarded_sh(script.strip(), call.line)])
     out: list[Step] = []
     for command in commands:
         out += _command(ctx, command, call.line)
@@ -357,7 +357,10 @@ def _command(ctx: Context, command: shell.Command, line: int) -> list[Step]:
             return _bound(ctx, rewritten, bindings, line)
     if words is not None:
         typed = _typed_command(ctx, words, line)
-        steps = typed if typed is not None else [Sh(command.text)]
+        steps = typed if typed is not None else [ctx.guarded_sh(command.text, line)]
+    if steps == [Sh(command.text)]:
+        # Kept as written: never with a secret literal in it.
+        steps = [ctx.guarded_sh(command.text, line)]
     if command.directory is not None:
         return [Dir(command.directory, steps)] if command.directory not in (".", "") else steps
     return steps
