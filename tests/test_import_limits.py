@@ -92,3 +92,18 @@ def test_an_unreadable_condition_under_not_keeps_the_stage_from_running() -> Non
         "pipedsl",
     ]
     assert 'when=When(not_=When(expression=GroovyExpr("true")))' in result.source
+
+
+def test_a_slashy_regex_is_read_and_kept() -> None:
+    text = (
+        "pipeline {\n    agent any\n    stages {\n        stage('Release') {\n"
+        '            when { expression { env.BRANCH_NAME ==~ /release-[^"]*/ } }\n'
+        "            steps {\n"
+        "                git branch: 'main', url: 'https://github.com/acme/app.git'\n"
+        "                sh 'make'\n            }\n        }\n    }\n}\n"
+    )
+    result = import_jenkinsfiles([("Jenkinsfile", text)], project="p")
+    assert (
+        "When(expression=GroovyExpr('env.BRANCH_NAME ==~ /release-[^\"]*/'))" in (result.source)
+        or 'When(expression=GroovyExpr("env.BRANCH_NAME ==~ /release-[^\\"]*/"))' in result.source
+    )

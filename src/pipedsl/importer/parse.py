@@ -17,7 +17,7 @@ import tree_sitter
 import tree_sitter_groovy
 
 from pipedsl.importer.report import ImportRefused
-from pipedsl.model._groovy import unbalanced_at
+from pipedsl.model._groovy import slashy_strings, unbalanced_at
 
 _LANGUAGE = tree_sitter.Language(tree_sitter_groovy.language())
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
@@ -190,7 +190,7 @@ def _readable(text: str) -> str:
     (so every offset stays, and the reader takes the text itself from the original): each
     empty single-quoted string ``''`` as ``""``, the Elvis operator ``?:`` as ``||``, and a
     ``return`` that opens a closure (``expression { return x }``, which is ``{ x }``) as
-    spaces.
+    spaces; a slashy string as a double-quoted one.
 
     A scan of Groovy's lexical states (as :mod:`pipedsl.model._groovy`'s): ``''`` inside a string or comment, or opening
     ``'''``, is left alone."""
@@ -226,7 +226,20 @@ def _readable(text: str) -> str:
             i += 1
         else:
             i += 1
+    _unslash(text, out)
     return "".join(out)
+
+
+def _unslash(text: str, out: list[str]) -> None:
+    """Slashy strings of ``text`` respelled in ``out`` as double-quoted ones of the same
+    length (the grammar reads no slashy strings): the delimiters, and a double quote inside
+    made a single one."""
+    for start, end, quote in slashy_strings(text):
+        for j in range(start + len(quote), end - len(quote)):
+            if out[j] == '"':
+                out[j] = "'"
+        out[start : start + len(quote)] = list(" " * (len(quote) - 1) + '"')
+        out[end - len(quote) : end] = list('"' + " " * (len(quote) - 1))
 
 
 def _first_problem(node: tree_sitter.Node) -> tuple[int, str] | None:

@@ -37,6 +37,8 @@ class _Scan:
         self.last = ""  # the last character of code read (not white space), for "/"
         # Open brackets and strings: (what, where); "${" marks a GString's code.
         self.open: list[tuple[str, int]] = []
+        # Strings read: (start, end, opening quote).
+        self.spans: list[tuple[int, int, str]] = []
 
     def where(self, index: int) -> str:
         line = self.code.count("\n", 0, index) + 1
@@ -129,6 +131,7 @@ class _Scan:
                 continue
             if code.startswith(closer, i):
                 self.index = i + len(closer)
+                self.spans.append((begin, self.index, quote))
                 return None
             if code[i] == "\n" and not multiline:
                 break
@@ -157,3 +160,12 @@ def unbalanced_at(code: str) -> tuple[int, str] | None:
         return None
     index, message = found
     return code.count("\n", 0, index) + 1, message
+
+
+def slashy_strings(code: str) -> list[tuple[int, int, str]]:
+    """Where ``code`` (read as is, escapes not decoded) has slashy (``/…/``) and dollar-slashy
+    (``$/…/$``) strings: (start, end, opening quote), for tools that must tell them from
+    division (the importer's parser does not read them)."""
+    scan = _Scan(code)
+    scan.problem()
+    return [span for span in scan.spans if span[2] in ("/", "$/")]
