@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipedsl import Container, DockerHub, ModelError, Stage, nginx_frontend, spring_boot_service
+from pipedsl import (
+    BlueGreen,
+    Container,
+    DockerHub,
+    ModelError,
+    Restart,
+    SshServer,
+    Stage,
+    nginx_frontend,
+    spring_boot_service,
+)
 from pipedsl.cli import app
 
 runner = CliRunner()
@@ -69,3 +79,20 @@ def test_a_misspelt_or_missing_argument_lists_the_allowed_ones(
     assert result.output.startswith("error: ")
     assert f"typo.py:3: {message}" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: BlueGreen(SshServer("master")),  # type: ignore[arg-type]
+         "BlueGreen.kubectl: a blue/green deploy (a Service switched between colours) is not "
+         "supported with SshServer SshServer(config_name='master', remote_root=None): it needs "
+         "kubectl on the agent"),
+        (lambda: Restart(SshServer("master")),  # type: ignore[arg-type]
+         "Restart.kubectl: a restart (kubectl rollout restart) is not supported with SshServer"),
+    ],
+)  # fmt: skip
+def test_a_deploy_target_that_cannot_do_what_was_asked_says_so(build: Any, message: str) -> None:
+    with pytest.raises(ModelError) as caught:
+        build()
+    assert str(caught.value).startswith(message)

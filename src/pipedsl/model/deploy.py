@@ -135,6 +135,24 @@ class GitOps:
         return f"GitOps ({self.repository} {self.branch}:{self.path})"
 
 
+def _kubectl_only(what: str) -> _checks.Validator:
+    """The target of a deploy only ``kubectl`` on the agent can do: another target is refused
+    saying why, not only by its type."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, Kubectl):
+            return
+        raise _checks.fail(
+            instance,
+            attribute,
+            f"{what} is not supported with {type(value).__name__} {value!r}: it needs kubectl "
+            "on the agent and the cluster's answers; give Kubectl(Credential.secret_file(...)) "
+            "or Kubectl.in_cluster()",
+        )
+
+    return check
+
+
 @attrs.frozen(cache_hash=True)
 class Restart:
     """Apply the manifests, then restart the component's workloads (``kubectl rollout
@@ -142,7 +160,7 @@ class Restart:
     restart re-pulls. Only an image whose tag has no per-build placeholder may be deployed so;
     every other image is pinned by the other targets."""
 
-    kubectl: Kubectl = attrs.field(validator=_checks.instance_of(Kubectl))
+    kubectl: Kubectl = attrs.field(validator=_kubectl_only("a restart (kubectl rollout restart)"))
 
     @property
     def label(self) -> str:
@@ -158,7 +176,9 @@ class BlueGreen:
     The previous colour keeps running its image, for a rollback in one command (printed by
     the deploy, see docs/deploy.md)."""
 
-    kubectl: Kubectl = attrs.field(validator=_checks.instance_of(Kubectl))
+    kubectl: Kubectl = attrs.field(
+        validator=_kubectl_only("a blue/green deploy (a Service switched between colours)")
+    )
 
     @property
     def label(self) -> str:
