@@ -173,6 +173,55 @@ _PROJECTS_HELP = (
 )
 
 
+# Options several commands share, typed once.
+ProjectsOption = Annotated[
+    Path | None,
+    typer.Option(help=_PROJECTS_HELP, file_okay=False, metavar="DIR", show_default=False),
+]
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Project files (or folders of them); default: every project in --projects. Only "
+        "their projects' subfolders of the output are concerned.",
+        show_default=False,
+        metavar="PATH...",
+    ),
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Jenkins URL (env PIPEDSL_JENKINS_URL; default http://localhost:14149).",
+        metavar="URL",
+    ),
+]
+UserOption = Annotated[
+    str | None, typer.Option(help="Jenkins user (env PIPEDSL_JENKINS_USER).", metavar="NAME")
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Jenkins API token (env PIPEDSL_JENKINS_TOKEN; prefer it, or --config).",
+        metavar="TOKEN",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="TOML file with a jenkins table (url, user, token) and a github table (api, token).",
+        dir_okay=False,
+        metavar="FILE",
+    ),
+]
+TemplatesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="Folder of templates overriding the built-in ones, as given to `pipedsl render` "
+        "(repeatable).",
+        metavar="DIR",
+    ),
+]
+
+
 @app.command()
 def render(
     paths: Annotated[
@@ -184,10 +233,7 @@ def render(
             metavar="PATH...",
         ),
     ] = None,
-    projects: Annotated[
-        Path | None,
-        typer.Option(help=_PROJECTS_HELP, file_okay=False, metavar="DIR", show_default=False),
-    ] = None,
+    projects: ProjectsOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -204,12 +250,7 @@ def render(
         bool,
         typer.Option("--diff", help="With --check: also print a unified diff of what differs."),
     ] = False,
-    templates: Annotated[
-        list[Path] | None,
-        typer.Option(
-            help="Folder of templates overriding the built-in ones (repeatable).", metavar="DIR"
-        ),
-    ] = None,
+    templates: TemplatesOption = None,
 ) -> None:
     """Render every project in PROJECTS (or the PATHS given) into OUT.
 
@@ -261,35 +302,11 @@ def render(
 
 @app.command()
 def sync(
-    projects: Annotated[
-        Path | None,
-        typer.Option(help=_PROJECTS_HELP, file_okay=False, metavar="DIR", show_default=False),
-    ] = None,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            help="Jenkins URL (env PIPEDSL_JENKINS_URL; default http://localhost:14149).",
-            metavar="URL",
-        ),
-    ] = None,
-    user: Annotated[
-        str | None, typer.Option(help="Jenkins user (env PIPEDSL_JENKINS_USER).", metavar="NAME")
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            help="Jenkins API token (env PIPEDSL_JENKINS_TOKEN; prefer it, or --config).",
-            metavar="TOKEN",
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="TOML file with a jenkins table (url, user, token) and a github table (api, token).",
-            dir_okay=False,
-            metavar="FILE",
-        ),
-    ] = None,
+    projects: ProjectsOption = None,
+    url: UrlOption = None,
+    user: UserOption = None,
+    token: TokenOption = None,
+    config: ConfigOption = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -348,12 +365,7 @@ def sync(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also list unchanged jobs and count requests.")
     ] = False,
-    templates: Annotated[
-        list[Path] | None,
-        typer.Option(
-            help="Template folders, as given to `pipedsl render` (repeatable).", metavar="DIR"
-        ),
-    ] = None,
+    templates: TemplatesOption = None,
     offline: Annotated[
         bool,
         typer.Option(
@@ -709,38 +721,12 @@ def _import(
 
 @app.command()
 def lint(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Project files (or folders of them); default: every project in --projects.",
-            show_default=False,
-            metavar="PATH...",
-        ),
-    ] = None,
-    projects: Annotated[
-        Path | None,
-        typer.Option(help=_PROJECTS_HELP, file_okay=False, metavar="DIR", show_default=False),
-    ] = None,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            help="Jenkins URL (env PIPEDSL_JENKINS_URL; default http://localhost:14149).",
-            metavar="URL",
-        ),
-    ] = None,
-    user: Annotated[
-        str | None, typer.Option(help="Jenkins user (env PIPEDSL_JENKINS_USER).", metavar="NAME")
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(help="Jenkins API token (env PIPEDSL_JENKINS_TOKEN).", metavar="TOKEN"),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="TOML file with a jenkins table, as for sync.", dir_okay=False, metavar="FILE"
-        ),
-    ] = None,
+    paths: PathsArgument = None,
+    projects: ProjectsOption = None,
+    url: UrlOption = None,
+    user: UserOption = None,
+    token: TokenOption = None,
+    config: ConfigOption = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Ask no Jenkins: compile with the local groovy only.")
     ] = False,
@@ -750,12 +736,7 @@ def lint(
     timeout: Annotated[
         float, typer.Option(min=0.01, help="Seconds to wait for each answer.", metavar="SECONDS")
     ] = 30.0,
-    templates: Annotated[
-        list[Path] | None,
-        typer.Option(
-            help="Template folders, as given to `pipedsl render` (repeatable).", metavar="DIR"
-        ),
-    ] = None,
+    templates: TemplatesOption = None,
 ) -> None:
     """Check every rendered Jenkinsfile with the team's Jenkins (its declarative linter, which
     knows its plugins and tool installations) and, where a `groovy` command is installed, by

@@ -222,16 +222,13 @@ def find_project_files(directory: str | Path) -> list[Path]:
 def load_projects(directory: str | Path) -> list[Project]:
     """Every project in ``directory``; all files are tried and every failure reported."""
     projects: list[Project] = []
-    errors: list[ProjectLoadError] = []
+    errors: list[PipedslError] = []
     for file in find_project_files(directory):
         try:
             projects.append(load_project(file))
         except ProjectLoadError as exc:
             errors.append(exc)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise PipedslError("\n".join(str(e) for e in errors))
+    _raise_all(errors)
     if not projects:
         raise ProjectLoadError(str(directory), "contains no project files (*.py)")
     return projects
@@ -263,8 +260,13 @@ def load_paths(paths: Sequence[str | Path]) -> list[Project]:
                 projects.append(load_project(path))
         except PipedslError as exc:
             errors.append(exc)
+    _raise_all(errors)
+    return projects
+
+
+def _raise_all(errors: Sequence[PipedslError]) -> None:
+    """Every load failure at once: the one error as it is, several as one, a line each."""
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise PipedslError("\n".join(str(e) for e in errors))
-    return projects

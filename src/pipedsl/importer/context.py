@@ -11,21 +11,11 @@ from pipedsl.importer.parse import Assign, Call, Expr, GStr, Other, Ref, Str, Va
 from pipedsl.importer.report import Kind, ReportLine
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import DockerHub, Image, Registry, Repository
+from pipedsl.model.pipeline import POST_CONDITIONS as MODEL_POST_CONDITIONS
 from pipedsl.model.steps import Groovy, Sh, Step
 from pipedsl.model.values import GroovyExpr, GString
 
-POST_CONDITIONS = (
-    "always",
-    "changed",
-    "fixed",
-    "regression",
-    "aborted",
-    "failure",
-    "success",
-    "unstable",
-    "unsuccessful",
-    "cleanup",
-)
+POST_CONDITIONS = MODEL_POST_CONDITIONS
 
 
 BUILD_NUMBER_NAMES = frozenset(
