@@ -191,3 +191,9 @@ def test_rendering_a_folder_of_projects_leaves_the_others_byte_for_byte(reposito
     assert diff.returncode == 1
     assert "--- a/lat32t/jenkins/SETUP.md\n+++ b/lat32t/jenkins/SETUP.md\n" in diff.stdout
     assert "-line1" in diff.stdout
+
+
+def test_a_project_named_twice_renders_once(repository: Path) -> None:
+    done = _cli("render", "--check", "projects/kinds.py", "projects", cwd=repository)
+    assert done.returncode == 0, done.stderr
+    assert "defined by both" not in done.stderr

@@ -198,3 +198,10 @@ def test_a_password_in_a_repository_url_is_refused_without_showing_it() -> None:
         "Project.repository: https://bot:***@github.com/acme/shop.git holds a password or token"
     )
     assert "s3cr3t" not in str(caught.value)
+
+
+def test_no_answers_in_a_terminal_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", "--dir", str(tmp_path), "--ask"], input="")
+    assert result.exit_code == 2
+    assert "error: pipedsl init: no answer (input ended); nothing written" in result.output
+    assert not (tmp_path / "projects").exists()

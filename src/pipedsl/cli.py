@@ -511,19 +511,14 @@ def init(
 
     if ask is None:
         ask = sys.stdin.isatty()
-    if ask:
-        name = name or typer.prompt("Project name", default=default_name(folder))
-        repository = repository or typer.prompt(
-            "Git URL of the repository", default=origin_url(folder) or ""
-        )
-        backend = typer.prompt("Backend build (maven, gradle, none)", default=backend)
-        frontend = typer.prompt("Frontend build (npm, pnpm, yarn, none)", default=frontend)
-        registry = typer.prompt(
-            "Image registry (dockerhub:ORG/REPO or HOST[/NAMESPACE])",
-            default=registry or f"dockerhub:{name}/{name}",
-        )
-        deploy = typer.prompt("Deploy target (kubectl, ssh, none)", default=deploy)
-        slack = slack or typer.prompt("Slack channel (empty: none)", default="") or None
+    try:
+        if ask:
+            name, repository, backend, frontend, registry, deploy, slack = _ask(
+                folder, name, repository, backend, frontend, registry, deploy, slack
+            )
+    except typer.Abort:
+        typer.echo("error: pipedsl init: no answer (input ended); nothing written", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
     try:
         repository = repository or origin_url(folder)
         if not repository:
@@ -717,6 +712,34 @@ def _import(
     staging.write_text(result.source, encoding="utf-8")
     staging.replace(target)
     return target, result
+
+
+def _ask(
+    folder: Path,
+    name: str | None,
+    repository: str | None,
+    backend: str,
+    frontend: str,
+    registry: str,
+    deploy: str,
+    slack: str | None,
+) -> tuple[str, str, str, str, str, str, str | None]:
+    """``pipedsl init``'s questions, in a terminal."""
+    from pipedsl.scaffold import default_name, origin_url
+
+    name = name or typer.prompt("Project name", default=default_name(folder))
+    repository = repository or typer.prompt(
+        "Git URL of the repository", default=origin_url(folder) or ""
+    )
+    backend = typer.prompt("Backend build (maven, gradle, none)", default=backend)
+    frontend = typer.prompt("Frontend build (npm, pnpm, yarn, none)", default=frontend)
+    registry = typer.prompt(
+        "Image registry (dockerhub:ORG/REPO or HOST[/NAMESPACE])",
+        default=registry or f"dockerhub:{name}/{name}",
+    )
+    deploy = typer.prompt("Deploy target (kubectl, ssh, none)", default=deploy)
+    slack = slack or typer.prompt("Slack channel (empty: none)", default="") or None
+    return name, repository, backend, frontend, registry, deploy, slack
 
 
 @app.command()

@@ -252,12 +252,20 @@ def load_paths(paths: Sequence[str | Path]) -> list[Project]:
     reported, as :func:`load_projects` does."""
     projects: list[Project] = []
     errors: list[PipedslError] = []
+    files: dict[Path, Path] = {}  # a file named twice (itself and in its folder) loads once
     for path in paths:
         try:
-            if Path(path).is_dir():
-                projects += load_projects(path)
-            else:
-                projects.append(load_project(path))
+            found = find_project_files(path) if Path(path).is_dir() else [Path(path)]
+            if Path(path).is_dir() and not found:
+                raise ProjectLoadError(str(path), "contains no project files (*.py)")
+        except PipedslError as exc:
+            errors.append(exc)
+            continue
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    for file in files.values():
+        try:
+            projects.append(load_project(file))
         except PipedslError as exc:
             errors.append(exc)
     _raise_all(errors)
