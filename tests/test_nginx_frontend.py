@@ -183,6 +183,10 @@ def test_values_nginx_cannot_carry_are_refused(value: str, error: str) -> None:
         (lambda: Proxy(object(), max_body="lots"),
          "Proxy.max_body: 'lots' is not allowed: a size such as '10m' or '512k' ('0': no limit; at "
          "most 6 digits)"),
+        (lambda: NginxLocation("/x", headers=5),
+         "NginxLocation.headers: expected a dict of header names to values, got 5"),
+        (lambda: NginxLocation("/x", headers=["XY"]),
+         "NginxLocation.headers: expected a dict of header names to values, got ('XY',)"),
         (lambda: Proxy(object(), timeout_seconds=10**20),
          "Proxy.timeout_seconds: expected seconds 1-604800, got 100000000000000000000"),
     ],

@@ -81,8 +81,12 @@ def _check_path(instance: object, attribute: attrs.Attribute[Any], value: object
 _HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 
 
-def _header_problem(headers: Sequence[tuple[object, object]]) -> str | None:
+def _header_problem(headers: object) -> str | None:
     """What is wrong with these (name, value) pairs for ``add_header``, or None."""
+    if not isinstance(headers, tuple | list) or not all(
+        isinstance(pair, tuple) and len(pair) == 2 for pair in headers
+    ):
+        return f"expected a dict of header names to values, got {headers!r}"
     for name, text in headers:
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             return (
