@@ -107,3 +107,12 @@ def test_a_slashy_regex_is_read_and_kept() -> None:
         "When(expression=GroovyExpr('env.BRANCH_NAME ==~ /release-[^\"]*/'))" in (result.source)
         or 'When(expression=GroovyExpr("env.BRANCH_NAME ==~ /release-[^\\"]*/"))' in result.source
     )
+
+
+def test_the_project_file_parses_whatever_the_jenkinsfiles_are_called() -> None:
+    text = (
+        Path(__file__).parent / "fixtures" / "jenkinsfiles" / "seed" / "backend.Jenkinsfile"
+    ).read_text()
+    result = import_jenkinsfiles([('odd"""name\\x.Jenkinsfile', text)], project="p")
+    compile(result.source, "p.py", "exec")
+    assert '"""' not in result.source.split('"""', 2)[1]

@@ -189,14 +189,26 @@ def _source(
     options.append(("components", Node("", tuple((None, v, None) for v in variables), "[]"), None))
     final = statement("project", Node(writer.name("Project"), tuple(options)))
     shared = [statement(n, out, c) for n, out, c in writer.definitions]
-    listed = "".join(f"- {path}\n" for path in paths)
+    # Paths as plain text in the docstring: no quote or backslash can end it early.
+    listed = "".join(f"- {_plain(path)}\n" for path in paths)
     docstring = (
         f'"""Imported by `pipedsl import` from\n\n{listed}\n'
         "Review the import report: every raw step below is marked `# pipedsl import:`.\n"
         '"""'
     )
     blocks = [docstring, imports(writer.names), *shared, *bodies, final]
-    return "\n\n".join(blocks) + "\n"
+    source = "\n\n".join(blocks) + "\n"
+    try:
+        compile(source, f"projects/{project}.py", "exec")
+    except (SyntaxError, ValueError) as exc:  # a defect of the emitter: never written
+        raise ImportRefused(
+            f"the project file the import would write does not parse ({exc}); please report it"
+        ) from None
+    return source
+
+
+def _plain(path: str) -> str:
+    return "".join(c if c.isprintable() and c not in '\\"' else "?" for c in path)
 
 
 def audit(files: Sequence[tuple[str, str]]) -> list[AuditRow]:
