@@ -27,7 +27,15 @@ from pipedsl.errors import (
 )
 from pipedsl.model.project import Project
 
-__all__ = ["find_project_files", "load_project", "load_projects"]
+__all__ = [
+    "PROJECTS_FOLDER",
+    "argument_error",
+    "find_project_files",
+    "find_repository_root",
+    "load_paths",
+    "load_project",
+    "load_projects",
+]
 
 
 def _display(path: Path) -> str:
