@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from pipedsl import (
+    ClaimTemplate,
     ClusterRole,
     Container,
     ContainerPort,
@@ -49,6 +50,7 @@ from pipedsl import (
     Service,
     ServiceAccount,
     StorageClass,
+    VolumeMount,
     render_project,
     spring_boot_backend,
 )
@@ -268,6 +270,30 @@ PORT = ContainerPort("http", 8080)
             lambda: SecretVolume("v", Secret("s", keys=["a"]), items={"a": "../a"}),
             "SecretVolume.items: '../a' is not allowed: a relative file path without '..' such "
             "as 'tls/cert.pem'",
+        ),
+        (
+            lambda: Job(
+                "j",
+                [
+                    Container(
+                        "c", IMAGE, mounts=[VolumeMount(ClaimTemplate("d", storage="1Gi"), "/d")]
+                    )
+                ],
+            ),
+            "Job 'j': ClaimTemplate 'd' is for StatefulSets; mount a ClaimVolume of a "
+            "PersistentVolumeClaim instead",
+        ),
+        (
+            lambda: CronJob(
+                "c",
+                [
+                    Container(
+                        "c", IMAGE, mounts=[VolumeMount(ClaimTemplate("d", storage="1Gi"), "/d")]
+                    )
+                ],
+                schedule="@daily",
+            ),
+            "CronJob 'c': ClaimTemplate 'd' is for StatefulSets",
         ),
         (
             lambda: Job("j", [Container("c", IMAGE)], restart_policy="Always"),

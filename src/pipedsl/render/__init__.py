@@ -136,16 +136,22 @@ def render_project(
     for result in results:
         if result.error is not None:
             raise result.error
-    return _project_files(project, results, sharing, kinds)
+    runtimes = [r for c in project.components for _, r in known.get(c.name, ())]
+    return _project_files(project, results, sharing, kinds, runtimes)
 
 
 def _project_files(
-    project: Project, results: list[_Rendered], sharing: Shared, kinds: Collection[str] | None
+    project: Project,
+    results: list[_Rendered],
+    sharing: Shared,
+    kinds: Collection[str] | None,
+    runtimes: Sequence[Runtime],
 ) -> list[Artifact]:
     """The components' files with the project's own (setup files, backing services' and shared
     manifests), every secret found reported at once, in the order of the files."""
     artifacts = [a for r in results for a in r.files]
-    shared = render_setup(project, list(dict.fromkeys(s for r in results for s in r.steps)))
+    steps = list(dict.fromkeys(s for r in results for s in r.steps))
+    shared = render_setup(project, steps, runtimes)
     services = _project_manifests(project, sharing)
     # Reported in the order of the files: Jenkinsfiles and jobs, setup files, manifests.
     shared_problems, service_problems = find_secrets(shared), find_secrets(services)

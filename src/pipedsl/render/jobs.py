@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.render.artifacts import Artifact
@@ -17,11 +20,14 @@ def render_job(project: Project, component: Component, jenkinsfile: str) -> Arti
     return Artifact(job_config_path(project, component.name), config, "job")
 
 
-def render_setup(project: Project, steps: list[Step]) -> list[Artifact]:
+def render_setup(
+    project: Project, steps: list[Step], runtimes: Sequence[Runtime] = ()
+) -> list[Artifact]:
     """``jenkins/plugins.txt``, ``jenkins/jenkins.yaml`` and ``jenkins/SETUP.md``, from the
-    primitive ``steps`` the components' pipelines run (see ``primitive_steps``)."""
+    primitive ``steps`` the components' pipelines run (see ``primitive_steps``) and the
+    components' ``runtimes`` as rendered."""
     return [
         Artifact(setup_path(project, "plugins.txt"), render_plugins(project, steps), "setup"),
         Artifact(setup_path(project, "jenkins.yaml"), render_casc(project, steps), "setup"),
-        Artifact(setup_path(project, "SETUP.md"), render_setup_notes(project), "setup"),
+        Artifact(setup_path(project, "SETUP.md"), render_setup_notes(project, runtimes), "setup"),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from pipedsl.errors import RenderError
 from pipedsl.model.agents import Agent, KubernetesPod
@@ -13,6 +13,7 @@ from pipedsl.model.credentials import Credential
 from pipedsl.model.deploy import BlueGreen, DeployManifests, GitOps, Kubectl, Restart
 from pipedsl.model.infra import EcrRegistry
 from pipedsl.model.k8s.config import Secret
+from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Pipeline, Tool
 from pipedsl.model.project import Project
@@ -28,7 +29,7 @@ from pipedsl.model.steps import (
 )
 from pipedsl.render.escape import yaml_document
 from pipedsl.render.lower import lower
-from pipedsl.resolve.deploy import rendered_runtimes, shared_objects
+from pipedsl.resolve.deploy import shared_objects
 from pipedsl.resolve.layout import SHARED, manifest_dir
 
 # Plugins every generated job needs: declarative pipelines, Git checkout, GitHub push trigger.
@@ -401,13 +402,12 @@ def _deploy_hosts(project: Project) -> list[str]:
     return sorted(hosts)
 
 
-def cluster_lines(project: Project) -> list[str]:
-    """The cluster's prerequisites: the Secrets to create once (and how), the backing services
-    to apply (no pipeline deploys them), where ``kubectl`` must run."""
+def cluster_lines(project: Project, runtimes: Sequence[Runtime]) -> list[str]:
+    """The cluster's prerequisites: the Secrets to create once (and how) for ``runtimes`` (the
+    components' runtimes as rendered), the backing services to apply (no pipeline deploys
+    them), where ``kubectl`` must run."""
     secrets: dict[tuple[str, str], Secret] = {}
-    runtimes = [r for c in project.components for _, r in rendered_runtimes(project, c)]
-    runtimes += [b.runtime for b in project.backing_services]
-    for runtime in runtimes:
+    for runtime in [*runtimes, *(b.runtime for b in project.backing_services)]:
         for secret in runtime.needed_secrets:
             secrets.setdefault((secret.namespace, secret.name), secret)
     lines: list[str] = []
@@ -446,7 +446,7 @@ def cluster_lines(project: Project) -> list[str]:
     return lines
 
 
-def render_setup_notes(project: Project) -> str:
+def render_setup_notes(project: Project, runtimes: Sequence[Runtime] = ()) -> str:
     jobs = project.jenkins
     if jobs.is_placeholder:
         url_step = [
@@ -482,7 +482,7 @@ def render_setup_notes(project: Project) -> str:
             + ", ".join(f"`{c}`" for c in needs)
             + " (see docs/deploy.md)."
         )
-    cluster = cluster_lines(project)
+    cluster = cluster_lines(project, runtimes)
     if cluster:
         lines.append("   In the Kubernetes cluster:")
         lines += cluster

@@ -9,24 +9,11 @@ from typing import Any, ClassVar
 
 import attrs
 
-from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
-from pipedsl.model.k8s.storage import ClaimTemplate
 from pipedsl.model.k8s.workloads import Container, _check_containers, _containers, _Workload
 
 _optional_seconds = _checks.optional(_checks.positive_int)
-
-
-def _check_pod(workload: _Workload) -> None:
-    workload.check_pod()
-    kind = type(workload).__name__
-    for volume in workload.volumes:
-        if isinstance(volume, ClaimTemplate):
-            raise ModelError(
-                f"{kind} {workload.name!r}: ClaimTemplate {volume.name!r} is for StatefulSets; "
-                "mount a ClaimVolume of a PersistentVolumeClaim instead"
-            )
 
 
 @attrs.frozen
@@ -52,7 +39,7 @@ class _RunToCompletion(_Workload):
     """The object's annotations, for the tools that apply it (an Argo CD sync hook)."""
 
     def __attrs_post_init__(self) -> None:
-        _check_pod(self)
+        self.check_pod()
 
 
 @attrs.frozen

@@ -517,9 +517,19 @@ class _Workload:
                 return container
         raise ModelError(f"{type(self).__name__} {self.name!r} has no container {name!r}")
 
+    #: Whether its pods may mount a :class:`ClaimTemplate` (a claim per replica).
+    takes_claim_templates: ClassVar[bool] = False
+
     def check_pod(self) -> None:
         """Rules of the pod as a whole (called by each workload kind after it is built)."""
         kind = type(self).__name__
+        if not self.takes_claim_templates:
+            for volume in self.volumes:
+                if isinstance(volume, ClaimTemplate):
+                    raise ModelError(
+                        f"{kind} {self.name!r}: ClaimTemplate {volume.name!r} is for "
+                        "StatefulSets; mount a ClaimVolume of a PersistentVolumeClaim instead"
+                    )
         names = [c.name for c in self.all_containers]
         if len(set(names)) != len(names):
             raise ModelError(
@@ -583,12 +593,6 @@ class Deployment(_Workload):
 
     def __attrs_post_init__(self) -> None:
         self.check_pod()
-        for volume in self.volumes:
-            if isinstance(volume, ClaimTemplate):
-                raise ModelError(
-                    f"Deployment {self.name!r}: ClaimTemplate {volume.name!r} is for "
-                    "StatefulSets; mount a ClaimVolume of a PersistentVolumeClaim instead"
-                )
 
 
 @attrs.frozen
@@ -598,6 +602,7 @@ class StatefulSet(_Workload):
 
     kind: ClassVar[str] = "StatefulSet"
     api_version: ClassVar[str] = "apps/v1"
+    takes_claim_templates: ClassVar[bool] = True
 
     name: str = attrs.field(validator=k8s.NAME)
     containers: tuple[Container, ...] = attrs.field(
