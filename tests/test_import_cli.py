@@ -79,3 +79,16 @@ def test_usage_errors() -> None:
     both = runner.invoke(app, ["import", *SEED, "--audit", str(FIXTURES)])
     assert both.exit_code == 2
     assert "--audit takes a folder, not Jenkinsfiles" in both.output
+
+
+def test_audit_does_not_descend_into_dependencies(tmp_path: Path) -> None:
+    good = (FIXTURES / "seed" / "backend.Jenkinsfile").read_text()
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "Jenkinsfile").write_text(good)
+    for skipped in ("node_modules/lib", ".git/hooks", "generated/x"):
+        (tmp_path / skipped).mkdir(parents=True)
+        (tmp_path / skipped / "Jenkinsfile").write_text("node { }\n")
+    result = runner.invoke(app, ["import", "--audit", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = result.output.splitlines()[:-1]
+    assert rows == [f"{tmp_path / 'ci' / 'Jenkinsfile'}: 30 steps, 30 converted, 0 raw (100 %)"]

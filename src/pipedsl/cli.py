@@ -570,15 +570,18 @@ _JENKINSFILE_SKIP = {".git", "node_modules", "generated", ".venv", "venv", "targ
 
 def _jenkinsfiles_in(folder: Path) -> list[Path]:
     """Files below ``folder`` named like Jenkinsfiles (``Jenkinsfile``, ``Jenkinsfile.prod``,
-    ``deploy.jenkinsfile``), skipping version control, dependencies and build output."""
+    ``deploy.jenkinsfile``), never descending into version control, dependencies and build
+    output."""
+    import os
+
     found = []
-    for path in sorted(folder.rglob("*")):
-        if any(part in _JENKINSFILE_SKIP for part in path.relative_to(folder).parts[:-1]):
-            continue
-        name = path.name.lower()
-        if path.is_file() and (name.startswith("jenkinsfile") or name.endswith(".jenkinsfile")):
-            found.append(path)
-    return found
+    for where, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if f not in _JENKINSFILE_SKIP)
+        for name in sorted(files):
+            lower = name.lower()
+            if lower.startswith("jenkinsfile") or lower.endswith(".jenkinsfile"):
+                found.append(Path(where) / name)
+    return sorted(found)
 
 
 def _read_texts(paths: Sequence[Path]) -> list[tuple[str, str]]:

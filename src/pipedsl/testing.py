@@ -63,7 +63,9 @@ def artifact_cases(*project_files: str | Path) -> list[Any]:
     """``pytest.param`` of each artifact of ``project_files``, its path as the test id: for
     ``@pytest.mark.parametrize("artifact", artifact_cases(...))``. Paths are relative to the
     repository root found from the calling test file."""
-    caller = inspect.stack()[1].filename
+    # The caller's file only: inspect.stack() would read the source of every frame.
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_code.co_filename if frame is not None and frame.f_back else "."
     return [
         pytest.param(a, id=a.path) for a in render_files(*project_files, start=Path(caller).parent)
     ]
