@@ -92,3 +92,40 @@ def test_audit_does_not_descend_into_dependencies(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = result.output.splitlines()[:-1]
     assert rows == [f"{tmp_path / 'ci' / 'Jenkinsfile'}: 30 steps, 30 converted, 0 raw (100 %)"]
+
+
+MANIFESTS = Path(__file__).parent / "fixtures" / "manifests" / "seed"
+
+
+def test_manifests_folders_and_files_become_runtimes(tmp_path: Path) -> None:
+    (tmp_path / "projects").mkdir()
+    target = tmp_path / "projects" / "lat32t.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipedsl", "import", *SEED, "--out", str(target),
+         "--manifests", str(MANIFESTS / "backend"), "--manifests", str(MANIFESTS / "frontend"),
+         "--manifests", str(MANIFESTS / "db" / "mariadb.yaml")],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "converted: the manifests of backend — now its typed runtime=" in done.stdout
+    project = load_project(target)
+    assert [b.name for b in project.backing_services] == ["mariadb"]
+    assert all(c.runtime is not None for c in project.components)
+
+
+def test_manifests_that_are_not_yaml_write_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    target = tmp_path / "x.py"
+    empty = runner.invoke(app, ["import", *SEED, "--out", str(target), "--manifests",
+                                str(tmp_path / "empty")])  # fmt: skip
+    assert empty.exit_code == 2
+    assert (
+        empty.output
+        == f"error: --manifests {tmp_path / 'empty'}: no *.yaml or *.yml file below it\n"
+    )
+    broken = runner.invoke(app, ["import", *SEED, "--out", str(target), "--manifests", SEED[0]])
+    assert broken.exit_code == 2
+    assert broken.output.startswith(f"error: {SEED[0]}:")
+    assert "not a YAML manifest" in broken.output
+    assert not target.exists()

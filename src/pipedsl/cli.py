@@ -584,6 +584,26 @@ def _jenkinsfiles_in(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def _manifest_files(paths: Sequence[Path]) -> list[Path]:
+    """``--manifests``: each file as given, each folder's ``*.yaml``/``*.yml`` below it (not
+    in version control, dependencies or build output)."""
+    import os
+
+    found: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            found.append(path)  # a missing file is said when it is read
+            continue
+        inside: list[Path] = []
+        for where, folders, files in os.walk(path):
+            folders[:] = sorted(f for f in folders if f not in _JENKINSFILE_SKIP)
+            inside += [Path(where) / n for n in files if n.lower().endswith((".yaml", ".yml"))]
+        if not inside:
+            raise PipedslError(f"--manifests {path}: no *.yaml or *.yml file below it")
+        found += sorted(inside)
+    return list(dict.fromkeys(found))
+
+
 def _read_texts(paths: Sequence[Path]) -> list[tuple[str, str]]:
     texts = []
     for path in paths:
@@ -629,6 +649,16 @@ def import_(
             show_default=False,
         ),
     ] = None,
+    manifests: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--manifests",
+            help="Kubernetes YAML (a file, or a folder of *.yaml/*.yml) to import as the "
+            "components' runtime= and the backing services; repeatable.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
     audit_dir: Annotated[
         Path | None,
@@ -651,7 +681,9 @@ def import_(
         if audit_dir is not None:
             _audit(audit_dir, jenkinsfiles or [])
             return
-        target, result = _import(jenkinsfiles or [], out, project, repository, force=force)
+        target, result = _import(
+            jenkinsfiles or [], out, project, repository, manifests or [], force=force
+        )
     except OSError as error:
         typer.echo(f"error: cannot write {error.filename}: {error.strerror}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
@@ -692,6 +724,7 @@ def _import(
     out: Path | None,
     project: str | None,
     repository: str | None,
+    manifests: Sequence[Path],
     *,
     force: bool,
 ) -> tuple[Path, Any]:
@@ -708,7 +741,12 @@ def _import(
     target = out if out is not None else root / PROJECTS_FOLDER / f"{name}.py"
     if target.exists() and not force:
         raise PipedslError(f"{target} exists; give --force to replace it, or another --out")
-    result = import_jenkinsfiles(_read_texts(jenkinsfiles), project=name, repository=repository)
+    result = import_jenkinsfiles(
+        _read_texts(jenkinsfiles),
+        project=name,
+        repository=repository,
+        manifests=_read_texts(_manifest_files(manifests)),
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside it, then renamed: never half a project file.
     staging = target.with_name(f".{target.name}.importing")

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 import attrs
 
 from pipedsl.errors import PipedslError
+from pipedsl.importer.cluster_import import with_runtimes
 from pipedsl.importer.convert import Converted, convert_file
 from pipedsl.importer.emit import Node, Out, Writer, imports, statement, string
 from pipedsl.importer.parse import Call, Str, parse_jenkinsfile
 from pipedsl.importer.report import AuditRow, ImportRefused, ImportResult, ReportLine
 from pipedsl.importer.shell import without_workspace
-from pipedsl.model.project import Project
+from pipedsl.model.project import BackingService, Component, Project
 from pipedsl.render import render_project
 
 __all__ = [
@@ -77,13 +78,21 @@ def source_folders(call: Call) -> set[str]:
 
 
 def import_jenkinsfiles(
-    files: Sequence[tuple[str, str]], *, project: str, repository: str | None = None
+    files: Sequence[tuple[str, str]],
+    *,
+    project: str,
+    repository: str | None = None,
+    manifests: Sequence[tuple[str, str]] = (),
 ) -> ImportResult:
     """Import ``files`` ((display path, text) pairs, one component each) as the project
-    ``project``; ``repository`` overrides the Git URL the checkouts name.
+    ``project``; ``repository`` overrides the Git URL the checkouts name. ``manifests`` are
+    the team's Kubernetes YAML files ((path, text) pairs): what they describe becomes the
+    components' typed ``runtime=`` and the project's backing services (see
+    :mod:`pipedsl.importer.cluster`).
 
-    Raises :class:`ImportRefused` for a file that is not a declarative Jenkinsfile, and for a
-    project without a repository URL (none given, none in a ``git`` step).
+    Raises :class:`ImportRefused` for a file that is not a declarative Jenkinsfile, a manifest
+    file that is not YAML, and for a project without a repository URL (none given, none in a
+    ``git`` step).
     """
     if not files:
         raise ImportRefused("no Jenkinsfiles given: pass at least one declarative Jenkinsfile")
@@ -103,14 +112,14 @@ def import_jenkinsfiles(
         _checkout_of_project(c, url, branch, override=repository is not None) for c in converted
     ]
     report: list[ReportLine] = [line for c in converted for line in c.report]
-    try:
-        components = [c.component for c in converted]
-        model = (
-            Project(project, repository=url, components=components, branch=branch)
-            if branch
-            else Project(project, repository=url, components=components)
+    backing: list[BackingService] = []
+    if manifests:
+        converted, backing, notes = with_runtimes(
+            converted, manifests, lambda cs, bs: _project(project, url, branch, cs, bs)
         )
-        render_project(model)  # validates it, and scans every file it would write for secrets
+        report += notes
+    try:
+        render_project(_project(project, url, branch, [c.component for c in converted], backing))
     except PipedslError as exc:
         where = "; ".join(f"components[{c.component.name}] is {c.path}" for c in converted)
         raise ImportRefused(
@@ -122,10 +131,25 @@ def import_jenkinsfiles(
         url=url,
         branch=branch,
         converted=converted,
+        backing=backing,
         comments=comments,
-        paths=[p for p, _ in files],
+        paths=[p for p, _ in files] + [p for p, _ in manifests],
     )
     return ImportResult(source, report)
+
+
+def _project(
+    name: str,
+    url: str,
+    branch: str | None,
+    components: Sequence[Component],
+    backing: Sequence[BackingService],
+) -> Project:
+    if branch:
+        return Project(
+            name, repository=url, branch=branch, components=components, backing_services=backing
+        )
+    return Project(name, repository=url, components=components, backing_services=backing)
 
 
 def _convert(path: str, text: str, taken: set[str], comments: dict[int, str]) -> Converted:
@@ -163,6 +187,7 @@ def _source(
     url: str,
     branch: str | None,
     converted: list[Converted],
+    backing: Sequence[BackingService],
     comments: dict[int, str],
     paths: list[str],
 ) -> str:
@@ -187,6 +212,8 @@ def _source(
     if branch:
         options.append(("branch", string(branch), None))
     options.append(("components", Node("", tuple((None, v, None) for v in variables), "[]"), None))
+    if backing:
+        options.append(("backing_services", writer.sequence(list(backing)), None))
     final = statement("project", Node(writer.name("Project"), tuple(options)))
     shared = [statement(n, out, c) for n, out, c in writer.definitions]
     # Paths as plain text in the docstring: no quote or backslash can end it early.

@@ -19,6 +19,8 @@ import attrs
 from pipedsl.model.agents import Agent
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import DOCKER_HUB, Image, Repository, SshServer
+from pipedsl.model.k8s.network import ServicePort
+from pipedsl.model.k8s.runtime import OBJECT_TYPES
 from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Tool
 from pipedsl.model.steps import Sh
@@ -34,11 +36,19 @@ class Node:
     a key (or ``None``), its value (text or a node) and an optional own-line comment."""
 
     head: str
-    items: tuple[tuple[str | None, str | Node, str | None], ...]
+    items: tuple[tuple[str | None, Out, str | None], ...]
     brackets: str = "()"
 
 
-Out = str | Node
+@attrs.frozen
+class Lines:
+    """A long multi-line string written as one literal per line, concatenated inside
+    parentheses (what ``ruff format`` keeps)."""
+
+    parts: tuple[str, ...]
+
+
+Out = str | Node | Lines
 
 
 class Writer:
@@ -79,7 +89,12 @@ class Writer:
         if value is None or isinstance(value, bool | int):
             return repr(value)
         if isinstance(value, str):
+            lines = value.splitlines(keepends=True)
+            if len(lines) > 2 and len(value) > LINE:
+                return Lines(tuple(string(line) for line in lines))
             return string(value)
+        if isinstance(value, ServicePort) and value.port is None and value.node_port is None:
+            return self.value(value.target)  # Service(ports=) takes the container port
         if isinstance(value, tuple | list):
             return self.sequence(value)
         if isinstance(value, dict):
@@ -105,6 +120,9 @@ class Writer:
             return self.agent(value)
         if isinstance(value, Tool) and value.version is None and value.home is None:
             return string(value.name)
+        if isinstance(value, OBJECT_TYPES):
+            # Kubernetes objects refer to each other: each is one module variable.
+            return self.define(value, _object_variable(value), self.attrs(value))
         if isinstance(value, GString):
             return Node(
                 self.name("GString"), tuple((None, self.value(p), None) for p in value.parts)
@@ -114,6 +132,8 @@ class Writer:
         raise TypeError(f"pipedsl import cannot write {value!r}")  # a bug: every kind is above
 
     def key(self, key: object) -> str:
+        if isinstance(key, str):
+            return string(key)
         out = self.value(key)
         assert isinstance(out, str)  # noqa: S101  (keys are strings)
         return out
@@ -174,23 +194,43 @@ class Writer:
         """``Class(required, ..., field=value)`` for the fields that differ from the default."""
         cls = type(value)
         assert attrs.has(cls)  # noqa: S101  (called for attrs instances only)
-        items: list[tuple[str | None, Out, str | None]] = []
+        positional: list[tuple[str | None, Out, str | None]] = []
+        keywords: list[tuple[str | None, Out, str | None]] = []
         for field in attrs.fields(cls):
             if not field.init:
                 continue
             current = getattr(value, field.name)
             default = field.default
             if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-                default = default.factory()
+                default = default.factory(value) if default.takes_self else default.factory()
             required = default is attrs.NOTHING
             if not required and _same(current, default):
                 continue
-            key = None if required and not field.kw_only else (field.alias or field.name)
-            items.append((key, self.value(current), None))
-        return Node(self.name(cls.__name__), tuple(items))
+            if required and not field.kw_only:
+                positional.append((None, self.value(current), None))
+            else:
+                keywords.append((field.alias or field.name, self.value(current), None))
+        return Node(self.name(cls.__name__), (*positional, *keywords))
 
     def value_text(self, out: Out) -> str:
         return layout(out, 0, 0, 0)
+
+
+_SHORT = {
+    "ConfigMap": "config",
+    "PersistentVolumeClaim": "claim",
+    "PersistentVolume": "volume",
+    "HorizontalPodAutoscaler": "autoscaler",
+}
+
+
+def _object_variable(obj: object) -> str:
+    """``backend-config`` ConfigMap → ``backend_config``; ``backend`` Deployment →
+    ``backend_deployment``."""
+    kind = type(obj).__name__
+    short = _SHORT.get(kind, kind.lower())
+    name = str(getattr(obj, "name", "")).replace("-", "_").replace(".", "_")
+    return name if name.endswith(short) else f"{name}_{short}"
 
 
 def _same(current: object, default: object) -> bool:
@@ -227,6 +267,8 @@ def flat(out: Out) -> str | None:
     """``out`` on one line, or ``None`` when a comment forces it onto several."""
     if isinstance(out, str):
         return out
+    if isinstance(out, Lines):
+        return None
     parts: list[str] = []
     for key, value, comment in out.items:
         if comment is not None:
@@ -248,6 +290,9 @@ def layout(out: Out, indent: int, prefix: int, suffix: int) -> str:
         isinstance(out, str) or indent * 4 + prefix + len(one) + suffix <= LINE
     ):
         return one
+    if isinstance(out, Lines):
+        pad = INDENT * (indent + 1)
+        return "(\n" + "".join(f"{pad}{part}\n" for part in out.parts) + f"{INDENT * indent})"
     assert isinstance(out, Node)  # noqa: S101  (a string always fits as itself)
     if not out.items:
         return f"{out.head}{out.brackets}"

@@ -20,6 +20,7 @@ from pipedsl.importer import shell
 from pipedsl.importer.context import Context
 from pipedsl.importer.report import ReportLine
 from pipedsl.model.agents import Agent
+from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Post, Stage, Tools
 from pipedsl.model.project import Component
@@ -69,6 +70,30 @@ class PresetCall:
         except PipedslError:
             return None
         return attrs.evolve(self, options=options, component=built)
+
+    def with_runtime(self, runtime: Runtime) -> PresetCall:
+        """The same call deploying ``runtime``'s rendered manifests instead of the shipped
+        ones (``manifests=`` and ``deployment=`` go); raises what the preset refuses."""
+        options = (
+            *((k, v) for k, v in self.options if k not in ("manifests", "deployment")),
+            ("runtime", runtime),
+        )
+        maker = spring_boot_backend if self.function == "spring_boot_backend" else npm_frontend
+        built = maker(self.name, **dict(options))  # type: ignore[arg-type]
+        return attrs.evolve(self, options=options, component=built)
+
+    @property
+    def shipped(self) -> tuple[str, ...]:
+        """The manifest files the component's deploy sends (``manifests=``, or the preset's
+        default ``<source>/k8s/*.yaml``)."""
+        options = dict(self.options)
+        manifests = options.get("manifests")
+        if isinstance(manifests, str):
+            return (manifests,)
+        if isinstance(manifests, list | tuple):
+            return tuple(str(m) for m in manifests)
+        source = str(options.get("source", ".")).strip("/")
+        return (f"{source}/k8s/*.yaml" if source not in ("", ".") else "k8s/*.yaml",)
 
 
 @attrs.frozen

@@ -1,0 +1,1151 @@
+"""Kubernetes YAML manifests → the typed objects of a component's ``runtime=``.
+
+A team's hand-written manifests (the ones its Jenkinsfile ships and applies) are read as
+data, never copied as text: each document of a kind the model has becomes that object —
+references between objects become the objects themselves (a container's ``envFrom`` the
+:class:`ConfigMap`, a Service's selector the workload it selects) — and every field is
+either converted or the document is not converted at all, with the field named. A Secret's
+values are never read: its keys are.
+
+Pure: the CLI reads the files and hands their texts over.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import yaml
+
+from pipedsl.errors import PipedslError
+from pipedsl.importer.report import ImportRefused, Kind, ReportLine
+from pipedsl.model.infra import Image
+from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey, looks_secret
+from pipedsl.model.k8s.network import Service, ServicePort
+from pipedsl.model.k8s.runtime import K8sObject, Runtime
+from pipedsl.model.k8s.storage import (
+    ClaimTemplate,
+    ClaimVolume,
+    ConfigMapVolume,
+    EmptyDirVolume,
+    HostPathVolume,
+    PersistentVolumeClaim,
+    SecretVolume,
+    Volume,
+)
+from pipedsl.model.k8s.workloads import (
+    Container,
+    ContainerPort,
+    Deployment,
+    Exec,
+    FieldRef,
+    HttpGet,
+    Namespace,
+    PodSecurityContext,
+    Probe,
+    Resources,
+    RollingUpdate,
+    SecurityContext,
+    StatefulSet,
+    TcpSocket,
+    VolumeMount,
+)
+
+NAME_LABEL = "app.kubernetes.io/name"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+_IGNORED_METADATA = frozenset(
+    {
+        "labels",
+        "annotations",
+        "creationTimestamp",
+        "generation",
+        "resourceVersion",
+        "uid",
+        "selfLink",
+        "managedFields",
+    }
+)
+_KINDS: tuple[str, ...] = ("Namespace", "ConfigMap", "Secret", "PersistentVolumeClaim")
+_KINDS += ("Deployment", "StatefulSet", "Service")
+"""The kinds imported as typed objects; others are reported and stay hand-written."""
+
+
+class UnconvertibleError(Exception):
+    """A document (or a field of it) the model has no typed form for: ``why`` says which."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+@attrs.frozen
+class Manifest:
+    """One YAML document of a manifest file: where it starts and its data."""
+
+    path: str
+    line: int
+    data: Mapping[str, Any] = attrs.field(eq=False)
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str(_mapping(self.data.get("metadata"), "metadata").get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        meta = _mapping(self.data.get("metadata"), "metadata")
+        return str(meta.get("namespace") or "default")
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.kind, self.namespace, self.name
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind} {self.name!r}"
+
+    def line_of(self, kind: Kind, what: str, why: str) -> ReportLine:
+        """A report line about this document."""
+        return ReportLine(self.path, self.line, kind, what, why)
+
+
+def read_manifests(path: str, text: str) -> list[Manifest]:
+    """The documents of one manifest file (a ``List`` is its items); refused, with the file
+    and line, when it is not YAML or a document is not a Kubernetes object."""
+    loader = yaml.SafeLoader(text)
+    found: list[Manifest] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            line = node.start_mark.line + 1
+            data = loader.construct_document(node)
+            if data is None:
+                continue
+            found += _documents(path, line, data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else path
+        problem = getattr(exc, "problem", None) or "not YAML"
+        raise ImportRefused(f"{where}: not a YAML manifest ({problem})") from None
+    finally:
+        loader.dispose()
+    return found
+
+
+def _documents(path: str, line: int, data: object) -> list[Manifest]:
+    if not isinstance(data, Mapping) or not isinstance(data.get("kind"), str):
+        raise ImportRefused(
+            f"{path}:{line}: not a Kubernetes object: a manifest document is a mapping with "
+            "apiVersion, kind and metadata.name"
+        )
+    if data["kind"] == "List":
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise ImportRefused(f"{path}:{line}: a List's items must be a list of objects")
+        return [m for item in items for m in _documents(path, line, item)]
+    meta = data.get("metadata")
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+        raise ImportRefused(f"{path}:{line}: {data['kind']} without metadata.name")
+    return [Manifest(path, line, data)]
+
+
+# --- reading fields strictly ------------------------------------------------------------------
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UnconvertibleError(f"{where} is not a mapping")
+    return value
+
+
+class Fields:
+    """A mapping read field by field: :meth:`done` refuses any field nobody read, so that a
+    setting the model cannot carry is named instead of silently lost."""
+
+    def __init__(self, value: object, where: str) -> None:
+        self.data = _mapping(value, where)
+        self.where = where
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return self.data.get(key, default)
+
+    def sub(self, key: str) -> Fields:
+        return Fields(self.get(key), f"{self.where}.{key}")
+
+    def items(self, key: str) -> list[Fields]:
+        value = self.get(key) or []
+        if not isinstance(value, list):
+            raise UnconvertibleError(f"{self.where}.{key} is not a list")
+        return [Fields(v, f"{self.where}.{key}[{i}]") for i, v in enumerate(value)]
+
+    def text(self, key: str, default: str | None = None) -> Any:
+        value = self.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise UnconvertibleError(f"{self.where}.{key}: expected a string, got {value!r}")
+        return value
+
+    def number(self, key: str, default: int | None = None) -> Any:
+        value = self.get(key, default)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UnconvertibleError(f"{self.where}.{key}: expected a number, got {value!r}")
+        return value
+
+    def ignore(self, *keys: str) -> None:
+        self.read.update(keys)
+
+    def done(self) -> None:
+        extra = [k for k in self.data if k not in self.read]
+        if extra:
+            names = ", ".join(f"{self.where}.{k}" for k in extra)
+            raise UnconvertibleError(f"{names}: not in pipedsl's model of this kind")
+
+
+def _words(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UnconvertibleError(f"{where}: expected a list of strings")
+    return tuple(value)
+
+
+def _labels(value: object, where: str) -> dict[str, str]:
+    labels = _mapping(value, where)
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+# --- the cluster -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Assigned:
+    """The runtimes found for components (by name) and for backing services, and what could
+    not be converted (each with its report line)."""
+
+    components: dict[str, Runtime]
+    backing: dict[str, Runtime]
+    report: tuple[ReportLine, ...]
+
+
+class Cluster:
+    """The objects of a set of manifests, converted on first use (so that references resolve
+    whatever the order of the files) and remembered."""
+
+    def __init__(
+        self,
+        manifests: Sequence[Manifest],
+        images: Mapping[str, Image],
+        shipped: Mapping[str, Sequence[str]],
+    ) -> None:
+        self.manifests = list(manifests)
+        self.shipped = {name: tuple(patterns) for name, patterns in shipped.items()}
+        self.by_key: dict[tuple[str, str, str], Manifest] = {}
+        for manifest in self.manifests:
+            if manifest.key in self.by_key:
+                first = self.by_key[manifest.key]
+                raise ImportRefused(
+                    f"{manifest.path}:{manifest.line}: {manifest.title} in namespace "
+                    f"{manifest.namespace!r} is also defined at {first.path}:{first.line}"
+                )
+            self.by_key[manifest.key] = manifest
+        self.images = dict(images)
+        self.objects: dict[tuple[str, str, str], K8sObject] = {}
+        self.failed: dict[tuple[str, str, str], str] = {}
+        self.notes: list[ReportLine] = []
+        self.image_of: dict[tuple[str, str, str], str] = {}
+        """The component whose pushed image a workload runs, by the workload's key."""
+        self.secret_keys = self._secret_keys_read()
+        self.converting: set[tuple[str, str, str]] = set()
+
+    def note(self, manifest: Manifest, kind: Kind, what: str, why: str) -> None:
+        self.notes.append(manifest.line_of(kind, what, why))
+
+    # -- conversion on first use ---------------------------------------------------------------
+
+    def object(self, kind: str, namespace: str, name: str, where: str) -> Any:
+        """The object ``kind``/``name`` converted, for a reference at ``where``."""
+        key = (kind, namespace, name)
+        if key in self.objects:
+            return self.objects[key]
+        if key in self.failed:
+            raise UnconvertibleError(
+                f"{where}: {kind} {name!r} was not converted ({self.failed[key]})"
+            )
+        manifest = self.by_key.get(key)
+        if manifest is None:
+            if kind == "Secret" and self.secret_keys.get((namespace, name)):
+                # Referenced only: declared by the keys its readers name.
+                secret = Secret(
+                    name, keys=sorted(self.secret_keys[(namespace, name)]), namespace=namespace
+                )
+                self.objects[key] = secret
+                return secret
+            raise UnconvertibleError(
+                f"{where}: {kind} {name!r} (namespace {namespace!r}) is in none of the manifests "
+                "given; pass its file with --manifests"
+            )
+        return self.convert(manifest)
+
+    def convert(self, manifest: Manifest) -> Any:
+        key = manifest.key
+        if key in self.objects:
+            return self.objects[key]
+        if key in self.failed:
+            raise UnconvertibleError(self.failed[key])
+        if key in self.converting:
+            raise UnconvertibleError(f"{manifest.title} refers to itself through other objects")
+        self.converting.add(key)
+        noted = len(self.notes)
+        try:
+            obj = _CONVERTERS.get(manifest.kind, _unknown)(self, manifest)
+        except (UnconvertibleError, PipedslError) as exc:
+            why = exc.why if isinstance(exc, UnconvertibleError) else str(exc)
+            self.failed[key] = why
+            # What this document's conversion noted did not happen.
+            self.notes[noted:] = [
+                n for n in self.notes[noted:] if n.file != manifest.path or n.line != manifest.line
+            ]
+            raise UnconvertibleError(why) from None
+        finally:
+            self.converting.discard(key)
+        self.objects[key] = obj
+        return obj
+
+    def _secret_keys_read(self) -> dict[tuple[str, str], set[str]]:
+        """Per Secret, the keys containers read by ``secretKeyRef`` (or volume ``items``)."""
+        found: dict[tuple[str, str], set[str]] = {}
+        for manifest in self.manifests:
+            pod = _pod_spec(manifest.data)
+            if pod is None:
+                continue
+            for container in [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]:
+                for env in (container or {}).get("env") or []:
+                    ref = ((env or {}).get("valueFrom") or {}).get("secretKeyRef")
+                    if isinstance(ref, Mapping) and isinstance(ref.get("name"), str):
+                        key = (manifest.namespace, ref["name"])
+                        found.setdefault(key, set()).add(str(ref.get("key")))
+            for volume in pod.get("volumes") or []:
+                source = (volume or {}).get("secret")
+                if isinstance(source, Mapping) and isinstance(source.get("secretName"), str):
+                    key = (manifest.namespace, source["secretName"])
+                    items = source.get("items") or []
+                    found.setdefault(key, set()).update(
+                        str(i.get("key")) for i in items if isinstance(i, Mapping)
+                    )
+        return found
+
+    # -- who owns what --------------------------------------------------------------------------
+
+    def shipped_by(self, manifest: Manifest) -> list[str]:
+        """The components whose deploy ships ``manifest``'s file."""
+        return [
+            name
+            for name, patterns in self.shipped.items()
+            if any(matches_pattern(manifest.path, p) for p in patterns)
+        ]
+
+    def assign(self) -> Assigned:
+        """Each convertible object to the component whose pushed image its workload runs (or
+        whose shipped files hold it), else to a backing service named after its workload."""
+        owner: dict[tuple[str, str, str], str] = {}
+        for manifest in self.manifests:
+            for component in self.shipped_by(manifest)[:1]:
+                owner[manifest.key] = component
+        converted: list[Manifest] = []
+        for manifest in self.manifests:
+            try:
+                self.convert(manifest)
+            except UnconvertibleError as exc:
+                self.note(
+                    manifest,
+                    "raw",
+                    manifest.title,
+                    f"not imported: {exc.why}; it stays a hand-written manifest",
+                )
+                continue
+            converted.append(manifest)
+        for key, component in self.image_of.items():
+            owner[key] = component
+        groups = self._groups(converted)
+        components: dict[str, list[K8sObject]] = {}
+        backing: dict[str, list[K8sObject]] = {}
+        for group in groups:
+            names = {owner[m.key] for m in group if m.key in owner}
+            runners = {self.image_of[m.key] for m in group if m.key in self.image_of}
+            target = sorted(runners or names)
+            objects = [self.objects[m.key] for m in group]
+            if target:
+                components.setdefault(target[0], []).extend(objects)
+            else:
+                workload = next(
+                    (m for m in group if m.kind in ("Deployment", "StatefulSet")), group[0]
+                )
+                backing.setdefault(workload.name, []).extend(objects)
+        return Assigned(
+            {k: Runtime(_unique(v)) for k, v in components.items()},
+            {k: Runtime(_unique(v)) for k, v in backing.items()},
+            tuple(self.notes),
+        )
+
+    def _groups(self, converted: Sequence[Manifest]) -> list[list[Manifest]]:
+        """The converted manifests in groups of objects that refer to each other, in file
+        order (a union-find over the references)."""
+        parent = {m.key: m.key for m in converted}
+
+        def root(key: tuple[str, str, str]) -> tuple[str, str, str]:
+            while parent[key] != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        by_object = {id(self.objects[m.key]): m.key for m in converted}
+        for manifest in converted:
+            for ref in _references(self.objects[manifest.key]):
+                other = by_object.get(id(ref))
+                if other is not None:
+                    parent[root(manifest.key)] = root(other)
+        groups: dict[tuple[str, str, str], list[Manifest]] = {}
+        for manifest in converted:
+            groups.setdefault(root(manifest.key), []).append(manifest)
+        return list(groups.values())
+
+
+def _unique(objects: Iterable[K8sObject]) -> list[K8sObject]:
+    return list(dict.fromkeys(objects))
+
+
+def matches_pattern(path: str, pattern: str) -> bool:
+    """Whether ``path`` is a file an Ant-style ``sourceFiles`` pattern ships (compared from
+    the end, so that a path given from another folder still matches)."""
+    path = posixpath.normpath(path.replace("\\", "/"))
+    pattern = pattern.replace("**/", "*/").strip()
+    parts = path.split("/")
+    depth = len(pattern.split("/"))
+    return fnmatch.fnmatchcase("/".join(parts[-depth:]), pattern)
+
+
+def _references(obj: object) -> Iterable[object]:
+    """The Kubernetes objects ``obj`` refers to (directly or through its parts)."""
+    if isinstance(obj, Service):
+        yield obj.workload
+        return
+    if isinstance(obj, Deployment | StatefulSet):
+        for container in obj.all_containers:
+            yield from container.env_from
+            for _, value in container.env:
+                if isinstance(value, ConfigMapKey):
+                    yield value.config_map
+                elif isinstance(value, SecretKey):
+                    yield value.secret
+        for volume in obj.volumes:
+            if isinstance(volume, ClaimVolume):
+                yield volume.claim
+            elif isinstance(volume, ConfigMapVolume):
+                yield volume.config_map
+            elif isinstance(volume, SecretVolume):
+                yield volume.secret
+
+
+def _pod_spec(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    spec = data.get("spec")
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    pod = template.get("spec") if isinstance(template, Mapping) else None
+    return pod if isinstance(pod, Mapping) else None
+
+
+# --- per kind ----------------------------------------------------------------------------------
+
+
+def _head(cluster: Cluster, manifest: Manifest) -> Fields:
+    """The document's fields with apiVersion, kind and metadata read; labels other than
+    pipedsl's own are reported as left out (pipedsl writes its own)."""
+    doc = Fields(manifest.data, manifest.kind)
+    doc.ignore("apiVersion", "kind", "status")
+    meta = doc.sub("metadata")
+    meta.ignore(*_IGNORED_METADATA)
+    meta.text("name")
+    meta.text("namespace")
+    meta.done()
+    annotations = _labels(meta.data.get("annotations"), "metadata.annotations")
+    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    if annotations:
+        raise UnconvertibleError(
+            f"metadata.annotations ({', '.join(annotations)}): pipedsl sets annotations only "
+            "where its model names them"
+        )
+    return doc
+
+
+def _namespace(cluster: Cluster, manifest: Manifest) -> Namespace:
+    doc = _head(cluster, manifest)
+    doc.ignore("spec")
+    doc.done()
+    return Namespace(manifest.name)
+
+
+def _config_map(cluster: Cluster, manifest: Manifest) -> ConfigMap:
+    doc = _head(cluster, manifest)
+    data = _mapping(doc.get("data"), "data")
+    doc.done()
+    values = {str(k): v if isinstance(v, str) else _scalar(v, f"data.{k}") for k, v in data.items()}
+    return ConfigMap(manifest.name, values, namespace=manifest.namespace)
+
+
+def _scalar(value: object, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise UnconvertibleError(f"{where}: expected a string")
+
+
+def _secret(cluster: Cluster, manifest: Manifest) -> Secret:
+    doc = _head(cluster, manifest)
+    data = _mapping(doc.get("data"), "data")
+    string_data = _mapping(doc.get("stringData"), "stringData")
+    kind = doc.text("type")
+    doc.ignore("immutable")
+    doc.done()
+    keys = list(dict.fromkeys([*map(str, data), *map(str, string_data)]))
+    keys += sorted(cluster.secret_keys.get((manifest.namespace, manifest.name), set()) - set(keys))
+    if data or string_data:
+        cluster.note(
+            manifest,
+            "converted",
+            f"Secret {manifest.name!r} with its values in the repository",
+            "everyone with the repository can read them; pipedsl declares its keys only: create "
+            f"it in the cluster (kubectl create secret generic {manifest.name} --from-env-file=...)"
+            " and delete the file's values",
+        )
+    if not keys:
+        raise UnconvertibleError("a Secret without keys: name its keys in data or stringData")
+    return Secret(
+        manifest.name,
+        keys=keys,
+        namespace=manifest.namespace,
+        type=kind if kind not in (None, "Opaque") else None,
+    )
+
+
+def _claim(cluster: Cluster, manifest: Manifest) -> PersistentVolumeClaim:
+    doc = _head(cluster, manifest)
+    storage, modes, storage_class = _claim_spec(doc.sub("spec"))
+    doc.done()
+    return PersistentVolumeClaim(
+        manifest.name,
+        storage=storage,
+        access_modes=modes,
+        storage_class=storage_class,
+        namespace=manifest.namespace,
+    )
+
+
+def _claim_spec(spec: Fields) -> tuple[str, tuple[str, ...], str | None]:
+    modes = _words(spec.get("accessModes") or ["ReadWriteOnce"], f"{spec.where}.accessModes")
+    resources = spec.sub("resources")
+    requests = resources.sub("requests")
+    storage = requests.get("storage")
+    requests.done()
+    resources.done()
+    if not isinstance(storage, str | int) or isinstance(storage, bool):
+        raise UnconvertibleError(f"{spec.where}.resources.requests.storage: expected a quantity")
+    storage_class = spec.text("storageClassName")
+    if spec.data.get("volumeMode") in (None, "Filesystem"):
+        spec.ignore("volumeMode")
+    spec.done()
+    return str(storage), modes, storage_class
+
+
+# --- workloads ---------------------------------------------------------------------------------
+
+
+class _Pod:
+    """The parts of one pod template being converted: its volumes by name."""
+
+    def __init__(self, cluster: Cluster, manifest: Manifest, spec: Fields) -> None:
+        self.cluster = cluster
+        self.manifest = manifest
+        self.volumes: dict[str, Volume] = {}
+        self.written = _written_secrets(spec.data)
+        self.env_secret: Secret | None = None
+        if self.written:
+            name = f"{manifest.name}-env"
+            if ("Secret", manifest.namespace, name) in cluster.by_key:
+                raise UnconvertibleError(
+                    f"passwords written into its env ({', '.join(self.written)}) would move to "
+                    f"Secret {name!r}, which the manifests already define"
+                )
+            self.env_secret = Secret(name, keys=self.written, namespace=manifest.namespace)
+            cluster.note(
+                manifest,
+                "converted",
+                f"env {', '.join(self.written)} of {manifest.title} written into the manifest",
+                "a secret in a manifest is readable by everyone with the repository; the "
+                f"containers now read it from Secret {name!r}: create it in the cluster "
+                f"(kubectl create secret generic {name} --from-literal=...)",
+            )
+
+    def ref(self, kind: str, name: object, where: str) -> Any:
+        if not isinstance(name, str):
+            raise UnconvertibleError(f"{where}: expected the name of a {kind}")
+        return self.cluster.object(kind, self.manifest.namespace, name, where)
+
+
+def _workload(cluster: Cluster, manifest: Manifest) -> Deployment | StatefulSet:
+    doc = _head(cluster, manifest)
+    spec = doc.sub("spec")
+    doc.done()
+    template = spec.sub("template")
+    pod_labels = _pod_labels(cluster, manifest, spec, template.sub("metadata"))
+    claims = _claim_templates(spec) if manifest.kind == "StatefulSet" else {}
+    containers, common = _pod(cluster, manifest, template.sub("spec"), claims)
+    template.done()
+    common.update(namespace=manifest.namespace, pod_labels=pod_labels)
+    replicas = spec.number("replicas")
+    if replicas is not None:
+        common["replicas"] = replicas
+    if manifest.kind == "StatefulSet":
+        service_name = spec.text("serviceName")
+        if service_name not in (None, manifest.name):
+            raise UnconvertibleError(
+                f"spec.serviceName {service_name!r}: pipedsl's StatefulSet is governed by the "
+                "Service named like it"
+            )
+        spec.done()
+        return StatefulSet(manifest.name, containers, **common)
+    common.update(_rollout(spec))
+    spec.done()
+    return Deployment(manifest.name, containers, **common)
+
+
+def _pod_labels(cluster: Cluster, manifest: Manifest, spec: Fields, meta: Fields) -> dict[str, str]:
+    """The pods' labels besides the ones that only select them (pipedsl selects by its name
+    label instead, which is reported)."""
+    selector = spec.sub("selector")
+    match = _labels(selector.get("matchLabels"), "spec.selector.matchLabels")
+    selector.done()
+    labels = _labels(meta.get("labels"), "spec.template.metadata.labels")
+    meta.done()
+    wrong = {k: v for k, v in match.items() if labels.get(k) != v}
+    if wrong:
+        raise UnconvertibleError(f"spec.selector.matchLabels {wrong} are not labels of its pods")
+    dropped = {k: v for k, v in match.items() if (k, v) != (NAME_LABEL, manifest.name)}
+    if dropped:
+        listed = ", ".join(f"{k}={v}" for k, v in dropped.items())
+        cluster.note(
+            manifest,
+            "converted",
+            f"selector {listed} of {manifest.title}",
+            f"pipedsl selects its pods by {NAME_LABEL}={manifest.name} (derived from the name, "
+            "so a Service cannot miss them); anything else selecting the old labels (a "
+            "NetworkPolicy, a monitor) must select that label",
+        )
+    return {k: v for k, v in labels.items() if k not in match and k not in (NAME_LABEL, MANAGED_BY)}
+
+
+def _claim_templates(spec: Fields) -> dict[str, ClaimTemplate]:
+    claims: dict[str, ClaimTemplate] = {}
+    for item in spec.items("volumeClaimTemplates"):
+        meta = item.sub("metadata")
+        name = meta.text("name")
+        meta.ignore("labels", "annotations")
+        meta.done()
+        storage, modes, storage_class = _claim_spec(item.sub("spec"))
+        item.done()
+        claims[name] = ClaimTemplate(
+            name, storage=storage, access_modes=modes, storage_class=storage_class
+        )
+    return claims
+
+
+def _pod(
+    cluster: Cluster, manifest: Manifest, spec: Fields, claims: dict[str, ClaimTemplate]
+) -> tuple[tuple[Container, ...], dict[str, Any]]:
+    """A pod template's containers, and the workload options it sets."""
+    pod = _Pod(cluster, manifest, spec)
+    pod.volumes.update(claims)
+    for item in spec.items("volumes"):
+        volume = _volume(pod, item)
+        pod.volumes[volume.name] = volume
+    containers = tuple(_container(pod, c) for c in spec.items("containers"))
+    options: dict[str, Any] = {
+        "init_containers": tuple(_container(pod, c) for c in spec.items("initContainers"))
+    }
+    grace = spec.number("terminationGracePeriodSeconds")
+    if grace is not None:
+        options["termination_grace_period_seconds"] = grace
+    if spec.text("serviceAccountName") is not None:
+        raise UnconvertibleError(
+            "spec.template.spec.serviceAccountName: ServiceAccounts are not imported"
+        )
+    context = spec.sub("securityContext")
+    if context.data:
+        options["security_context"] = _pod_security(context)
+    for key, default in (("restartPolicy", "Always"), ("dnsPolicy", "ClusterFirst")):
+        if spec.get(key, default) != default:
+            raise UnconvertibleError(f"spec.template.spec.{key}: only {default!r} is modelled")
+    spec.ignore("schedulerName")
+    spec.done()
+    return containers, options
+
+
+def _rollout(spec: Fields) -> dict[str, Any]:
+    """A Deployment's rollout settings."""
+    options: dict[str, Any] = {}
+    strategy = spec.sub("strategy")
+    kind = strategy.get("type", "RollingUpdate")
+    if kind != "RollingUpdate":
+        raise UnconvertibleError(f"spec.strategy.type {kind!r}: only RollingUpdate is modelled")
+    rolling = strategy.sub("rollingUpdate")
+    if rolling.data:
+        options["strategy"] = RollingUpdate(
+            rolling.get("maxSurge", "25%"), rolling.get("maxUnavailable", "25%")
+        )
+    rolling.done()
+    strategy.done()
+    for key, field in (
+        ("minReadySeconds", "min_ready_seconds"),
+        ("revisionHistoryLimit", "revision_history_limit"),
+    ):
+        value = spec.number(key)
+        if value is not None:
+            options[field] = value
+    if spec.data.get("progressDeadlineSeconds") in (None, 600):
+        spec.ignore("progressDeadlineSeconds")
+    return options
+
+
+def _pod_security(context: Fields) -> PodSecurityContext:
+    seccomp = context.sub("seccompProfile")
+    profile = seccomp.text("type")
+    seccomp.done()
+    built = PodSecurityContext(
+        run_as_user=context.number("runAsUser"),
+        run_as_group=context.number("runAsGroup"),
+        run_as_non_root=context.get("runAsNonRoot"),
+        fs_group=context.number("fsGroup"),
+        supplemental_groups=tuple(context.get("supplementalGroups") or ()),
+        seccomp=profile,
+    )
+    context.done()
+    return built
+
+
+def _volume(pod: _Pod, item: Fields) -> Volume:
+    name = item.text("name")
+    for key, build in _VOLUME_SOURCES.items():
+        if key in item.data:
+            source = item.sub(key)
+            volume = build(pod, name, source)
+            source.done()
+            item.done()
+            return volume
+    item.done()  # names the source pipedsl does not model
+    raise UnconvertibleError(f"{item.where}: a volume without a source")
+
+
+_VOLUME_SOURCES: dict[str, Callable[[_Pod, str, Fields], Volume]] = {
+    "persistentVolumeClaim": lambda pod, name, source: ClaimVolume(
+        name, pod.ref("PersistentVolumeClaim", source.get("claimName"), source.where)
+    ),
+    "configMap": lambda pod, name, source: ConfigMapVolume(
+        name, pod.ref("ConfigMap", source.get("name"), source.where), items=_key_paths(source)
+    ),
+    "secret": lambda pod, name, source: SecretVolume(
+        name, pod.ref("Secret", source.get("secretName"), source.where), items=_key_paths(source)
+    ),
+    "emptyDir": lambda pod, name, source: EmptyDirVolume(name),
+    "hostPath": lambda pod, name, source: HostPathVolume(
+        name, source.text("path"), type=source.text("type") or "Directory"
+    ),
+}
+
+
+def _key_paths(source: Fields) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for entry in source.items("items"):
+        pairs.append((entry.text("key"), entry.text("path")))
+        entry.done()
+    return tuple(pairs)
+
+
+def _image(pod: _Pod, value: object, where: str) -> Image | str:
+    """A container's image: the component's pushed image when it is that repository (any
+    tag: a ``VERSION`` placeholder, ``latest``, an old build), else the image as written."""
+    if not isinstance(value, str):
+        raise UnconvertibleError(f"{where}: expected an image reference")
+    repository = value.split("@", 1)[0]
+    last = repository.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository = repository[: len(repository) - len(last)] + last.split(":", 1)[0]
+    cluster = pod.cluster
+    runners = {
+        name: image for name, image in cluster.images.items() if _same_repository(image, repository)
+    }
+    if not runners:
+        return value
+    if len(runners) > 1:
+        # One repository for several components: the one whose deploy ships this file, else
+        # the one whose tag prefix the written tag has (``frontend-VERSION``).
+        shipping = set(cluster.shipped_by(pod.manifest))
+        tag = value[len(repository) + 1 :] if value.startswith(f"{repository}:") else ""
+        runners = (
+            {n: i for n, i in runners.items() if n in shipping}
+            or {
+                n: i
+                for n, i in runners.items()
+                if _tag_prefix(i.tag) and tag.startswith(_tag_prefix(i.tag))
+            }
+            or runners
+        )
+    if len(runners) > 1:
+        raise UnconvertibleError(
+            f"{where}: {value!r} could be the image of {', '.join(sorted(runners))}; give each "
+            "its own tag prefix"
+        )
+    ((component, image),) = runners.items()
+    cluster.image_of[pod.manifest.key] = component
+    if value != f"{image.repository.reference}:{image.tag}":
+        cluster.note(
+            pod.manifest,
+            "converted",
+            f"image {value} in {pod.manifest.title}",
+            f"the deploy now runs exactly the image {component}'s pipeline pushed "
+            f"({image.repository.reference}:{image.tag}), whatever tag or placeholder the file had",
+        )
+    return image
+
+
+def _same_repository(image: Image, repository: str) -> bool:
+    reference = image.repository.reference
+    bare = repository.removeprefix("docker.io/")
+    return reference in (repository, bare, f"docker.io/{bare}")
+
+
+def _tag_prefix(tag: str) -> str:
+    return tag.split("{", 1)[0]
+
+
+def _container(pod: _Pod, item: Fields) -> Container:
+    name = item.text("name")
+    where = item.where
+    image = _image(pod, item.get("image"), f"{where}.image")
+    item.ignore("imagePullPolicy", "terminationMessagePath", "terminationMessagePolicy")
+    ports: list[ContainerPort] = []
+    for entry in item.items("ports"):
+        number = entry.number("containerPort")
+        port_name = entry.text("name") or _port_name(pod, number)
+        ports.append(ContainerPort(port_name, number, protocol=entry.text("protocol") or "TCP"))
+        entry.done()
+    options: dict[str, Any] = {
+        "env": _env(pod, item),
+        "env_from": _env_from(pod, item),
+        "mounts": _mounts(pod, item),
+    }
+    for key in ("command", "args"):
+        if key in item.data:
+            options[key] = _words(item.get(key), f"{where}.{key}")
+    for key, field in (
+        ("startupProbe", "startup"),
+        ("readinessProbe", "readiness"),
+        ("livenessProbe", "liveness"),
+    ):
+        if key in item.data:
+            options[field] = _probe(item.sub(key), ports)
+    options["ports"] = ports  # after the probes, which may declare the port they use
+    resources = item.sub("resources")
+    if resources.data:
+        requests, limits = resources.sub("requests"), resources.sub("limits")
+        options["resources"] = Resources(
+            _quantity(requests, "cpu"),
+            _quantity(requests, "memory"),
+            cpu_limit=_quantity(limits, "cpu"),
+            memory_limit=_quantity(limits, "memory"),
+        )
+        requests.done()
+        limits.done()
+    resources.done()
+    context = item.sub("securityContext")
+    if context.data:
+        options["security_context"] = _security(context)
+    item.done()
+    return Container(name, image, **options)
+
+
+def _written_secrets(spec: Mapping[str, Any]) -> list[str]:
+    """The env names of a pod's containers whose literal value is a credential (by its name:
+    ``DB_PASSWORD``, ``apiToken``)."""
+    found: dict[str, None] = {}
+    for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        if not isinstance(container, Mapping):
+            continue
+        for env in container.get("env") or []:
+            if not isinstance(env, Mapping) or "valueFrom" in env:
+                continue
+            name, value = env.get("name"), env.get("value")
+            if isinstance(name, str) and value not in (None, "") and looks_secret(name):
+                found[name] = None
+    return list(found)
+
+
+def _env(pod: _Pod, item: Fields) -> dict[str, Any]:
+    env: dict[str, Any] = {}
+    for entry in item.items("env"):
+        key = entry.text("name")
+        if "valueFrom" in entry.data:
+            env[key] = _env_source(pod, entry.sub("valueFrom"))
+        elif pod.env_secret is not None and key in pod.written:
+            entry.ignore("value")  # never read: it is the secret
+            env[key] = SecretKey(pod.env_secret, key)
+        else:
+            value = entry.get("value", "")
+            env[key] = value if isinstance(value, str) else _scalar(value, f"{entry.where}.value")
+        entry.done()
+    return env
+
+
+def _env_from(pod: _Pod, item: Fields) -> list[ConfigMap | Secret]:
+    sources: list[ConfigMap | Secret] = []
+    for entry in item.items("envFrom"):
+        if entry.data.get("prefix"):
+            raise UnconvertibleError(f"{entry.where}.prefix: not modelled")
+        entry.ignore("prefix")
+        if "configMapRef" in entry.data:
+            ref = entry.sub("configMapRef")
+            sources.append(pod.ref("ConfigMap", ref.get("name"), ref.where))
+        else:
+            ref = entry.sub("secretRef")
+            sources.append(pod.ref("Secret", ref.get("name"), ref.where))
+        ref.done()
+        entry.done()
+    return sources
+
+
+def _mounts(pod: _Pod, item: Fields) -> list[VolumeMount]:
+    mounts: list[VolumeMount] = []
+    for entry in item.items("volumeMounts"):
+        volume_name = entry.text("name")
+        volume = pod.volumes.get(volume_name)
+        if volume is None:
+            raise UnconvertibleError(f"{entry.where}: no volume {volume_name!r} in the pod")
+        mounts.append(
+            VolumeMount(
+                volume,
+                entry.text("mountPath"),
+                sub_path=entry.text("subPath"),
+                read_only=bool(entry.get("readOnly", False)),
+            )
+        )
+        entry.done()
+    return mounts
+
+
+def _port_name(pod: _Pod, number: object) -> str:
+    """A name for an unnamed container port: the name a Service gives the port it forwards
+    to it, else ``port-<number>`` (pipedsl's Services and probes address ports by name)."""
+    for manifest in pod.cluster.manifests:
+        if manifest.kind != "Service" or manifest.namespace != pod.manifest.namespace:
+            continue
+        spec = manifest.data.get("spec")
+        for port in (spec.get("ports") if isinstance(spec, Mapping) else None) or []:
+            if not isinstance(port, Mapping) or not isinstance(port.get("name"), str):
+                continue
+            if port.get("targetPort", port.get("port")) == number:
+                return str(port["name"])
+    return f"port-{number}"
+
+
+def _quantity(fields: Fields, key: str) -> str | None:
+    value = fields.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UnconvertibleError(f"{fields.where}.{key}: expected a quantity")
+    return str(value)
+
+
+def _env_source(pod: _Pod, source: Fields) -> ConfigMapKey | SecretKey | FieldRef:
+    if "configMapKeyRef" in source.data:
+        ref = source.sub("configMapKeyRef")
+        config = pod.ref("ConfigMap", ref.get("name"), ref.where)
+        built: ConfigMapKey | SecretKey | FieldRef = ConfigMapKey(config, ref.text("key"))
+    elif "secretKeyRef" in source.data:
+        ref = source.sub("secretKeyRef")
+        secret = pod.ref("Secret", ref.get("name"), ref.where)
+        built = SecretKey(secret, ref.text("key"))
+    else:
+        ref = source.sub("fieldRef")
+        ref.ignore("apiVersion")
+        built = FieldRef(ref.text("fieldPath"))
+    ref.done()
+    source.done()
+    return built
+
+
+def _probe(probe: Fields, ports: list[ContainerPort]) -> Probe:
+    action: HttpGet | TcpSocket | Exec
+    if "httpGet" in probe.data:
+        get = probe.sub("httpGet")
+        action = HttpGet(
+            get.text("path") or "/",
+            _probe_port(get, ports),
+            scheme=get.text("scheme") or "HTTP",
+        )
+        get.done()
+    elif "tcpSocket" in probe.data:
+        tcp = probe.sub("tcpSocket")
+        action = TcpSocket(_probe_port(tcp, ports))
+        tcp.done()
+    else:
+        run = probe.sub("exec")
+        action = Exec(_words(run.get("command"), f"{run.where}.command"))
+        run.done()
+    options = {
+        field: probe.number(key)
+        for key, field in (
+            ("initialDelaySeconds", "initial_delay_seconds"),
+            ("periodSeconds", "period_seconds"),
+            ("timeoutSeconds", "timeout_seconds"),
+            ("failureThreshold", "failure_threshold"),
+            ("successThreshold", "success_threshold"),
+        )
+        if key in probe.data
+    }
+    probe.done()
+    return Probe(action, **options)
+
+
+def _probe_port(action: Fields, ports: list[ContainerPort]) -> ContainerPort:
+    """The container port a probe names (by name or number); a number the container does not
+    declare is declared for it."""
+    port = action.get("port")
+    for declared in ports:
+        if port in (declared.name, declared.number):
+            return declared
+    if isinstance(port, int) and not isinstance(port, bool):
+        added = ContainerPort(f"port-{port}", port)
+        ports.append(added)
+        return added
+    raise UnconvertibleError(f"{action.where}.port: {port!r} is not a port of the container")
+
+
+def _security(context: Fields) -> SecurityContext:
+    capabilities = context.sub("capabilities")
+    built = SecurityContext(
+        run_as_user=context.number("runAsUser"),
+        run_as_group=context.number("runAsGroup"),
+        run_as_non_root=context.get("runAsNonRoot"),
+        read_only_root_filesystem=context.get("readOnlyRootFilesystem"),
+        allow_privilege_escalation=context.get("allowPrivilegeEscalation"),
+        add=tuple(capabilities.get("add") or ()),
+        drop=tuple(capabilities.get("drop") or ()),
+        privileged=bool(context.get("privileged", False)),
+    )
+    capabilities.done()
+    context.done()
+    return built
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+def _service(cluster: Cluster, manifest: Manifest) -> Service:
+    doc = _head(cluster, manifest)
+    spec = doc.sub("spec")
+    doc.done()
+    selector = _labels(spec.get("selector"), "spec.selector")
+    if not selector:
+        raise UnconvertibleError("a Service without a selector (its endpoints are set by hand)")
+    workload = _selected(cluster, manifest, selector)
+    kind = spec.text("type") or "ClusterIP"
+    affinity = spec.text("sessionAffinity") or "None"
+    spec.ignore("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy")
+    ports: list[ServicePort] = []
+    offered = [p for c in workload.containers for p in c.ports]
+    for entry in spec.items("ports"):
+        number = entry.number("port")
+        target = entry.get("targetPort", number)
+        found = next((p for p in offered if target in (p.name, p.number)), None)
+        if found is None:
+            raise UnconvertibleError(
+                f"{entry.where}.targetPort {target!r} is not a port of {workload.kind} "
+                f"{workload.name!r}'s containers"
+            )
+        name = entry.text("name")
+        if name not in (None, found.name):
+            raise UnconvertibleError(
+                f"{entry.where}.name {name!r}: pipedsl names a Service port after the container "
+                f"port it forwards to ({found.name!r})"
+            )
+        protocol = entry.text("protocol") or "TCP"
+        if protocol != found.protocol:
+            raise UnconvertibleError(
+                f"{entry.where}.protocol {protocol!r} differs from the container's"
+            )
+        ports.append(
+            ServicePort(
+                found,
+                port=None if number == found.number else number,
+                node_port=entry.number("nodePort"),
+            )
+        )
+        entry.done()
+    spec.done()
+    extra = {k: v for k, v in selector.items() if k != NAME_LABEL and (k, v) in workload.pod_labels}
+    options: dict[str, Any] = {"ports": ports, "type": kind, "session_affinity": affinity}
+    if extra:
+        options["selector"] = extra
+    if manifest.name != workload.name:
+        options["name"] = manifest.name
+    return Service(workload, **options)
+
+
+def _selected(
+    cluster: Cluster, manifest: Manifest, selector: Mapping[str, str]
+) -> Deployment | StatefulSet:
+    """The one workload whose pods carry every label of ``selector``."""
+    found: list[Manifest] = []
+    for other in cluster.manifests:
+        if other.kind not in ("Deployment", "StatefulSet") or other.namespace != manifest.namespace:
+            continue
+        spec = other.data.get("spec")
+        template = spec.get("template") if isinstance(spec, Mapping) else None
+        meta = template.get("metadata") if isinstance(template, Mapping) else None
+        labels = meta.get("labels") if isinstance(meta, Mapping) else None
+        if isinstance(labels, Mapping) and all(labels.get(k) == v for k, v in selector.items()):
+            found.append(other)
+    if len(found) != 1:
+        which = ", ".join(m.title for m in found) or "none"
+        raise UnconvertibleError(
+            f"spec.selector {dict(selector)} selects {len(found)} workloads ({which}); pipedsl's "
+            "Service exposes exactly one"
+        )
+    workload = cluster.convert(found[0])
+    assert isinstance(workload, Deployment | StatefulSet)  # noqa: S101  (the kinds above)
+    return workload
+
+
+def _unknown(cluster: Cluster, manifest: Manifest) -> Any:
+    raise UnconvertibleError(
+        f"kind {manifest.kind} is not imported (pipedsl imports {', '.join(_KINDS)})"
+    )
+
+
+_CONVERTERS: dict[str, Callable[[Cluster, Manifest], Any]] = {
+    "Namespace": _namespace,
+    "ConfigMap": _config_map,
+    "Secret": _secret,
+    "PersistentVolumeClaim": _claim,
+    "Deployment": _workload,
+    "StatefulSet": _workload,
+    "Service": _service,
+}

@@ -1,0 +1,135 @@
+"""The imported components get the runtimes their manifests describe.
+
+A component deployed by a preset from shipped manifests (``<source>/k8s/*.yaml``) gets
+``runtime=Runtime([...])`` of the objects those manifests hold — its pipeline then ships and
+applies pipedsl's rendered manifests and rolls the workload that runs its pushed image — when
+every object of its files converts; otherwise it keeps deploying the hand-written files and the
+report says which object held it back. Workloads no component builds (a database) become the
+project's backing services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import attrs
+
+from pipedsl.errors import PipedslError
+from pipedsl.importer.cluster import Cluster, Manifest, matches_pattern, read_manifests
+from pipedsl.importer.convert import Converted
+from pipedsl.importer.report import ReportLine
+from pipedsl.model.k8s.runtime import Runtime
+from pipedsl.model.project import BackingService, Component, Project
+from pipedsl.model.steps import ShipFiles
+from pipedsl.render import render_project
+
+ProjectOf = Callable[[Sequence[Component], Sequence[BackingService]], Project]
+
+
+def with_runtimes(
+    converted: Sequence[Converted], files: Sequence[tuple[str, str]], project_of: ProjectOf
+) -> tuple[list[Converted], list[BackingService], list[ReportLine]]:
+    """``converted`` with the runtimes ``files`` describe, the backing services, and the
+    report lines of the manifests. Each runtime is kept only when the project still renders
+    with it (checked one by one, so one refused object does not cost the others)."""
+    manifests = [m for path, text in files for m in read_manifests(path, text)]
+    images = {c.component.name: c.component.image for c in converted if c.component.image}
+    shipped = {c.component.name: _shipped(c) for c in converted}
+    cluster = Cluster(manifests, images, shipped)
+    assigned = cluster.assign()
+    notes = list(assigned.report)
+    result = list(converted)
+    for index, one in enumerate(result):
+        runtime = assigned.components.get(one.component.name)
+        if runtime is None:
+            continue
+        held = _held_back(cluster, manifests, shipped[one.component.name])
+        where = _first(manifests, runtime)
+        what = f"the manifests of {one.component.name}"
+        if one.preset is None:
+            notes.append(
+                where.line_of(
+                    "raw",
+                    what,
+                    "kept as hand-written files: a runtime= is imported for components a "
+                    "preset builds (spring_boot_backend, npm_frontend)",
+                )
+            )
+            continue
+        if held is not None:
+            reason = f"kept as hand-written files: {held.title} in them was not imported"
+            notes.append(held.line_of("raw", what, reason))
+            continue
+        try:
+            candidate = attrs.evolve(one, preset=one.preset.with_runtime(runtime))
+            trial = [*result[:index], candidate, *result[index + 1 :]]
+            render_project(project_of([c.component for c in trial], []))
+        except PipedslError as exc:
+            reason = f"kept as hand-written files: as its runtime= they are refused ({exc})"
+            notes.append(where.line_of("raw", what, reason))
+            continue
+        result[index] = candidate
+        notes.append(
+            where.line_of(
+                "converted",
+                what,
+                "now its typed runtime=: pipedsl renders them, and the deploy ships and applies "
+                "exactly those, pinned to the image the pipeline pushed",
+            )
+        )
+    backing: list[BackingService] = []
+    components = [c.component for c in result]
+    for name, runtime in assigned.backing.items():
+        service = BackingService(_free(name, components, backing), runtime=runtime)
+        try:
+            render_project(project_of(components, [*backing, service]))
+        except PipedslError as exc:
+            reason = f"not imported ({exc}); apply its manifests by hand as before"
+            notes.append(
+                _first(manifests, runtime).line_of("raw", f"backing service {name}", reason)
+            )
+            continue
+        backing.append(service)
+    return result, backing, notes
+
+
+def _shipped(converted: Converted) -> tuple[str, ...]:
+    if converted.preset is not None:
+        return converted.preset.shipped
+    return tuple(f for step in _instances(converted.component, ShipFiles) for f in step.files)
+
+
+def _instances(value: object, cls: type[ShipFiles]) -> Iterable[ShipFiles]:
+    if isinstance(value, cls):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _instances(item, cls)
+    elif attrs.has(type(value)):
+        for field in attrs.fields(type(value)):  # type: ignore[arg-type]
+            yield from _instances(getattr(value, field.name), cls)
+
+
+def _held_back(
+    cluster: Cluster, manifests: Sequence[Manifest], patterns: Sequence[str]
+) -> Manifest | None:
+    """The first manifest of ``patterns`` that did not convert."""
+    for manifest in manifests:
+        if manifest.key in cluster.failed and any(
+            matches_pattern(manifest.path, p) for p in patterns
+        ):
+            return manifest
+    return None
+
+
+def _first(manifests: Sequence[Manifest], runtime: Runtime) -> Manifest:
+    names = {(type(o).__name__, o.name) for o in runtime.objects}
+    return next((m for m in manifests if (m.kind, m.name) in names), manifests[0])
+
+
+def _free(name: str, components: Sequence[Component], backing: Sequence[BackingService]) -> str:
+    taken = {c.name for c in components} | {b.name for b in backing}
+    base, n = name, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name

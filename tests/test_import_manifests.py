@@ -1,0 +1,353 @@
+"""``pipedsl import --manifests``: a team's Kubernetes YAML becomes typed ``runtime=`` objects.
+
+The seed team's hand-written manifests (``tests/fixtures/manifests/seed``, in its style:
+``app:`` labels, unnamed ports, a ``VERSION`` placeholder, Secret values in the repository)
+import, with its Jenkinsfiles, to a project that renders exactly what ``projects/lat32t.py``
+renders; every manifest pipedsl renders for its fixture projects reads back to the same
+object; and what the model cannot carry is named, never silently lost.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipedsl import DockerHub
+from pipedsl.importer import ImportRefused, import_jenkinsfiles
+from pipedsl.importer.cluster import Cluster, UnconvertibleError, read_manifests
+from pipedsl.load import load_project
+from pipedsl.model.k8s.config import Secret
+from pipedsl.model.k8s.runtime import Runtime
+from pipedsl.render import render_project
+from pipedsl.render.manifests import manifest
+from tests.test_import import LAT32T, SEED, read, render_source
+
+MANIFESTS = Path(__file__).parent / "fixtures" / "manifests" / "seed"
+PROJECTS = sorted((Path(__file__).parent / "fixtures" / "projects").glob("*.py"))
+REPOSITORY = "https://github.com/acme/shop.git"
+
+
+def seed_manifests() -> list[tuple[str, str]]:
+    return [
+        (p.relative_to(MANIFESTS).as_posix(), p.read_text(encoding="utf-8"))
+        for p in sorted(MANIFESTS.rglob("*.yaml"))
+    ]
+
+
+def seed_import() -> Any:
+    return import_jenkinsfiles(
+        read(SEED / "backend.Jenkinsfile", SEED / "frontend.Jenkinsfile"),
+        project="lat32t",
+        manifests=seed_manifests(),
+    )
+
+
+def _comparable(path: str, text: str) -> object:
+    if path.endswith(".yaml") and "/k8s/" in path:
+        return list(yaml.safe_load_all(text))
+    return [line for line in text.splitlines() if "lat32t.py" not in line]
+
+
+# --- the seed team ----------------------------------------------------------------------------
+
+
+def test_seed_import_renders_what_lat32t_renders(tmp_path: Path) -> None:
+    """Jenkinsfiles, jobs and every manifest are lat32t.py's; only the Jenkins setup differs,
+    by the tool versions, which live in Jenkins and in no Jenkinsfile."""
+    imported = render_source(seed_import().source, tmp_path, "lat32t")
+    ours = {a.path: a.text for a in render_project(load_project(LAT32T))}
+    assert sorted(imported) == sorted(ours)
+    compared = [p for p in ours if "/jenkins/" not in p]
+    assert len([p for p in compared if "/k8s/" in p]) == 8
+    for path in compared:
+        assert _comparable(path, imported[path]) == _comparable(path, ours[path]), path
+
+
+def test_seed_import_gives_typed_runtimes_and_a_backing_service() -> None:
+    source = seed_import().source
+    assert "runtime=Runtime([backend_config, backend_secret, backend_service, " in source
+    assert 'BackingService(\n            "mariadb",' in source
+    assert 'hub.tagged("backend-{build}"),\n            ports=[ContainerPort("http", 8080)]' in (
+        source
+    )
+    assert "VERSION" not in source.split('"""', 2)[2]
+
+
+def test_seed_secret_values_never_reach_the_project_or_the_report() -> None:
+    result = seed_import()
+    everything = result.source + "\n".join(str(line) for line in result.report)
+    for manifest_path, text in seed_manifests():
+        for doc in yaml.safe_load_all(text):
+            if doc.get("kind") != "Secret":
+                continue
+            for value in (doc.get("data") or {}).values():
+                assert value not in everything, manifest_path
+                assert base64.b64decode(value).decode() not in everything, manifest_path
+            for value in (doc.get("stringData") or {}).values():
+                assert value not in everything, manifest_path
+    assert 'Secret(\n    "mariadb",\n    keys=["MARIADB_ROOT_PASSWORD"' in result.source
+
+
+def test_seed_report_says_what_changed() -> None:
+    report = [str(line) for line in seed_import().report]
+    assert (
+        "backend/k8s/backend.yaml:11: converted: Secret 'backend' with its values in the "
+        "repository — everyone with the repository can read them; pipedsl declares its keys "
+        "only: create it in the cluster (kubectl create secret generic backend "
+        "--from-env-file=...) and delete the file's values"
+    ) in report
+    assert any(
+        r.startswith(
+            "backend/k8s/deployment.yaml:1: converted: image hosin/lat32t:VERSION in Deployment "
+            "'backend' — the deploy now runs exactly the image backend's pipeline pushed"
+        )
+        for r in report
+    )
+    assert any(
+        r.startswith("db/mariadb.yaml:12: converted: selector app=mariadb of StatefulSet")
+        for r in report
+    )
+    assert [r for r in report if ": raw: " in r] == []
+
+
+# --- every manifest pipedsl renders reads back to the same object -----------------------------
+
+IMPORTED_KINDS = {"Namespace", "ConfigMap", "PersistentVolumeClaim", "Deployment", "StatefulSet"}
+IMPORTED_KINDS |= {"Service"}
+
+
+def _runtimes(path: Path) -> Iterator[tuple[str, Runtime, dict[str, Any]]]:
+    project = load_project(path)
+    images = {c.name: c.image for c in project.components if c.image is not None}
+    for component in project.components:
+        if component.runtime is not None:
+            yield component.name, component.runtime, images
+    for service in project.backing_services:
+        yield service.name, service.runtime, images
+
+
+def _secret_document(secret: Secret) -> dict[str, Any]:
+    meta = {"name": secret.name, "namespace": secret.namespace}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "stringData": {}} | {
+        "data": dict.fromkeys(secret.keys, "")
+    }
+
+
+@pytest.mark.parametrize("path", PROJECTS, ids=[p.stem for p in PROJECTS])
+def test_rendered_manifests_read_back_to_the_same_objects(path: Path) -> None:
+    """Each object of an imported kind that refers only to imported kinds converts from its
+    rendered manifest back to an object rendering the same manifest."""
+    checked = 0
+    for _, runtime, images in _runtimes(path):
+        texts = [
+            yaml.safe_dump(manifest(o), sort_keys=False)
+            for o in runtime.objects
+            if o.kind in IMPORTED_KINDS
+        ]
+        texts += [yaml.safe_dump(_secret_document(s)) for s in runtime.needed_secrets]
+        documents = [m for i, t in enumerate(texts) for m in read_manifests(f"k8s/{i}.yaml", t)]
+        others = [
+            d
+            for _, other, _ in _runtimes(path)
+            if other is not runtime
+            for o in other.objects
+            if o.kind in IMPORTED_KINDS
+            for d in read_manifests("other.yaml", yaml.safe_dump(manifest(o), sort_keys=False))
+        ]
+        cluster = Cluster(documents + _unclashing(others, documents), images, {})
+        for obj in runtime.objects:
+            if obj.kind not in IMPORTED_KINDS or obj.kind == "Secret":
+                continue
+            document = next(d for d in documents if (d.kind, d.name) == (obj.kind, obj.name))
+            try:
+                converted = cluster.convert(document)
+            except UnconvertibleError as exc:
+                why = exc.why
+            else:
+                assert manifest(converted) == manifest(obj), (obj.kind, obj.name)
+                checked += 1
+                continue
+            assert _outside_the_import(why), (obj.kind, obj.name, why)
+    if any(True for _ in _runtimes(path)):
+        assert checked, "no object of the project's runtimes was checked"
+
+
+def _unclashing(others: list[Any], mine: list[Any]) -> list[Any]:
+    keys = {d.key for d in mine}
+    unique: dict[Any, Any] = {}
+    for document in others:
+        if document.key not in keys:
+            unique.setdefault(document.key, document)
+    return list(unique.values())
+
+
+def _outside_the_import(why: str) -> bool:
+    """The reasons an object of an imported kind may not round-trip: it refers to a kind the
+    import leaves hand-written (a ServiceAccount, a bound PersistentVolume)."""
+    return any(
+        reason in why
+        for reason in ("serviceAccountName", "volumeName", "annotations", "is not imported")
+    )
+
+
+# --- what is refused, and what stays hand-written ---------------------------------------------
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+spec:
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: shop
+          image: acme/shop:latest
+          ports:
+            - containerPort: 8080
+          env:
+            - name: TOKEN
+              valueFrom:
+                secretKeyRef: {name: shop-api, key: token}
+"""
+
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop
+spec:
+  selector: {app: shop}
+  ports:
+    - port: 80
+      targetPort: 8080
+"""
+
+JENKINSFILE = """\
+pipeline {
+    agent any
+    stages {
+        stage('Build') {
+            steps {
+                sh 'docker build -t acme/shop:${BUILD_NUMBER} shop'
+                sh 'docker push acme/shop:${BUILD_NUMBER}'
+            }
+        }
+    }
+}
+"""
+
+
+def _import_shop(*manifests: tuple[str, str]) -> Any:
+    return import_jenkinsfiles(
+        [("shop/Jenkinsfile", JENKINSFILE)],
+        project="shop",
+        repository=REPOSITORY,
+        manifests=list(manifests),
+    )
+
+
+def test_a_typed_pipeline_keeps_its_hand_written_manifests() -> None:
+    """Only a preset-built component deploys a runtime; the rest are said to stay."""
+    result = _import_shop(("shop/k8s/app.yaml", DEPLOYMENT + "---\n" + SERVICE))
+    assert "runtime=" not in result.source
+    assert any(
+        "a runtime= is imported for components a preset builds" in str(r) for r in result.report
+    )
+
+
+def test_unnamed_ports_a_referenced_secret_and_the_pushed_image() -> None:
+    cluster = Cluster(
+        read_manifests("app.yaml", DEPLOYMENT + "---\n" + SERVICE),
+        {"shop": load_image("acme/shop", "{build}")},
+        {"shop": ("app.yaml",)},
+    )
+    assigned = cluster.assign()
+    (runtime,) = assigned.components.values()
+    deployment, service = runtime.objects[0], runtime.objects[1]
+    container = deployment.containers[0]  # type: ignore[union-attr]
+    assert [(p.name, p.number) for p in container.ports] == [("port-8080", 8080)]
+    assert container.image == load_image("acme/shop", "{build}")
+    secret = dict(container.env)["TOKEN"].secret
+    assert (secret.name, secret.keys) == ("shop-api", ("token",))
+    assert manifest(service)["spec"]["ports"] == [
+        {"name": "port-8080", "port": 80, "targetPort": "port-8080", "protocol": "TCP"}
+    ]
+
+
+def load_image(repository: str, tag: str) -> Any:
+    return DockerHub(repository).tagged(tag)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            DEPLOYMENT.replace("      containers:", "      affinity: {}\n      containers:"),
+            "affinity",
+        ),
+        (
+            DEPLOYMENT.replace("kind: Deployment", "kind: DaemonSet"),
+            "kind DaemonSet is not imported",
+        ),
+        (DEPLOYMENT.replace("acme/shop:latest", "nginx:latest"), "':latest' changes"),
+        (DEPLOYMENT + "---\n" + SERVICE.replace("app: shop", "app: other"), "selects 0 workloads"),
+    ],
+    ids=["unknown-field", "unknown-kind", "public-latest", "selector-misses"],
+)
+def test_what_cannot_convert_is_named(text: str, named: str) -> None:
+    images = {"shop": load_image("acme/shop", "{build}")}
+    cluster = Cluster(read_manifests("app.yaml", text), images, {})
+    report = [str(line) for line in cluster.assign().report]
+    assert any(named in line and ": raw: " in line for line in report), report
+    refused = {line.split(": raw: ")[0] for line in report if ": raw: " in line}
+    # Nothing is said to have been converted in a document that was not.
+    assert not any(line.split(": converted: ")[0] in refused for line in report), report
+    assert all(line.startswith("app.yaml:") for line in report)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind: [", "app.yaml:1: not a YAML manifest"),
+        ("- a\n- b\n", "app.yaml:1: not a Kubernetes object"),
+        ("kind: Service\nmetadata: {}\n", "app.yaml:1: Service without metadata.name"),
+        (
+            SERVICE + "---\n" + SERVICE,
+            "app.yaml:11: Service 'shop' in namespace 'default' is also defined at app.yaml:1",
+        ),
+    ],
+)
+def test_a_broken_manifest_file_is_refused_with_its_line(text: str, message: str) -> None:
+    with pytest.raises(ImportRefused) as caught:
+        _import_shop(("app.yaml", text))
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_a_password_written_into_env_becomes_a_secret_reference() -> None:
+    text = DEPLOYMENT.replace(
+        "          env:\n",
+        "          env:\n            - name: DB_PASSWORD\n              value: hunter2-in-yaml\n"
+        "            - name: DB_HOST\n              value: db\n",
+    )
+    result = _import_shop(("shop/k8s/app.yaml", text))
+    cluster = Cluster(
+        read_manifests("app.yaml", text), {"shop": load_image("acme/shop", "{build}")}, {}
+    )
+    assigned = cluster.assign()
+    (runtime,) = assigned.components.values()
+    env = dict(runtime.objects[0].containers[0].env)  # type: ignore[union-attr]
+    assert env["DB_HOST"] == "db"
+    assert (env["DB_PASSWORD"].secret.name, env["DB_PASSWORD"].key) == ("shop-env", "DB_PASSWORD")
+    said = [str(line) for line in assigned.report] + [str(line) for line in result.report]
+    assert any("converted: env DB_PASSWORD of Deployment 'shop'" in line for line in said)
+    assert "hunter2-in-yaml" not in result.source + "\n".join(said)
