@@ -90,6 +90,20 @@ def test_rendering_one_project_file_leaves_the_other_projects_alone(repository: 
     assert _cli("render", "--check", cwd=repository).returncode == 1
 
 
+def test_rendering_a_renamed_project_replaces_its_old_folder(repository: Path) -> None:
+    """The old folder's files name the project file that rendered them: a render of that file
+    alone replaces it; other projects' folders stay."""
+    source = repository / "projects" / "kinds.py"
+    source.write_text(
+        source.read_text().replace('Project(\n    "kinds",', 'Project(\n    "orders",')
+    )
+    done = _cli("render", "projects/kinds.py", cwd=repository)
+    assert done.returncode == 0, done.stderr
+    folders = sorted(p.name for p in (repository / "generated").iterdir() if p.is_dir())
+    assert folders == ["lat32t", "orders"]
+    assert _cli("render", "--check", cwd=repository).returncode == 0
+
+
 def test_check_diff_shows_a_unified_diff_of_what_differs(repository: Path) -> None:
     generated = repository / "generated"
     jenkinsfile = generated / "kinds" / "web" / "Jenkinsfile"

@@ -259,7 +259,13 @@ def render(
     """
     from pipedsl.load import load_paths, load_projects
     from pipedsl.render import render_projects
-    from pipedsl.write import check_artifacts, diff_lines, signals_as_interrupt, write_artifacts
+    from pipedsl.write import (
+        check_artifacts,
+        diff_lines,
+        rendered_from,
+        signals_as_interrupt,
+        write_artifacts,
+    )
 
     if diff and not check:
         typer.echo(
@@ -271,8 +277,10 @@ def render(
     with signals_as_interrupt():
         try:
             loaded = load_paths(paths) if paths else load_projects(projects)
-            # With paths named, only their projects' subfolders of the output are theirs.
-            scope = {p.name for p in loaded} if paths else None
+            # With paths named, only their projects' subfolders of the output are theirs (with
+            # the folder a project file rendered under a name it no longer has).
+            sources = {p.source for p in loaded if p.source}
+            scope = {p.name for p in loaded} | rendered_from(out, sources) if paths else None
             artifacts = render_projects(loaded, templates=templates)
             if check:
                 result = check_artifacts(artifacts, out, scope=scope)
