@@ -325,6 +325,9 @@ def test_what_cannot_convert_is_named(text: str, named: str) -> None:
             SERVICE + "---\n" + SERVICE,
             "app.yaml:11: Service 'shop' in namespace 'default' is also defined at app.yaml:1",
         ),
+        ("kind: Service\nmetadata: {name: 5}\n", "app.yaml:1: Service without metadata.name"),
+        ("kind: X\nmetadata: {name: x, namespace: 5}\n", "app.yaml:1: X's metadata.namespace"),
+        ("kind: X\nmetadata: {name: x}\nspec: " + "[" * 2000 + "]" * 2000, "app.yaml: not a YAML"),
     ],
 )
 def test_a_broken_manifest_file_is_refused_with_its_line(text: str, message: str) -> None:
@@ -351,3 +354,37 @@ def test_a_password_written_into_env_becomes_a_secret_reference() -> None:
     said = [str(line) for line in assigned.report] + [str(line) for line in result.report]
     assert any("converted: env DB_PASSWORD of Deployment 'shop'" in line for line in said)
     assert "hunter2-in-yaml" not in result.source + "\n".join(said)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            ("            - name: TOKEN\n", "            - TOKEN\n            - name: TOKEN\n"),
+            "env[0] is not a mapping",
+        ),
+        (("            - containerPort: 8080", "            - null"), "ports[0] is not a mapping"),
+        (
+            ("            - containerPort: 8080", "            - name: web"),
+            "containerPort: required",
+        ),
+        (("      containers:\n", "      containers: abc\n      x:\n"), "containers is not a list"),
+        (("      containers:\n", "      volumes: [abc]\n      containers:\n"), "volumes[0] is not"),
+    ],
+    ids=["env-item", "port-item", "port-number", "containers", "volumes"],
+)
+def test_misshapen_documents_are_named_not_crashed_on(change: tuple[str, str], named: str) -> None:
+    result = _import_shop(("shop/k8s/app.yaml", DEPLOYMENT.replace(*change)))
+    assert any(line.kind == "raw" and named in str(line) for line in result.report), [
+        str(line) for line in result.report
+    ]
+
+
+def test_a_backing_service_carries_the_secrets_only_its_readers_name() -> None:
+    """A workload no component builds, reading a Secret no manifest declares, becomes a
+    backing service whose runtime declares that Secret by the keys read."""
+    text = DEPLOYMENT.replace("acme/shop:latest", "registry.example.com:5000/team/app:1.2")
+    result = _import_shop(("shop/k8s/app.yaml", text))
+    assert 'Secret("shop-api", keys=["token"])' in result.source
+    assert "backing_services=[" in result.source
+    assert not [line for line in result.report if line.kind == "raw" and "yaml" in line.file]

@@ -130,6 +130,8 @@ def read_manifests(path: str, text: str) -> list[Manifest]:
             if data is None:
                 continue
             found += _documents(path, line, data)
+    except RecursionError:
+        raise ImportRefused(f"{path}: not a YAML manifest (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else path
@@ -153,7 +155,11 @@ def _documents(path: str, line: int, data: object) -> list[Manifest]:
         return [m for item in items for m in _documents(path, line, item)]
     meta = data.get("metadata")
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
-        raise ImportRefused(f"{path}:{line}: {data['kind']} without metadata.name")
+        raise ImportRefused(
+            f"{path}:{line}: {data['kind']} without metadata.name (a string naming the object)"
+        )
+    if not isinstance(meta.get("namespace", ""), str):
+        raise ImportRefused(f"{path}:{line}: {data['kind']}'s metadata.namespace is not a string")
     return [Manifest(path, line, data)]
 
 
@@ -188,6 +194,9 @@ class Fields:
         value = self.get(key) or []
         if not isinstance(value, list):
             raise UnconvertibleError(f"{self.where}.{key} is not a list")
+        for index, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                raise UnconvertibleError(f"{self.where}.{key}[{index}] is not a mapping")
         return [Fields(v, f"{self.where}.{key}[{i}]") for i, v in enumerate(value)]
 
     def text(self, key: str, default: str | None = None) -> Any:
@@ -327,20 +336,18 @@ class Cluster:
             pod = _pod_spec(manifest.data)
             if pod is None:
                 continue
-            for container in [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]:
-                for env in (container or {}).get("env") or []:
-                    ref = ((env or {}).get("valueFrom") or {}).get("secretKeyRef")
-                    if isinstance(ref, Mapping) and isinstance(ref.get("name"), str):
-                        key = (manifest.namespace, ref["name"])
-                        found.setdefault(key, set()).add(str(ref.get("key")))
-            for volume in pod.get("volumes") or []:
-                source = (volume or {}).get("secret")
-                if isinstance(source, Mapping) and isinstance(source.get("secretName"), str):
-                    key = (manifest.namespace, source["secretName"])
-                    items = source.get("items") or []
-                    found.setdefault(key, set()).update(
-                        str(i.get("key")) for i in items if isinstance(i, Mapping)
-                    )
+            for container in _containers_of(pod):
+                for env in _maps(container.get("env")):
+                    ref = _at(env, "valueFrom", "secretKeyRef")
+                    if isinstance(_at(ref, "name"), str) and isinstance(_at(ref, "key"), str):
+                        secret = (manifest.namespace, ref["name"])
+                        found.setdefault(secret, set()).add(ref["key"])
+            for volume in _maps(pod.get("volumes")):
+                source = _at(volume, "secret")
+                if isinstance(_at(source, "secretName"), str):
+                    secret = (manifest.namespace, source["secretName"])
+                    keys = {_at(i, "key") for i in _maps(_at(source, "items"))}
+                    found.setdefault(secret, set()).update(k for k in keys if isinstance(k, str))
         return found
 
     # -- who owns what --------------------------------------------------------------------------
@@ -376,6 +383,7 @@ class Cluster:
         for key, component in self.image_of.items():
             owner[key] = component
         groups = self._groups(converted)
+        declared = {id(o) for k, o in self.objects.items() if k not in self.by_key}
         components: dict[str, list[K8sObject]] = {}
         backing: dict[str, list[K8sObject]] = {}
         for group in groups:
@@ -383,6 +391,14 @@ class Cluster:
             runners = {self.image_of[m.key] for m in group if m.key in self.image_of}
             target = sorted(runners or names)
             objects = [self.objects[m.key] for m in group]
+            # Secrets no manifest declares (declared by the keys their readers name) go with
+            # the objects reading them.
+            objects += [
+                r
+                for o in list(objects)
+                for r in _references(o)
+                if id(r) in declared and isinstance(r, Secret)
+            ]
             if target:
                 components.setdefault(target[0], []).extend(objects)
             else:
@@ -455,10 +471,27 @@ def _references(obj: object) -> Iterable[object]:
                 yield volume.secret
 
 
+def _at(value: object, *keys: str) -> Any:
+    """``value[k1][k2]...``, or None where a step is missing or not a mapping."""
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _maps(value: object) -> list[Mapping[str, Any]]:
+    """The mappings of a list (nothing for anything else): for the looks ahead at documents
+    that are read strictly, with their errors, later."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _containers_of(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return _maps(pod.get("containers")) + _maps(pod.get("initContainers"))
+
+
 def _pod_spec(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    spec = data.get("spec")
-    template = spec.get("template") if isinstance(spec, Mapping) else None
-    pod = template.get("spec") if isinstance(template, Mapping) else None
+    pod = _at(data, "spec", "template", "spec")
     return pod if isinstance(pod, Mapping) else None
 
 
@@ -843,6 +876,8 @@ def _container(pod: _Pod, item: Fields) -> Container:
     ports: list[ContainerPort] = []
     for entry in item.items("ports"):
         number = entry.number("containerPort")
+        if number is None:
+            raise UnconvertibleError(f"{entry.where}.containerPort: required")
         port_name = entry.text("name") or _port_name(pod, number)
         ports.append(ContainerPort(port_name, number, protocol=entry.text("protocol") or "TCP"))
         entry.done()
@@ -885,14 +920,12 @@ def _written_secrets(spec: Mapping[str, Any]) -> list[str]:
     """The env names of a pod's containers whose literal value is a credential (by its name:
     ``DB_PASSWORD``, ``apiToken``)."""
     found: dict[str, None] = {}
-    for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
-        if not isinstance(container, Mapping):
-            continue
-        for env in container.get("env") or []:
-            if not isinstance(env, Mapping) or "valueFrom" in env:
-                continue
+    for container in _containers_of(spec):
+        for env in _maps(container.get("env")):
             name, value = env.get("name"), env.get("value")
-            if isinstance(name, str) and value not in (None, "") and looks_secret(name):
+            if "valueFrom" in env or not isinstance(name, str) or value is None or value == "":
+                continue
+            if looks_secret(name):
                 found[name] = None
     return list(found)
 
@@ -955,9 +988,8 @@ def _port_name(pod: _Pod, number: object) -> str:
     for manifest in pod.cluster.manifests:
         if manifest.kind != "Service" or manifest.namespace != pod.manifest.namespace:
             continue
-        spec = manifest.data.get("spec")
-        for port in (spec.get("ports") if isinstance(spec, Mapping) else None) or []:
-            if not isinstance(port, Mapping) or not isinstance(port.get("name"), str):
+        for port in _maps(_at(manifest.data, "spec", "ports")):
+            if not isinstance(port.get("name"), str):
                 continue
             if port.get("targetPort", port.get("port")) == number:
                 return str(port["name"])
@@ -1117,10 +1149,7 @@ def _selected(
     for other in cluster.manifests:
         if other.kind not in ("Deployment", "StatefulSet") or other.namespace != manifest.namespace:
             continue
-        spec = other.data.get("spec")
-        template = spec.get("template") if isinstance(spec, Mapping) else None
-        meta = template.get("metadata") if isinstance(template, Mapping) else None
-        labels = meta.get("labels") if isinstance(meta, Mapping) else None
+        labels = _at(other.data, "spec", "template", "metadata", "labels")
         if isinstance(labels, Mapping) and all(labels.get(k) == v for k, v in selector.items()):
             found.append(other)
     if len(found) != 1:
