@@ -96,3 +96,19 @@ def test_a_deploy_target_that_cannot_do_what_was_asked_says_so(build: Any, messa
     with pytest.raises(ModelError) as caught:
         build()
     assert str(caught.value).startswith(message)
+
+
+def test_a_project_file_outside_the_repository_is_named_by_its_path(tmp_path: Path) -> None:
+    """``/tmp/x.py`` is not shown as ``tmp/x.py``; a file of a projects folder is still
+    ``projects/x.py``, wherever the command runs."""
+    outside = tmp_path / "drafts" / "x.py"
+    outside.parent.mkdir()
+    outside.write_text("from pipedsl import Project\nproject = Project('x', repository=5)\n")
+    result = runner.invoke(app, ["render", str(outside), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {outside.resolve().as_posix()}:2: "), result.output
+    inside = tmp_path / "projects" / "x.py"
+    inside.parent.mkdir()
+    inside.write_text(outside.read_text())
+    result = runner.invoke(app, ["render", str(inside), "--out", str(tmp_path / "out")])
+    assert result.output.startswith("error: projects/x.py:2: "), result.output

@@ -45,6 +45,19 @@ def _display(path: Path) -> str:
     return f"{resolved.parent.name}/{resolved.name}"
 
 
+def _as_given(path: Path) -> str:
+    """The name a project file is given in messages under: ``projects/x.py`` in a
+    repository's projects folder (wherever the command ran), else its path from the working
+    folder, else its absolute path (``/tmp/x.py``, not ``tmp/x.py``)."""
+    resolved = path.resolve()
+    if resolved.parent.name == PROJECTS_FOLDER:
+        return _display(path)
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return resolved.as_posix()
+
+
 def _return_to(cwd: Path, shown: str) -> None:
     """Make ``cwd`` the working folder again, if the project file changed it."""
     try:
@@ -191,7 +204,7 @@ def load_project(path: str | Path) -> Project:
         project = load_project("projects/lat32t.py")
     """
     file = Path(path)
-    shown = _display(file)
+    shown = _as_given(file)
     if not file.is_file():
         raise ProjectLoadError(shown, "no such project file")
     module_name = f"_pipedsl_project_{abs(hash(str(file.resolve())))}"
@@ -216,7 +229,7 @@ def load_project(path: str | Path) -> Project:
         raise ProjectLoadError(
             shown, f"`project` must be a pipedsl Project, got {type(project).__name__}"
         )
-    return attrs.evolve(project, source=shown)
+    return attrs.evolve(project, source=_display(file))
 
 
 def find_project_files(directory: str | Path) -> list[Path]:
