@@ -306,6 +306,8 @@ SECRET = "Hunter2xyz"  # noqa: S105  (a made-up secret the import must never cop
         f"sh 'kubectl create secret generic s --from-literal=password={SECRET}'",
         f"script {{ def pw = '{SECRET}'; sh \"./deploy.sh ${{pw}}\" }}",
         f"sh '''\n./prepare\nDB_PASSWORD={SECRET} ./migrate | tee log\n'''",
+        f"echo 'the admin password is {SECRET}'",
+        f"sh 'echo \"token: {SECRET}\" > notes.txt'",
     ],
 )
 def test_a_secret_in_a_step_kept_as_written_is_never_copied(steps: str, tmp_path: Path) -> None:
@@ -315,6 +317,20 @@ def test_a_secret_in_a_step_kept_as_written_is_never_copied(steps: str, tmp_path
     (line,) = [line for line in result.report if "holding a secret" in line.what]
     assert line.kind == "raw"
     assert "this step held a secret" in result.source
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "echo 'the password is required'",
+        "echo 'token: ${TOKEN_ID}'",
+        "echo 'the token was revoked'",
+        "sh 'echo password reset done'",
+    ],
+)
+def test_prose_about_a_password_without_one_is_kept(words: str, tmp_path: Path) -> None:
+    result = run(jenkinsfile(f"                {words}\n"), tmp_path)
+    assert not [line for line in result.report if "holding a secret" in line.what]
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,21 @@ _SECRET_FORMS = (
     ),
     (re.compile(r"(?i)bearer\s+(?![$\s])[A-Za-z0-9._~+/=-]{8,}"), "a bearer token"),
 )
+_PROSE = re.compile(
+    r"(?i)\b(?:password|passwd|passphrase|pwd|token|secret|api[ _-]?key)s?"
+    r"\s*(?:is|was|:|=)\s*['\"`]?([^\s'\"`]{6,})"
+)
+"""A secret given away in words: ``the password is Summer2024!``, ``token: ab12cd34``."""
+
+
+def _looks_like_a_secret(word: str) -> bool:
+    """A word that is a password rather than English: it has a digit or a symbol, or mixes
+    case (``hunter2``, ``S3cr3t!``, ``xKcDpAsS``; not ``required``, ``${PASS}``)."""
+    word = word.rstrip(".,;)")
+    if word.startswith(("$", "%", "<")) or len(word) < 6:
+        return False
+    symbols = any(not c.isalnum() for c in word)
+    return any(c.isdigit() for c in word) or symbols or (word != word.lower() != word.upper())
 
 
 def secret_in_text(text: str) -> str | None:
@@ -87,6 +102,8 @@ def secret_in_text(text: str) -> str | None:
     for pattern, kind in _SECRET_FORMS:
         if pattern.search(text):
             return kind
+    if any(_looks_like_a_secret(m.group(1)) for m in _PROSE.finditer(text)):
+        return "a password written in words"
     return None
 
 

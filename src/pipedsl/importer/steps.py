@@ -11,7 +11,7 @@ import attrs
 
 from pipedsl.errors import PipedslError
 from pipedsl.importer import shell
-from pipedsl.importer.context import Context, first_line
+from pipedsl.importer.context import Context, first_line, secret_in_text
 from pipedsl.importer.parse import Assign, Call, ListV, Other, Ref, Str, Value
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import SshServer
@@ -120,7 +120,17 @@ def _plain_steps(call: Call) -> bool:
 
 def _echo(ctx: Context, call: Call) -> list[Step] | None:
     text = ctx.text(call.args[0]) if call.args else None
-    return [Echo(text)] if text is not None else None
+    if text is None:
+        return None
+    written = (
+        text
+        if isinstance(text, str)
+        else "".join(p if isinstance(p, str) else "${}" for p in text.parts)
+    )
+    kind = secret_in_text(written)
+    if kind is not None:
+        return [ctx.secret_step(call.line, kind, "echo")]
+    return [Echo(text)]
 
 
 def _checkout(ctx: Context, call: Call) -> list[Step] | None:
