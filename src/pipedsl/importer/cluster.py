@@ -23,18 +23,23 @@ import yaml
 from pipedsl.errors import PipedslError
 from pipedsl.importer.report import ImportRefused, Kind, ReportLine
 from pipedsl.model.infra import Image
+from pipedsl.model.k8s.access import ServiceAccount
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey, looks_secret
-from pipedsl.model.k8s.network import Service, ServicePort
+from pipedsl.model.k8s.network import Ingress, IngressPath, IngressTLS, Service, ServicePort
 from pipedsl.model.k8s.runtime import K8sObject, Runtime
+from pipedsl.model.k8s.scaling import ExternalMetric, HorizontalPodAutoscaler, PodsMetric
 from pipedsl.model.k8s.storage import (
     ClaimTemplate,
     ClaimVolume,
     ConfigMapVolume,
     EmptyDirVolume,
     HostPathVolume,
+    PersistentVolume,
     PersistentVolumeClaim,
     SecretVolume,
+    StorageClass,
     Volume,
+    class_name,
 )
 from pipedsl.model.k8s.workloads import (
     Container,
@@ -68,8 +73,9 @@ _IGNORED_METADATA = frozenset(
         "managedFields",
     }
 )
-_KINDS: tuple[str, ...] = ("Namespace", "ConfigMap", "Secret", "PersistentVolumeClaim")
-_KINDS += ("Deployment", "StatefulSet", "Service")
+_KINDS: tuple[str, ...] = ("Namespace", "ConfigMap", "Secret", "StorageClass")
+_KINDS += ("PersistentVolume", "PersistentVolumeClaim", "ServiceAccount")
+_KINDS += ("Deployment", "StatefulSet", "Service", "Ingress", "HorizontalPodAutoscaler")
 """The kinds imported as typed objects; others are reported and stay hand-written."""
 
 
@@ -333,6 +339,12 @@ class Cluster:
         """Per Secret, the keys containers read by ``secretKeyRef`` (or volume ``items``)."""
         found: dict[tuple[str, str], set[str]] = {}
         for manifest in self.manifests:
+            for tls in (
+                _maps(_at(manifest.data, "spec", "tls")) if manifest.kind == "Ingress" else []
+            ):
+                if isinstance(tls.get("secretName"), str):
+                    secret = (manifest.namespace, tls["secretName"])
+                    found.setdefault(secret, set()).update(("tls.crt", "tls.key"))
             pod = _pod_spec(manifest.data)
             if pod is None:
                 continue
@@ -361,12 +373,12 @@ class Cluster:
         ]
 
     def assign(self) -> Assigned:
-        """Each convertible object to the component whose pushed image its workload runs (or
-        whose shipped files hold it), else to a backing service named after its workload."""
-        owner: dict[tuple[str, str, str], str] = {}
-        for manifest in self.manifests:
-            for component in self.shipped_by(manifest)[:1]:
-                owner[manifest.key] = component
+        """Each convertible object to an owner: a workload to the component whose pushed image
+        it runs, else to a backing service named after it; what a workload reads (ConfigMaps,
+        Secrets, claims) to the first workload's owner that reads it; a Service to its
+        workload's, an autoscaler to its target's, an Ingress to its first route's; anything
+        else to the component whose deploy ships its file, else to a backing service of its
+        own."""
         converted: list[Manifest] = []
         for manifest in self.manifests:
             try:
@@ -380,59 +392,41 @@ class Cluster:
                 )
                 continue
             converted.append(manifest)
-        for key, component in self.image_of.items():
-            owner[key] = component
-        groups = self._groups(converted)
-        declared = {id(o) for k, o in self.objects.items() if k not in self.by_key}
+        owner: dict[int, tuple[bool, str]] = {}  # id(object) → (a component?, its name)
+        workloads = [m for m in converted if m.kind in ("Deployment", "StatefulSet")]
+        for manifest in workloads:
+            obj = self.objects[manifest.key]
+            component = self.image_of.get(manifest.key)
+            owner[id(obj)] = (True, component) if component else (False, manifest.name)
+            for ref in _references(obj):
+                owner.setdefault(id(ref), owner[id(obj)])
+        for manifest in converted:
+            obj = self.objects[manifest.key]
+            if id(obj) in owner:
+                continue
+            leader = next(iter(_references(obj)), None)
+            if leader is not None and id(leader) in owner:
+                owner[id(obj)] = owner[id(leader)]
+            elif shipping := self.shipped_by(manifest):
+                owner[id(obj)] = (True, shipping[0])
+            else:
+                owner[id(obj)] = (False, manifest.name)
         components: dict[str, list[K8sObject]] = {}
         backing: dict[str, list[K8sObject]] = {}
-        for group in groups:
-            names = {owner[m.key] for m in group if m.key in owner}
-            runners = {self.image_of[m.key] for m in group if m.key in self.image_of}
-            target = sorted(runners or names)
-            objects = [self.objects[m.key] for m in group]
-            # Secrets no manifest declares (declared by the keys their readers name) go with
-            # the objects reading them.
-            objects += [
-                r
-                for o in list(objects)
-                for r in _references(o)
-                if id(r) in declared and isinstance(r, Secret)
-            ]
-            if target:
-                components.setdefault(target[0], []).extend(objects)
-            else:
-                workload = next(
-                    (m for m in group if m.kind in ("Deployment", "StatefulSet")), group[0]
-                )
-                backing.setdefault(workload.name, []).extend(objects)
+        declared = {id(o): o for k, o in self.objects.items() if k not in self.by_key}
+        for manifest in converted:
+            obj = self.objects[manifest.key]
+            is_component, name = owner[id(obj)]
+            target = components if is_component else backing
+            # A Secret no manifest declares (declared by the keys its readers name) goes with
+            # the first object reading it.
+            extra = [declared[id(r)] for r in _references(obj) if id(r) in declared]
+            target.setdefault(name, []).extend([*extra, obj])
         return Assigned(
             {k: Runtime(_unique(v)) for k, v in components.items()},
             {k: Runtime(_unique(v)) for k, v in backing.items()},
             tuple(self.notes),
         )
-
-    def _groups(self, converted: Sequence[Manifest]) -> list[list[Manifest]]:
-        """The converted manifests in groups of objects that refer to each other, in file
-        order (a union-find over the references)."""
-        parent = {m.key: m.key for m in converted}
-
-        def root(key: tuple[str, str, str]) -> tuple[str, str, str]:
-            while parent[key] != key:
-                parent[key] = parent[parent[key]]
-                key = parent[key]
-            return key
-
-        by_object = {id(self.objects[m.key]): m.key for m in converted}
-        for manifest in converted:
-            for ref in _references(self.objects[manifest.key]):
-                other = by_object.get(id(ref))
-                if other is not None:
-                    parent[root(manifest.key)] = root(other)
-        groups: dict[tuple[str, str, str], list[Manifest]] = {}
-        for manifest in converted:
-            groups.setdefault(root(manifest.key), []).append(manifest)
-        return list(groups.values())
 
 
 def _unique(objects: Iterable[K8sObject]) -> list[K8sObject]:
@@ -450,25 +444,39 @@ def matches_pattern(path: str, pattern: str) -> bool:
 
 
 def _references(obj: object) -> Iterable[object]:
-    """The Kubernetes objects ``obj`` refers to (directly or through its parts)."""
+    """The Kubernetes objects ``obj`` refers to (directly or through its parts); the first
+    is the one it goes with (a Service's workload, an Ingress's first Service)."""
     if isinstance(obj, Service):
-        yield obj.workload
-        return
+        return [obj.workload]
+    if isinstance(obj, HorizontalPodAutoscaler):
+        return [obj.target]
+    if isinstance(obj, PersistentVolumeClaim):
+        return [obj.volume] if obj.volume is not None else []
+    if isinstance(obj, Ingress):
+        return [*(p.service for p in obj.paths), *(t.secret for t in obj.tls)]
     if isinstance(obj, Deployment | StatefulSet):
-        for container in obj.all_containers:
-            yield from container.env_from
-            for _, value in container.env:
-                if isinstance(value, ConfigMapKey):
-                    yield value.config_map
-                elif isinstance(value, SecretKey):
-                    yield value.secret
-        for volume in obj.volumes:
-            if isinstance(volume, ClaimVolume):
-                yield volume.claim
-            elif isinstance(volume, ConfigMapVolume):
-                yield volume.config_map
-            elif isinstance(volume, SecretVolume):
-                yield volume.secret
+        return _read_by(obj)
+    return []
+
+
+def _read_by(workload: Deployment | StatefulSet) -> list[object]:
+    """The ConfigMaps, Secrets, claims and ServiceAccount a workload's pods use."""
+    found: list[object] = [workload.service_account] if workload.service_account else []
+    for container in workload.all_containers:
+        found += container.env_from
+        found += [
+            v.config_map if isinstance(v, ConfigMapKey) else v.secret
+            for _, v in container.env
+            if isinstance(v, ConfigMapKey | SecretKey)
+        ]
+    for volume in workload.volumes:
+        if isinstance(volume, ClaimVolume):
+            found.append(volume.claim)
+        elif isinstance(volume, ConfigMapVolume):
+            found.append(volume.config_map)
+        elif isinstance(volume, SecretVolume):
+            found.append(volume.secret)
+    return found
 
 
 def _at(value: object, *keys: str) -> Any:
@@ -498,9 +506,17 @@ def _pod_spec(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
 # --- per kind ----------------------------------------------------------------------------------
 
 
-def _head(cluster: Cluster, manifest: Manifest) -> Fields:
-    """The document's fields with apiVersion, kind and metadata read; labels other than
-    pipedsl's own are reported as left out (pipedsl writes its own)."""
+def _annotations(manifest: Manifest) -> dict[str, str]:
+    """The object's annotations, but kubectl's own record of the last apply."""
+    meta = _mapping(manifest.data.get("metadata"), "metadata")
+    annotations = _labels(meta.get("annotations"), "metadata.annotations")
+    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    return annotations
+
+
+def _head(cluster: Cluster, manifest: Manifest, *, annotated: bool = False) -> Fields:
+    """The document's fields with apiVersion, kind and metadata read; metadata labels are
+    pipedsl's own. Annotations are refused unless the kind carries them (``annotated``)."""
     doc = Fields(manifest.data, manifest.kind)
     doc.ignore("apiVersion", "kind", "status")
     meta = doc.sub("metadata")
@@ -508,9 +524,8 @@ def _head(cluster: Cluster, manifest: Manifest) -> Fields:
     meta.text("name")
     meta.text("namespace")
     meta.done()
-    annotations = _labels(meta.data.get("annotations"), "metadata.annotations")
-    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-    if annotations:
+    annotations = _annotations(manifest)
+    if annotations and not annotated:
         raise UnconvertibleError(
             f"metadata.annotations ({', '.join(annotations)}): pipedsl sets annotations only "
             "where its model names them"
@@ -571,15 +586,70 @@ def _secret(cluster: Cluster, manifest: Manifest) -> Secret:
 
 def _claim(cluster: Cluster, manifest: Manifest) -> PersistentVolumeClaim:
     doc = _head(cluster, manifest)
-    storage, modes, storage_class = _claim_spec(doc.sub("spec"))
+    spec = doc.sub("spec")
+    name = spec.text("volumeName")
+    volume = None
+    if name is not None:
+        volume = cluster.object("PersistentVolume", "default", name, f"{spec.where}.volumeName")
+    storage, modes, storage_class = _claim_spec(spec)
     doc.done()
+    if volume is not None and storage_class == class_name(volume.storage_class):
+        storage_class = None  # the volume's class, which the claim then asks for
     return PersistentVolumeClaim(
         manifest.name,
         storage=storage,
         access_modes=modes,
         storage_class=storage_class,
+        volume=volume,
         namespace=manifest.namespace,
     )
+
+
+def _volume_object(cluster: Cluster, manifest: Manifest) -> PersistentVolume:
+    doc = _head(cluster, manifest)
+    spec = doc.sub("spec")
+    doc.done()
+    capacity = spec.sub("capacity")
+    storage = _quantity(capacity, "storage")
+    capacity.done()
+    host = spec.sub("hostPath")
+    path = host.text("path")
+    if host.get("type", "DirectoryOrCreate") not in ("", "DirectoryOrCreate"):
+        raise UnconvertibleError(f"{host.where}.type: pipedsl's volumes are DirectoryOrCreate")
+    host.done()
+    options: dict[str, Any] = {
+        "access_modes": _words(spec.get("accessModes") or ["ReadWriteOnce"], "accessModes"),
+        # Kubernetes' own defaults where the file is silent: no class, kept data.
+        "storage_class": spec.text("storageClassName") or "",
+        "reclaim_policy": spec.text("persistentVolumeReclaimPolicy") or "Retain",
+    }
+    if spec.data.get("volumeMode") in (None, "Filesystem"):
+        spec.ignore("volumeMode")
+    spec.done()
+    if storage is None or path is None:
+        raise UnconvertibleError("a PersistentVolume of a hostPath with a capacity is modelled")
+    return PersistentVolume(manifest.name, storage=storage, host_path=path, **options)
+
+
+def _storage_class(cluster: Cluster, manifest: Manifest) -> StorageClass:
+    annotations = _annotations(manifest)
+    default = annotations.pop("storageclass.kubernetes.io/is-default-class", "false")
+    if annotations:
+        raise UnconvertibleError(f"metadata.annotations ({', '.join(annotations)}): not modelled")
+    doc = _head(cluster, manifest, annotated=True)
+    parameters = _labels(doc.get("parameters"), "parameters")
+    built = StorageClass(
+        manifest.name,
+        doc.text("provisioner"),
+        parameters=parameters,
+        reclaim_policy=doc.text("reclaimPolicy") or "Delete",
+        # Kubernetes' default when the file is silent.
+        volume_binding_mode=doc.text("volumeBindingMode") or "Immediate",
+        allow_volume_expansion=bool(doc.get("allowVolumeExpansion", False)),
+        default=default == "true",
+    )
+    doc.done()
+    return built
 
 
 def _claim_spec(spec: Fields) -> tuple[str, tuple[str, ...], str | None]:
@@ -644,7 +714,9 @@ def _workload(cluster: Cluster, manifest: Manifest) -> Deployment | StatefulSet:
     template.done()
     common.update(namespace=manifest.namespace, pod_labels=pod_labels)
     replicas = spec.number("replicas")
-    if replicas is not None:
+    if replicas is not None or manifest.kind == "Deployment":
+        # A Deployment without replicas leaves the count to whoever sets it (an autoscaler):
+        # None, as kubectl apply of that file does.
         common["replicas"] = replicas
     if manifest.kind == "StatefulSet":
         service_name = spec.text("serviceName")
@@ -716,10 +788,12 @@ def _pod(
     grace = spec.number("terminationGracePeriodSeconds")
     if grace is not None:
         options["termination_grace_period_seconds"] = grace
-    if spec.text("serviceAccountName") is not None:
-        raise UnconvertibleError(
-            "spec.template.spec.serviceAccountName: ServiceAccounts are not imported"
+    account = spec.text("serviceAccountName")
+    if account is not None:
+        options["service_account"] = pod.ref(
+            "ServiceAccount", account, f"{spec.where}.serviceAccountName"
         )
+    spec.ignore("serviceAccount")  # the deprecated alias Kubernetes fills in
     context = spec.sub("securityContext")
     if context.data:
         options["security_context"] = _pod_security(context)
@@ -1169,12 +1243,156 @@ def _unknown(cluster: Cluster, manifest: Manifest) -> Any:
     )
 
 
+def _service_account(cluster: Cluster, manifest: Manifest) -> ServiceAccount:
+    doc = _head(cluster, manifest, annotated=True)
+    automount = doc.get("automountServiceAccountToken")
+    doc.done()
+    if automount is not None and not isinstance(automount, bool):
+        raise UnconvertibleError("automountServiceAccountToken: expected true or false")
+    return ServiceAccount(
+        manifest.name,
+        namespace=manifest.namespace,
+        annotations=_annotations(manifest),
+        automount_token=automount,
+    )
+
+
+def _ingress(cluster: Cluster, manifest: Manifest) -> Ingress:
+    doc = _head(cluster, manifest, annotated=True)
+    spec = doc.sub("spec")
+    doc.done()
+    paths: list[IngressPath] = []
+    for rule in spec.items("rules"):
+        host = rule.text("host")
+        http = rule.sub("http")
+        for entry in http.items("paths"):
+            backend = entry.sub("backend")
+            target = backend.sub("service")
+            service = cluster.object(
+                "Service", manifest.namespace, target.get("name"), target.where
+            )
+            port = _service_port(service, target.sub("port"))
+            backend.done()
+            target.done()
+            options: dict[str, Any] = {
+                "host": host,
+                "path_type": entry.text("pathType") or "Prefix",
+            }
+            if port is not None and len(service.ports) > 1:
+                options["port"] = port
+            paths.append(IngressPath(entry.text("path") or "/", service, **options))
+            entry.done()
+        http.done()
+        rule.done()
+    tls = []
+    for entry in spec.items("tls"):
+        secret = cluster.object("Secret", manifest.namespace, entry.get("secretName"), entry.where)
+        tls.append(IngressTLS(_words(entry.get("hosts"), f"{entry.where}.hosts"), secret))
+        entry.done()
+    ingress_class = spec.text("ingressClassName")
+    spec.done()
+    return Ingress(
+        manifest.name,
+        paths,
+        ingress_class=ingress_class,
+        tls=tls,
+        annotations=_annotations(manifest),
+    )
+
+
+def _service_port(service: Service, port: Fields) -> ServicePort | None:
+    """The port of ``service`` an Ingress backend names (by name or number)."""
+    wanted = port.get("name", port.get("number"))
+    port.done()
+    if wanted is None:
+        return None
+    for candidate in service.ports:
+        if wanted in (candidate.name, candidate.number):
+            return candidate
+    raise UnconvertibleError(f"{port.where}: {wanted!r} is not a port of Service {service.name!r}")
+
+
+def _autoscaler(cluster: Cluster, manifest: Manifest) -> HorizontalPodAutoscaler:
+    doc = _head(cluster, manifest)
+    spec = doc.sub("spec")
+    doc.done()
+    ref = spec.sub("scaleTargetRef")
+    ref.ignore("apiVersion")
+    kind = ref.text("kind")
+    if kind not in ("Deployment", "StatefulSet"):
+        raise UnconvertibleError(f"spec.scaleTargetRef.kind {kind!r}: a Deployment or StatefulSet")
+    target = cluster.object(kind, manifest.namespace, ref.get("name"), ref.where)
+    ref.done()
+    options: dict[str, Any] = {"cpu_percent": None, "max_replicas": spec.number("maxReplicas")}
+    minimum = spec.number("minReplicas")
+    if minimum is not None:
+        options["min_replicas"] = minimum
+    metrics: list[PodsMetric | ExternalMetric] = []
+    for entry in spec.items("metrics"):
+        kind = entry.text("type")
+        if kind == "Resource":
+            resource = entry.sub("resource")
+            goal = resource.sub("target")
+            if goal.get("type") != "Utilization":
+                raise UnconvertibleError(f"{goal.where}.type: only Utilization is modelled")
+            name = resource.text("name")
+            if name not in ("cpu", "memory"):
+                raise UnconvertibleError(f"{resource.where}.name {name!r}: cpu or memory")
+            options[f"{name}_percent"] = goal.number("averageUtilization")
+            goal.done()
+            resource.done()
+        elif kind in ("Pods", "External"):
+            metrics.append(_metric(entry.sub(kind.lower()), kind))
+        else:
+            raise UnconvertibleError(f"{entry.where}.type {kind!r}: Resource, Pods or External")
+        entry.done()
+    options["metrics"] = metrics
+    behavior = spec.sub("behavior")
+    down = behavior.sub("scaleDown")
+    window = down.number("stabilizationWindowSeconds")
+    if window is not None:
+        options["scale_down_seconds"] = window
+    down.done()
+    behavior.done()
+    spec.done()
+    if manifest.name != target.name:
+        options["name"] = manifest.name
+    return HorizontalPodAutoscaler(target, **options)
+
+
+def _metric(source: Fields, kind: str) -> PodsMetric | ExternalMetric:
+    identifier = source.sub("metric")
+    selector = identifier.sub("selector")
+    labels = _labels(selector.get("matchLabels"), f"{selector.where}.matchLabels")
+    selector.done()
+    name = identifier.text("name")
+    identifier.done()
+    goal = source.sub("target")
+    goal.ignore("type")
+    values = {k: _quantity(goal, k) for k in ("value", "averageValue")}
+    goal.done()
+    source.done()
+    if kind == "Pods":
+        average = values["averageValue"]
+        if values["value"] is not None or average is None:
+            raise UnconvertibleError(f"{goal.where}: a Pods metric targets an averageValue")
+        return PodsMetric(name, average_value=average, selector=labels)
+    return ExternalMetric(
+        name, value=values["value"], average_value=values["averageValue"], selector=labels
+    )
+
+
 _CONVERTERS: dict[str, Callable[[Cluster, Manifest], Any]] = {
     "Namespace": _namespace,
     "ConfigMap": _config_map,
     "Secret": _secret,
     "PersistentVolumeClaim": _claim,
+    "PersistentVolume": _volume_object,
+    "StorageClass": _storage_class,
     "Deployment": _workload,
     "StatefulSet": _workload,
     "Service": _service,
+    "Ingress": _ingress,
+    "ServiceAccount": _service_account,
+    "HorizontalPodAutoscaler": _autoscaler,
 }
