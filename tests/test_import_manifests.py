@@ -22,6 +22,7 @@ from pipedsl.importer import ImportRefused, import_jenkinsfiles
 from pipedsl.importer.cluster import Cluster, read_manifests
 from pipedsl.load import load_project
 from pipedsl.model.k8s.config import Secret
+from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.render import render_project
 from pipedsl.render.manifests import manifest
@@ -118,8 +119,13 @@ def test_seed_report_says_what_changed() -> None:
 # --- every manifest pipedsl renders reads back to the same object -----------------------------
 
 IMPORTED_KINDS = {"Namespace", "ConfigMap", "PersistentVolumeClaim", "Deployment", "StatefulSet"}
-IMPORTED_KINDS |= {"PersistentVolume", "StorageClass", "ServiceAccount"}
+IMPORTED_KINDS |= {"PersistentVolume", "StorageClass", "ServiceAccount", "Job", "CronJob"}
+IMPORTED_KINDS |= {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 IMPORTED_KINDS |= {"Service", "Ingress", "HorizontalPodAutoscaler"}
+
+
+def _imported(obj: object) -> bool:
+    return isinstance(obj, CustomObject) or getattr(obj, "kind", None) in IMPORTED_KINDS
 
 
 def _runtimes(path: Path) -> Iterator[tuple[str, Runtime, dict[str, Any]]]:
@@ -142,13 +148,11 @@ def _secret_document(secret: Secret) -> dict[str, Any]:
 @pytest.mark.parametrize("path", PROJECTS, ids=[p.stem for p in PROJECTS])
 def test_rendered_manifests_read_back_to_the_same_objects(path: Path) -> None:
     """Each object of an imported kind converts from its rendered manifest back to an object
-    rendering the same manifest (73 objects of 11 kinds over the fixture projects)."""
+    rendering the same manifest (79 objects of 17 kinds over the fixture projects)."""
     checked = 0
     for _, runtime, images in _runtimes(path):
         texts = [
-            yaml.safe_dump(manifest(o), sort_keys=False)
-            for o in runtime.objects
-            if o.kind in IMPORTED_KINDS
+            yaml.safe_dump(manifest(o), sort_keys=False) for o in runtime.objects if _imported(o)
         ]
         texts += [yaml.safe_dump(_secret_document(s)) for s in runtime.needed_secrets]
         documents = [m for i, t in enumerate(texts) for m in read_manifests(f"k8s/{i}.yaml", t)]
@@ -157,12 +161,12 @@ def test_rendered_manifests_read_back_to_the_same_objects(path: Path) -> None:
             for _, other, _ in _runtimes(path)
             if other is not runtime
             for o in other.objects
-            if o.kind in IMPORTED_KINDS
+            if _imported(o)
             for d in read_manifests("other.yaml", yaml.safe_dump(manifest(o), sort_keys=False))
         ]
         cluster = Cluster(documents + _unclashing(others, documents), images, {})
         for obj in runtime.objects:
-            if obj.kind not in IMPORTED_KINDS or obj.kind == "Secret":
+            if not _imported(obj) or obj.kind == "Secret":
                 continue
             document = next(d for d in documents if (d.kind, d.name) == (obj.kind, obj.name))
             converted = cluster.convert(document)
@@ -290,8 +294,14 @@ def load_image(repository: str, tag: str) -> Any:
         ),
         (DEPLOYMENT.replace("acme/shop:latest", "nginx:latest"), "':latest' changes"),
         (DEPLOYMENT + "---\n" + SERVICE.replace("app: shop", "app: other"), "selects 0 workloads"),
+        (
+            DEPLOYMENT.replace("apps/v1", "argoproj.io/v1alpha1").replace(
+                "kind: Deployment", "kind: Rollout"
+            ),
+            "kind Rollout runs shop's image acme/shop,",
+        ),
     ],
-    ids=["unknown-field", "unknown-kind", "public-latest", "selector-misses"],
+    ids=["unknown-field", "unknown-kind", "public-latest", "selector-misses", "custom-runs-image"],
 )
 def test_what_cannot_convert_is_named(text: str, named: str) -> None:
     images = {"shop": load_image("acme/shop", "{build}")}
@@ -380,3 +390,32 @@ def test_a_backing_service_carries_the_secrets_only_its_readers_name() -> None:
     assert 'Secret("shop-api", keys=["token"])' in result.source
     assert "backing_services=[" in result.source
     assert not [line for line in result.report if line.kind == "raw" and "yaml" in line.file]
+
+
+def test_other_api_groups_kinds_are_kept_as_custom_objects() -> None:
+    certificate = (
+        "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: shop-tls}\n"
+        "spec:\n  secretName: shop-tls\n  dnsNames: [shop.example.com]\n"
+        "  issuerRef: {name: letsencrypt, kind: ClusterIssuer}\n"
+    )
+    assigned = Cluster(read_manifests("tls.yaml", certificate), {}, {}).assign()
+    (runtime,) = assigned.backing.values()
+    (custom,) = runtime.objects
+    assert manifest(custom)["spec"]["dnsNames"] == ["shop.example.com"]
+
+
+def test_a_custom_object_is_written_as_its_document(tmp_path: Path) -> None:
+    certificate = (
+        "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: shop-tls}\n"
+        "spec:\n  secretName: shop-tls\n  duration: 2160h\n  renewBeforeRatio: 0.5\n"
+        "  dnsNames: [shop.example.com]\n"
+    )
+    result = import_jenkinsfiles(
+        read(SEED / "backend.Jenkinsfile", SEED / "frontend.Jenkinsfile"),
+        project="lat32t",
+        manifests=[*seed_manifests(), ("tls.yaml", certificate)],
+    )
+    assert "shop_tls_certificate = CustomObject.of(" in result.source
+    rendered = render_source(result.source, tmp_path, "lat32t")
+    (path,) = [p for p in rendered if p.startswith("lat32t/shop-tls/")]
+    assert yaml.safe_load(rendered[path])["spec"]["renewBeforeRatio"] == 0.5

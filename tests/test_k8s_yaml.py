@@ -46,7 +46,13 @@ text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 # The model refuses NUL in ConfigMap values (no manifest reader could carry it on).
 setting = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30)
 values = st.recursive(
-    st.one_of(text, st.integers(), st.booleans(), st.none()),
+    st.one_of(
+        text,
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.booleans(),
+        st.none(),
+    ),
     lambda children: st.one_of(
         st.lists(children, max_size=4), st.dictionaries(text, children, max_size=4)
     ),
@@ -130,7 +136,13 @@ _wide = st.one_of(
     ),
 )
 _wide_values = st.recursive(
-    st.one_of(_wide, st.integers(), st.booleans(), st.none()),
+    st.one_of(
+        _wide,
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.booleans(),
+        st.none(),
+    ),
     lambda children: st.one_of(
         st.lists(children, max_size=4), st.dictionaries(_wide, children, max_size=4)
     ),

@@ -13,6 +13,7 @@ Pure: the CLI reads the files and hands their texts over.
 from __future__ import annotations
 
 import fnmatch
+import json
 import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -23,8 +24,17 @@ import yaml
 from pipedsl.errors import PipedslError
 from pipedsl.importer.report import ImportRefused, Kind, ReportLine
 from pipedsl.model.infra import Image
-from pipedsl.model.k8s.access import ServiceAccount
+from pipedsl.model.k8s.access import (
+    ClusterRole,
+    ClusterRoleBinding,
+    PolicyRule,
+    Role,
+    RoleBinding,
+    ServiceAccount,
+)
+from pipedsl.model.k8s.batch import CronJob, Job
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey, looks_secret
+from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, IngressPath, IngressTLS, Service, ServicePort
 from pipedsl.model.k8s.runtime import K8sObject, Runtime
 from pipedsl.model.k8s.scaling import ExternalMetric, HorizontalPodAutoscaler, PodsMetric
@@ -74,7 +84,8 @@ _IGNORED_METADATA = frozenset(
     }
 )
 _KINDS: tuple[str, ...] = ("Namespace", "ConfigMap", "Secret", "StorageClass")
-_KINDS += ("PersistentVolume", "PersistentVolumeClaim", "ServiceAccount")
+_KINDS += ("PersistentVolume", "PersistentVolumeClaim", "ServiceAccount", "Role", "ClusterRole")
+_KINDS += ("RoleBinding", "ClusterRoleBinding", "Job", "CronJob")
 _KINDS += ("Deployment", "StatefulSet", "Service", "Ingress", "HorizontalPodAutoscaler")
 """The kinds imported as typed objects; others are reported and stay hand-written."""
 
@@ -393,24 +404,18 @@ class Cluster:
                 continue
             converted.append(manifest)
         owner: dict[int, tuple[bool, str]] = {}  # id(object) → (a component?, its name)
-        workloads = [m for m in converted if m.kind in ("Deployment", "StatefulSet")]
-        for manifest in workloads:
-            obj = self.objects[manifest.key]
-            component = self.image_of.get(manifest.key)
-            owner[id(obj)] = (True, component) if component else (False, manifest.name)
-            for ref in _references(obj):
-                owner.setdefault(id(ref), owner[id(obj)])
+        for manifest in converted:
+            if manifest.kind in _POD_KINDS:
+                component = self.image_of.get(manifest.key)
+                owner[id(self.objects[manifest.key])] = (
+                    (True, component) if component else (False, manifest.name)
+                )
+        _spread(owner, [self.objects[m.key] for m in converted])
         for manifest in converted:
             obj = self.objects[manifest.key]
-            if id(obj) in owner:
-                continue
-            leader = next(iter(_references(obj)), None)
-            if leader is not None and id(leader) in owner:
-                owner[id(obj)] = owner[id(leader)]
-            elif shipping := self.shipped_by(manifest):
-                owner[id(obj)] = (True, shipping[0])
-            else:
-                owner[id(obj)] = (False, manifest.name)
+            if id(obj) not in owner:
+                shipping = self.shipped_by(manifest)
+                owner[id(obj)] = (True, shipping[0]) if shipping else (False, manifest.name)
         components: dict[str, list[K8sObject]] = {}
         backing: dict[str, list[K8sObject]] = {}
         declared = {id(o): o for k, o in self.objects.items() if k not in self.by_key}
@@ -427,6 +432,23 @@ class Cluster:
             {k: Runtime(_unique(v)) for k, v in backing.items()},
             tuple(self.notes),
         )
+
+
+def _spread(owner: dict[int, tuple[bool, str]], objects: Sequence[object]) -> None:
+    """Owners passed along references: what a pod uses goes with the pod; a Service,
+    autoscaler, Ingress or binding with what it serves; repeated until nothing moves (a Role
+    with its binding's owner)."""
+    moved = True
+    while moved:
+        moved = False
+        for obj in objects:
+            refs = list(_references(obj))
+            if id(obj) not in owner and refs and id(refs[0]) in owner:
+                owner[id(obj)], moved = owner[id(refs[0])], True
+            if id(obj) in owner:
+                for ref in refs:
+                    if id(ref) not in owner:
+                        owner[id(ref)], moved = owner[id(obj)], True
 
 
 def _unique(objects: Iterable[K8sObject]) -> list[K8sObject]:
@@ -454,12 +476,17 @@ def _references(obj: object) -> Iterable[object]:
         return [obj.volume] if obj.volume is not None else []
     if isinstance(obj, Ingress):
         return [*(p.service for p in obj.paths), *(t.secret for t in obj.tls)]
-    if isinstance(obj, Deployment | StatefulSet):
+    if isinstance(obj, RoleBinding | ClusterRoleBinding):
+        return [*obj.subjects, obj.role]
+    if isinstance(obj, Deployment | StatefulSet | Job | CronJob):
         return _read_by(obj)
     return []
 
 
-def _read_by(workload: Deployment | StatefulSet) -> list[object]:
+_POD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
+
+
+def _read_by(workload: Deployment | StatefulSet | Job | CronJob) -> list[object]:
     """The ConfigMaps, Secrets, claims and ServiceAccount a workload's pods use."""
     found: list[object] = [workload.service_account] if workload.service_account else []
     for container in workload.all_containers:
@@ -797,9 +824,16 @@ def _pod(
     context = spec.sub("securityContext")
     if context.data:
         options["security_context"] = _pod_security(context)
+    if manifest.kind in ("Job", "CronJob"):
+        restart = spec.get("restartPolicy")
+        if restart not in ("Never", "OnFailure"):
+            raise UnconvertibleError(
+                f"{spec.where}.restartPolicy: Never or OnFailure, got {restart!r}"
+            )
+        options["restart_policy"] = restart
     for key, default in (("restartPolicy", "Always"), ("dnsPolicy", "ClusterFirst")):
-        if spec.get(key, default) != default:
-            raise UnconvertibleError(f"spec.template.spec.{key}: only {default!r} is modelled")
+        if spec.get(key, default) != default and "restart_policy" not in options:
+            raise UnconvertibleError(f"{spec.where}.{key}: only {default!r} is modelled")
     spec.ignore("schedulerName")
     spec.done()
     return containers, options
@@ -1238,9 +1272,155 @@ def _selected(
 
 
 def _unknown(cluster: Cluster, manifest: Manifest) -> Any:
-    raise UnconvertibleError(
-        f"kind {manifest.kind} is not imported (pipedsl imports {', '.join(_KINDS)})"
-    )
+    if manifest.kind in _BUILT_IN:
+        raise UnconvertibleError(
+            f"kind {manifest.kind} is not imported (pipedsl imports {', '.join(_KINDS)}, and "
+            "other API groups' kinds as CustomObject)"
+        )
+    return _custom(cluster, manifest)
+
+
+_BUILT_IN = frozenset(
+    {
+        "Pod", "ReplicaSet", "ReplicationController", "DaemonSet", "Endpoints", "EndpointSlice",
+        "NetworkPolicy", "PodDisruptionBudget", "LimitRange", "ResourceQuota", "PriorityClass",
+        "PodTemplate", "Event", "Node", "Lease", "CSIDriver", "VolumeAttachment",
+        "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+        "CustomResourceDefinition", "APIService", "IngressClass", "RuntimeClass",
+    }
+)  # fmt: skip
+"""Kubernetes' own kinds pipedsl does not model: refused rather than kept as custom data
+(their pods would not be pinned, their fields not checked)."""
+
+
+def _job(cluster: Cluster, manifest: Manifest) -> Job | CronJob:
+    doc = _head(cluster, manifest, annotated=True)
+    spec = doc.sub("spec")
+    doc.done()
+    options: dict[str, Any] = {
+        "namespace": manifest.namespace,
+        "annotations": _annotations(manifest),
+    }
+    job = spec
+    if manifest.kind == "CronJob":
+        template = spec.sub("jobTemplate")
+        job = template.sub("spec")
+        meta = template.sub("metadata")
+        options["pod_labels"] = _plain_pod_labels(meta)
+        template.done()
+        options.update(_schedule(spec))
+    pod = job.sub("template")
+    labels = _plain_pod_labels(pod.sub("metadata"))
+    options["pod_labels"] = {**options.get("pod_labels", {}), **labels}
+    containers, pod_options = _pod(cluster, manifest, pod.sub("spec"), {})
+    pod.done()
+    options.update(pod_options)
+    # Kubernetes' default where the file is silent (pipedsl's own is 2).
+    options["backoff_limit"] = job.number("backoffLimit", 6)
+    deadline = job.number("activeDeadlineSeconds")
+    if deadline is not None:
+        options["active_deadline_seconds"] = deadline
+    ttl = job.number("ttlSecondsAfterFinished")
+    job.done()
+    if manifest.kind == "CronJob":
+        if ttl is not None:
+            raise UnconvertibleError("spec.jobTemplate.spec.ttlSecondsAfterFinished: not modelled")
+        spec.done()
+        return CronJob(manifest.name, containers, **options)
+    if ttl is not None:
+        options["ttl_seconds_after_finished"] = ttl
+    return Job(manifest.name, containers, **options)
+
+
+def _plain_pod_labels(meta: Fields) -> dict[str, str]:
+    """A job's pod labels (no selector to leave out: Kubernetes makes the job's own)."""
+    labels = _labels(meta.get("labels"), f"{meta.where}.labels")
+    meta.done()
+    return {k: v for k, v in labels.items() if k not in (NAME_LABEL, MANAGED_BY)}
+
+
+def _schedule(spec: Fields) -> dict[str, Any]:
+    """A CronJob's schedule and history settings, with Kubernetes' defaults where unset."""
+    options: dict[str, Any] = {
+        "schedule": spec.text("schedule"),
+        "concurrency_policy": spec.text("concurrencyPolicy") or "Allow",
+        "suspend": bool(spec.get("suspend", False)),
+        "successful_jobs_history_limit": spec.number("successfulJobsHistoryLimit", 3),
+        "failed_jobs_history_limit": spec.number("failedJobsHistoryLimit", 1),
+    }
+    for key, field in (
+        ("timeZone", "time_zone"),
+        ("startingDeadlineSeconds", "starting_deadline_seconds"),
+    ):
+        value = spec.get(key)
+        if value is not None:
+            options[field] = value
+    return options
+
+
+def _rules(doc: Fields) -> list[PolicyRule]:
+    rules = []
+    for rule in doc.items("rules"):
+        where = rule.where
+        rules.append(
+            PolicyRule(
+                _words(rule.get("resources"), f"{where}.resources"),
+                _words(rule.get("verbs"), f"{where}.verbs"),
+                api_groups=_words(rule.get("apiGroups", [""]), f"{where}.apiGroups"),
+                resource_names=_words(rule.get("resourceNames", []), f"{where}.resourceNames"),
+            )
+        )
+        rule.done()
+    return rules
+
+
+def _role(cluster: Cluster, manifest: Manifest) -> Role | ClusterRole:
+    doc = _head(cluster, manifest)
+    rules = _rules(doc)
+    doc.done()
+    if manifest.kind == "ClusterRole":
+        return ClusterRole(manifest.name, rules)
+    return Role(manifest.name, rules, namespace=manifest.namespace)
+
+
+def _binding(cluster: Cluster, manifest: Manifest) -> RoleBinding | ClusterRoleBinding:
+    doc = _head(cluster, manifest)
+    ref = doc.sub("roleRef")
+    ref.ignore("apiGroup")
+    kind = ref.text("kind")
+    if kind not in ("Role", "ClusterRole") or (kind == "Role" and manifest.kind != "RoleBinding"):
+        raise UnconvertibleError(
+            f"roleRef.kind {kind!r}: a Role (for a RoleBinding) or ClusterRole"
+        )
+    namespace = manifest.namespace if kind == "Role" else "default"
+    role = cluster.object(kind, namespace, ref.get("name"), ref.where)
+    ref.done()
+    subjects = []
+    for subject in doc.items("subjects"):
+        if subject.text("kind") != "ServiceAccount":
+            raise UnconvertibleError(
+                f"{subject.where}.kind: only ServiceAccount subjects are modelled"
+            )
+        subject.ignore("apiGroup")
+        where = subject.text("namespace") or manifest.namespace
+        subjects.append(cluster.object("ServiceAccount", where, subject.get("name"), subject.where))
+        subject.done()
+    doc.done()
+    if manifest.kind == "ClusterRoleBinding":
+        return ClusterRoleBinding(manifest.name, role, subjects)
+    return RoleBinding(manifest.name, role, subjects, namespace=manifest.namespace)
+
+
+def _custom(cluster: Cluster, manifest: Manifest) -> CustomObject:
+    """A kind pipedsl does not model, kept as typed data — unless it runs a component's
+    pushed image, which only the modelled workloads are pinned to."""
+    for component, image in cluster.images.items():
+        if image.repository.path in json.dumps(manifest.data, default=str):
+            raise UnconvertibleError(
+                f"kind {manifest.kind} runs {component}'s image {image.repository.reference}, "
+                "which pipedsl pins only in Deployments, StatefulSets, Jobs and CronJobs"
+            )
+    return CustomObject.of(manifest.data)
 
 
 def _service_account(cluster: Cluster, manifest: Manifest) -> ServiceAccount:
@@ -1394,5 +1574,11 @@ _CONVERTERS: dict[str, Callable[[Cluster, Manifest], Any]] = {
     "Service": _service,
     "Ingress": _ingress,
     "ServiceAccount": _service_account,
+    "Job": _job,
+    "CronJob": _job,
+    "Role": _role,
+    "ClusterRole": _role,
+    "RoleBinding": _binding,
+    "ClusterRoleBinding": _binding,
     "HorizontalPodAutoscaler": _autoscaler,
 }

@@ -19,6 +19,7 @@ import attrs
 from pipedsl.model.agents import Agent
 from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import DOCKER_HUB, Image, Repository, SshServer
+from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import ServicePort
 from pipedsl.model.k8s.runtime import OBJECT_TYPES
 from pipedsl.model.notify import Slack
@@ -86,7 +87,7 @@ class Writer:
     # --- values ---------------------------------------------------------------------------
 
     def value(self, value: object) -> Out:  # noqa: PLR0912  (a kind a branch)
-        if value is None or isinstance(value, bool | int):
+        if value is None or isinstance(value, bool | int | float):
             return repr(value)
         if isinstance(value, str):
             lines = value.splitlines(keepends=True)
@@ -120,6 +121,12 @@ class Writer:
             return self.agent(value)
         if isinstance(value, Tool) and value.version is None and value.home is None:
             return string(value.name)
+        if isinstance(value, CustomObject):
+            # As the document it is: CustomObject.of({...}).
+            document = Node(
+                f"{self.name('CustomObject')}.of", ((None, self.value(value.document()), None),)
+            )
+            return self.define(value, _object_variable(value), document)
         if isinstance(value, OBJECT_TYPES):
             # Kubernetes objects refer to each other: each is one module variable.
             return self.define(value, _object_variable(value), self.attrs(value))
@@ -227,7 +234,7 @@ _SHORT = {
 def _object_variable(obj: object) -> str:
     """``backend-config`` ConfigMap → ``backend_config``; ``backend`` Deployment →
     ``backend_deployment``."""
-    kind = type(obj).__name__
+    kind = str(getattr(obj, "kind", type(obj).__name__))  # a custom object's own kind
     short = _SHORT.get(kind, kind.lower())
     name = str(getattr(obj, "name", "")).replace("-", "_").replace(".", "_")
     return name if name.endswith(short) else f"{name}_{short}"

@@ -199,9 +199,12 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_FLOATS = yaml.representer.SafeRepresenter()
 _SCALARS: dict[type, tuple[str, Any]] = {
     bool: ("tag:yaml.org,2002:bool", lambda v: "true" if v else "false"),
     int: ("tag:yaml.org,2002:int", str),
+    # Written as PyYAML writes it (``0.5``, ``1.0e+20``): a custom object's number.
+    float: ("tag:yaml.org,2002:float", lambda v: _FLOATS.represent_float(v).value),
     type(None): ("tag:yaml.org,2002:null", lambda v: "null"),
 }
 
@@ -325,7 +328,8 @@ def yaml_document(data: Mapping[str, Any], *, dumper: Dumper | None = None) -> s
     Keys keep their insertion order; strings that YAML would read as booleans, numbers or null
     (``yes``, ``on``, ``0123``, ``1e3``, ``null``, ``~``) are quoted; multi-line strings are
     literal blocks (``|``) so that embedded files stay readable. Only ``dict``, ``list``,
-    ``str``, ``int``, ``bool`` and ``None`` are accepted. ``dumper`` (for tests) forces an
+    ``str``, ``int``, ``float`` (finite: a custom object's), ``bool`` and ``None`` are
+    accepted. ``dumper`` (for tests) forces an
     emitter; by default libyaml writes the document where it writes it alike (see above).
 
     >>> yaml_document({"data": {"ENABLED": "yes", "PORT": "8080"}})
