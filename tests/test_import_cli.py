@@ -5,6 +5,7 @@ folder; refusals are one error line. Through typer's runner and as a real subpro
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,19 @@ def test_manifests_that_are_not_yaml_write_nothing(tmp_path: Path) -> None:
     assert broken.output.startswith(f"error: {SEED[0]}:")
     assert "not a YAML manifest" in broken.output
     assert not target.exists()
+
+
+def test_without_manifests_it_says_which_shipped_files_would_import(tmp_path: Path) -> None:
+    (tmp_path / "projects").mkdir()
+    shutil.copytree(MANIFESTS / "backend", tmp_path / "backend")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipedsl", "import", *SEED, "--project", "lat32t"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stdout.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: the pipelines ship backend/k8s/*.yaml (2 file(s) here): `--manifests backend/k8s` "
+        "imports them as a typed runtime= (docs/import.md)"
+    ]

@@ -699,11 +699,31 @@ def import_(
         raise _fail(error) from None
     for line in result.report:
         typer.echo(str(line))
+    if not manifests:
+        _hint_manifests(result.shipped)
     kinds = [line.kind for line in result.report]
     typer.echo(
         f"wrote {target}: {kinds.count('converted')} converted, {kinds.count('raw')} kept raw, "
         f"{kinds.count('dropped')} left out (see the lines above); `pipedsl render` renders it"
     )
+
+
+def _hint_manifests(patterns: Sequence[str]) -> None:
+    """Say which shipped manifests lie here, that --manifests would make typed runtimes."""
+    from pipedsl.load import find_repository_root
+
+    root = find_repository_root(Path.cwd()) or Path.cwd()
+    for pattern in patterns:
+        try:
+            found = sorted(root.glob(pattern))
+        except (ValueError, OSError, NotImplementedError):  # a pattern glob cannot read
+            continue
+        if found:
+            folder = Path(pattern).parent.as_posix()
+            typer.echo(
+                f"note: the pipelines ship {pattern} ({len(found)} file(s) here): "
+                f"`--manifests {folder}` imports them as a typed runtime= (docs/import.md)"
+            )
 
 
 def _audit(folder: Path, jenkinsfiles: Sequence[Path]) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import attrs
 
 from pipedsl.errors import PipedslError
-from pipedsl.importer.cluster_import import with_runtimes
+from pipedsl.importer.cluster_import import shipped_patterns, with_runtimes
 from pipedsl.importer.convert import Converted, convert_file
 from pipedsl.importer.emit import Node, Out, Writer, imports, statement, string
 from pipedsl.importer.parse import Call, Str, parse_jenkinsfile
@@ -135,7 +135,8 @@ def import_jenkinsfiles(
         comments=comments,
         paths=[p for p, _ in files] + [p for p, _ in manifests],
     )
-    return ImportResult(source, report)
+    shipped = tuple(dict.fromkeys(p for c in converted for p in shipped_patterns(c)))
+    return ImportResult(source, report, shipped)
 
 
 def _project(

@@ -34,7 +34,7 @@ def with_runtimes(
     with it (checked one by one, so one refused object does not cost the others)."""
     manifests = [m for path, text in files for m in read_manifests(path, text)]
     images = {c.component.name: c.component.image for c in converted if c.component.image}
-    shipped = {c.component.name: _shipped(c) for c in converted}
+    shipped = {c.component.name: shipped_patterns(c) for c in converted}
     cluster = Cluster(manifests, images, shipped)
     assigned = cluster.assign()
     notes = list(assigned.report)
@@ -93,7 +93,11 @@ def with_runtimes(
     return result, backing, notes
 
 
-def _shipped(converted: Converted) -> tuple[str, ...]:
+def shipped_patterns(converted: Converted) -> tuple[str, ...]:
+    """The manifest files an imported component's deploy ships (none for a component whose
+    deploy already renders its runtime)."""
+    if converted.preset is not None and dict(converted.preset.options).get("runtime"):
+        return ()
     if converted.preset is not None:
         return converted.preset.shipped
     return tuple(f for step in _instances(converted.component, ShipFiles) for f in step.files)

@@ -87,6 +87,8 @@ class PresetCall:
         """The manifest files the component's deploy sends (``manifests=``, or the preset's
         default ``<source>/k8s/*.yaml``)."""
         options = dict(self.options)
+        if "deploy" not in options:
+            return ()  # it deploys nothing
         manifests = options.get("manifests")
         if isinstance(manifests, str):
             return (manifests,)

@@ -46,6 +46,9 @@ class ImportResult:
 
     source: str
     report: list[ReportLine]
+    shipped: tuple[str, ...] = ()
+    """The manifest files (Ant patterns, from the workspace) the imported pipelines ship and
+    apply: what ``manifests=`` would turn into typed runtimes."""
 
 
 @attrs.frozen
