@@ -36,7 +36,7 @@ from pipedsl.model.k8s.batch import CronJob, Job
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey, looks_secret
 from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.network import Ingress, IngressPath, IngressTLS, Service, ServicePort
-from pipedsl.model.k8s.runtime import K8sObject, Runtime
+from pipedsl.model.k8s.runtime import K8sObject, Runtime, namespace_of
 from pipedsl.model.k8s.scaling import ExternalMetric, HorizontalPodAutoscaler, PodsMetric
 from pipedsl.model.k8s.storage import (
     ClaimTemplate,
@@ -238,15 +238,43 @@ class Fields:
             raise UnconvertibleError(f"{names}: not in pipedsl's model of this kind")
 
 
+def _items_of(value: object, kind: type, where: str) -> tuple[Any, ...]:
+    """A list of ``kind`` (nothing for None)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(v, kind) and not isinstance(v, bool) for v in value
+    ):
+        raise UnconvertibleError(f"{where}: expected a list of {kind.__name__} values")
+    return tuple(value)
+
+
+def _defaults_only(fields: Fields, **allowed: tuple[object, ...]) -> None:
+    """Fields pipedsl has no place for, read when they hold a value it behaves as (Kubernetes'
+    default, or one that does the same here), refused naming the field otherwise."""
+    for key, values in allowed.items():
+        value = fields.get(key)
+        if value is not None and value not in values:
+            listed = " or ".join(repr(v) for v in values)
+            raise UnconvertibleError(f"{fields.where}.{key} {value!r}: only {listed} is modelled")
+
+
 def _words(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise UnconvertibleError(f"{where}: expected a list of strings")
     return tuple(value)
 
 
+def _listed(labels: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in labels.items())
+
+
 def _labels(value: object, where: str) -> dict[str, str]:
     labels = _mapping(value, where)
-    return {str(k): str(v) for k, v in labels.items()}
+    wrong = [k for k, v in labels.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if wrong:
+        raise UnconvertibleError(f"{where}: {wrong[0]!r} is not a string key with a string value")
+    return dict(labels)
 
 
 # --- the cluster -------------------------------------------------------------------------------
@@ -297,8 +325,10 @@ class Cluster:
 
     # -- conversion on first use ---------------------------------------------------------------
 
-    def object(self, kind: str, namespace: str, name: str, where: str) -> Any:
+    def object(self, kind: str, namespace: str, name: object, where: str) -> Any:
         """The object ``kind``/``name`` converted, for a reference at ``where``."""
+        if not isinstance(name, str) or not isinstance(namespace, str):
+            raise UnconvertibleError(f"{where}: expected the name of a {kind}, got {name!r}")
         key = (kind, namespace, name)
         if key in self.objects:
             return self.objects[key]
@@ -333,8 +363,16 @@ class Cluster:
         noted = len(self.notes)
         try:
             obj = _CONVERTERS.get(manifest.kind, _unknown)(self, manifest)
-        except (UnconvertibleError, PipedslError) as exc:
-            why = exc.why if isinstance(exc, UnconvertibleError) else str(exc)
+        except (UnconvertibleError, PipedslError, TypeError, ValueError, RecursionError) as exc:
+            # A value of a shape no check above expected (a list where a name goes...) is
+            # named as such, never a traceback.
+            why = (
+                exc.why
+                if isinstance(exc, UnconvertibleError)
+                else str(exc)
+                if isinstance(exc, PipedslError)
+                else f"a value of an unexpected shape ({type(exc).__name__})"
+            )
             self.failed[key] = why
             # What this document's conversion noted did not happen.
             self.notes[noted:] = [
@@ -369,7 +407,7 @@ class Cluster:
                 source = _at(volume, "secret")
                 if isinstance(_at(source, "secretName"), str):
                     secret = (manifest.namespace, source["secretName"])
-                    keys = {_at(i, "key") for i in _maps(_at(source, "items"))}
+                    keys = [_at(i, "key") for i in _maps(_at(source, "items"))]
                     found.setdefault(secret, set()).update(k for k in keys if isinstance(k, str))
         return found
 
@@ -427,6 +465,23 @@ class Cluster:
             # the first object reading it.
             extra = [declared[id(r)] for r in _references(obj) if id(r) in declared]
             target.setdefault(name, []).extend([*extra, obj])
+        # Each runtime is applied on its own: it declares the namespaces its objects live in
+        # (one the manifests only assumed is declared, and said).
+        namespaces = {o.name: o for o in self.objects.values() if isinstance(o, Namespace)}
+        for objects in [*components.values(), *backing.values()]:
+            used = sorted({n for o in objects if (n := namespace_of(o)) not in (None, "default")})
+            for name in used:
+                if name not in namespaces:
+                    namespaces[name] = Namespace(name)
+                    first = next(m for m in converted if m.namespace == name)
+                    self.note(
+                        first,
+                        "converted",
+                        f"namespace {name!r}",
+                        "the manifests assume it exists; it is now declared (Namespace), so a "
+                        "new cluster gets it",
+                    )
+            objects[:0] = [namespaces[n] for n in used]
         return Assigned(
             {k: Runtime(_unique(v)) for k, v in components.items()},
             {k: Runtime(_unique(v)) for k, v in backing.items()},
@@ -551,6 +606,18 @@ def _head(cluster: Cluster, manifest: Manifest, *, annotated: bool = False) -> F
     meta.text("name")
     meta.text("namespace")
     meta.done()
+    labels = _labels(meta.data.get("labels"), "metadata.labels")
+    own = {NAME_LABEL: manifest.name, MANAGED_BY: "pipedsl"}
+    selecting = _labels(_at(manifest.data, "spec", "selector", "matchLabels"), "matchLabels")
+    extra = {k: v for k, v in labels.items() if own.get(k) != v and selecting.get(k) != v}
+    if extra:
+        cluster.note(
+            manifest,
+            "dropped",
+            f"labels {_listed(extra)} of {manifest.title}",
+            f"pipedsl labels its objects itself ({NAME_LABEL}, {MANAGED_BY}); pods keep their "
+            "own labels (pod_labels)",
+        )
     annotations = _annotations(manifest)
     if annotations and not annotated:
         raise UnconvertibleError(
@@ -588,7 +655,13 @@ def _secret(cluster: Cluster, manifest: Manifest) -> Secret:
     data = _mapping(doc.get("data"), "data")
     string_data = _mapping(doc.get("stringData"), "stringData")
     kind = doc.text("type")
-    doc.ignore("immutable")
+    if doc.get("immutable"):
+        cluster.note(
+            manifest,
+            "dropped",
+            f"immutable: true of Secret {manifest.name!r}",
+            "pipedsl declares a Secret's keys, a person creates it: make it immutable then",
+        )
     doc.done()
     keys = list(dict.fromkeys([*map(str, data), *map(str, string_data)]))
     keys += sorted(cluster.secret_keys.get((manifest.namespace, manifest.name), set()) - set(keys))
@@ -715,6 +788,8 @@ class _Pod:
                     f"Secret {name!r}, which the manifests already define"
                 )
             self.env_secret = Secret(name, keys=self.written, namespace=manifest.namespace)
+            # Declared here, it travels with the workload as the Secrets its readers name do.
+            cluster.objects[("Secret", manifest.namespace, name)] = self.env_secret
             cluster.note(
                 manifest,
                 "converted",
@@ -772,11 +847,10 @@ def _pod_labels(cluster: Cluster, manifest: Manifest, spec: Fields, meta: Fields
         raise UnconvertibleError(f"spec.selector.matchLabels {wrong} are not labels of its pods")
     dropped = {k: v for k, v in match.items() if (k, v) != (NAME_LABEL, manifest.name)}
     if dropped:
-        listed = ", ".join(f"{k}={v}" for k, v in dropped.items())
         cluster.note(
             manifest,
             "converted",
-            f"selector {listed} of {manifest.title}",
+            f"selector {_listed(dropped)} of {manifest.title}",
             f"pipedsl selects its pods by {NAME_LABEL}={manifest.name} (derived from the name, "
             "so a Service cannot miss them); anything else selecting the old labels (a "
             "NetworkPolicy, a monitor) must select that label",
@@ -789,7 +863,8 @@ def _claim_templates(spec: Fields) -> dict[str, ClaimTemplate]:
     for item in spec.items("volumeClaimTemplates"):
         meta = item.sub("metadata")
         name = meta.text("name")
-        meta.ignore("labels", "annotations")
+        if meta.get("labels") or meta.get("annotations"):
+            raise UnconvertibleError(f"{meta.where}: labels and annotations are not modelled")
         meta.done()
         storage, modes, storage_class = _claim_spec(item.sub("spec"))
         item.done()
@@ -820,7 +895,15 @@ def _pod(
         options["service_account"] = pod.ref(
             "ServiceAccount", account, f"{spec.where}.serviceAccountName"
         )
-    spec.ignore("serviceAccount")  # the deprecated alias Kubernetes fills in
+    alias = spec.get("serviceAccount")  # the deprecated alias, which Kubernetes fills in
+    if alias is not None and alias != account:
+        if account is not None:
+            raise UnconvertibleError(
+                f"{spec.where}.serviceAccount {alias!r} differs from serviceAccountName"
+            )
+        options["service_account"] = pod.ref(
+            "ServiceAccount", alias, f"{spec.where}.serviceAccount"
+        )
     context = spec.sub("securityContext")
     if context.data:
         options["security_context"] = _pod_security(context)
@@ -831,10 +914,11 @@ def _pod(
                 f"{spec.where}.restartPolicy: Never or OnFailure, got {restart!r}"
             )
         options["restart_policy"] = restart
-    for key, default in (("restartPolicy", "Always"), ("dnsPolicy", "ClusterFirst")):
-        if spec.get(key, default) != default and "restart_policy" not in options:
-            raise UnconvertibleError(f"{spec.where}.{key}: only {default!r} is modelled")
-    spec.ignore("schedulerName")
+    if spec.get("dnsPolicy", "ClusterFirst") != "ClusterFirst":
+        raise UnconvertibleError(f"{spec.where}.dnsPolicy: only 'ClusterFirst' is modelled")
+    if "restart_policy" not in options and spec.get("restartPolicy", "Always") != "Always":
+        raise UnconvertibleError(f"{spec.where}.restartPolicy: only 'Always' is modelled")
+    _defaults_only(spec, schedulerName=("default-scheduler",))
     spec.done()
     return containers, options
 
@@ -874,7 +958,9 @@ def _pod_security(context: Fields) -> PodSecurityContext:
         run_as_group=context.number("runAsGroup"),
         run_as_non_root=context.get("runAsNonRoot"),
         fs_group=context.number("fsGroup"),
-        supplemental_groups=tuple(context.get("supplementalGroups") or ()),
+        supplemental_groups=_items_of(
+            context.get("supplementalGroups"), int, f"{context.where}.supplementalGroups"
+        ),
         seccomp=profile,
     )
     context.done()
@@ -980,7 +1066,12 @@ def _container(pod: _Pod, item: Fields) -> Container:
     name = item.text("name")
     where = item.where
     image = _image(pod, item.get("image"), f"{where}.image")
-    item.ignore("imagePullPolicy", "terminationMessagePath", "terminationMessagePolicy")
+    _defaults_only(
+        item,
+        imagePullPolicy=("IfNotPresent", "Always"),  # a build's tag is new: both pull it
+        terminationMessagePath=("/dev/termination-log",),
+        terminationMessagePolicy=("File",),
+    )
     ports: list[ContainerPort] = []
     for entry in item.items("ports"):
         number = entry.number("containerPort")
@@ -1186,8 +1277,8 @@ def _security(context: Fields) -> SecurityContext:
         run_as_non_root=context.get("runAsNonRoot"),
         read_only_root_filesystem=context.get("readOnlyRootFilesystem"),
         allow_privilege_escalation=context.get("allowPrivilegeEscalation"),
-        add=tuple(capabilities.get("add") or ()),
-        drop=tuple(capabilities.get("drop") or ()),
+        add=_items_of(capabilities.get("add"), str, f"{capabilities.where}.add"),
+        drop=_items_of(capabilities.get("drop"), str, f"{capabilities.where}.drop"),
         privileged=bool(context.get("privileged", False)),
     )
     capabilities.done()
@@ -1208,7 +1299,11 @@ def _service(cluster: Cluster, manifest: Manifest) -> Service:
     workload = _selected(cluster, manifest, selector)
     kind = spec.text("type") or "ClusterIP"
     affinity = spec.text("sessionAffinity") or "None"
-    spec.ignore("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy")
+    if spec.data.get("clusterIP") == "None" or spec.data.get("clusterIPs") == ["None"]:
+        raise UnconvertibleError("spec.clusterIP: None (a headless Service) is not modelled")
+    # Addresses the cluster assigned (an exported manifest) are assigned again.
+    spec.ignore("clusterIP", "clusterIPs", "ipFamilies")
+    _defaults_only(spec, ipFamilyPolicy=("SingleStack",), internalTrafficPolicy=("Cluster",))
     ports: list[ServicePort] = []
     offered = [p for c in workload.containers for p in c.ports]
     for entry in spec.items("ports"):
@@ -1414,13 +1509,55 @@ def _binding(cluster: Cluster, manifest: Manifest) -> RoleBinding | ClusterRoleB
 def _custom(cluster: Cluster, manifest: Manifest) -> CustomObject:
     """A kind pipedsl does not model, kept as typed data — unless it runs a component's
     pushed image, which only the modelled workloads are pinned to."""
+    try:
+        text = json.dumps(manifest.data, default=str)
+    except (ValueError, RecursionError):
+        raise UnconvertibleError("the document refers to itself (a YAML alias loop)") from None
     for component, image in cluster.images.items():
-        if image.repository.path in json.dumps(manifest.data, default=str):
+        if image.repository.path in text:
             raise UnconvertibleError(
                 f"kind {manifest.kind} runs {component}'s image {image.repository.reference}, "
                 "which pipedsl pins only in Deployments, StatefulSets, Jobs and CronJobs"
             )
+    secret = _written_secret(manifest.data, manifest.kind)
+    if secret is not None:
+        raise UnconvertibleError(
+            f"{secret} holds a secret written into the manifest, which would be copied into "
+            "the project file: keep it in a Secret the object refers to"
+        )
     return CustomObject.of(manifest.data)
+
+
+def _literal_credential(key: object, item: object) -> bool:
+    """``password: hunter2`` — not ``password: ""``, ``passwordRef: {...}``, ``token: $T``."""
+    if not isinstance(key, str) or not looks_secret(key) or not isinstance(item, str | int):
+        return False
+    return item not in ("", 0) and not str(item).startswith("$")
+
+
+def _written_secret(value: object, where: str) -> str | None:
+    """Where ``value`` holds a credential as a literal: a ``data``/``stringData`` mapping, a
+    value under a credential's name (``password:``, ``apiToken:``) or an env entry
+    ``{name: DB_PASSWORD, value: ...}`` — the place, never the value."""
+    if isinstance(value, Mapping):
+        name = value.get("name")
+        if isinstance(name, str) and looks_secret(name) and value.get("value") not in (None, ""):
+            return f"{where}.value"
+        for key, item in value.items():
+            inner = f"{where}.{key}"
+            if key in ("data", "stringData") and isinstance(item, Mapping) and item:
+                return inner
+            if _literal_credential(key, item):
+                return inner
+            found = _written_secret(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _written_secret(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _service_account(cluster: Cluster, manifest: Manifest) -> ServiceAccount:

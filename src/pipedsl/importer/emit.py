@@ -150,7 +150,18 @@ class Writer:
             v for v in values if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)
         ]
         if values and len(pairs) == len(values):
-            return Node("", tuple((self.key(k), self.value(v), None) for k, v in pairs), "{}")
+            if len({k for k, _ in pairs}) == len(pairs):
+                return Node("", tuple((self.key(k), self.value(v), None) for k, v in pairs), "{}")
+            # A key given twice (a Secret's key mounted at two paths) stays pairs: a dict
+            # literal would keep the last one only.
+            return Node(
+                "",
+                tuple(
+                    (None, Node("", ((None, self.key(k), None), (None, self.value(v), None))), None)
+                    for k, v in pairs
+                ),
+                "[]",
+            )
         return Node(
             "",
             tuple((None, self.value(v), self.comments.get(id(v))) for v in values),
