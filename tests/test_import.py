@@ -257,6 +257,11 @@ def test_imported_source_is_ruff_formatted_and_clean(tmp_path: Path, name: str) 
     )
     path = tmp_path / f"{name}.py"
     path.write_text(result.source, encoding="utf-8")
+    assert_ruff_clean(path)
+
+
+def assert_ruff_clean(path: Path) -> None:
+    """``path`` is as ``ruff format`` lays it out, and ``ruff check`` finds nothing."""
     ruff = Path(sys.executable).parent / "ruff"
     for command in (
         [str(ruff), "format", "--check", "--line-length", "100", str(path)],

@@ -26,7 +26,7 @@ from pipedsl.model.k8s.custom import CustomObject
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.render import render_project
 from pipedsl.render.manifests import manifest
-from tests.test_import import LAT32T, SEED, read, render_source
+from tests.test_import import LAT32T, SEED, assert_ruff_clean, read, render_source
 
 MANIFESTS = Path(__file__).parent / "fixtures" / "manifests" / "seed"
 PROJECTS = sorted((Path(__file__).parent / "fixtures" / "projects").glob("*.py"))
@@ -246,13 +246,36 @@ def _import_shop(*manifests: tuple[str, str]) -> Any:
     )
 
 
-def test_a_typed_pipeline_keeps_its_hand_written_manifests() -> None:
-    """Only a preset-built component deploys a runtime; the rest are said to stay."""
+def test_a_pipeline_without_a_manifest_deploy_keeps_its_files() -> None:
+    """A pipeline that ships no manifests has no deploy to turn to the runtime: said."""
     result = _import_shop(("shop/k8s/app.yaml", DEPLOYMENT + "---\n" + SERVICE))
     assert "runtime=" not in result.source
     assert any(
-        "a runtime= is imported for components a preset builds" in str(r) for r in result.report
+        "kept as hand-written files: the pipeline ships them with other files" in str(line)
+        for line in result.report
     )
+
+
+API = Path(__file__).parent / "fixtures" / "jenkinsfiles" / "constructs" / "api.Jenkinsfile"
+
+
+def test_a_typed_pipeline_deploys_the_imported_runtime(tmp_path: Path) -> None:
+    """The constructs' api pipeline ships deploy/*.yaml over SSH and applies the folder: its
+    steps become ShipManifests and ApplyManifests of the runtime the files describe."""
+    text = DEPLOYMENT.replace("acme/shop:latest", "ghcr.io/acme/api:VERSION") + "---\n" + SERVICE
+    result = import_jenkinsfiles(
+        [("api/Jenkinsfile", API.read_text(encoding="utf-8"))],
+        project="demo",
+        repository=REPOSITORY,
+        manifests=[("deploy/app.yaml", text)],
+    )
+    assert 'ShipManifests(k8s_master, "apps/api")' in result.source
+    assert 'ApplyManifests(k8s_master, "apps/api")' in result.source
+    assert "runtime=Runtime([" in result.source
+    assert result.shipped == ()
+    rendered = render_source(result.source, tmp_path, "demo")
+    assert "demo/api/k8s/50-deployment-shop.yaml" in rendered
+    assert "kubectl set image" in rendered["demo/api/Jenkinsfile"]
 
 
 def test_unnamed_ports_a_referenced_secret_and_the_pushed_image() -> None:
@@ -506,3 +529,9 @@ def test_an_assumed_namespace_is_declared(tmp_path: Path) -> None:
     assert any("converted: namespace 'prod'" in str(line) for line in result.report)
     assert 'Namespace("prod")' in result.source
     render_source(result.source, tmp_path, "shop")
+
+
+def test_the_imported_runtime_source_is_ruff_formatted_and_clean(tmp_path: Path) -> None:
+    path = tmp_path / "lat32t.py"
+    path.write_text(seed_import().source, encoding="utf-8")
+    assert_ruff_clean(path)

@@ -20,7 +20,13 @@ from pipedsl.importer.convert import Converted
 from pipedsl.importer.report import ReportLine
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import BackingService, Component, Project
-from pipedsl.model.steps import ShipFiles
+from pipedsl.model.steps import (
+    ApplyManifests,
+    KubectlApply,
+    ShipFiles,
+    ShipManifests,
+    Step,
+)
 from pipedsl.render import render_project
 
 ProjectOf = Callable[[Sequence[Component], Sequence[BackingService]], Project]
@@ -46,22 +52,20 @@ def with_runtimes(
         held = _held_back(cluster, manifests, shipped[one.component.name])
         where = _first(manifests, runtime)
         what = f"the manifests of {one.component.name}"
-        if one.preset is None:
-            notes.append(
-                where.line_of(
-                    "raw",
-                    what,
-                    "kept as hand-written files: a runtime= is imported for components a "
-                    "preset builds (spring_boot_backend, npm_frontend)",
-                )
-            )
-            continue
         if held is not None:
             reason = f"kept as hand-written files: {held.title} in them was not imported"
             notes.append(held.line_of("raw", what, reason))
             continue
         try:
-            candidate = attrs.evolve(one, preset=one.preset.with_runtime(runtime))
+            candidate = _deploying(one, runtime)
+            if candidate is None:
+                reason = (
+                    "kept as hand-written files: the pipeline ships them with other files or "
+                    "applies them in a way pipedsl does not rewrite (a preset's deploy, or "
+                    "ShipFiles of the manifests alone and KubectlApply of their folder)"
+                )
+                notes.append(where.line_of("raw", what, reason))
+                continue
             trial = [*result[:index], candidate, *result[index + 1 :]]
             render_project(project_of([c.component for c in trial], []))
         except PipedslError as exc:
@@ -93,10 +97,41 @@ def with_runtimes(
     return result, backing, notes
 
 
+def _deploying(one: Converted, runtime: Runtime) -> Converted | None:
+    """``one`` deploying ``runtime``'s rendered manifests instead of the shipped files: a
+    preset gets ``runtime=``; a typed pipeline has its manifest shipment (a ``ShipFiles`` of
+    YAML files only) become ``ShipManifests`` and the ``KubectlApply`` of that folder
+    ``ApplyManifests`` (its rollout then follows the runtime). None when the pipeline has no
+    such pair to rewrite."""
+    if one.preset is not None:
+        return attrs.evolve(one, preset=one.preset.with_runtime(runtime))
+    component = one.typed_component
+    folders = {
+        (s.server, s.remote_directory)
+        for s in component.pipeline.all_steps()
+        if isinstance(s, ShipFiles) and all(f.endswith((".yaml", ".yml")) for f in s.files)
+    }
+    applied: set[tuple[object, str]] = set()
+
+    def change(step: Step) -> Step:
+        if isinstance(step, ShipFiles) and (step.server, step.remote_directory) in folders:
+            return ShipManifests(step.server, step.remote_directory)  # YAML alone: see above
+        if isinstance(step, KubectlApply) and (step.server, step.remote_directory) in folders:
+            applied.add((step.server, step.remote_directory))
+            return ApplyManifests(step.server, step.remote_directory, timeout_ms=step.timeout_ms)
+        return step
+
+    pipeline = component.pipeline.map_steps(change)
+    if not folders or applied != folders:
+        return None
+    typed = attrs.evolve(component, pipeline=pipeline, runtime=runtime)
+    return attrs.evolve(one, typed_component=typed)
+
+
 def shipped_patterns(converted: Converted) -> tuple[str, ...]:
     """The manifest files an imported component's deploy ships (none for a component whose
     deploy already renders its runtime)."""
-    if converted.preset is not None and dict(converted.preset.options).get("runtime"):
+    if converted.component.runtime is not None:
         return ()
     if converted.preset is not None:
         return converted.preset.shipped
