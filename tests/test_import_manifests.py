@@ -535,3 +535,29 @@ def test_the_imported_runtime_source_is_ruff_formatted_and_clean(tmp_path: Path)
     path = tmp_path / "lat32t.py"
     path.write_text(seed_import().source, encoding="utf-8")
     assert_ruff_clean(path)
+
+
+def test_files_of_a_folder_that_are_no_manifests_are_said_and_left_out(tmp_path: Path) -> None:
+    """A folder given to --manifests may hold a chart's files, templates or a kustomization:
+    each is a raw line, and the manifests beside them still import."""
+    files = [
+        ("k8s/Chart.yaml", "apiVersion: v2\nname: shop\nversion: 0.1.0\n"),
+        ("k8s/values.yaml", "replicaCount: 2\nimage: {tag: latest}\n"),
+        ("k8s/templates/deploy.yaml", "kind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"),
+        (
+            "k8s/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "metadata: {name: shop}\nresources: [deploy.yaml]\n",
+        ),
+        ("k8s/app.yaml", WORKLOAD),
+    ]
+    result = _import_shop(*files)
+    raw = {line.file: line.why for line in result.report if line.kind == "raw"}
+    assert "no Kubernetes object in it" in raw["k8s/Chart.yaml"]
+    assert "no Kubernetes object in it" in raw["k8s/values.yaml"]
+    assert "a template" in raw["k8s/templates/deploy.yaml"]
+    assert "a kustomize file" in raw["k8s/kustomization.yaml"]
+    assert 'BackingService("shop-2", runtime=Runtime([shop_api_secret, shop_deployment]))' in (
+        result.source
+    )
+    render_source(result.source, tmp_path, "shop")

@@ -10,14 +10,15 @@ project's backing services.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
+import yaml
 
 from pipedsl.errors import PipedslError
 from pipedsl.importer.cluster import Cluster, Manifest, matches_pattern, read_manifests
 from pipedsl.importer.convert import Converted
-from pipedsl.importer.report import ReportLine
+from pipedsl.importer.report import ImportRefused, ReportLine
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import BackingService, Component, Project
 from pipedsl.model.steps import (
@@ -38,12 +39,12 @@ def with_runtimes(
     """``converted`` with the runtimes ``files`` describe, the backing services, and the
     report lines of the manifests. Each runtime is kept only when the project still renders
     with it (checked one by one, so one refused object does not cost the others)."""
-    manifests = [m for path, text in files for m in read_manifests(path, text)]
+    manifests, notes = read_files(files)
     images = {c.component.name: c.component.image for c in converted if c.component.image}
     shipped = {c.component.name: shipped_patterns(c) for c in converted}
     cluster = Cluster(manifests, images, shipped)
     assigned = cluster.assign()
-    notes = list(assigned.report)
+    notes += assigned.report
     result = list(converted)
     for index, one in enumerate(result):
         runtime = assigned.components.get(one.component.name)
@@ -95,6 +96,49 @@ def with_runtimes(
             continue
         backing.append(service)
     return result, backing, notes
+
+
+def read_files(files: Sequence[tuple[str, str]]) -> tuple[list[Manifest], list[ReportLine]]:
+    """The manifests of ``files``, and a ``raw`` line for each file that holds none a cluster
+    applies — a template (``{{ }}``), a chart's values, a kustomization — which a folder given
+    to ``--manifests`` may well hold. A file that means to be a manifest and is broken is
+    refused (:func:`read_manifests`)."""
+    manifests: list[Manifest] = []
+    notes: list[ReportLine] = []
+    for path, text in files:
+        try:
+            found = read_manifests(path, text)
+        except ImportRefused:
+            reason = _not_a_manifest(text)
+            if reason is None:
+                raise
+            notes.append(ReportLine(path, 1, "raw", f"file {path}", reason))
+            continue
+        for manifest in found:
+            if str(manifest.data.get("apiVersion", "")).startswith("kustomize.config.k8s.io/"):
+                why = (
+                    "a kustomize file, not a cluster object: import what `kubectl kustomize` writes"
+                )
+                notes.append(manifest.line_of("raw", manifest.title, why))
+            else:
+                manifests.append(manifest)
+    return manifests, notes
+
+
+def _not_a_manifest(text: str) -> str | None:
+    """Why a file that does not read as manifests is no manifest file at all, if it is not."""
+    if "{{" in text:
+        return (
+            "a template ({{ }}), not a manifest: import what `helm template` (or your "
+            "templating) writes"
+        )
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if documents and all(isinstance(d, Mapping) and "kind" not in d for d in documents):
+        return "no Kubernetes object in it (no kind): a chart's or a tool's settings, left out"
+    return None
 
 
 def _deploying(one: Converted, runtime: Runtime) -> Converted | None:
