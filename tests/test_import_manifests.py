@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 import yaml
 
-from pipedsl import Deployment, DockerHub, SecretKey, Service
+from pipedsl import (
+    Credential,
+    Deployment,
+    DockerHub,
+    Project,
+    SecretKey,
+    Service,
+    SshServer,
+    spring_boot_backend,
+)
 from pipedsl.importer import ImportRefused, import_jenkinsfiles
 from pipedsl.importer.cluster import Cluster, read_manifests
 from pipedsl.load import load_project
@@ -561,3 +570,45 @@ def test_files_of_a_folder_that_are_no_manifests_are_said_and_left_out(tmp_path:
         result.source
     )
     render_source(result.source, tmp_path, "shop")
+
+
+def test_kept_manifests_have_their_rollout_named_as_they_name_it(tmp_path: Path) -> None:
+    """The seed repository's own manifests name the backend's Deployment and container
+    otherwise than the component: the rollout that replaces the `sed` names them as the files
+    do, even where the files stay hand-written (here, for a field pipedsl has no place for)."""
+    deployment = (
+        DEPLOYMENT.replace("acme/shop:latest", "hosin/lat32t:backend1.VERSION")
+        .replace("name: shop\n", "name: ssm-backend-deployment\n", 1)
+        .replace("- name: shop\n", "- name: ssm-service-container\n")
+        .replace("      containers:", "      nodeSelector: {disk: ssd}\n      containers:")
+    )
+    result = import_jenkinsfiles(
+        read(SEED / "backend.Jenkinsfile"),
+        project="lat32t",
+        manifests=[("backend/k8s/deployment.yaml", deployment)],
+    )
+    assert 'deployment="ssm-backend-deployment",\n    container="ssm-service-container",' in (
+        result.source
+    )
+    assert any(
+        "converted: the rollout of backend — rolls Deployment 'ssm-backend-deployment', "
+        "container 'ssm-service-container'" in str(line)
+        for line in result.report
+    )
+    jenkinsfile = render_source(result.source, tmp_path, "lat32t")["lat32t/backend/Jenkinsfile"]
+    assert "kubectl set image deployment/ssm-backend-deployment ssm-service-container=" in (
+        jenkinsfile
+    )
+
+
+def test_a_preset_rolls_the_deployment_and_container_it_is_given() -> None:
+    api = spring_boot_backend(
+        "api",
+        image=DockerHub("acme/api", login=Credential.username_password("hub")).tagged("{build}"),
+        deploy=SshServer("master"),
+        deployment="api-server",
+        container="main",
+    )
+    project = Project("demo", repository=REPOSITORY, components=[api])
+    jenkinsfile = {a.path: a.text for a in render_project(project)}["demo/api/Jenkinsfile"]
+    assert "kubectl set image deployment/api-server main=${env.IMAGE}" in jenkinsfile

@@ -178,7 +178,14 @@ CONSTRUCTION: dict[str, tuple[Callable[[], object], str]] = {
             "api", image=HUB.tagged(), runtime=spring_boot_service(), manifests="k8s/*.yaml"
         ),
         "spring_boot_backend: with runtime=, the manifests are rendered and the workload is "
-        "known; drop manifests= and deployment=",
+        "known; drop manifests=, deployment= and container=",
+    ),
+    "runtime with a named container": (
+        lambda: spring_boot_backend(
+            "api", image=HUB.tagged(), runtime=spring_boot_service(), container="main"
+        ),
+        "spring_boot_backend: with runtime=, the manifests are rendered and the workload is "
+        "known; drop manifests=, deployment= and container=",
     ),
     "unknown Service type": (
         lambda: nginx_frontend(expose="Ingress"),

@@ -116,8 +116,8 @@ CONSTRUCTION = {
     "unknown preset option": (
         lambda: spring_boot_backend("api", image=HUB.tagged(), colour="red"),  # type: ignore[call-arg]
         "spring_boot_backend: unknown option(s) colour; allowed: image, source, deploy, notify, "
-        "manifests, remote_directory, deployment, maven, jdk, wrapper, build, gradle, agent, runtime, "
-        "branch, triggers",
+        "manifests, remote_directory, deployment, container, maven, jdk, wrapper, build, gradle, "
+        "agent, runtime, branch, triggers",
     ),
     "literal secret is not a field": (
         lambda: Credential("x", "password"),  # type: ignore[arg-type]

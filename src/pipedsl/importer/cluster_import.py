@@ -16,9 +16,18 @@ import attrs
 import yaml
 
 from pipedsl.errors import PipedslError
-from pipedsl.importer.cluster import Cluster, Manifest, matches_pattern, read_manifests
+from pipedsl.importer.cluster import (
+    Cluster,
+    Manifest,
+    matches_pattern,
+    read_manifests,
+    repository_of,
+    same_repository,
+)
+from pipedsl.importer.cluster.read import dig, mappings_in
 from pipedsl.importer.convert import Converted
 from pipedsl.importer.report import ImportRefused, ReportLine
+from pipedsl.model.infra import Image
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import BackingService, Component, Project
 from pipedsl.model.steps import (
@@ -82,6 +91,12 @@ def with_runtimes(
                 "exactly those, pinned to the image the pipeline pushed",
             )
         )
+    for index, one in enumerate(result):
+        if one.component.runtime is None and one.component.image is not None:
+            named = _named_rollout(one, manifests, shipped[one.component.name])
+            if named is not None:
+                result[index], line = named
+                notes.append(line)
     backing: list[BackingService] = []
     components = [c.component for c in result]
     for name, runtime in assigned.backing.items():
@@ -170,6 +185,68 @@ def _deploying(one: Converted, runtime: Runtime) -> Converted | None:
         return None
     typed = attrs.evolve(component, pipeline=pipeline, runtime=runtime)
     return attrs.evolve(one, typed_component=typed)
+
+
+def _named_rollout(
+    one: Converted, manifests: Sequence[Manifest], patterns: Sequence[str]
+) -> tuple[Converted, ReportLine] | None:
+    """A component that keeps its hand-written manifests rolls the Deployment and container
+    they name: the one container of a shipped Deployment that runs the pushed image (the
+    import otherwise assumes both are named after the component)."""
+    image = one.component.image
+    assert image is not None  # noqa: S101  (checked by the caller)
+    found = [
+        (manifest, container["name"])
+        for manifest in manifests
+        if manifest.kind == "Deployment"
+        and any(matches_pattern(manifest.path, p) for p in patterns)
+        for container in mappings_in(dig(manifest.data, "spec", "template", "spec", "containers"))
+        if isinstance(container.get("image"), str)
+        and isinstance(container.get("name"), str)
+        and same_repository(image, repository_of(container["image"]))
+    ]
+    name = one.component.name
+    if len(found) != 1 or (found[0][0].name, found[0][1]) == (name, name):
+        return None
+    manifest, container = found[0]
+    try:
+        if one.preset is not None:
+            changes = {"deployment": manifest.name} if manifest.name != name else {}
+            changes |= {"container": container} if container != name else {}
+            changed: Converted | None = attrs.evolve(one, preset=one.preset.with_options(**changes))
+        else:
+            changed = _renamed_rollouts(one, image, manifest.name, container)
+    except PipedslError:
+        return None
+    if changed is None:
+        return None
+    line = manifest.line_of(
+        "converted",
+        f"the rollout of {name}",
+        f"rolls Deployment {manifest.name!r}, container {container!r}, as the manifests name "
+        "them (not the component's name)",
+    )
+    return changed, line
+
+
+def _renamed_rollouts(
+    one: Converted, image: Image, deployment: str, container: str
+) -> Converted | None:
+    """``one`` with its rollouts of ``image`` renamed (None when it has none)."""
+
+    def change(step: Step) -> Step:
+        if not isinstance(step, KubectlApply):
+            return step
+        rollout = step.rollout
+        if rollout is None or rollout.image != image or rollout.kind != "deployment":
+            return step
+        renamed = attrs.evolve(rollout, deployment=deployment, container=container)
+        return attrs.evolve(step, rollout=renamed)
+
+    pipeline = one.typed_component.pipeline.map_steps(change)
+    if pipeline is one.typed_component.pipeline:
+        return None
+    return attrs.evolve(one, typed_component=attrs.evolve(one.typed_component, pipeline=pipeline))
 
 
 def shipped_patterns(converted: Converted) -> tuple[str, ...]:

@@ -71,6 +71,13 @@ class PresetCall:
             return None
         return attrs.evolve(self, options=options, component=built)
 
+    def with_options(self, **changes: object) -> PresetCall:
+        """The same call with ``changes`` to its options; raises what the preset refuses."""
+        options = (*((k, v) for k, v in self.options if k not in changes), *changes.items())
+        maker = spring_boot_backend if self.function == "spring_boot_backend" else npm_frontend
+        built = maker(self.name, **dict(options))  # type: ignore[arg-type]
+        return attrs.evolve(self, options=options, component=built)
+
     def with_runtime(self, runtime: Runtime) -> PresetCall:
         """The same call deploying ``runtime``'s rendered manifests instead of the shipped
         ones (``manifests=`` and ``deployment=`` go); raises what the preset refuses."""

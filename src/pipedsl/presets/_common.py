@@ -131,6 +131,7 @@ def delivery_stages(
     remote_directory: str | None,
     deployment: str | None,
     runtime: Runtime | None = None,
+    container: str | None = None,
 ) -> list[Stage]:
     """Docker Build, Docker Push and, with a deploy target, the deploy: over SSH, Send
     Artifacts and Apply Deployment; to any other target, one Deploy stage.
@@ -139,8 +140,8 @@ def delivery_stages(
     applied, rolling the runtime's workload onto the pushed image (:class:`ApplyManifests`), or
     deployed to the target (:class:`DeployManifests`).
     Without one, the hand-written ``manifests`` are sent to ``remote_directory`` and applied
-    from there; with ``deployment`` the Deployment's container ``name`` is pointed at the image
-    this build pushed and the stage waits for the rollout.
+    from there; with ``deployment`` the Deployment's container ``container`` (default ``name``)
+    is pointed at the image this build pushed and the stage waits for the rollout.
     """
     root = source.rstrip("/") if source not in (".", "./", "") else ""
     prefix = f"{root}/" if root else ""
@@ -178,7 +179,7 @@ def delivery_stages(
         (manifests,) if isinstance(manifests, str) else tuple(manifests or (f"{prefix}k8s/*.yaml",))
     )
     common = _common_prefix(files)
-    rollout = Rollout(deployment, name, image) if deployment else None
+    rollout = Rollout(deployment, container or name, image) if deployment else None
     stages += [
         Stage("Send Artifacts", [ShipFiles(deploy, files, target, remove_prefix=common)]),
         Stage("Apply Deployment", [KubectlApply(deploy, target, rollout=rollout)]),
@@ -286,14 +287,15 @@ def build_runtime(
     *,
     manifests: object,
     deployment: object,
+    container: object = None,
 ) -> Runtime | None:
     """The component's runtime: a :class:`RuntimeSpec` completed with its name and image."""
     if runtime is None:
         return None
-    if manifests is not None or deployment is not None:
+    if manifests is not None or deployment is not None or container is not None:
         raise ModelError(
             f"{function}: with runtime=, the manifests are rendered and the workload is known; "
-            "drop manifests= and deployment="
+            "drop manifests=, deployment= and container="
         )
     if isinstance(runtime, RuntimeSpec):
         return runtime(name, image)

@@ -37,6 +37,7 @@ def spring_boot_backend(
     manifests: str | Sequence[str] | None = None,
     remote_directory: str | None = None,
     deployment: str | None = None,
+    container: str | None = None,
     maven: str | Tool | None = None,
     jdk: str | Tool | None = None,
     wrapper: bool | None = None,
@@ -53,13 +54,15 @@ def spring_boot_backend(
     package``, tests already ran), Docker Build, Docker Push and, with ``deploy``, Send Artifacts
     (the Kubernetes manifests ``manifests``, default ``<source>/k8s/*.yaml``, to
     ``remote_directory``, default ``k8s/<name>``) and Apply Deployment (``kubectl apply``, then
-    the Deployment ``deployment`` (default ``name``) is rolled onto the pushed image).
+    the Deployment ``deployment`` (default ``name``) is rolled onto the pushed image: its
+    container ``container``, default ``name``).
 
     With ``runtime`` (:func:`~pipedsl.spring_boot_service` or a :class:`~pipedsl.Runtime`), the
     component's Kubernetes objects are rendered under ``generated/<project>/<name>/k8s/``; Send
     Artifacts ships exactly those files and Apply Deployment checks the Secrets they need,
     applies them with the pushed image already set, and waits for the rollout (see
-    ``docs/manifests.md``). ``manifests`` and ``deployment`` are then not needed.
+    ``docs/manifests.md``). ``manifests``, ``deployment`` and ``container`` are then not
+    needed.
 
     ``maven`` and ``jdk`` name tool installations in Jenkins (or are :class:`~pipedsl.Tool`
     values that also say how Jenkins installs them); without them ``mvn`` and ``java`` come from the
@@ -75,7 +78,13 @@ def spring_boot_backend(
     """
     require(image, Image, "image", "spring_boot_backend")
     cluster = build_runtime(
-        "spring_boot_backend", name, image, runtime, manifests=manifests, deployment=deployment
+        "spring_boot_backend",
+        name,
+        image,
+        runtime,
+        manifests=manifests,
+        deployment=deployment,
+        container=container,
     )
 
     if build not in BUILD_TOOLS:
@@ -126,6 +135,7 @@ def spring_boot_backend(
             remote_directory=remote_directory,
             deployment=deployment or name,
             runtime=cluster,
+            container=container,
         ),
     ]
     return preset_component(

@@ -44,6 +44,7 @@ def npm_frontend(
     manifests: str | Sequence[str] | None = None,
     remote_directory: str | None = None,
     deployment: str | None = None,
+    container: str | None = None,
     install: str | None = None,
     test: str | None = "run test",
     build: str = "run build",
@@ -77,7 +78,13 @@ def npm_frontend(
     install = install if install is not None else DEFAULT_INSTALL[package_manager]
     require(image, Image, "image", "npm_frontend")
     cluster = build_runtime(
-        "npm_frontend", name, image, runtime, manifests=manifests, deployment=deployment
+        "npm_frontend",
+        name,
+        image,
+        runtime,
+        manifests=manifests,
+        deployment=deployment,
+        container=container,
     )
     stages = [
         Stage("Checkout", [Checkout()]),
@@ -96,6 +103,7 @@ def npm_frontend(
             remote_directory=remote_directory,
             deployment=deployment or name,
             runtime=cluster,
+            container=container,
         ),
     ]
     return preset_component(

@@ -13,6 +13,7 @@ hands their texts over.
 """
 
 from pipedsl.importer.cluster.cluster import Assigned, Cluster
+from pipedsl.importer.cluster.pods import repository_of, same_repository
 from pipedsl.importer.cluster.read import (
     Manifest,
     UnconvertibleError,
@@ -27,4 +28,6 @@ __all__ = [
     "UnconvertibleError",
     "matches_pattern",
     "read_manifests",
+    "repository_of",
+    "same_repository",
 ]

@@ -299,13 +299,10 @@ def _image(pod: _Pod, value: object, where: str) -> Image | str:
     tag: a ``VERSION`` placeholder, ``latest``, an old build), else the image as written."""
     if not isinstance(value, str):
         raise UnconvertibleError(f"{where}: expected an image reference")
-    repository = value.split("@", 1)[0]
-    last = repository.rsplit("/", 1)[-1]
-    if ":" in last:
-        repository = repository[: len(repository) - len(last)] + last.split(":", 1)[0]
+    repository = repository_of(value)
     cluster = pod.cluster
     runners = {
-        name: image for name, image in cluster.images.items() if _same_repository(image, repository)
+        name: image for name, image in cluster.images.items() if same_repository(image, repository)
     }
     if not runners:
         return value
@@ -341,7 +338,16 @@ def _image(pod: _Pod, value: object, where: str) -> Image | str:
     return image
 
 
-def _same_repository(image: Image, repository: str) -> bool:
+def repository_of(reference: str) -> str:
+    """``hosin/lat32t:VERSION`` → ``hosin/lat32t`` (a registry's port and a digest kept apart)."""
+    repository = reference.split("@", 1)[0]
+    last = repository.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository = repository[: len(repository) - len(last)] + last.split(":", 1)[0]
+    return repository
+
+
+def same_repository(image: Image, repository: str) -> bool:
     reference = image.repository.reference
     bare = repository.removeprefix("docker.io/")
     return reference in (repository, bare, f"docker.io/{bare}")
