@@ -612,3 +612,27 @@ def test_a_preset_rolls_the_deployment_and_container_it_is_given() -> None:
     project = Project("demo", repository=REPOSITORY, components=[api])
     jenkinsfile = {a.path: a.text for a in render_project(project)}["demo/api/Jenkinsfile"]
     assert "kubectl set image deployment/api-server main=${env.IMAGE}" in jenkinsfile
+
+
+def test_credentials_in_a_config_map_move_to_a_secret(tmp_path: Path) -> None:
+    config = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+        "data: {DB_URL: 'jdbc:mariadb://db:3306/app', DB_PASSWORD: LEAKED-CM-PW}\n"
+    )
+    workload = WORKLOAD.replace(
+        "          env:\n",
+        "          envFrom: [{configMapRef: {name: settings}}]\n          env:\n"
+        "            - name: PASSWORD_AGAIN\n"
+        "              valueFrom: {configMapKeyRef: {name: settings, key: DB_PASSWORD}}\n",
+    )
+    result = _import_shop(("k8s/settings.yaml", config), ("k8s/app.yaml", workload))
+    assert "LEAKED" not in result.source + "\n".join(str(line) for line in result.report)
+    assert 'ConfigMap("settings", {"DB_URL": "jdbc:mariadb://db:3306/app"})' in result.source
+    assert 'Secret("settings-secret", keys=["DB_PASSWORD"])' in result.source
+    assert "env_from=[settings_config, settings_secret]" in result.source
+    assert '"PASSWORD_AGAIN": SecretKey(settings_secret, "DB_PASSWORD")' in result.source
+    assert any(
+        "converted: credentials DB_PASSWORD in ConfigMap 'settings'" in str(line)
+        for line in result.report
+    )
+    render_source(result.source, tmp_path, "shop")

@@ -93,6 +93,8 @@ class Cluster:
                 )
             self.by_key[manifest.key] = manifest
         self.images = dict(images)
+        self.moved: dict[tuple[str, str], Secret] = {}
+        """Per ConfigMap (namespace, name), the Secret its credentials moved to."""
         self.objects: dict[tuple[str, str, str], K8sObject] = {}
         self.failed: dict[tuple[str, str, str], str] = {}
         self.notes: list[ReportLine] = []

@@ -57,13 +57,40 @@ def convert_namespace(cluster: Cluster, manifest: Manifest) -> Namespace:
     return Namespace(manifest.name)
 
 
-def convert_config_map(cluster: Cluster, manifest: Manifest) -> ConfigMap:
+def convert_config_map(cluster: Cluster, manifest: Manifest) -> ConfigMap | Secret:
+    """A ConfigMap; its credentials (``DB_PASSWORD``...) move to a Secret ``<name>-secret``
+    declared by their keys, which its readers then read too (the values are never read). A
+    ConfigMap of credentials alone becomes that Secret."""
     doc = read_head(cluster, manifest)
     data = mapping_of(doc.get("data"), "data")
     doc.done()
+    secret_keys = [k for k in data if isinstance(k, str) and looks_secret(k)]
     values = {
-        str(k): v if isinstance(v, str) else scalar_text(v, f"data.{k}") for k, v in data.items()
+        str(k): v if isinstance(v, str) else scalar_text(v, f"data.{k}")
+        for k, v in data.items()
+        if k not in secret_keys
     }
+    if not secret_keys:
+        return ConfigMap(manifest.name, values, namespace=manifest.namespace)
+    name = f"{manifest.name}-secret"
+    if ("Secret", manifest.namespace, name) in cluster.by_key:
+        raise UnconvertibleError(
+            f"data: credentials ({', '.join(secret_keys)}) would move to Secret {name!r}, which "
+            "the manifests already define"
+        )
+    secret = Secret(name, keys=secret_keys, namespace=manifest.namespace)
+    cluster.objects[("Secret", manifest.namespace, name)] = secret
+    cluster.moved[(manifest.namespace, manifest.name)] = secret
+    cluster.note(
+        manifest,
+        "converted",
+        f"credentials {', '.join(secret_keys)} in ConfigMap {manifest.name!r}",
+        "a ConfigMap is readable by anyone who can read the namespace, and this one is in the "
+        f"repository: its readers now read them from Secret {name!r}; create it in the cluster "
+        f"(kubectl create secret generic {name} --from-env-file=...)",
+    )
+    if not values:
+        return secret
     return ConfigMap(manifest.name, values, namespace=manifest.namespace)
 
 

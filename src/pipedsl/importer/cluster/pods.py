@@ -274,7 +274,7 @@ _VOLUME_SOURCES: dict[str, Callable[[_Pod, str, Fields], Volume]] = {
         name, pod.ref("PersistentVolumeClaim", source.get("claimName"), source.where)
     ),
     "configMap": lambda pod, name, source: ConfigMapVolume(
-        name, pod.ref("ConfigMap", source.get("name"), source.where), items=_key_paths(source)
+        name, _whole_config_map(pod, source), items=_key_paths(source)
     ),
     "secret": lambda pod, name, source: SecretVolume(
         name, pod.ref("Secret", source.get("secretName"), source.where), items=_key_paths(source)
@@ -284,6 +284,25 @@ _VOLUME_SOURCES: dict[str, Callable[[_Pod, str, Fields], Volume]] = {
         name, source.text("path"), type=source.text("type") or "Directory"
     ),
 }
+
+
+def _whole_config_map(pod: _Pod, source: Fields) -> ConfigMap:
+    """A ConfigMap mounted as files: refused when its credentials moved to a Secret (the
+    mount would lose them)."""
+    config = pod.ref("ConfigMap", source.get("name"), source.where)
+    if (
+        not isinstance(config, ConfigMap)
+        or (
+            pod.manifest.namespace,
+            str(source.get("name")),
+        )
+        in pod.cluster.moved
+    ):
+        raise UnconvertibleError(
+            f"{source.where}: ConfigMap {source.get('name')!r} holds credentials and is mounted "
+            "as files; mount them from a Secret"
+        )
+    return config
 
 
 def _key_paths(source: Fields) -> tuple[tuple[str, str], ...]:
@@ -450,7 +469,9 @@ def _env_from(pod: _Pod, item: Fields) -> list[ConfigMap | Secret]:
         entry.ignore("prefix")
         if "configMapRef" in entry.data:
             ref = entry.sub("configMapRef")
-            sources.append(pod.ref("ConfigMap", ref.get("name"), ref.where))
+            config = pod.ref("ConfigMap", ref.get("name"), ref.where)
+            moved = pod.cluster.moved.get((pod.manifest.namespace, str(ref.get("name"))))
+            sources += [config] if moved is None or moved is config else [config, moved]
         else:
             ref = entry.sub("secretRef")
             sources.append(pod.ref("Secret", ref.get("name"), ref.where))
@@ -496,7 +517,13 @@ def _env_source(pod: _Pod, source: Fields) -> ConfigMapKey | SecretKey | FieldRe
     if "configMapKeyRef" in source.data:
         ref = source.sub("configMapKeyRef")
         config = pod.ref("ConfigMap", ref.get("name"), ref.where)
-        built: ConfigMapKey | SecretKey | FieldRef = ConfigMapKey(config, ref.text("key"))
+        moved = pod.cluster.moved.get((pod.manifest.namespace, str(ref.get("name"))))
+        key = ref.text("key")
+        built: ConfigMapKey | SecretKey | FieldRef = (
+            SecretKey(moved, key)
+            if moved is not None and key in moved.keys
+            else ConfigMapKey(config, key)
+        )
     elif "secretKeyRef" in source.data:
         ref = source.sub("secretKeyRef")
         secret = pod.ref("Secret", ref.get("name"), ref.where)
