@@ -325,7 +325,7 @@ def load_image(repository: str, tag: str) -> Any:
             "kind DaemonSet is not imported",
         ),
         (DEPLOYMENT.replace("acme/shop:latest", "nginx:latest"), "':latest' changes"),
-        (DEPLOYMENT + "---\n" + SERVICE.replace("app: shop", "app: other"), "selects 0 workloads"),
+        (DEPLOYMENT + "---\n" + SERVICE.replace("app: shop", "app: other"), "selects no workload"),
         (
             DEPLOYMENT.replace("apps/v1", "argoproj.io/v1alpha1").replace(
                 "kind: Deployment", "kind: Rollout"
@@ -636,3 +636,14 @@ def test_credentials_in_a_config_map_move_to_a_secret(tmp_path: Path) -> None:
         for line in result.report
     )
     render_source(result.source, tmp_path, "shop")
+
+
+def test_a_config_map_key_without_a_value_is_named() -> None:
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  JWT_EXP_TIME_MS:\n"
+    report = [
+        str(line) for line in Cluster(read_manifests("c.yaml", config), {}, {}).assign().report
+    ]
+    assert report == [
+        "c.yaml:1: raw: ConfigMap 'c' — not imported: data.JWT_EXP_TIME_MS has no value (YAML "
+        "null, which Kubernetes refuses); it stays a hand-written manifest"
+    ]

@@ -279,7 +279,12 @@ def _selected(
         if isinstance(labels, Mapping) and all(labels.get(k) == v for k, v in selector.items()):
             found.append(other)
     if len(found) != 1:
-        which = ", ".join(m.title for m in found) or "none"
+        if not found:
+            raise UnconvertibleError(
+                f"spec.selector {dict(selector)} selects no workload of the manifests: no pod "
+                "carries those labels, so the Service has no endpoints in the cluster either"
+            )
+        which = ", ".join(m.title for m in found)
         raise UnconvertibleError(
             f"spec.selector {dict(selector)} selects {len(found)} workloads ({which}); pipedsl's "
             "Service exposes exactly one"

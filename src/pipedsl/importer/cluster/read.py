@@ -301,6 +301,8 @@ def scalar_text(value: object, where: str) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if value is None:
+        raise UnconvertibleError(f"{where} has no value (YAML null, which Kubernetes refuses)")
     raise UnconvertibleError(f"{where}: expected a string")
 
 
