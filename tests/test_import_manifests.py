@@ -647,3 +647,97 @@ def test_a_config_map_key_without_a_value_is_named() -> None:
         "c.yaml:1: raw: ConfigMap 'c' — not imported: data.JWT_EXP_TIME_MS has no value (YAML "
         "null, which Kubernetes refuses); it stays a hand-written manifest"
     ]
+
+
+# --- second review -------------------------------------------------------------------------
+
+SETTINGS = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+    "data: {DB_URL: u, DB_PASSWORD: x}\n"
+)
+
+
+def test_a_split_config_map_stays_whole_while_a_reader_stays_hand_written() -> None:
+    reader = _pod("      schedulerName: mine\n").replace(
+        "          env:\n",
+        "          envFrom: [{configMapRef: {name: settings}}]\n          env:\n",
+    )
+    result = _import_shop(("k8s/settings.yaml", SETTINGS), ("k8s/app.yaml", reader))
+    assert "ConfigMap(" not in result.source
+    report = [str(line) for line in result.report]
+    assert any(
+        "raw: ConfigMap 'settings' — not imported: Deployment 'shop', which stays hand-written, "
+        "reads its credentials" in line
+        for line in report
+    ), report
+    assert not any("converted: credentials" in line for line in report)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
+            "a kustomize file",
+        ),
+        ("kind: web\nreplicaCount: 2\n", "no Kubernetes object in it"),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
+            "  DB_URL: '{{ .Values.url }}'\n",
+            "a template",
+        ),
+    ],
+    ids=["kustomization", "values-with-kind", "template-that-parses"],
+)
+def test_files_that_are_no_manifests_whatever_their_shape(text: str, why: str) -> None:
+    result = _import_shop(("k8s/x.yaml", text))
+    (line,) = [r for r in result.report if r.file == "k8s/x.yaml"]
+    assert line.kind == "raw"
+    assert why in line.why
+    assert "ConfigMap(" not in result.source
+
+
+def test_a_typo_in_a_manifest_is_still_refused() -> None:
+    with pytest.raises(ImportRefused, match="not a Kubernetes object"):
+        _import_shop(("k8s/x.yaml", "apiVersion: v1\nKind: ConfigMap\nmetadata: {name: c}\n"))
+
+
+def test_a_rollout_in_another_namespace_or_of_a_stateful_set_is_typed(tmp_path: Path) -> None:
+    """A preset's rollout names a Deployment of the default namespace only: otherwise the
+    component is its typed stages, whose rollout says the namespace and kind."""
+    statefulset = (
+        DEPLOYMENT.replace("acme/shop:latest", "hosin/lat32t:VERSION")
+        .replace("kind: Deployment", "kind: StatefulSet")
+        .replace("name: shop\n", "name: be\n  namespace: prod\n", 1)
+        .replace("      containers:", "      nodeSelector: {disk: ssd}\n      containers:")
+    )
+    result = import_jenkinsfiles(
+        read(SEED / "backend.Jenkinsfile"),
+        project="lat32t",
+        manifests=[("backend/k8s/db.yaml", statefulset)],
+    )
+    assert "spring_boot_backend(" not in result.source
+    assert any(
+        "rolls StatefulSet 'be', container 'shop', in namespace 'prod'" in str(line)
+        for line in result.report
+    )
+    jenkinsfile = render_source(result.source, tmp_path, "lat32t")["lat32t/backend/Jenkinsfile"]
+    assert "statefulset/be" in jenkinsfile
+    assert "-n prod" in jenkinsfile
+
+
+def test_two_workloads_running_the_image_are_said() -> None:
+    two = DEPLOYMENT.replace("acme/shop:latest", "hosin/lat32t:VERSION").replace(
+        "      containers:", "      nodeSelector: {disk: ssd}\n      containers:"
+    )
+    second = two.replace("name: shop\n", "name: shop2\n", 1)
+    result = import_jenkinsfiles(
+        read(SEED / "backend.Jenkinsfile"),
+        project="lat32t",
+        manifests=[("backend/k8s/a.yaml", two), ("backend/k8s/b.yaml", second)],
+    )
+    assert any(
+        "raw: the rollout of backend — the shipped manifests run the pushed image in "
+        "Deployment 'shop' container 'shop', Deployment 'shop2' container 'shop'" in str(line)
+        for line in result.report
+    )

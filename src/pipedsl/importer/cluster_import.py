@@ -26,13 +26,13 @@ from pipedsl.importer.cluster import (
 )
 from pipedsl.importer.cluster.read import dig, mappings_in
 from pipedsl.importer.convert import Converted
-from pipedsl.importer.report import ImportRefused, ReportLine
-from pipedsl.model.infra import Image
+from pipedsl.importer.report import ReportLine
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import BackingService, Component, Project
 from pipedsl.model.steps import (
     ApplyManifests,
     KubectlApply,
+    Rollout,
     ShipFiles,
     ShipManifests,
     Step,
@@ -121,38 +121,38 @@ def read_files(files: Sequence[tuple[str, str]]) -> tuple[list[Manifest], list[R
     manifests: list[Manifest] = []
     notes: list[ReportLine] = []
     for path, text in files:
-        try:
-            found = read_manifests(path, text)
-        except ImportRefused:
-            reason = _not_a_manifest(text)
-            if reason is None:
-                raise
+        reason = _not_a_manifest(text)
+        if reason is not None:
             notes.append(ReportLine(path, 1, "raw", f"file {path}", reason))
             continue
-        for manifest in found:
-            if str(manifest.data.get("apiVersion", "")).startswith("kustomize.config.k8s.io/"):
-                why = (
-                    "a kustomize file, not a cluster object: import what `kubectl kustomize` writes"
-                )
-                notes.append(manifest.line_of("raw", manifest.title, why))
-            else:
-                manifests.append(manifest)
+        manifests += read_manifests(path, text)
     return manifests, notes
 
 
+_TEMPLATE_MARKS = ("{{-", "-}}", ".Values", ".Release", ".Chart", "{{ include", "{{ template")
+
+
 def _not_a_manifest(text: str) -> str | None:
-    """Why a file that does not read as manifests is no manifest file at all, if it is not."""
-    if "{{" in text:
-        return (
-            "a template ({{ }}), not a manifest: import what `helm template` (or your "
-            "templating) writes"
-        )
+    """Why a file is no manifest file at all, if it is not: a template (``{{ }}`` that does
+    not read as YAML, or that names a chart's values), a kustomization, or YAML none of whose
+    documents is an object (``apiVersion``/``kind`` with ``metadata``: a chart's or a tool's
+    settings). A manifest that is broken is not one of these: it is refused when read."""
+    template = (
+        "a template ({{ }}), not a manifest: import what `helm template` (or your templating) "
+        "writes"
+    )
+    if any(mark in text for mark in _TEMPLATE_MARKS):
+        return template
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except (yaml.YAMLError, RecursionError):
-        return None
-    if documents and all(isinstance(d, Mapping) and "kind" not in d for d in documents):
-        return "no Kubernetes object in it (no kind): a chart's or a tool's settings, left out"
+        return template if "{{" in text else None
+    mappings = [d for d in documents if isinstance(d, Mapping)]
+    if any(str(d.get("apiVersion", "")).startswith("kustomize.config.k8s.io/") for d in mappings):
+        return "a kustomize file, not a cluster object: import what `kubectl kustomize` writes"
+    objects = [d for d in mappings if "metadata" in d and ("kind" in d or "apiVersion" in d)]
+    if documents and len(mappings) == len(documents) and not objects:
+        return "no Kubernetes object in it: a chart's or a tool's settings, left out"
     return None
 
 
@@ -190,32 +190,46 @@ def _deploying(one: Converted, runtime: Runtime) -> Converted | None:
 def _named_rollout(
     one: Converted, manifests: Sequence[Manifest], patterns: Sequence[str]
 ) -> tuple[Converted, ReportLine] | None:
-    """A component that keeps its hand-written manifests rolls the Deployment and container
-    they name: the one container of a shipped Deployment that runs the pushed image (the
-    import otherwise assumes both are named after the component)."""
+    """A component that keeps its hand-written manifests rolls the workload they name: the
+    one container of a shipped Deployment or StatefulSet that runs the pushed image (the
+    import otherwise assumes a Deployment and container named after the component). A preset
+    names a Deployment of the default namespace only; for another namespace or a StatefulSet
+    the component is written as its typed stages, whose rollout says both."""
     image = one.component.image
     assert image is not None  # noqa: S101  (checked by the caller)
+    name = one.component.name
+    shipped = [m for m in manifests if any(matches_pattern(m.path, p) for p in patterns)]
     found = [
         (manifest, container["name"])
-        for manifest in manifests
-        if manifest.kind == "Deployment"
-        and any(matches_pattern(manifest.path, p) for p in patterns)
+        for manifest in shipped
+        if manifest.kind in ("Deployment", "StatefulSet")
         for container in mappings_in(dig(manifest.data, "spec", "template", "spec", "containers"))
         if isinstance(container.get("image"), str)
         and isinstance(container.get("name"), str)
         and same_repository(image, repository_of(container["image"]))
     ]
-    name = one.component.name
-    if len(found) != 1 or (found[0][0].name, found[0][1]) == (name, name):
-        return None
+    if len(found) != 1:
+        if not shipped or not _rolls(one):
+            return None
+        listed = ", ".join(f"{m.title} container {c!r}" for m, c in found) or "none"
+        why = (
+            f"the shipped manifests run the pushed image in {listed}: the rollout keeps the "
+            f"component's name {name!r}; name the workload with deployment= and container="
+        )
+        return one, shipped[0].line_of("raw", f"the rollout of {name}", why)
     manifest, container = found[0]
+    kind, namespace = manifest.kind.lower(), manifest.namespace
+    if (manifest.name, container, kind, namespace) == (name, name, "deployment", "default"):
+        return None
     try:
-        if one.preset is not None:
+        if one.preset is not None and (kind, namespace) == ("deployment", "default"):
             changes = {"deployment": manifest.name} if manifest.name != name else {}
             changes |= {"container": container} if container != name else {}
             changed: Converted | None = attrs.evolve(one, preset=one.preset.with_options(**changes))
         else:
-            changed = _renamed_rollouts(one, image, manifest.name, container)
+            where = None if namespace == "default" else namespace
+            rename = Rollout(manifest.name, container, image, namespace=where, kind=kind)
+            changed = _renamed_rollouts(attrs.evolve(one, preset=None), rename)
     except PipedslError:
         return None
     if changed is None:
@@ -223,25 +237,44 @@ def _named_rollout(
     line = manifest.line_of(
         "converted",
         f"the rollout of {name}",
-        f"rolls Deployment {manifest.name!r}, container {container!r}, as the manifests name "
-        "them (not the component's name)",
+        f"rolls {manifest.title}, container {container!r}"
+        + (f", in namespace {namespace!r}" if namespace != "default" else "")
+        + ", as the manifests name them"
+        + (
+            " (written as typed stages: the preset's rollout names none)"
+            if one.preset and not changed.preset
+            else ""
+        ),
     )
     return changed, line
 
 
-def _renamed_rollouts(
-    one: Converted, image: Image, deployment: str, container: str
-) -> Converted | None:
-    """``one`` with its rollouts of ``image`` renamed (None when it has none)."""
+def _rolls(one: Converted) -> bool:
+    """Whether ``one``'s pipeline rolls a workload onto its image (a ``Rollout``)."""
+    return any(
+        isinstance(s, KubectlApply) and s.rollout is not None
+        for s in one.component.pipeline.all_steps()
+    )
+
+
+def _renamed_rollouts(one: Converted, rename: Rollout) -> Converted | None:
+    """``one`` with its rollouts of ``rename``'s image naming its workload (None when it has
+    none to rename)."""
 
     def change(step: Step) -> Step:
         if not isinstance(step, KubectlApply):
             return step
         rollout = step.rollout
-        if rollout is None or rollout.image != image or rollout.kind != "deployment":
+        if rollout is None or rollout.image != rename.image or rollout.kind != "deployment":
             return step
-        renamed = attrs.evolve(rollout, deployment=deployment, container=container)
-        return attrs.evolve(step, rollout=renamed)
+        named = attrs.evolve(
+            rollout,
+            deployment=rename.deployment,
+            container=rename.container,
+            namespace=rename.namespace,
+            kind=rename.kind,
+        )
+        return attrs.evolve(step, rollout=named)
 
     pipeline = one.typed_component.pipeline.map_steps(change)
     if pipeline is one.typed_component.pipeline:

@@ -196,6 +196,52 @@ class Cluster:
 
     # -- who owns what --------------------------------------------------------------------------
 
+    def _settled(self, converted: list[Manifest]) -> list[Manifest]:
+        """``converted`` without what must stay hand-written with what did not convert: a
+        ConfigMap whose credentials moved, while a reader that still reads them from it stays
+        hand-written; then, until nothing moves, whatever refers to an object not imported."""
+        for (namespace, name), _ in list(self.moved.items()):
+            key = ("ConfigMap", namespace, name)
+            readers = [m for m in self.manifests if _reads_config_map(m, namespace, name)]
+            held = next((m for m in readers if m.key in self.failed), None)
+            if held is not None and key in self.objects:
+                self._fail(key, f"{held.title}, which stays hand-written, reads its credentials")
+        kept = list(converted)
+        moved = True
+        while moved:
+            moved = False
+            gone = {id(self.objects.get(k)): k for k in self.failed if k in self.objects}
+            for manifest in list(kept):
+                if manifest.key in self.failed:
+                    kept.remove(manifest)
+                    moved = True
+                    continue
+                refs = [
+                    gone[id(r)] for r in _references(self.objects[manifest.key]) if id(r) in gone
+                ]
+                if refs:
+                    kind, _, ref_name = refs[0]
+                    self._fail(
+                        manifest.key, f"it refers to {kind} {ref_name!r}, which stays hand-written"
+                    )
+                    kept.remove(manifest)
+                    moved = True
+        return kept
+
+    def _fail(self, key: tuple[str, str, str], why: str) -> None:
+        """Undo a conversion: ``key`` stays hand-written, and the report says why."""
+        self.failed[key] = why
+        manifest = self.by_key[key]
+        self.notes[:] = [
+            n for n in self.notes if (n.file, n.line) != (manifest.path, manifest.line)
+        ]
+        self.note(
+            manifest,
+            "raw",
+            manifest.title,
+            f"not imported: {why}; it stays a hand-written manifest",
+        )
+
     def shipped_by(self, manifest: Manifest) -> list[str]:
         """The components whose deploy ships ``manifest``'s file."""
         return [
@@ -224,6 +270,7 @@ class Cluster:
                 )
                 continue
             converted.append(manifest)
+        converted = self._settled(converted)
         owner: dict[int, tuple[bool, str]] = {}  # id(object) → (a component?, its name)
         for manifest in converted:
             if manifest.kind in _POD_KINDS:
@@ -270,6 +317,22 @@ class Cluster:
             {k: Runtime(_unique(v)) for k, v in backing.items()},
             tuple(self.notes),
         )
+
+
+def _reads_config_map(manifest: Manifest, namespace: str, name: str) -> bool:
+    """Whether ``manifest``'s pods read the ConfigMap ``name`` (env, envFrom or a volume)."""
+    pod = pod_spec_of(manifest.data)
+    if pod is None or manifest.namespace != namespace:
+        return False
+    for container in containers_of(pod):
+        if any(
+            dig(e, "configMapRef", "name") == name for e in mappings_in(container.get("envFrom"))
+        ):
+            return True
+        refs = mappings_in(container.get("env"))
+        if any(dig(e, "valueFrom", "configMapKeyRef", "name") == name for e in refs):
+            return True
+    return any(dig(v, "configMap", "name") == name for v in mappings_in(pod.get("volumes")))
 
 
 def _spread(owner: dict[int, tuple[bool, str]], objects: Sequence[object]) -> None:

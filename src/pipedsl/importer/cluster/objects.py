@@ -73,10 +73,13 @@ def convert_config_map(cluster: Cluster, manifest: Manifest) -> ConfigMap | Secr
     if not secret_keys:
         return ConfigMap(manifest.name, values, namespace=manifest.namespace)
     name = f"{manifest.name}-secret"
-    if ("Secret", manifest.namespace, name) in cluster.by_key:
+    if ("Secret", manifest.namespace, name) in cluster.by_key or (
+        manifest.namespace,
+        name,
+    ) in cluster.secret_keys:
         raise UnconvertibleError(
             f"data: credentials ({', '.join(secret_keys)}) would move to Secret {name!r}, which "
-            "the manifests already define"
+            "the manifests already define or read"
         )
     secret = Secret(name, keys=secret_keys, namespace=manifest.namespace)
     cluster.objects[("Secret", manifest.namespace, name)] = secret

@@ -519,11 +519,12 @@ def _env_source(pod: _Pod, source: Fields) -> ConfigMapKey | SecretKey | FieldRe
         config = pod.ref("ConfigMap", ref.get("name"), ref.where)
         moved = pod.cluster.moved.get((pod.manifest.namespace, str(ref.get("name"))))
         key = ref.text("key")
-        built: ConfigMapKey | SecretKey | FieldRef = (
-            SecretKey(moved, key)
-            if moved is not None and key in moved.keys
-            else ConfigMapKey(config, key)
-        )
+        if moved is not None and key in moved.keys:
+            built: ConfigMapKey | SecretKey | FieldRef = SecretKey(moved, key)
+        elif isinstance(config, ConfigMap):
+            built = ConfigMapKey(config, key)
+        else:
+            raise UnconvertibleError(f"{ref.where}.key {key!r} is not a key of the ConfigMap")
     elif "secretKeyRef" in source.data:
         ref = source.sub("secretKeyRef")
         secret = pod.ref("Secret", ref.get("name"), ref.where)
