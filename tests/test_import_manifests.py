@@ -741,3 +741,22 @@ def test_two_workloads_running_the_image_are_said() -> None:
         "Deployment 'shop' container 'shop', Deployment 'shop2' container 'shop'" in str(line)
         for line in result.report
     )
+
+
+def test_a_service_of_a_bare_pod_says_so() -> None:
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: db, labels: {app: db}}\n"
+        "spec: {containers: [{name: db, image: 'mariadb:11.4'}]}\n"
+    )
+    service = SERVICE.replace("app: shop", "app: db").replace("name: shop", "name: db")
+    report = [
+        str(line)
+        for line in Cluster(read_manifests("db.yaml", pod + "---\n" + service), {}, {})
+        .assign()
+        .report
+    ]
+    assert any(
+        "spec.selector {'app': 'db'} selects the pods of Pod 'db'; pipedsl's Service exposes a "
+        "Deployment or StatefulSet" in line
+        for line in report
+    ), report

@@ -283,6 +283,12 @@ def _selected(
             found.append(other)
     if len(found) != 1:
         if not found:
+            others = [m.title for m in cluster.manifests if _pods_labelled(m, manifest, selector)]
+            if others:
+                raise UnconvertibleError(
+                    f"spec.selector {dict(selector)} selects the pods of {', '.join(others)}; "
+                    "pipedsl's Service exposes a Deployment or StatefulSet"
+                )
             raise UnconvertibleError(
                 f"spec.selector {dict(selector)} selects no workload of the manifests: no pod "
                 "carries those labels, so the Service has no endpoints in the cluster either"
@@ -402,6 +408,20 @@ def _written_secret(value: object, where: str) -> str | None:
             if found is not None:
                 return found
     return None
+
+
+def _pods_labelled(other: Manifest, service: Manifest, selector: Mapping[str, str]) -> bool:
+    """Whether ``other`` (of any kind: a bare Pod, a DaemonSet...) makes pods in the
+    Service's namespace that carry every label of ``selector``."""
+    if other.namespace != service.namespace or other.kind in ("Deployment", "StatefulSet"):
+        return False
+    path = (
+        ("metadata", "labels")
+        if other.kind == "Pod"
+        else ("spec", "template", "metadata", "labels")
+    )
+    labels = dig(other.data, *path)
+    return isinstance(labels, Mapping) and all(labels.get(k) == v for k, v in selector.items())
 
 
 def convert_service_account(cluster: Cluster, manifest: Manifest) -> ServiceAccount:
