@@ -1,11 +1,12 @@
 """The imported components get the runtimes their manifests describe.
 
-A component deployed by a preset from shipped manifests (``<source>/k8s/*.yaml``) gets
-``runtime=Runtime([...])`` of the objects those manifests hold — its pipeline then ships and
-applies pipedsl's rendered manifests and rolls the workload that runs its pushed image — when
-every object of its files converts; otherwise it keeps deploying the hand-written files and the
-report says which object held it back. Workloads no component builds (a database) become the
-project's backing services.
+A component whose pipeline ships and applies hand-written manifests gets ``runtime=`` of the
+objects those manifests hold when every object of its files converts: a preset's deploy then
+follows the runtime, and a typed pipeline's ``ShipFiles``/``KubectlApply`` pair becomes
+``ShipManifests``/``ApplyManifests`` — the rendered manifests, pinned to the pushed image.
+Otherwise it keeps deploying the hand-written files, the report says which object held it
+back, and its rollout names the workload and container the files name. Workloads no
+component builds (a database) become the project's backing services.
 """
 
 from __future__ import annotations
