@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from typer.testing import CliRunner
 
 from pipedsl.cli import app
 from tests.conftest import ROOT, seed_projects
+from tests.support.cli import run_pipedsl
 
 runner = CliRunner()
 
@@ -145,24 +145,13 @@ def test_missing_projects_folder_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def _pipedsl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipedsl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-
-
 def test_subprocess_render_and_check(workdir: Path) -> None:
-    done = _pipedsl("render", cwd=workdir)
+    done = run_pipedsl("render", cwd=workdir)
     assert done.returncode == 0, done.stderr
     assert _snapshot(workdir / "generated" / "lat32t") == _snapshot(ROOT / "generated" / "lat32t")
-    assert _pipedsl("render", "--check", cwd=workdir).returncode == 0
+    assert run_pipedsl("render", "--check", cwd=workdir).returncode == 0
     (workdir / "generated" / "lat32t" / "backend" / "Jenkinsfile").write_text("x\n")
-    done = _pipedsl("render", "--check", cwd=workdir)
+    done = run_pipedsl("render", "--check", cwd=workdir)
     assert done.returncode == 1
     assert "stale:   lat32t/backend/Jenkinsfile" in done.stderr
 
@@ -170,7 +159,7 @@ def test_subprocess_render_and_check(workdir: Path) -> None:
 def test_subprocess_bad_project(tmp_path: Path) -> None:
     (tmp_path / "projects").mkdir()
     (tmp_path / "projects" / "bad.py").write_text("project = Project(\n")
-    done = _pipedsl("render", cwd=tmp_path)
+    done = run_pipedsl("render", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("error: projects/bad.py:1: syntax error")
     assert "Traceback" not in done.stderr

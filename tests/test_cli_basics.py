@@ -19,21 +19,14 @@ from typer.testing import CliRunner
 
 from pipedsl.cli import app
 from tests.conftest import FIXTURE_PROJECTS, ROOT, seed_projects
+from tests.support.cli import run_pipedsl
 
 runner = CliRunner()
 KINDS = FIXTURE_PROJECTS / "cluster_kinds.py"
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "pipedsl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    return run_pipedsl(*args, cwd=cwd, PYTHONWARNINGS="ignore")
 
 
 @pytest.fixture

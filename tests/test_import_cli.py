@@ -4,16 +4,14 @@ folder; refusals are one error line. Through typer's runner and as a real subpro
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from pipedsl import load_project, render_project
 from pipedsl.cli import app
+from tests.support.cli import run_pipedsl
 
 runner = CliRunner()
 FIXTURES = Path(__file__).parent / "fixtures" / "jenkinsfiles"
@@ -25,10 +23,9 @@ SEED = [
 
 def test_import_writes_a_project_that_renders(tmp_path: Path) -> None:
     (tmp_path / "projects").mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "pipedsl", "import", *SEED, "--project", "lat32t"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    done = run_pipedsl(
+        "import", *SEED, "--project", "lat32t",
+        cwd=tmp_path, PYTHONWARNINGS="ignore",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     target = tmp_path / "projects" / "lat32t.py"
@@ -101,12 +98,11 @@ MANIFESTS = Path(__file__).parent / "fixtures" / "manifests" / "seed"
 def test_manifests_folders_and_files_become_runtimes(tmp_path: Path) -> None:
     (tmp_path / "projects").mkdir()
     target = tmp_path / "projects" / "lat32t.py"
-    done = subprocess.run(
-        [sys.executable, "-m", "pipedsl", "import", *SEED, "--out", str(target),
-         "--manifests", str(MANIFESTS / "backend"), "--manifests", str(MANIFESTS / "frontend"),
-         "--manifests", str(MANIFESTS / "db" / "mariadb.yaml")],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    done = run_pipedsl(
+        "import", *SEED, "--out", str(target),
+        "--manifests", str(MANIFESTS / "backend"), "--manifests", str(MANIFESTS / "frontend"),
+        "--manifests", str(MANIFESTS / "db" / "mariadb.yaml"),
+        cwd=tmp_path, PYTHONWARNINGS="ignore",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "converted: the manifests of backend — now its typed runtime=" in done.stdout
@@ -135,10 +131,9 @@ def test_manifests_that_are_not_yaml_write_nothing(tmp_path: Path) -> None:
 def test_without_manifests_it_says_which_shipped_files_would_import(tmp_path: Path) -> None:
     (tmp_path / "projects").mkdir()
     shutil.copytree(MANIFESTS / "backend", tmp_path / "backend")
-    done = subprocess.run(
-        [sys.executable, "-m", "pipedsl", "import", *SEED, "--project", "lat32t"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    done = run_pipedsl(
+        "import", *SEED, "--project", "lat32t",
+        cwd=tmp_path, PYTHONWARNINGS="ignore",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     notes = [line for line in done.stdout.splitlines() if line.startswith("note:")]

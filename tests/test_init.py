@@ -5,9 +5,7 @@ existing file writes nothing."""
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,16 +14,14 @@ from typer.testing import CliRunner
 from pipedsl import ModelError, Project, load_project, render_project
 from pipedsl.cli import app
 from pipedsl.scaffold import BACKENDS, DEPLOYS, FRONTENDS, Answers, scaffold
+from tests.support.cli import run_python
 
 runner = CliRunner()
 URL = "https://github.com/acme/shop.git"
 
 
 def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )  # fmt: skip
+    return run_python(*args, cwd=cwd, PYTHONDONTWRITEBYTECODE="1")
 
 
 def test_init_then_render_then_snapshot_test_in_a_fresh_folder(tmp_path: Path) -> None:

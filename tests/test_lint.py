@@ -4,9 +4,6 @@ unbalanced brackets or strings refused by the model, before anything is rendered
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from typer.testing import CliRunner
 from pipedsl import Groovy, ModelError
 from pipedsl.cli import app
 from tests.conftest import FIXTURE_PROJECTS, SEED_PROJECT
+from tests.support.cli import run_pipedsl
 from tests.support.fake_jenkins import FakeJenkins
 
 runner = CliRunner()
@@ -65,14 +63,7 @@ def test_raw_groovy_that_does_not_compile_is_found_offline(tmp_path: Path) -> No
     project = tmp_path / "projects" / "many.py"
     project.parent.mkdir()
     project.write_text(broken)
-    done = subprocess.run(
-        [sys.executable, "-m", "pipedsl", "lint", "--offline", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    done = run_pipedsl("lint", "--offline", str(project), cwd=tmp_path, PYTHONWARNINGS="ignore")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "/Jenkinsfile: groovy: " in done.stderr
     assert "lint: 0 of 1 Jenkinsfile(s) valid (the local Groovy compiler)" in done.stdout

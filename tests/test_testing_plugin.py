@@ -5,12 +5,11 @@ real pytest in a fresh repository."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import seed_projects
+from tests.support.cli import run_python
 
 TEAM_TEST = """
 import pytest
@@ -28,14 +27,8 @@ def test_rendered_file(artifact, snapshot):
 
 
 def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
+    pytest = ("-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist")
+    return run_python(*pytest, *args, cwd=cwd, PYTHONDONTWRITEBYTECODE="1")
 
 
 def test_a_team_snapshots_its_rendered_files(tmp_path: Path) -> None:

@@ -1,0 +1,26 @@
+"""The command line as a team runs it: ``python -m pipedsl ...`` in a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_python(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in ``cwd`` with this interpreter, output captured; ``env`` adds to the
+    environment (colours are always off)."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", **env},
+    )
+
+
+def run_pipedsl(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m pipedsl ARGS`` in ``cwd`` (see :func:`run_python`)."""
+    return run_python("-m", "pipedsl", *args, cwd=cwd, **env)
