@@ -9,7 +9,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -576,39 +576,36 @@ def init(
 _JENKINSFILE_SKIP = {".git", "node_modules", "generated", ".venv", "venv", "target", "build"}
 
 
-def _jenkinsfiles_in(folder: Path) -> list[Path]:
-    """Files below ``folder`` named like Jenkinsfiles (``Jenkinsfile``, ``Jenkinsfile.prod``,
-    ``deploy.jenkinsfile``), never descending into version control, dependencies and build
-    output."""
+def _files_below(folder: Path, wanted: Callable[[str], bool]) -> list[Path]:
+    """The files below ``folder`` whose lower-case name is ``wanted``, never descending into
+    version control, dependencies and build output."""
     import os
 
     found = []
     for where, folders, files in os.walk(folder):
         folders[:] = sorted(f for f in folders if f not in _JENKINSFILE_SKIP)
-        for name in sorted(files):
-            lower = name.lower()
-            if lower.startswith("jenkinsfile") or lower.endswith(".jenkinsfile"):
-                found.append(Path(where) / name)
+        found += [Path(where) / name for name in files if wanted(name.lower())]
     return sorted(found)
+
+
+def _jenkinsfiles_in(folder: Path) -> list[Path]:
+    """Files below ``folder`` named like Jenkinsfiles (``Jenkinsfile``, ``Jenkinsfile.prod``,
+    ``deploy.jenkinsfile``)."""
+    return _files_below(folder, lambda n: n.startswith("jenkinsfile") or n.endswith(".jenkinsfile"))
 
 
 def _manifest_files(paths: Sequence[Path]) -> list[Path]:
     """``--manifests``: each file as given, each folder's ``*.yaml``/``*.yml`` below it (not
     in version control, dependencies or build output)."""
-    import os
-
     found: list[Path] = []
     for path in paths:
         if not path.is_dir():
             found.append(path)  # a missing file is said when it is read
             continue
-        inside: list[Path] = []
-        for where, folders, files in os.walk(path):
-            folders[:] = sorted(f for f in folders if f not in _JENKINSFILE_SKIP)
-            inside += [Path(where) / n for n in files if n.lower().endswith((".yaml", ".yml"))]
+        inside = _files_below(path, lambda n: n.endswith((".yaml", ".yml")))
         if not inside:
             raise PipedslError(f"--manifests {path}: no *.yaml or *.yml file below it")
-        found += sorted(inside)
+        found += inside
     return list(dict.fromkeys(found))
 
 
