@@ -400,7 +400,7 @@ def _read_by(workload: Deployment | StatefulSet | Job | CronJob) -> list[object]
 def _unknown(cluster: Cluster, manifest: Manifest) -> Any:
     if manifest.kind in _BUILT_IN:
         raise UnconvertibleError(
-            f"kind {manifest.kind} is not imported (pipedsl imports {', '.join(_KINDS)}, and "
+            f"kind {manifest.kind} is not imported (pipedsl imports {', '.join(IMPORTED)}, and "
             "other API groups' kinds as CustomObject)"
         )
     return custom_object(cluster, manifest)
@@ -439,5 +439,5 @@ _CONVERTERS: dict[str, Callable[[Cluster, Manifest], Any]] = {
     "ClusterRoleBinding": convert_binding,
     "HorizontalPodAutoscaler": convert_autoscaler,
 }
-_KINDS = tuple(_CONVERTERS)
+IMPORTED = tuple(_CONVERTERS)
 """The kinds imported as typed objects; others are reported and stay hand-written."""
