@@ -253,6 +253,28 @@ def test_a_secret_pasted_into_custom_data_is_refused() -> None:
         render_project(_custom_project(CustomObject.of(leaky)))
 
 
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"template": {"env": [{"name": "DB_PASSWORD", "value": "plainword"}]}}, "env[0].value"),
+        ({"auth": {"password": "plainword"}}, "spec.auth.password"),
+        ({"stringData": {"user": "plainword"}}, "spec.stringData"),
+    ],
+)
+def test_a_credential_in_plain_words_in_custom_data_is_refused(spec: Any, field: str) -> None:
+    """Not only token shapes: a literal under a credential's name, an env entry of one, a
+    stringData mapping — the field is named, never the value."""
+    with pytest.raises(ModelError) as caught:
+        CustomObject.of({**ROLLOUT, "spec": spec})
+    assert f"{field} holds a secret written into the manifest" in str(caught.value)
+    assert "plainword" not in str(caught.value)
+
+
+def test_references_to_credentials_in_custom_data_are_kept() -> None:
+    refs = {"secretName": "tls", "passwordRef": {"name": "db", "key": "pw"}, "token": "${T}"}
+    assert CustomObject.of({**ROLLOUT, "spec": refs}).document()["spec"] == refs
+
+
 def test_a_spring_boot_service_without_actuator_scales_on_cpu_and_memory() -> None:
 
     runtime = spring_boot_service(

@@ -358,7 +358,8 @@ def convert_binding(cluster: Cluster, manifest: Manifest) -> RoleBinding | Clust
 
 def custom_object(cluster: Cluster, manifest: Manifest) -> CustomObject:
     """A kind pipedsl does not model, kept as typed data — unless it runs a component's
-    pushed image, which only the modelled workloads are pinned to."""
+    pushed image, which only the modelled workloads are pinned to. (A literal credential in
+    it is refused by :class:`CustomObject` itself, naming the field.)"""
     try:
         text = json.dumps(manifest.data, default=str)
     except (ValueError, RecursionError):
@@ -369,45 +370,7 @@ def custom_object(cluster: Cluster, manifest: Manifest) -> CustomObject:
                 f"kind {manifest.kind} runs {component}'s image {image.repository.reference}, "
                 "which pipedsl pins only in Deployments, StatefulSets, Jobs and CronJobs"
             )
-    secret = _written_secret(manifest.data, manifest.kind)
-    if secret is not None:
-        raise UnconvertibleError(
-            f"{secret} holds a secret written into the manifest, which would be copied into "
-            "the project file: keep it in a Secret the object refers to"
-        )
     return CustomObject.of(manifest.data)
-
-
-def _literal_credential(key: object, item: object) -> bool:
-    """``password: hunter2`` — not ``password: ""``, ``passwordRef: {...}``, ``token: $T``."""
-    if not isinstance(key, str) or not looks_secret(key) or not isinstance(item, str | int):
-        return False
-    return item not in ("", 0) and not str(item).startswith("$")
-
-
-def _written_secret(value: object, where: str) -> str | None:
-    """Where ``value`` holds a credential as a literal: a ``data``/``stringData`` mapping, a
-    value under a credential's name (``password:``, ``apiToken:``) or an env entry
-    ``{name: DB_PASSWORD, value: ...}`` — the place, never the value."""
-    if isinstance(value, Mapping):
-        name = value.get("name")
-        if isinstance(name, str) and looks_secret(name) and value.get("value") not in (None, ""):
-            return f"{where}.value"
-        for key, item in value.items():
-            inner = f"{where}.{key}"
-            if key in ("data", "stringData") and isinstance(item, Mapping) and item:
-                return inner
-            if _literal_credential(key, item):
-                return inner
-            found = _written_secret(item, inner)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _written_secret(item, f"{where}[{index}]")
-            if found is not None:
-                return found
-    return None
 
 
 def _pods_labelled(other: Manifest, service: Manifest, selector: Mapping[str, str]) -> bool:

@@ -15,6 +15,7 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
+from pipedsl.model.k8s.config import looks_secret
 
 _API_VERSION = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+/)?v[0-9]+((alpha|beta)[0-9]+)?"
@@ -42,6 +43,43 @@ _MODELLED = {
     "CronJob": "CronJob",
 }
 _METADATA = ("name", "namespace", "labels", "annotations")
+
+
+def _literal_credential(key: object, item: object) -> bool:
+    """``password: hunter2``, not ``password: ""``, ``passwordRef: {...}``, ``token: $T`` or
+    the ``key:`` of a reference (``{name: db, key: password}``)."""
+    if not isinstance(key, str) or not looks_secret(key) or not isinstance(item, str | int):
+        return False
+    if key.lower() in ("key", "keys"):
+        return False
+    return item not in ("", 0) and not str(item).startswith("$")
+
+
+def _written_secret(value: object, where: str, *, top: bool = False) -> str | None:
+    """Where ``value`` (a custom object's fields) holds a credential as a literal — a
+    ``stringData`` mapping (or a top-level ``data`` one, as a Secret holds), a value under a
+    credential's name (``password:``, ``apiToken:``) or an env entry ``{name: DB_PASSWORD,
+    value: ...}`` — the field, never the value."""
+    if isinstance(value, Mapping):
+        name = value.get("name")
+        if isinstance(name, str) and looks_secret(name) and value.get("value") not in (None, ""):
+            return f"{where}.value"
+        for key, item in value.items():
+            inner = f"{where}.{key}"
+            secret_data = key == "stringData" or (top and key == "data")
+            if secret_data and isinstance(item, Mapping) and item:
+                return inner
+            if _literal_credential(key, item):
+                return inner
+            found = _written_secret(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _written_secret(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -110,6 +148,13 @@ class CustomObject:
             body = None
         if not isinstance(body, dict) or set(body) & {"apiVersion", "kind", "metadata"}:
             raise ModelError("CustomObject.body: expected the JSON of the other top-level fields")
+        written = _written_secret(body, self.kind, top=True)
+        if written is not None:
+            raise ModelError(
+                f"CustomObject {self.kind} {self.name!r}: {written} holds a secret written into "
+                "the manifest, which would be committed with the project; keep it in a Secret "
+                "the object refers to"
+            )
 
     @classmethod
     def of(cls, document: Mapping[str, Any]) -> CustomObject:
