@@ -51,11 +51,27 @@ __all__ = [
 ]
 
 
-def _target(out: Path, artifact: Artifact) -> Path:
-    relative = PurePosixPath(artifact.path)
-    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+def _normal(path: str) -> str:
+    """``PurePosixPath(path).as_posix()``, computed on the string: a render of a large project
+    names thousands of files, and pathlib's parsing was most of the time spent writing them."""
+    if path.startswith("/"):
+        return PurePosixPath(path).as_posix()
+    return "/".join(part for part in path.split("/") if part and part != ".") or "."
+
+
+def _parents(path: str) -> list[str]:
+    """``[q.as_posix() for q in PurePosixPath(path).parents]`` for a :func:`_normal` path."""
+    if path.startswith("/"):
+        return [q.as_posix() for q in PurePosixPath(path).parents]
+    found = [path[:at] for at, char in enumerate(path) if char == "/"]
+    return [*reversed(found), "."] if path != "." else []
+
+
+def _target(out: str, artifact: Artifact) -> str:
+    relative = _normal(artifact.path)
+    if relative.startswith("/") or relative == "." or ".." in relative.split("/"):
         raise RenderError(f"refusing to write outside the output folder: {artifact.path!r}")
-    return out.joinpath(*relative.parts)
+    return f"{out}/{relative}"
 
 
 MARKER = ".pipedsl"
@@ -250,7 +266,7 @@ def _compare(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -
     return CheckResult(tuple(sorted(missing)), tuple(sorted(stale)), tuple(sorted(extra)))
 
 
-def _write_file(target: tuple[Path, str]) -> None:
+def _write_file(target: tuple[str | Path, str]) -> None:
     # A new file in a new folder: plain os calls (no buffered text layer, which would also
     # seek and ask whether the file is a terminal).
     path, text = target
@@ -309,11 +325,11 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path, *, scope: Sc
     system error is a :class:`RenderError` naming the path. The module's docstring says what
     is done with symbolic links, FIFOs and other odd files, and after a render was killed.
     """
-    paths = Counter(PurePosixPath(a.path).as_posix() for a in artifacts)
+    paths = Counter(_normal(a.path) for a in artifacts)
     twice = sorted(p for p, n in paths.items() if n > 1)
     if twice:
         raise RenderError(f"two artifacts have the same path: {', '.join(twice)}")
-    parents = {q.as_posix() for p in paths for q in PurePosixPath(p).parents}
+    parents = {q for p in paths for q in _parents(p)}
     both = sorted(p for p in paths if p in parents)
     if both:
         raise RenderError(
@@ -344,10 +360,13 @@ def _replace(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -
             umask = os.umask(0)
             os.umask(umask)
             staging.chmod(0o777 & ~umask)
-            targets = [(_target(staging, a), a.text) for a in artifacts]
+            targets = [(_target(str(staging), a), a.text) for a in artifacts]
             copies = [(staging.joinpath(*PurePosixPath(p).parts), file) for p, file in kept]
-            for folder_path in sorted({t.parent for t, _ in [*targets, *copies]}):
-                folder_path.mkdir(parents=True, exist_ok=True)
+            folders = {t.rpartition("/")[0] for t, _ in targets} | {
+                str(c.parent) for c, _ in copies
+            }
+            for folder_path in sorted(folders):
+                Path(folder_path).mkdir(parents=True, exist_ok=True)
             for target in targets:
                 _write_file(target)
             for copy, original in copies:
