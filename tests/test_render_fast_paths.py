@@ -1,15 +1,20 @@
-"""Fast paths of the render agree with the plain definitions they replace."""
+"""Fast paths of the render (and of loading projects) agree with the plain definitions they
+replace."""
 
 from __future__ import annotations
 
+import inspect
 import xml.etree.ElementTree as ET
+from pathlib import PurePosixPath
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipedsl.presets import _common, backend, frontend, nginx, runtimes
 from pipedsl.render import groovy
 from pipedsl.render.configxml import _AS_REFERENCE, _serialize
 from pipedsl.render.escape import GroovyCode
+from pipedsl.write import _normal, _parents
 
 _PIECES = st.sampled_from(["a", " ", "\n", "\r", groovy.NO_INDENT, "\u2028", "\x85", "\x0b", "é"])
 
@@ -38,3 +43,39 @@ def test_config_xml_references_what_xml_11_would_change(text: str) -> None:
     written = _serialize(root)
     assert not _AS_REFERENCE.search(written)
     assert ET.fromstring(written.split("\n", 1)[1]).text == (text or None)  # noqa: S314
+
+
+@given(st.lists(st.sampled_from(["a", "b", "/", ".", ".."]), max_size=10).map("".join))
+def test_output_paths_are_read_as_pathlib_reads_them(path: str) -> None:
+    normal = _normal(path)
+    assert normal == PurePosixPath(path).as_posix()
+    assert _parents(normal) == [q.as_posix() for q in PurePosixPath(normal).parents]
+
+
+_PRESETS = [
+    getattr(module, name).__wrapped__
+    for module in (backend, frontend, nginx, runtimes)
+    for name in dir(module)
+    if getattr(getattr(module, name), "__module__", None) == module.__name__
+    and hasattr(getattr(module, name), "__wrapped__")
+]
+
+
+def test_every_preset_is_checked() -> None:
+    assert len(_PRESETS) >= 7, [f.__name__ for f in _PRESETS]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(_PRESETS), st.integers(0, 3), st.data())
+def test_preset_arguments_are_checked_as_binding_checks_them(
+    function: object, given_args: int, data: st.DataObject
+) -> None:
+    signature = inspect.signature(function)  # type: ignore[arg-type]
+    names = data.draw(st.sets(st.sampled_from(list(signature.parameters))))
+    args, kwargs = tuple(range(given_args)), dict.fromkeys(names)
+    try:
+        signature.bind(*args, **kwargs)
+        binds = True
+    except TypeError:
+        binds = False
+    assert _common._arguments_check(signature)(args, kwargs) == binds

@@ -2,10 +2,13 @@
 
 Each component renders independently, so a project with many of them is split between the
 calling process and forked children (which inherit the loaded project, so nothing but the
-results crosses between processes: each child sends its share back, pickled, through a pipe).
-Small projects, machines with one core, and processes that already run threads (forking those
-is unsafe) render in the calling process; the result is the same either way, and so is the
-error raised when items fail: the one of the first failing item.
+results crosses between processes: each child sends what it rendered back, pickled, through a
+pipe). The items are cut into small runs, which the processes take one at a time from a pipe
+holding their numbers: a process that is slowed (a forked child pays for the pages it shares
+with its parent as it writes to them; the machine may be busy) takes fewer, so that all finish
+together. Small projects, machines with one core, and processes that already run threads
+(forking those is unsafe) render in the calling process; the result is the same either way, and
+so is the error raised when items fail: the one of the first failing item.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ R = TypeVar("R")
 # Below this many items, starting processes costs more than it saves.
 MIN_ITEMS = 200
 
+# Runs per process: enough that the last run taken delays the end little.
+RUNS_PER_WORKER = 32
+
+_RUN_NUMBER = 4  # bytes of a run's number in the pipe of runs
+
 
 def _workers() -> int:
     if not hasattr(os, "fork") or threading.active_count() > 1:
@@ -38,27 +46,46 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
     workers = _workers()
     if workers < 2 or len(items) < MIN_ITEMS:
         return [function(item) for item in items]
-    size = -(-len(items) // workers)
-    shares = [items[start : start + size] for start in range(0, len(items), size)]
+    size = -(-len(items) // (workers * RUNS_PER_WORKER))
+    runs = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    # Every run's number is in the pipe before any process reads it (a few hundred bytes: far
+    # below what a pipe holds), and each read takes exactly one number.
+    numbers, writer = os.pipe()
+    try:
+        os.write(writer, b"".join(n.to_bytes(_RUN_NUMBER, "little") for n in range(len(runs))))
+    finally:
+        os.close(writer)
+
+    def work() -> list[tuple[int, bool, Any]]:
+        """The runs this process takes, each rendered or the exception of its first failing
+        item, until none is left."""
+        done: list[tuple[int, bool, Any]] = []
+        while number := os.read(numbers, _RUN_NUMBER):
+            run = int.from_bytes(number, "little")
+            try:
+                done.append((run, True, [function(items[i]) for i in runs[run]]))
+            except Exception as exc:  # raised by the caller, in item order
+                done.append((run, False, exc))
+        return done
+
     children: list[_Child] = []
     with _frozen():
         try:
-            for share in shares[:-1]:
-                children.append(_Child(function, share))
-            # The calling process takes the last share itself rather than wait idle; an error
-            # there is raised only if no child's (earlier) share failed.
-            try:
-                own: list[Any] = [function(item) for item in shares[-1]]
-                failure: BaseException | None = None
-            except Exception as exc:  # raised below, in item order
-                own, failure = [], exc
-            results: list[R] = []
+            for _ in range(workers - 1):
+                children.append(_Child(work))
+            # The calling process takes runs itself rather than wait idle.
+            rendered = {run: (ok, value) for run, ok, value in work()}
             for child in children:
-                results += child.result()  # raises the child's error
-            if failure is not None:
-                raise failure
-            return results + own
+                rendered.update({run: (ok, value) for run, ok, value in child.result()})
+            results: list[R] = []
+            for run in range(len(runs)):
+                ok, value = rendered[run]
+                if not ok:
+                    raise value
+                results += value
+            return results
         finally:
+            os.close(numbers)
             for child in children:  # any still running after an error are stopped
                 child.stop()
 
@@ -80,9 +107,9 @@ def _frozen() -> Iterator[None]:
 
 
 class _Child:
-    """A forked process computing ``function`` over ``share`` and sending the results."""
+    """A forked process calling ``task`` and sending its result."""
 
-    def __init__(self, function: Callable[[Any], Any], share: Sequence[Any]) -> None:
+    def __init__(self, task: Callable[[], list[Any]]) -> None:
         reader, writer = os.pipe()
         # No signal handler may run in the child before it is inside its own code.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -94,7 +121,7 @@ class _Child:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             raise
         if not pid:
-            _child(function, share, reader, writer, blocked)
+            _child(task, reader, writer, blocked)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(writer)
         self.pid: int | None = pid
@@ -135,8 +162,7 @@ class _Child:
 
 
 def _child(
-    function: Callable[[Any], Any],
-    share: Sequence[Any],
+    task: Callable[[], list[Any]],
     reader: int,
     writer: int,
     blocked: set[int | signal.Signals],
@@ -147,7 +173,7 @@ def _child(
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(reader)
         try:
-            payload: tuple[bool, Any] = (True, [function(item) for item in share])
+            payload: tuple[bool, Any] = (True, task())
         except BaseException as exc:  # handed to the parent, which raises it
             payload = (False, exc)
         try:
