@@ -202,6 +202,7 @@ def test_every_walk_over_the_steps_sees_them_in_one_order(file: Path) -> None:
         pipeline = component.pipeline
         walked = list(walk_pipeline(pipeline, "p"))
         assert [step for _, step in walked] == list(pipeline.all_steps())
+        assert [steps for _, steps in pipeline.step_lists()] == list(pipeline.step_groups())
         assert all(path.startswith(("p.stages[", "p.post.")) for path, _ in walked)
         with_paths = dict.fromkeys(image for _, image in pipeline_images(component))
         assert component_images(component) == list(with_paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -29,6 +30,8 @@ POST_CONDITIONS = (
     "cleanup",
 )
 """Declarative ``post`` conditions, in the order Jenkins runs them."""
+
+_POST_STEPS = operator.attrgetter(*POST_CONDITIONS)
 
 PostCondition = Literal[
     "always",
@@ -331,7 +334,9 @@ class Post:
 
     def conditions(self) -> list[tuple[str, tuple[Step, ...]]]:
         """The conditions that have steps, in Jenkins' order."""
-        return [(c, steps) for c in POST_CONDITIONS if (steps := getattr(self, c))]
+        return [
+            (c, steps) for c, steps in zip(POST_CONDITIONS, _POST_STEPS(self), strict=True) if steps
+        ]
 
     def adding(self, condition: str, steps: Iterable[Step]) -> Post:
         """A copy with ``steps`` appended to ``condition``."""
@@ -543,14 +548,19 @@ def stage_place(kind: str, index: int, stage: Stage) -> str:
     return f"{kind}[{index + 1} {stage.name!r}]"
 
 
-def _stage_step_lists(prefix: str, stage: Stage) -> Iterator[tuple[str, tuple[Step, ...]]]:
+def _stage_step_lists(
+    prefix: str | None, stage: Stage
+) -> Iterator[tuple[str | None, tuple[Step, ...]]]:
+    """The lists of steps of ``stage`` and the stages below it, each with its place below
+    ``prefix`` (None: places are not wanted, and not worked out)."""
     kind = stage.substage_kind
     for index, inner in enumerate(stage.substages):
-        yield from _stage_step_lists(f"{prefix}.{stage_place(kind, index, inner)}", inner)
+        place = None if prefix is None else f"{prefix}.{stage_place(kind, index, inner)}"
+        yield from _stage_step_lists(place, inner)
     if stage.steps:
-        yield f"{prefix}.steps", stage.steps
+        yield None if prefix is None else f"{prefix}.steps", stage.steps
     for condition, steps in stage.post.conditions():
-        yield f"{prefix}.post.{condition}", steps
+        yield None if prefix is None else f"{prefix}.post.{condition}", steps
 
 
 def _post_additions(steps: Mapping[str, Step | Sequence[Step]]) -> dict[str, tuple[Step, ...]]:
@@ -652,10 +662,23 @@ class Pipeline:
         """Every list of top-level steps with its place in the pipeline (``stages[1 'Build'].steps``,
         ``stages[1 'Build'].post.failure``, ``post.always``), in document order: the one definition of
         where steps live, for every walk over them."""
+        for place, steps in self._step_lists(places=True):
+            assert place is not None  # noqa: S101  (asked for)
+            yield place, steps
+
+    def _step_lists(self, *, places: bool) -> Iterator[tuple[str | None, tuple[Step, ...]]]:
         for index, stage in enumerate(self.stages):
-            yield from _stage_step_lists(stage_place("stages", index, stage), stage)
+            yield from _stage_step_lists(
+                stage_place("stages", index, stage) if places else None, stage
+            )
         for condition, steps in self.post.conditions():
-            yield f"post.{condition}", steps
+            yield f"post.{condition}" if places else None, steps
+
+    def step_groups(self) -> Iterator[tuple[Step, ...]]:
+        """The lists of :meth:`step_lists`, in the same order, without their places (a walk
+        that needs no places does not pay for writing them)."""
+        for _, steps in self._step_lists(places=False):
+            yield steps
 
     def all_steps(self) -> Iterator[Step]:
         """Every step, nested ones and those in ``post`` blocks included, in document order."""
@@ -666,7 +689,7 @@ class Pipeline:
                 if step.children:
                     yield from walk(step.children)
 
-        for _, steps in self.step_lists():
+        for steps in self.step_groups():
             yield from walk(steps)
 
     def map_steps(self, change: Callable[[Step], Step]) -> Pipeline:

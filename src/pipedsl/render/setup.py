@@ -81,7 +81,7 @@ def primitive_steps(pipelines: Iterable[Pipeline]) -> list[Step]:
 
     found: list[Step] = []
     for pipeline in pipelines:
-        for _, steps in pipeline.step_lists():
+        for steps in pipeline.step_groups():
             found += visit(steps)
     return found
 
