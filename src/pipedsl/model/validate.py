@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from pipedsl.errors import ModelError, Problem
 from pipedsl.model.deploy import DeployManifests
@@ -105,10 +105,16 @@ def check_environment(pipeline: Pipeline, path: str) -> list[Problem]:
 def pipeline_images(component: Component) -> list[tuple[str, Image]]:
     """Every image the component's pipeline builds, pushes or deploys, with its path."""
     path = f"components[{component.name}].pipeline"
+    return _pipeline_images(component, walk_pipeline(component.pipeline, path))
+
+
+def _pipeline_images(
+    component: Component, steps: Iterable[tuple[str, Step]]
+) -> list[tuple[str, Image]]:
     found: list[tuple[str, Image]] = []
     if component.image is not None:
         found.append((f"components[{component.name}].image", component.image))
-    for where, step in walk_pipeline(component.pipeline, path):
+    for where, step in steps:
         image = step_image(step)
         if image is not None:
             field = "rollout.image" if isinstance(step, KubectlApply) else "image"
@@ -133,11 +139,21 @@ def component_images(component: Component) -> list[Image]:
 
 
 def check_images(component: Component) -> list[Problem]:
+    # Checked first without the steps' paths (most components pass, and writing every step's
+    # path was most of the cost), then again with them when there is something to report.
+    unplaced = [("", step) for step in component.pipeline.all_steps()]
+    if not _check_images(component, unplaced):
+        return []
     path = f"components[{component.name}].pipeline"
+    return _check_images(component, list(walk_pipeline(component.pipeline, path)))
+
+
+def _check_images(component: Component, steps: list[tuple[str, Step]]) -> list[Problem]:
+    """The problems of :func:`check_images`, found over ``steps`` (each with its path)."""
     problems = []
     by_var: dict[str, Image] = {}
     env_names = {name for name, _ in component.pipeline.environment}
-    for where, image in pipeline_images(component):
+    for where, image in _pipeline_images(component, steps):
         other = by_var.setdefault(image.var, image)
         if other != image:
             problems.append(
@@ -157,7 +173,7 @@ def check_images(component: Component) -> list[Problem]:
 
     built: set[Image] = set()
     pushed: set[Image] = set()
-    for where, step in walk_pipeline(component.pipeline, path):
+    for where, step in steps:
         if isinstance(step, DockerBuild):
             built.add(step.image)
         elif isinstance(step, DockerPush):
