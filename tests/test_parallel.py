@@ -11,8 +11,10 @@ import pytest
 from benchmarks.workload import write_project
 
 from pipedsl import load_project, render_project
+from pipedsl.errors import ModelError
 from pipedsl.render import parallel
 from tests.conftest import ROOT
+from tests.support.cli import run_python
 
 SCRIPT = """
 import json, sys
@@ -30,18 +32,46 @@ def test_parallel_render_equals_sequential_render(
     components = parallel.MIN_ITEMS + 50
     project_file = write_project(tmp_path / "projects", components)
     # In a fresh single-threaded process the components are split between forked workers.
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(project_file)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
+    done = run_python("-c", SCRIPT, str(project_file), cwd=ROOT)
+    assert done.returncode == 0, done.stderr
     forked = json.loads(done.stdout)
     monkeypatch.setattr(parallel, "MIN_ITEMS", 10**9)  # here: one process
     sequential = [[a.path, a.text, a.kind] for a in render_project(load_project(project_file))]
     assert len(sequential) == 2 * components + 3  # Jenkinsfile and job each, setup files
     assert forked == sequential
+
+
+INVALID = """
+import sys
+from pipedsl import load_project, render_project
+from pipedsl.errors import ModelError
+from pipedsl.render import parallel
+assert parallel._workers() >= 2, "expected a fork-capable machine with several cores"
+try:
+    render_project(load_project(sys.argv[1]))
+except ModelError as error:
+    print(error)
+"""
+
+
+def test_a_project_wide_problem_is_reported_as_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checked while the workers render the components: its error is the same.
+    project_file = write_project(tmp_path / "projects", parallel.MIN_ITEMS + 50)
+    text = project_file.read_text(encoding="utf-8")
+    twice = 'f"svc-{i:04d}" if i != 7 else "svc-0003",\n            source='
+    assert text.count('f"svc-{i:04d}",\n            source=') == 1
+    project_file.write_text(
+        text.replace('f"svc-{i:04d}",\n            source=', twice), encoding="utf-8"
+    )
+    done = run_python("-c", INVALID, str(project_file), cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "duplicate component name 'svc-0003'" in done.stdout
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 10**9)  # here: one process
+    with pytest.raises(ModelError) as one_process:
+        render_project(load_project(project_file))
+    assert done.stdout == f"{one_process.value}\n"
 
 
 def test_small_inputs_stay_in_process() -> None:
@@ -77,6 +107,17 @@ for bad in ((3,), (last,), (3, last)):
         parallel.parallel_map(fail_at(*bad), items)
     except RenderError as error:
         print(error, "|", no_child_left(), "|", gc.get_freeze_count())
+# A failing check run meanwhile is raised, whatever the items give, and stops the children.
+def check():
+    raise RenderError("the project is invalid")
+for bad in ((), (3,)):
+    try:
+        parallel.parallel_map(fail_at(*bad), items, meanwhile=check)
+    except RenderError as error:
+        print(error, "|", no_child_left(), "|", gc.get_freeze_count())
+calls = []
+assert parallel.parallel_map(fail_at(), items, meanwhile=lambda: calls.append(1)) == items
+print("meanwhile called", len(calls), "time(s)")
 # A caller's own freeze is kept; a process that lets the system reap its children still works.
 gc.freeze()
 frozen = gc.get_freeze_count()
@@ -97,6 +138,9 @@ def test_errors_freezes_and_reaping_are_handled_as_in_one_process() -> None:
         "item 3 cannot be rendered | no child left | 0",
         f"item {last} cannot be rendered | no child left | 0",
         "item 3 cannot be rendered | no child left | 0",
+        "the project is invalid | no child left | 0",
+        "the project is invalid | no child left | 0",
+        "meanwhile called 1 time(s)",
         "freeze kept",
         "reaped elsewhere: True 0",
     ]

@@ -65,19 +65,26 @@ def render_project(
     everything is still rendered and checked. A caller that needs a few kinds saves handing
     the others between the processes a large project is rendered by.
     """
-    if project_problems(project):
-        validate_project(project)  # raises, listing every problem of the project
+
+    def check_project() -> None:
+        if project_problems(project):
+            validate_project(project)  # raises, listing every problem of the project
+
     try:
         dirs = _template_dirs(templates)
     except RenderError:
         validate_project(project)  # a problem of the project is reported first
         raise
-    writer = step_writer(dirs)
-    # Per environment, if any; for blue/green, two Deployments: worked out once per component,
-    # for the shared objects, the deploy steps and the manifests alike.
-    known = _known_runtimes(project)
-    # Objects several runtimes hold are written once, in the project's _shared folder.
-    sharing = _sharing(project, known)
+    try:
+        writer = step_writer(dirs)
+        # Per environment, if any; for blue/green, two Deployments: worked out once per
+        # component, for the shared objects, the deploy steps and the manifests alike.
+        known = _known_runtimes(project)
+        # Objects several runtimes hold are written once, in the project's _shared folder.
+        sharing = _sharing(project, known)
+    except Exception:
+        check_project()  # a problem of the project is reported first
+        raise
 
     def component_files(component: Component) -> _Rendered:
         # A component checked, then its Jenkinsfile, job and manifests, checked for secrets, and
@@ -130,7 +137,9 @@ def render_project(
             files = [a for a in files if a.kind in kinds]
         return _Rendered(files, steps, problems, manifest_problems)
 
-    results = parallel_map(component_files, project.components)
+    # The project-wide checks run while other processes start on the components: the
+    # components' files are dropped if they fail.
+    results = parallel_map(component_files, project.components, meanwhile=check_project)
     if not all(r.valid for r in results):
         validate_project(project)  # raises with the invalid components' problems, in order
     for result in results:

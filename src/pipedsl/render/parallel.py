@@ -40,11 +40,22 @@ def _workers() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def parallel_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
+def parallel_map(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    meanwhile: Callable[[], object] | None = None,
+) -> list[R]:
     """``[function(item) for item in items]``, in order, on several cores when worth it. If
-    ``function`` raises for some items, the exception of the first of them is raised."""
+    ``function`` raises for some items, the exception of the first of them is raised.
+
+    ``meanwhile`` is called first, in the calling process: while the other processes have
+    started on the items, if there are any. An exception it raises is raised at once (what
+    the others did is dropped)."""
     workers = _workers()
     if workers < 2 or len(items) < MIN_ITEMS:
+        if meanwhile is not None:
+            meanwhile()
         return [function(item) for item in items]
     size = -(-len(items) // (workers * RUNS_PER_WORKER))
     runs = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
@@ -73,6 +84,8 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         try:
             for _ in range(workers - 1):
                 children.append(_Child(work))
+            if meanwhile is not None:
+                meanwhile()
             # The calling process takes runs itself rather than wait idle.
             rendered = {run: (ok, value) for run, ok, value in work()}
             for child in children:
