@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
@@ -563,6 +564,19 @@ def _stage_step_lists(
         yield None if prefix is None else f"{prefix}.post.{condition}", steps
 
 
+@functools.lru_cache(maxsize=4096)
+def _all_steps(pipeline: Pipeline) -> tuple[Step, ...]:
+    # A render walks each pipeline's steps a dozen times (validation, images, agents, plugins,
+    # deploy steps...); a pipeline cannot change, and its hash is cached.
+    def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
+        for step in steps:
+            yield step
+            if step.children:
+                yield from walk(step.children)
+
+    return tuple(step for steps in pipeline.step_groups() for step in walk(steps))
+
+
 def _post_additions(steps: Mapping[str, Step | Sequence[Step]]) -> dict[str, tuple[Step, ...]]:
     return {
         condition: (value,) if isinstance(value, Step) else tuple(value)
@@ -682,15 +696,7 @@ class Pipeline:
 
     def all_steps(self) -> Iterator[Step]:
         """Every step, nested ones and those in ``post`` blocks included, in document order."""
-
-        def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
-            for step in steps:
-                yield step
-                if step.children:
-                    yield from walk(step.children)
-
-        for steps in self.step_groups():
-            yield from walk(steps)
+        return iter(_all_steps(self))
 
     def map_steps(self, change: Callable[[Step], Step]) -> Pipeline:
         """A copy with every step — nested ones and those in ``post`` blocks included — replaced
