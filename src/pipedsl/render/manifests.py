@@ -54,6 +54,7 @@ from pipedsl.resolve.layout import (
     NOTHING_SHARED,
     SHARED,
     Shared,
+    is_shared,
     manifest_path,
     rendered_objects,
 )
@@ -554,7 +555,7 @@ def render_manifests(
             "manifest",
         )
         for obj in rendered_objects(runtime)
-        if (environment, obj) not in shared
+        if not is_shared(shared, environment, obj)
     ]
 
 

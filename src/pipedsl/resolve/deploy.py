@@ -38,6 +38,7 @@ from pipedsl.resolve.layout import (
     SHARED,
     Shared,
     file_name,
+    is_shared,
     manifest_dir,
     manifest_path,
     rendered_objects,
@@ -248,7 +249,7 @@ def deploy_step_change(
                 manifest_path(project, component.name, obj, environment, shared)
             )
             for obj in rendered_objects(deployed[environment])
-            if ((environment, obj) in shared) == of_shared
+            if is_shared(shared, environment, obj) == of_shared
         ]
 
     def change(step: Step) -> Step:

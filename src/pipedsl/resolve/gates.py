@@ -23,7 +23,7 @@ from pipedsl.model.pipeline import Pipeline, Stage
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import ApplyManifests, Milestone, ShipManifests, Stash, Step, Unstash
 from pipedsl.resolve.deploy import rendered_runtimes
-from pipedsl.resolve.layout import NOTHING_SHARED, SHARED, Shared, manifest_dir
+from pipedsl.resolve.layout import NOTHING_SHARED, SHARED, Shared, is_shared, manifest_dir
 
 STASH = "pipedsl_manifests"
 DEPLOY_STEPS = (DeployManifests, ShipManifests, ApplyManifests)
@@ -52,7 +52,7 @@ def with_gates(
     folder = project.repository_path(manifest_dir(project, component.name))
     patterns = [f"{folder}/**"]
     if any(
-        (environment, obj) in shared
+        is_shared(shared, environment, obj)
         for environment, runtime in rendered_runtimes(project, component)
         for obj in runtime.objects
     ):

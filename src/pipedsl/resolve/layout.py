@@ -69,6 +69,12 @@ Shared = frozenset[tuple[str | None, K8sObject]]
 NOTHING_SHARED: Shared = frozenset()
 
 
+def is_shared(shared: Shared, environment: str | None, obj: K8sObject) -> bool:
+    """Whether ``obj`` (in ``environment``) is one of the ``shared`` objects. Most projects
+    share none, and the test is then free: it does not hash the object."""
+    return bool(shared) and (environment, obj) in shared
+
+
 def manifest_dir(project: Project, component_name: str, environment: str | None = None) -> str:
     """The folder of a component's (or backing service's) manifests, relative to the output
     folder: ``<project>/<component>/k8s``, or ``<project>/<component>/k8s/<environment>`` for
@@ -89,7 +95,7 @@ def manifest_path(
     ``<project>/<component>/k8s/[<environment>/]<rank>-<kind>-<name>.yaml``, or — an object
     that other runtimes of the project hold too (``shared``) — once, in
     ``<project>/_shared/k8s/[<environment>/]``."""
-    owner = SHARED if (environment, obj) in shared else component_name
+    owner = SHARED if is_shared(shared, environment, obj) else component_name
     return f"{manifest_dir(project, owner, environment)}/{file_name(obj)}"
 
 
