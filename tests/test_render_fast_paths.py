@@ -7,9 +7,13 @@ import inspect
 import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipedsl.errors import ModelError
+from pipedsl.model import _checks
+from pipedsl.model.steps import Sh, Step
 from pipedsl.presets import _common, backend, frontend, nginx, runtimes
 from pipedsl.render import groovy
 from pipedsl.render.configxml import _AS_REFERENCE, _serialize
@@ -79,3 +83,39 @@ def test_preset_arguments_are_checked_as_binding_checks_them(
     except TypeError:
         binds = False
     assert _common._arguments_check(signature)(args, kwargs) == binds
+
+
+_TYPES = [int, bool, str, object, (int, str), (bool, str), Step, (Step, int), float]
+_VALUES = [True, False, 0, 3, "x", 1.5, None, Sh("make"), (), (1,), (True,), ("a", 2)]
+
+
+def _instance_of_plainly(types: type | tuple[type, ...], value: object) -> bool:
+    wanted = types if isinstance(types, tuple) else (types,)
+    return not (isinstance(value, bool) and bool not in wanted) and isinstance(value, types)
+
+
+def _tuple_of_plainly(types: type | tuple[type, ...], value: object) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(item, types) and not isinstance(item, bool) for item in value
+    )
+
+
+@attrs.define
+class _Holder:
+    field: object = None
+
+
+def _accepts(check: _checks.Validator, value: object) -> bool:
+    try:
+        check(_Holder(), attrs.fields(_Holder).field, value)
+    except ModelError:
+        return False
+    return True
+
+
+@given(st.sampled_from(_TYPES), st.sampled_from(_VALUES) | st.tuples(st.sampled_from(_VALUES)))
+def test_type_checks_accept_what_the_plain_rules_accept(
+    types: type | tuple[type, ...], value: object
+) -> None:
+    assert _accepts(_checks.instance_of(types), value) == _instance_of_plainly(types, value)
+    assert _accepts(_checks.tuple_of(types), value) == _tuple_of_plainly(types, value)

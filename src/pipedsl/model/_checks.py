@@ -59,12 +59,13 @@ def _got(value: object) -> str:
 def instance_of(types: type | tuple[type, ...]) -> Validator:
     """The value is an instance of ``types`` (``bool`` is not accepted for ``int``)."""
 
+    bool_allowed = bool in (types if isinstance(types, tuple) else (types,))
+
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        wanted = types if isinstance(types, tuple) else (types,)
-        if isinstance(value, bool) and bool not in wanted:
-            raise fail(instance, attribute, f"expected {_describe(types)}, got {_got(value)}")
-        if not isinstance(value, types):
-            raise fail(instance, attribute, f"expected {_describe(types)}, got {_got(value)}")
+        # (bool cannot be subclassed: its instances are exactly those of class bool.)
+        if isinstance(value, types) and (bool_allowed or value.__class__ is not bool):
+            return
+        raise fail(instance, attribute, f"expected {_describe(types)}, got {_got(value)}")
 
     return check
 
@@ -80,13 +81,18 @@ def optional(validator: Validator) -> Validator:
 def tuple_of(types: type | tuple[type, ...]) -> Validator:
     """Every item of the (already converted) tuple is an instance of ``types``."""
 
+    # A bool can pass the isinstance test only where ``types`` admit one (int, object...).
+    bool_passes = any(
+        issubclass(bool, t) for t in (types if isinstance(types, tuple) else (types,))
+    )
+
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, tuple):
             raise fail(
                 instance, attribute, f"expected a list of {_plural(types)}, got {_got(value)}"
             )
         for index, item in enumerate(value):
-            if not isinstance(item, types) or isinstance(item, bool):
+            if not isinstance(item, types) or (bool_passes and item.__class__ is bool):
                 raise fail(
                     instance,
                     attribute,

@@ -407,6 +407,8 @@ def _first_below(stage: Stage, found: Callable[[Stage], bool]) -> Stage | None:
 
 def _nested_stages(kind: str) -> Callable[[object, attrs.Attribute[Any], object], None]:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is tuple and not value:  # most stages hold none
+            return
         _checks.tuple_of(Stage)(instance, attribute, value)
         assert isinstance(value, tuple)  # noqa: S101  (checked above)
         for inner in value:
