@@ -12,10 +12,12 @@ maximum wall time of each.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.__main__ import JJB, PY, ROOT, jjb_conf, measure, render_jenkinsfiles
@@ -39,19 +41,7 @@ def main() -> None:
         write_project(projects, args.n, manifests=args.manifests)
         jjb_yaml = write_jjb(work / "jobs.yaml", render_jenkinsfiles(projects))
         conf = jjb_conf(work, "http://127.0.0.1:1")
-        trees: dict[str, Path] = {}
-        for commit in args.commits:
-            if (Path(commit) / "src" / "pipedsl").is_dir():
-                trees[commit] = Path(commit).resolve()
-                continue
-            tree = work / f"tree-{len(trees)}"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
-                check=True,
-                capture_output=True,
-            )
-            trees[commit] = tree
-        try:
+        with checkouts(args.commits, work) as trees:
             times: dict[str, list[float]] = {name: [] for name in [*trees, "jenkins-jobs test"]}
             for rep in range(args.reps):
                 for commit, tree in trees.items():
@@ -62,15 +52,6 @@ def main() -> None:
                 out = work / "out" / f"jjb-{rep}"
                 jjb = [JJB, "--conf", str(conf), "test", "-o", str(out), str(jjb_yaml)]
                 times["jenkins-jobs test"].append(measure(jjb)[0])
-        finally:
-            for tree in trees.values():
-                if not tree.is_relative_to(work):
-                    continue  # a folder given on the command line
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                    check=False,
-                    capture_output=True,
-                )
         what = "jobs with their manifests" if args.manifests else "jobs"
         print(f"Render of {args.n} {what}, {args.reps} runs each, alternated:\n")
         print("| version | median | min | max |\n|---|---|---|---|")
@@ -78,6 +59,35 @@ def main() -> None:
             print(
                 f"| {name} | {statistics.median(values):.2f} s | {min(values):.2f} s "
                 f"| {max(values):.2f} s |"
+            )
+
+
+@contextlib.contextmanager
+def checkouts(commits: list[str], work: Path) -> Iterator[dict[str, Path]]:
+    """Each of ``commits`` checked out into a git worktree below ``work`` (removed on leaving),
+    or, for a folder holding ``src/pipedsl``, that folder as it is: by the name given."""
+    trees: dict[str, Path] = {}
+    try:
+        for commit in commits:
+            if (Path(commit) / "src" / "pipedsl").is_dir():
+                trees[commit] = Path(commit).resolve()
+                continue
+            tree = work / f"tree-{len(trees)}"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
+                check=True,
+                capture_output=True,
+            )
+            trees[commit] = tree
+        yield trees
+    finally:
+        for tree in trees.values():
+            if not tree.is_relative_to(work):
+                continue  # a folder given on the command line
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                check=False,
+                capture_output=True,
             )
 
 
