@@ -2,8 +2,8 @@
 
 Each component renders independently, so a project with many of them is split between the
 calling process and forked children (which inherit the loaded project, so nothing but the
-results crosses between processes: each child sends what it rendered back, pickled, through a
-pipe). The items are cut into small runs, which the processes take one at a time from a pipe
+results crosses between processes: each child writes what it rendered, pickled run by run as it
+goes, into a file in memory that the calling process reads once the child is done). The items are cut into small runs, which the processes take one at a time from a pipe
 holding their numbers: a process that is slowed (a forked child pays for the pages it shares
 with its parent as it writes to them; the machine may be busy) takes fewer, so that all finish
 together. Small projects, machines with one core, and processes that already run threads
@@ -18,9 +18,10 @@ import gc
 import os
 import pickle
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,17 +68,15 @@ def parallel_map(
     finally:
         os.close(writer)
 
-    def work() -> list[tuple[int, bool, Any]]:
-        """The runs this process takes, each rendered or the exception of its first failing
-        item, until none is left."""
-        done: list[tuple[int, bool, Any]] = []
+    def work(done: Callable[[Record], None]) -> None:
+        """Take runs until none is left, handing ``done`` each one rendered (or the exception
+        of its first failing item)."""
         while number := os.read(numbers, _RUN_NUMBER):
             run = int.from_bytes(number, "little")
             try:
-                done.append((run, True, [function(items[i]) for i in runs[run]]))
+                done((run, True, [function(items[i]) for i in runs[run]]))
             except Exception as exc:  # raised by the caller, in item order
-                done.append((run, False, exc))
-        return done
+                done((run, False, exc))
 
     children: list[_Child] = []
     with _frozen():
@@ -87,7 +86,8 @@ def parallel_map(
             if meanwhile is not None:
                 meanwhile()
             # The calling process takes runs itself rather than wait idle.
-            rendered = {run: (ok, value) for run, ok, value in work()}
+            rendered: dict[int, tuple[bool, Any]] = {}
+            work(lambda record: rendered.__setitem__(record[0], record[1:]))
             for child in children:
                 rendered.update({run: (ok, value) for run, ok, value in child.result()})
             results: list[R] = []
@@ -101,6 +101,10 @@ def parallel_map(
             os.close(numbers)
             for child in children:  # any still running after an error are stopped
                 child.stop()
+
+
+Record = tuple[int, bool, Any]
+"""A run's number, and its results (True) or the exception of its first failing item."""
 
 
 @contextlib.contextmanager
@@ -120,44 +124,49 @@ def _frozen() -> Iterator[None]:
 
 
 class _Child:
-    """A forked process calling ``task`` and sending its result."""
+    """A forked process calling ``task`` with a function that records each run it completes,
+    in a file in memory the calling process reads once the child has ended."""
 
-    def __init__(self, task: Callable[[], list[Any]]) -> None:
-        reader, writer = os.pipe()
+    def __init__(self, task: Callable[[Callable[[Record], None]], None]) -> None:
+        self.file: IO[bytes] | None = _memory_file()
         # No signal handler may run in the child before it is inside its own code.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             pid = os.fork()
         except BaseException:
-            os.close(reader)
-            os.close(writer)
+            self.file.close()
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             raise
         if not pid:
-            _child(task, reader, writer, blocked)
+            _child(task, self.file, blocked)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.close(writer)
         self.pid: int | None = pid
-        self.reader: int | None = reader
 
-    def result(self) -> list[Any]:
-        """The child's results (or its exception, raised); the child is reaped."""
-        assert self.reader is not None  # noqa: S101  (result is read once)
-        with os.fdopen(self.reader, "rb") as source:
-            self.reader = None
-            data = source.read()
+    def result(self) -> list[Record]:
+        """The child's records (or its exception, raised); the child is reaped first."""
+        assert self.file is not None  # noqa: S101  (result is read once)
         status = self._reap()
-        if status != 0 or not data:
+        records: list[Any] = []
+        with self.file as file:
+            self.file = None
+            size = file.seek(0, os.SEEK_END)
+            file.seek(0)
+            while status == 0 and file.tell() < size:  # one pickle per record, each its own
+                try:
+                    records.append(pickle.load(file))  # noqa: S301  (our own forked child's)
+                except (EOFError, pickle.UnpicklingError):
+                    break  # cut short: reported below
+        if status != 0 or not records or records[-1][0] != _END:
             raise RuntimeError(f"a rendering process ended without a result (status {status})")
-        ok, value = pickle.loads(data)  # noqa: S301  (written by our own forked child)
+        _, ok, failure = records.pop()
         if not ok:
-            raise value
-        return list(value)
+            raise failure
+        return records
 
     def stop(self) -> None:
-        if self.reader is not None:
-            os.close(self.reader)
-            self.reader = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -174,29 +183,44 @@ class _Child:
         return os.waitstatus_to_exitcode(status)
 
 
+_END = -1
+"""The run number of a child's last record: whether its task ended normally, or how not."""
+
+
+def _memory_file() -> IO[bytes]:
+    """An anonymous file, in memory where the system allows (else a temporary file)."""
+    if hasattr(os, "memfd_create"):
+        return os.fdopen(os.memfd_create("pipedsl-render", os.MFD_CLOEXEC), "w+b")
+    return tempfile.TemporaryFile()
+
+
 def _child(
-    task: Callable[[], list[Any]],
-    reader: int,
-    writer: int,
+    task: Callable[[Callable[[Record], None]], None],
+    file: IO[bytes],
     blocked: set[int | signal.Signals],
 ) -> NoReturn:
-    """The child: compute, send, and leave without running the parent's exit handlers."""
+    """The child: compute, recording as it goes, and leave without running the parent's exit
+    handlers."""
     status = 1
     try:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.close(reader)
+
+        def record(item: Record) -> None:
+            try:
+                data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # a result or an exception that cannot be pickled
+                what = exc if item[1] else item[2]
+                failure = RuntimeError(f"{type(what).__name__}: {what}"[:2000])
+                data = pickle.dumps((item[0], False, failure), protocol=pickle.HIGHEST_PROTOCOL)
+            file.write(data)
+
         try:
-            payload: tuple[bool, Any] = (True, task())
+            task(record)
+            end: Record = (_END, True, None)
         except BaseException as exc:  # handed to the parent, which raises it
-            payload = (False, exc)
-        try:
-            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a result or an exception that cannot be pickled: describe it
-            what = exc if payload[0] else payload[1]
-            failure = RuntimeError(f"{type(what).__name__}: {what}"[:2000])
-            data = pickle.dumps((False, failure), protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(writer, "wb") as out:
-            out.write(data)
+            end = (_END, False, exc)
+        record(end)
+        file.flush()
         status = 0
     finally:
         os._exit(status)
