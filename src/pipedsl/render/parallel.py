@@ -2,13 +2,14 @@
 
 Each component renders independently, so a project with many of them is split between the
 calling process and forked children (which inherit the loaded project, so nothing but the
-results crosses between processes: each child writes what it rendered, pickled run by run as it
-goes, into a file in memory that the calling process reads once the child is done). The items are cut into small runs, which the processes take one at a time from a pipe
-holding their numbers: a process that is slowed (a forked child pays for the pages it shares
-with its parent as it writes to them; the machine may be busy) takes fewer, so that all finish
-together. Small projects, machines with one core, and processes that already run threads
-(forking those is unsafe) render in the calling process; the result is the same either way, and
-so is the error raised when items fail: the one of the first failing item.
+results crosses between processes: each child writes what it rendered, pickled run by run as
+it goes, into a file in memory that the calling process reads once the child is done). The
+items are cut into small runs, which the processes take one at a time from a pipe holding their
+numbers: a process that is slowed (a forked child pays for the pages it shares with its parent
+as it writes to them; the machine may be busy) takes fewer, so that all finish together. Small
+projects, machines with one core, and processes that already run threads (forking those is
+unsafe) render in the calling process; the result is the same either way, and so is the error
+raised when items fail: the one of the first failing item.
 """
 
 from __future__ import annotations
