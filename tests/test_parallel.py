@@ -118,6 +118,18 @@ for bad in ((), (3,)):
 calls = []
 assert parallel.parallel_map(fail_at(), items, meanwhile=lambda: calls.append(1)) == items
 print("meanwhile called", len(calls), "time(s)")
+# Where memory files are refused, temporary files carry the results; where those are refused
+# too, the calling process renders everything itself.
+import tempfile
+memfd_create, temporary_file = os.memfd_create, tempfile.TemporaryFile
+def refuse(*args, **kwargs):
+    raise PermissionError(1, "refused by the sandbox")
+os.memfd_create = refuse
+assert parallel.parallel_map(fail_at(), items) == items
+tempfile.TemporaryFile = refuse
+assert parallel.parallel_map(fail_at(), items) == items
+os.memfd_create, tempfile.TemporaryFile = memfd_create, temporary_file
+print("fallbacks work |", no_child_left())
 # A caller's own freeze is kept; a process that lets the system reap its children still works.
 gc.freeze()
 frozen = gc.get_freeze_count()
@@ -141,6 +153,7 @@ def test_errors_freezes_and_reaping_are_handled_as_in_one_process() -> None:
         "the project is invalid | no child left | 0",
         "the project is invalid | no child left | 0",
         "meanwhile called 1 time(s)",
+        "fallbacks work | no child left",
         "freeze kept",
         "reaped elsewhere: True 0",
     ]

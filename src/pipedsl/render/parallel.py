@@ -55,7 +55,8 @@ def parallel_map(
     started on the items, if there are any. An exception it raises is raised at once (what
     the others did is dropped)."""
     workers = _workers()
-    if workers < 2 or len(items) < MIN_ITEMS:
+    files = _memory_files(workers - 1) if workers >= 2 and len(items) >= MIN_ITEMS else None
+    if files is None:
         if meanwhile is not None:
             meanwhile()
         return [function(item) for item in items]
@@ -82,8 +83,8 @@ def parallel_map(
     children: list[_Child] = []
     with _frozen():
         try:
-            for _ in range(workers - 1):
-                children.append(_Child(work))
+            while files:
+                children.append(_Child(work, files.pop()))
             if meanwhile is not None:
                 meanwhile()
             # The calling process takes runs itself rather than wait idle.
@@ -100,6 +101,8 @@ def parallel_map(
             return results
         finally:
             os.close(numbers)
+            for file in files:  # not handed to a child (fork failed)
+                file.close()
             for child in children:  # any still running after an error are stopped
                 child.stop()
 
@@ -128,8 +131,8 @@ class _Child:
     """A forked process calling ``task`` with a function that records each run it completes,
     in a file in memory the calling process reads once the child has ended."""
 
-    def __init__(self, task: Callable[[Callable[[Record], None]], None]) -> None:
-        self.file: IO[bytes] | None = _memory_file()
+    def __init__(self, task: Callable[[Callable[[Record], None]], None], file: IO[bytes]) -> None:
+        self.file: IO[bytes] | None = file
         # No signal handler may run in the child before it is inside its own code.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
@@ -188,11 +191,23 @@ _END = -1
 """The run number of a child's last record: whether its task ended normally, or how not."""
 
 
-def _memory_file() -> IO[bytes]:
-    """An anonymous file, in memory where the system allows (else a temporary file)."""
-    if hasattr(os, "memfd_create"):
-        return os.fdopen(os.memfd_create("pipedsl-render", os.MFD_CLOEXEC), "w+b")
-    return tempfile.TemporaryFile()
+def _memory_files(count: int) -> list[IO[bytes]] | None:
+    """``count`` anonymous files, in memory where the system allows (else temporary files),
+    for children to hand their results back through; None if they cannot be made (a sandbox
+    refusing both, say): the items are then rendered in the calling process."""
+    files: list[IO[bytes]] = []
+    try:
+        while len(files) < count:
+            try:
+                fd = os.memfd_create("pipedsl-render", os.MFD_CLOEXEC)
+                files.append(os.fdopen(fd, "w+b"))
+            except (AttributeError, OSError):  # no memfd here, or refused
+                files.append(tempfile.TemporaryFile())  # noqa: SIM115  (a child's, closed by result or stop)
+    except OSError:
+        for file in files:
+            file.close()
+        return None
+    return files
 
 
 def _child(
