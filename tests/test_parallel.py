@@ -130,6 +130,37 @@ tempfile.TemporaryFile = refuse
 assert parallel.parallel_map(fail_at(), items) == items
 os.memfd_create, tempfile.TemporaryFile = memfd_create, temporary_file
 print("fallbacks work |", no_child_left())
+# A child that dies loses only the run it was on: an earlier item's error still comes first,
+# and without one its death is reported.
+import time
+main = os.getpid()
+def dies_at(*dying, bad=()):
+    def function(n):
+        if os.getpid() != main and (not dying or n in dying):
+            os._exit(9)
+        time.sleep(0.001)
+        if n in bad:
+            raise RenderError(f"item {n} cannot be rendered")
+        return n
+    return function
+for function in (dies_at(last, bad=(3,)), dies_at()):
+    try:
+        parallel.parallel_map(function, items)
+    except (RenderError, RuntimeError) as error:
+        print(error, "|", no_child_left())
+# Interrupted while it waits for a child, the caller stops and reaps it.
+def slow_in_child(n):
+    time.sleep(30 if os.getpid() != main else 0.001)  # the caller is done in about 0.4 s
+    return n
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGALRM, interrupt)
+signal.setitimer(signal.ITIMER_REAL, 1.5)
+started = time.monotonic()
+try:
+    parallel.parallel_map(slow_in_child, items)
+except KeyboardInterrupt:
+    print("interrupted |", no_child_left(), "|", time.monotonic() - started < 10)
 # A caller's own freeze is kept; a process that lets the system reap its children still works.
 gc.freeze()
 frozen = gc.get_freeze_count()
@@ -154,6 +185,9 @@ def test_errors_freezes_and_reaping_are_handled_as_in_one_process() -> None:
         "the project is invalid | no child left | 0",
         "meanwhile called 1 time(s)",
         "fallbacks work | no child left",
+        "item 3 cannot be rendered | no child left",
+        "a rendering process ended without a result (status 9) | no child left",
+        "interrupted | no child left | True",
         "freeze kept",
         "reaped elsewhere: True 0",
     ]

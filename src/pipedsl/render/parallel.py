@@ -62,13 +62,12 @@ def parallel_map(
         return [function(item) for item in items]
     size = -(-len(items) // (workers * RUNS_PER_WORKER))
     runs = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
-    # Every run's number is in the pipe before any process reads it (a few hundred bytes: far
-    # below what a pipe holds), and each read takes exactly one number.
-    numbers, writer = os.pipe()
     try:
-        os.write(writer, b"".join(n.to_bytes(_RUN_NUMBER, "little") for n in range(len(runs))))
-    finally:
-        os.close(writer)
+        numbers = _numbers(len(runs))
+    except BaseException:
+        for file in files:
+            file.close()
+        raise
 
     def work(done: Callable[[Record], None]) -> None:
         """Take runs until none is left, handing ``done`` each one rendered (or the exception
@@ -90,15 +89,13 @@ def parallel_map(
             # The calling process takes runs itself rather than wait idle.
             rendered: dict[int, tuple[bool, Any]] = {}
             work(lambda record: rendered.__setitem__(record[0], record[1:]))
+            failures: list[BaseException] = []
             for child in children:
-                rendered.update({run: (ok, value) for run, ok, value in child.result()})
-            results: list[R] = []
-            for run in range(len(runs)):
-                ok, value = rendered[run]
-                if not ok:
-                    raise value
-                results += value
-            return results
+                records, failure = child.result()
+                rendered.update({run: (ok, value) for run, ok, value in records})
+                if failure is not None:
+                    failures.append(failure)
+            return _in_order(len(runs), rendered, failures)
         finally:
             os.close(numbers)
             for file in files:  # not handed to a child (fork failed)
@@ -109,6 +106,40 @@ def parallel_map(
 
 Record = tuple[int, bool, Any]
 """A run's number, and its results (True) or the exception of its first failing item."""
+
+
+def _numbers(count: int) -> int:
+    """The reading end of a pipe holding the numbers ``0 .. count - 1``. All are in it before
+    any process reads (a few hundred bytes: far below what a pipe holds), and each read of
+    ``_RUN_NUMBER`` bytes takes exactly one."""
+    reader, writer = os.pipe()
+    try:
+        os.write(writer, b"".join(n.to_bytes(_RUN_NUMBER, "little") for n in range(count)))
+    except BaseException:
+        os.close(reader)
+        raise
+    finally:
+        os.close(writer)
+    return reader
+
+
+def _in_order(
+    count: int, rendered: dict[int, tuple[bool, Any]], failures: list[BaseException]
+) -> list[Any]:
+    """The results of runs ``0 .. count - 1`` joined, or, in item order, the first failing
+    item's error; for runs a failed child did not record, the first child failure (an earlier
+    item's error still comes first)."""
+    results: list[Any] = []
+    for run in range(count):
+        if run not in rendered:
+            raise failures[0]
+        ok, value = rendered[run]
+        if not ok:
+            raise value
+        results += value
+    if failures:
+        raise failures[0]
+    return results
 
 
 @contextlib.contextmanager
@@ -146,8 +177,9 @@ class _Child:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.pid: int | None = pid
 
-    def result(self) -> list[Record]:
-        """The child's records (or its exception, raised); the child is reaped first."""
+    def result(self) -> tuple[list[Record], BaseException | None]:
+        """The runs the child recorded, and how it failed if it did (an exception it raised, or
+        its ending without its last record); the child is reaped first."""
         assert self.file is not None  # noqa: S101  (result is read once)
         status = self._reap()
         records: list[Any] = []
@@ -155,17 +187,17 @@ class _Child:
             self.file = None
             size = file.seek(0, os.SEEK_END)
             file.seek(0)
-            while status == 0 and file.tell() < size:  # one pickle per record, each its own
+            while file.tell() < size:  # one pickle per record, each with its own memo
                 try:
                     records.append(pickle.load(file))  # noqa: S301  (our own forked child's)
                 except (EOFError, pickle.UnpicklingError):
-                    break  # cut short: reported below
-        if status != 0 or not records or records[-1][0] != _END:
-            raise RuntimeError(f"a rendering process ended without a result (status {status})")
-        _, ok, failure = records.pop()
-        if not ok:
-            raise failure
-        return records
+                    break  # cut short by the child's end
+        # Reaped elsewhere (status unknown), it has ended all the same: its records tell.
+        if status in (0, None) and records and records[-1][0] == _END:
+            _, ok, failure = records.pop()
+            return records, None if ok else failure
+        ended = "" if status is None else f" (status {status})"
+        return records, RuntimeError(f"a rendering process ended without a result{ended}")
 
     def stop(self) -> None:
         if self.file is not None:
@@ -177,13 +209,17 @@ class _Child:
             self._reap()
 
     def _reap(self) -> int | None:
-        pid, self.pid = self.pid, None
-        if pid is None:
+        """Wait for the child to end: its exit status, or None when someone else reaped it
+        (SIGCHLD ignored, say). Until it is reaped the child is still known, so that an
+        exception raised during the wait (Ctrl-C) leaves it to :meth:`stop`."""
+        if self.pid is None:
             return None
         try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:  # reaped by someone else (SIGCHLD ignored, say)
-            return 0
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            self.pid = None
+            return None
+        self.pid = None
         return os.waitstatus_to_exitcode(status)
 
 
@@ -229,6 +265,7 @@ def _child(
                 failure = RuntimeError(f"{type(what).__name__}: {what}"[:2000])
                 data = pickle.dumps((item[0], False, failure), protocol=pickle.HIGHEST_PROTOCOL)
             file.write(data)
+            file.flush()  # a crash later loses only the run under way
 
         try:
             task(record)
@@ -236,7 +273,6 @@ def _child(
         except BaseException as exc:  # handed to the parent, which raises it
             end = (_END, False, exc)
         record(end)
-        file.flush()
         status = 0
     finally:
         os._exit(status)
