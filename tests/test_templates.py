@@ -9,6 +9,7 @@ import pytest
 from pipedsl import (
     Component,
     Groovy,
+    ModelError,
     Pipeline,
     Project,
     RenderError,
@@ -51,6 +52,18 @@ def test_missing_template_folder(tmp_path: Path) -> None:
     project = load_project(SEED_PROJECT)
     with pytest.raises(RenderError, match=r"template folder .* does not exist"):
         render_project(project, templates=[tmp_path / "nope"])
+
+
+@pytest.mark.parametrize("folder", ["nope", "a\0b", 5], ids=["missing", "nul", "not-a-path"])
+def test_a_project_problem_is_reported_before_a_bad_template_folder(
+    tmp_path: Path, folder: object
+) -> None:
+    project = load_project(SEED_PROJECT)
+    twice = Project(
+        project.name, repository=project.repository, components=[*project.components] * 2
+    )
+    with pytest.raises(ModelError, match="duplicate component name"):
+        render_project(twice, templates=[tmp_path / folder if folder == "nope" else folder])  # type: ignore[list-item]
 
 
 def test_indent_filter_cannot_bypass_escaping(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -139,6 +139,13 @@ def test_a_path_that_is_the_folder_of_another_is_refused(tmp_path: Path) -> None
     with pytest.raises(RenderError, match="the folder of another artifact: a/x"):
         write_artifacts([Artifact("a/x", "1\n", "job"), Artifact("a/x/y", "2\n", "job")], out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_given_as_a_path_object_is_written_as_its_text(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    artifact = Artifact(PurePosixPath("a/./b"), "1\n", "job")  # type: ignore[arg-type]
+    assert write_artifacts([artifact], out)
+    assert (out / "a" / "b").read_text() == "1\n"
 
 
 def test_leftovers_of_a_killed_render_are_removed_even_when_up_to_date(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ __all__ = [
 def _normal(path: str) -> str:
     """``PurePosixPath(path).as_posix()``, computed on the string: a render of a large project
     names thousands of files, and pathlib's parsing was most of the time spent writing them."""
-    if path.startswith("/"):
+    if type(path) is not str or path.startswith("/"):  # anything else as pathlib takes it
         return PurePosixPath(path).as_posix()
     return "/".join(part for part in path.split("/") if part and part != ".") or "."
 

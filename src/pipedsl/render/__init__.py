@@ -75,6 +75,9 @@ def render_project(
     except RenderError:
         validate_project(project)  # a problem of the project is reported first
         raise
+    except Exception:
+        check_project()  # as a project-wide problem always was
+        raise
     try:
         writer = step_writer(dirs)
         # Per environment, if any; for blue/green, two Deployments: worked out once per
