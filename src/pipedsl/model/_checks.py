@@ -6,6 +6,7 @@ field, says what is allowed and shows what was given.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -56,6 +57,7 @@ def _got(value: object) -> str:
     return f"{type(value).__name__} {text}"
 
 
+@functools.cache  # validators are stateless: one per argument, however often asked
 def instance_of(types: type | tuple[type, ...]) -> Validator:
     """The value is an instance of ``types`` (``bool`` is not accepted for ``int``)."""
 
@@ -78,6 +80,7 @@ def optional(validator: Validator) -> Validator:
     return check
 
 
+@functools.cache  # validators are stateless: one per argument, however often asked
 def tuple_of(types: type | tuple[type, ...]) -> Validator:
     """Every item of the (already converted) tuple is an instance of ``types``."""
 
@@ -151,6 +154,7 @@ def carriable(instance: object, attribute: attrs.Attribute[Any], value: str) -> 
         )
 
 
+@functools.cache  # validators are stateless: one per argument, however often asked
 def text(*, empty: bool = False, multiline: bool = True) -> Validator:
     """A plain string that every output can carry: no NUL, lone surrogate or U+FFFE/U+FFFF, at
     most :data:`MAX_TEXT` characters; optionally non-empty and single-line."""
