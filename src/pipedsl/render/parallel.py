@@ -131,8 +131,8 @@ def _in_order(
     item's error still comes first)."""
     results: list[Any] = []
     for run in range(count):
-        if run not in rendered:
-            raise failures[0]
+        if run not in rendered:  # taken by a child that failed
+            raise failures[0] if failures else RuntimeError(f"no process rendered run {run}")
         ok, value = rendered[run]
         if not ok:
             raise value
