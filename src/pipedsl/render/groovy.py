@@ -174,7 +174,18 @@ def indent(code: str, width: int) -> GroovyCode:
             f"indent takes Groovy code, got an unescaped {type(code).__name__} {code!r:.60}; "
             "pass it through |groovy first"
         )
-    return GroovyCode(_LINE_TO_INDENT.sub(" " * width, code))
+    pad = " " * width
+    if (
+        code
+        and "\n\n" not in code
+        and code[0] != "\n"
+        and code[-1] != "\n"
+        and NO_INDENT not in code
+    ):
+        # No empty line and no continuation: every line is padded (most blocks; a search for
+        # line starts costs far more than a replace).
+        return GroovyCode(pad + code.replace("\n", "\n" + pad))
+    return GroovyCode(_LINE_TO_INDENT.sub(pad, code))
 
 
 def raw(code: object) -> GroovyCode:
