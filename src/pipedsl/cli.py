@@ -579,8 +579,6 @@ _JENKINSFILE_SKIP = {".git", "node_modules", "generated", ".venv", "venv", "targ
 def _files_below(folder: Path, wanted: Callable[[str], bool]) -> list[Path]:
     """The files below ``folder`` whose lower-case name is ``wanted``, never descending into
     version control, dependencies and build output."""
-    import os
-
     found = []
     for where, folders, files in os.walk(folder):
         folders[:] = sorted(f for f in folders if f not in _JENKINSFILE_SKIP)

@@ -230,9 +230,6 @@ class Writer:
                 keywords.append((field.alias or field.name, self.value(current), None))
         return Node(self.name(cls.__name__), (*positional, *keywords))
 
-    def value_text(self, out: Out) -> str:
-        return layout(out, 0, 0, 0)
-
 
 _SHORT = {
     "ConfigMap": "config",

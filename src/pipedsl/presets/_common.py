@@ -204,9 +204,8 @@ def delivery_stages(
         (manifests,) if isinstance(manifests, str) else tuple(manifests or (f"{prefix}k8s/*.yaml",))
     )
     common = _common_prefix(files)
-    rollout = (
-        Rollout(deployment, name if container is None else container, image) if deployment else None
-    )
+    rolled = name if container is None else container
+    rollout = Rollout(deployment, rolled, image) if deployment else None
     stages += [
         Stage("Send Artifacts", [ShipFiles(deploy, files, target, remove_prefix=common)]),
         Stage("Apply Deployment", [KubectlApply(deploy, target, rollout=rollout)]),

@@ -329,8 +329,8 @@ def yaml_document(data: Mapping[str, Any], *, dumper: Dumper | None = None) -> s
     (``yes``, ``on``, ``0123``, ``1e3``, ``null``, ``~``) are quoted; multi-line strings are
     literal blocks (``|``) so that embedded files stay readable. Only ``dict``, ``list``,
     ``str``, ``int``, ``float`` (finite: a custom object's), ``bool`` and ``None`` are
-    accepted. ``dumper`` (for tests) forces an
-    emitter; by default libyaml writes the document where it writes it alike (see above).
+    accepted. ``dumper`` (for tests) forces an emitter; by default libyaml writes the document
+    where it writes it alike (see above).
 
     >>> yaml_document({"data": {"ENABLED": "yes", "PORT": "8080"}})
     "data:\\n  ENABLED: 'yes'\\n  PORT: '8080'\\n"
