@@ -25,6 +25,7 @@ from pipedsl import (
     SecretKey,
     Service,
     SshServer,
+    npm_frontend,
     spring_boot_backend,
 )
 from pipedsl.importer import ImportRefused, import_jenkinsfiles
@@ -608,8 +609,9 @@ def test_kept_manifests_have_their_rollout_named_as_they_name_it(tmp_path: Path)
     )
 
 
-def test_a_preset_rolls_the_deployment_and_container_it_is_given() -> None:
-    api = spring_boot_backend(
+@pytest.mark.parametrize("preset", [spring_boot_backend, npm_frontend])
+def test_a_preset_rolls_the_deployment_and_container_it_is_given(preset: Any) -> None:
+    api = preset(
         "api",
         image=DockerHub("acme/api", login=Credential.username_password("hub")).tagged("{build}"),
         deploy=SshServer("master"),
