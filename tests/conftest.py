@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipedsl import Artifact, Project, load_project, render_project
+from pipedsl.render.templating import ENV_CACHE_DIR
 from tests.support import tally
 from tests.support.declarative import walk
 
@@ -58,6 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The controlling process makes the folder; xdist workers inherit the variable.
     if not hasattr(config, "workerinput"):
         os.environ[tally.ENV] = tempfile.mkdtemp(prefix="pipedsl-tally-")
+        # Compiled templates go to a cache of the run, not the user's ~/.cache.
+        os.environ[ENV_CACHE_DIR] = tempfile.mkdtemp(prefix="pipedsl-cache-")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -72,6 +75,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_sep("-", "reliability figures")
         for name, count in sorted(counts.items()):
             terminalreporter.write_line(f"{name}: {count}")
-    folder = os.environ.get(tally.ENV)
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
+    for variable in (tally.ENV, ENV_CACHE_DIR):
+        folder = os.environ.get(variable)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -3,16 +3,26 @@
 No HTML autoescape (it would turn ``'`` into ``&#39;`` in Groovy); instead ``finalize`` refuses
 any printed value that did not come out of an escaping filter, so a template cannot emit an
 unescaped string by forgetting a filter.
+
+Compiled templates are kept in jinja2's bytecode cache (see ``template_cache``), as Python keeps
+compiled modules in ``__pycache__``: compiling the templates costs more than the rest of a small
+render.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+import hashlib
+import os
+import stat
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from pipedsl.errors import RenderError
 from pipedsl.render import groovy
@@ -43,10 +53,110 @@ def _finalize_for(safe: type[str]) -> Callable[[Any], str]:
     return finalize
 
 
+ENV_CACHE_DIR = "PIPEDSL_CACHE_DIR"
+ENV_NO_CACHE = "PIPEDSL_NO_CACHE"
+
+
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """jinja2's file cache of compiled templates, which never fails a render: a file it cannot
+    read or write is compiled again (jinja2 itself drops a file of another version, a damaged
+    one, and one compiled from other source)."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _cache_root(environ: Mapping[str, str]) -> Path | None:
+    if environ.get(ENV_NO_CACHE):
+        return None
+    if environ.get(ENV_CACHE_DIR):
+        return Path(environ[ENV_CACHE_DIR])
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"], "pipedsl")
+    try:
+        return Path.home() / ".cache" / "pipedsl"
+    except RuntimeError:  # no home folder to be found
+        return None
+
+
+def _compile_settings(env: jinja2.Environment) -> str:
+    """A digest of everything compiled template code depends on besides its source: jinja2's
+    and Python's versions and the environment's syntax and compiler options. Caches of other
+    settings live in other folders, so a changed setting never meets stale code."""
+    finalize = env.finalize
+    settings = (
+        jinja2.__version__,
+        sys.implementation.cache_tag,
+        env.block_start_string,
+        env.block_end_string,
+        env.variable_start_string,
+        env.variable_end_string,
+        env.comment_start_string,
+        env.comment_end_string,
+        env.line_statement_prefix,
+        env.line_comment_prefix,
+        env.trim_blocks,
+        env.lstrip_blocks,
+        env.newline_sequence,
+        env.keep_trailing_newline,
+        sorted(env.extensions),
+        env.optimized,
+        env.autoescape if isinstance(env.autoescape, bool) else "callable",
+        env.is_async,
+        finalize is not None,
+        getattr(finalize, "jinja_pass_arg", None),
+    )
+    return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+
+
+def _private_folder(folder: Path) -> bool:
+    """Make ``folder`` (mode 0700) if needed; true when it is a real folder of this user that
+    no one else can write to, since cached code is run."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
+def template_cache(
+    env: jinja2.Environment, environ: Mapping[str, str]
+) -> jinja2.BytecodeCache | None:
+    """The bytecode cache for ``env``'s templates: ``$PIPEDSL_CACHE_DIR`` (else
+    ``$XDG_CACHE_HOME/pipedsl``, else ``~/.cache/pipedsl``), one folder per
+    ``_compile_settings``; ``None`` (compile every time) with ``PIPEDSL_NO_CACHE`` set, or
+    where no such folder can be made safely."""
+    root = _cache_root(environ)
+    if root is None or not hasattr(os, "getuid"):
+        return None
+    folder = root / f"templates-{_compile_settings(env)}"
+    return _TemplateCache(str(folder)) if _private_folder(folder) else None
+
+
 @functools.cache
 def groovy_environment(template_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
-    """The environment for Jenkinsfile templates; ``template_dirs`` come before the built-in
-    templates, so a file there overrides the built-in one of the same name."""
+    """The environment for Jenkinsfile templates, made once per ``template_dirs``."""
+    return build_groovy_environment(template_dirs, os.environ)
+
+
+def build_groovy_environment(
+    template_dirs: tuple[Path, ...], environ: Mapping[str, str]
+) -> jinja2.Environment:
+    """A new environment for Jenkinsfile templates; ``template_dirs`` come before the built-in
+    templates, so a file there overrides the built-in one of the same name. ``environ`` places
+    the cache of compiled templates (``template_cache``)."""
     loader = jinja2.ChoiceLoader(
         [
             jinja2.FileSystemLoader([str(d) for d in template_dirs]),
@@ -71,6 +181,7 @@ def groovy_environment(template_dirs: tuple[Path, ...] = ()) -> jinja2.Environme
         comment=groovy.comment,
         raw_groovy=groovy.raw,
     )
+    env.bytecode_cache = template_cache(env, environ)
     return env
 
 
