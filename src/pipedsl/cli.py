@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import sys
 import traceback
 import warnings
@@ -46,6 +47,105 @@ SECRETS = Secrets()
 ENV_TRACEBACK = "PIPEDSL_TRACEBACK"
 
 
+class _PlainText:
+    """What typer makes of a parameter's command-line text, without the pydantic
+    ``TypeAdapter`` typer (from 0.29) builds for every parameter it processes, even one not
+    given: importing pydantic for it takes 0.1 s, as long as the rest of a seed render.
+
+    Taken here: a parameter not given (``None``, which typer passes on as ``None``, or ``()``
+    for one taking several values), and for a ``Path`` or ``str`` parameter that asks typer for
+    no checks but ``file_okay``/``dir_okay``, text typer would turn into ``Path(text)`` or the
+    text itself (for a path: no NUL, naming nothing, or something readable of a kind allowed). Anything else — and any attribute typer
+    asks for — goes to typer's own coercion, made on first use, so typer's results and messages
+    stay its own. ``tests/test_cli_coercion.py`` holds the two to the same results."""
+
+    def __init__(self, param: Any, element: type | None, multiple: bool, info: Any) -> None:
+        self._param = param
+        self._element = element
+        self._multiple = multiple
+        # What must not be at the path: typer refuses a file for file_okay=False.
+        self._refused = (() if info.file_okay else (stat.S_IFREG,)) + (
+            () if info.dir_okay else (stat.S_IFDIR,)
+        )
+        self._typer: Any = None
+
+    def _typers(self) -> Any:
+        if self._typer is None:
+            from typer._coercion import build_runtime_param
+
+            self._typer = build_runtime_param(self._param.type_descriptor)
+        return self._typer
+
+    def _plain(self, value: object) -> bool:
+        if type(value) is not str or self._element is None:
+            return False
+        if self._element is str:
+            return True
+        if "\0" in value:
+            return False
+        path = Path(value)  # what typer checks ("" is ".")
+        try:
+            found = path.stat()
+        except OSError:
+            return True  # typer checks nothing more of a path that does not exist
+        return stat.S_IFMT(found.st_mode) not in self._refused and os.access(path, os.R_OK)
+
+    def coerce(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return () if self._multiple else None
+        if self._element is not None:
+            if not self._multiple:
+                if self._plain(value):
+                    return self._element(value)
+            elif isinstance(value, list | tuple) and all(map(self._plain, value)):
+                return [self._element(item) for item in value]
+        return self._typers().coerce(value, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._typers(), name)
+
+
+# Typer's defaults for a parameter's own checks: a parameter asking for others keeps typer's
+# coercion of its text.
+_NO_CHECKS = {
+    "exists": False,
+    "writable": False,
+    "readable": True,
+    "resolve_path": False,
+    "allow_dash": False,
+    "path_type": None,
+    "parser": None,
+}
+
+
+def _plain_coercion(params: Sequence[Any]) -> None:
+    """Give each of ``params`` a :class:`_PlainText`, where typer's parameters are as this was
+    written for (else typer keeps its own coercion: the same results, only slower)."""
+    for param in params:
+        descriptor: Any = getattr(param, "type_descriptor", None)
+        info = getattr(descriptor, "parameter_info", None)
+        if info is None or getattr(param, "_runtime_param", False) is not None:
+            continue
+        multiple = bool(param.multiple or param.nargs == -1)
+        annotation = descriptor.annotation
+        if multiple:
+            is_list = getattr(annotation, "__origin__", None) is list
+            annotation = annotation.__args__[0] if is_list else None
+        plain = annotation in (Path, str) and all(
+            getattr(info, name, not default) == default for name, default in _NO_CHECKS.items()
+        )
+        param._runtime_param = _PlainText(param, annotation if plain else None, multiple, info)
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose parameters are coerced by :class:`_PlainText` where they can be."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _plain_coercion(params)
+        return params
+
+
 class _Group(typer.core.TyperGroup):
     """The command group, printing with the secrets of its arguments and environment masked:
     also usage errors, which echo what was typed (``Got unexpected extra argument
@@ -62,6 +162,11 @@ class _Group(typer.core.TyperGroup):
                     raise
                 command = next((a for a in arguments if not a.startswith("-")), "")
                 sys.exit(_unexpected(exc, command))
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _plain_coercion(params)
+        return params
 
 
 def _unexpected(error: Exception, command: str) -> int:
@@ -222,7 +327,7 @@ TemplatesOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=_Command)
 def render(
     paths: Annotated[
         list[Path] | None,
@@ -308,7 +413,7 @@ def render(
             )
 
 
-@app.command()
+@app.command(cls=_Command)
 def sync(
     projects: ProjectsOption = None,
     url: UrlOption = None,
@@ -442,7 +547,7 @@ def sync(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=_Command)
 def init(
     name: Annotated[
         str | None,
@@ -618,7 +723,7 @@ def _read_texts(paths: Sequence[Path]) -> list[tuple[str, str]]:
     return texts
 
 
-@app.command("import")
+@app.command("import", cls=_Command)
 def import_(
     jenkinsfiles: Annotated[
         list[Path] | None,
@@ -806,7 +911,7 @@ def _ask(
     return name, repository, backend, frontend, registry, deploy, slack
 
 
-@app.command()
+@app.command(cls=_Command)
 def lint(
     paths: PathsArgument = None,
     projects: ProjectsOption = None,
