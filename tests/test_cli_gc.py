@@ -1,0 +1,55 @@
+"""The ``pipedsl`` command pauses garbage collection while it imports and loads, then freezes
+what it loaded and collects again while it renders; the library and typer's test runner leave
+the caller's collector alone."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipedsl.cli import app
+from tests.conftest import seed_projects
+from tests.support.cli import run_python
+
+# A project file that notes whether collections run while it loads.
+PROBE = """
+import gc, os
+from pathlib import Path
+Path(os.environ["GC_PROBE"]).write_text(str(gc.isenabled()))
+"""
+
+
+@pytest.mark.parametrize("command", ["render", "lint --offline"])
+def test_collections_pause_while_loading_and_resume_after(tmp_path: Path, command: str) -> None:
+    seed_projects(tmp_path / "projects")
+    seed = next((tmp_path / "projects").glob("*.py"))
+    seed.write_text(PROBE + seed.read_text())
+    probe = tmp_path / "probe"
+    script = (
+        "import gc, sys\n"
+        "from pipedsl.cli import main\n"
+        f"sys.argv = ['pipedsl', *{command.split()!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    done = run_python("-c", script, cwd=tmp_path, GC_PROBE=str(probe))
+    assert done.returncode == 0, done.stderr
+    assert probe.read_text() == "False"  # paused while the project file ran
+    assert done.stdout.splitlines()[-1] == "True True"  # resumed, with the loaded part frozen
+
+
+def test_the_test_runner_leaves_collections_alone(tmp_path: Path) -> None:
+    seed_projects(tmp_path / "projects")
+    frozen = gc.get_freeze_count()
+    result = CliRunner().invoke(
+        app, ["render", "--projects", str(tmp_path / "projects"), "--out", str(tmp_path / "g")]
+    )
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
