@@ -195,3 +195,38 @@ def test_errors_freezes_and_reaping_are_handled_as_in_one_process() -> None:
         "freeze kept",
         "reaped elsewhere: True 0",
     ]
+
+
+COLLECTIONS = """
+import gc
+from pipedsl.render import parallel
+assert parallel._workers() >= 2, "expected a fork-capable machine with several cores"
+seen = []
+def note():
+    seen.append(gc.isenabled())
+    return "read"
+class Probe:  # read back in the calling process by calling note()
+    def __reduce__(self):
+        return note, ()
+import os, time
+main = os.getpid()
+def probe(n):
+    if os.getpid() == main:
+        time.sleep(0.003)  # the child surely takes runs before the caller has done them all
+    return Probe()
+items = list(range(parallel.MIN_ITEMS * 2))
+results = parallel.parallel_map(probe, items)
+print(len(seen) > 0, "read" in results, any(seen), gc.isenabled())
+gc.disable()
+parallel.parallel_map(probe, items)
+print(gc.isenabled())
+"""
+
+
+def test_results_are_read_back_without_collections() -> None:
+    # Reading a child's results makes many objects and no garbage: no collection walks the
+    # calling process's objects meanwhile, and the caller's setting is restored.
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTIONS], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.splitlines() == ["True True False True", "False"]

@@ -158,6 +158,21 @@ def _frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    # Unpickling a child's results makes many objects and no garbage, but would set off
+    # collections that walk everything the calling process made (no other thread runs: see
+    # _workers).
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 class _Child:
     """A forked process calling ``task`` with a function that records each run it completes,
     in a file in memory the calling process reads once the child has ended."""
@@ -183,7 +198,7 @@ class _Child:
         assert self.file is not None  # noqa: S101  (result is read once)
         status = self._reap()
         records: list[Any] = []
-        with self.file as file:
+        with self.file as file, _no_collections():
             self.file = None
             size = file.seek(0, os.SEEK_END)
             file.seek(0)
