@@ -570,13 +570,14 @@ def _stage_step_lists(
 def _all_steps(pipeline: Pipeline) -> tuple[Step, ...]:
     # A render walks each pipeline's steps a dozen times (validation, images, agents, plugins,
     # deploy steps...); a pipeline cannot change, and its hash is cached.
-    def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
-        for step in steps:
-            yield step
-            if step.children:
-                yield from walk(step.children)
+    return tuple(pipeline.walk_steps())
 
-    return tuple(step for steps in pipeline.step_groups() for step in walk(steps))
+
+def _walk(steps: tuple[Step, ...]) -> Iterator[Step]:
+    for step in steps:
+        yield step
+        if step.children:
+            yield from _walk(step.children)
 
 
 def _post_additions(steps: Mapping[str, Step | Sequence[Step]]) -> dict[str, tuple[Step, ...]]:
@@ -697,8 +698,15 @@ class Pipeline:
             yield steps
 
     def all_steps(self) -> Iterator[Step]:
-        """Every step, nested ones and those in ``post`` blocks included, in document order."""
+        """Every step, nested ones and those in ``post`` blocks included, in document order
+        (listed once per pipeline, then remembered)."""
         return iter(_all_steps(self))
+
+    def walk_steps(self) -> Iterator[Step]:
+        """The steps of :meth:`all_steps`, found as the walk goes: for a walk that may stop
+        early, or happens once (nothing is hashed or remembered)."""
+        for steps in self.step_groups():
+            yield from _walk(steps)
 
     def map_steps(self, change: Callable[[Step], Step]) -> Pipeline:
         """A copy with every step — nested ones and those in ``post`` blocks included — replaced

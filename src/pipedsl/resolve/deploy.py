@@ -52,7 +52,7 @@ def _target(component: Component, environment: str | None) -> object:
     if environment is not None:
         return next(e.deploy for e in component.environments if e.name == environment)
     return next(
-        (s.target for s in component.pipeline.all_steps() if isinstance(s, DeployManifests)),
+        (s.target for s in component.pipeline.walk_steps() if isinstance(s, DeployManifests)),
         None,
     )
 
