@@ -22,6 +22,7 @@ from pipedsl import (
     Tool,
     Tools,
     WithCredentials,
+    render,
     sh,
 )
 from pipedsl.load import load_project
@@ -222,3 +223,26 @@ def test_setup_lists_the_clusters_prerequisites(artifacts: dict[str, Any]) -> No
     ) in kinds
     # kubectl runs on the agent there: SETUP says so among the agent's commands.
     assert "run these commands on the build agent: `kubectl`" in kinds
+
+
+def test_setup_notes_made_while_the_components_render_fail_where_they_always_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SETUP.md is rendered beside the components (it needs none of them): its error is raised
+    # after theirs, as when it was rendered last.
+    project = load_project(SEED_PROJECT)
+
+    def notes_fail(*args: Any) -> Any:
+        raise RenderError("the notes cannot be written")
+
+    monkeypatch.setattr(render, "render_setup_notes_file", notes_fail)
+    with pytest.raises(RenderError, match="the notes cannot be written"):
+        render.render_project(project)
+    first = project.components[0].name
+
+    def jenkinsfile_fails(project: Any, component: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RenderError(f"{component.name} cannot be rendered")
+
+    monkeypatch.setattr(render, "render_jenkinsfile", jenkinsfile_fails)
+    with pytest.raises(RenderError, match=f"{first} cannot be rendered"):
+        render.render_project(project)

@@ -5,7 +5,7 @@ and ``errors``."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
 import attrs
@@ -25,7 +25,7 @@ from pipedsl.model.validate import component_problems, project_problems, validat
 from pipedsl.render.artifacts import Artifact
 from pipedsl.render.groovy import oversized_strings
 from pipedsl.render.jenkinsfile import render_jenkinsfile, step_writer
-from pipedsl.render.jobs import render_job, render_setup
+from pipedsl.render.jobs import render_job, render_setup, render_setup_notes_file
 from pipedsl.render.manifests import render_manifests, render_shared_manifests
 from pipedsl.render.parallel import parallel_map
 from pipedsl.render.secrets import (
@@ -140,16 +140,48 @@ def render_project(
             files = [a for a in files if a.kind in kinds]
         return _Rendered(files, steps, problems, manifest_problems)
 
-    # The project-wide checks run while other processes start on the components: the
-    # components' files are dropped if they fail.
-    results = parallel_map(component_files, project.components, meanwhile=check_project)
+    runtimes = [r for c in project.components for _, r in known.get(c.name, ())]
+    meanwhile, notes = _alongside(check_project, project, runtimes)
+    results = _checked(
+        project, parallel_map(component_files, project.components, meanwhile=meanwhile)
+    )
+    return _project_files(project, results, sharing, kinds, runtimes=runtimes, notes=notes)
+
+
+def _checked(project: Project, results: list[_Rendered]) -> list[_Rendered]:
+    """``results``, if every component was valid and rendered; else the error of the first
+    that was not, or all the invalid components' problems, in order."""
     if not all(r.valid for r in results):
         validate_project(project)  # raises with the invalid components' problems, in order
     for result in results:
         if result.error is not None:
             raise result.error
-    runtimes = [r for c in project.components for _, r in known.get(c.name, ())]
-    return _project_files(project, results, sharing, kinds, runtimes)
+    return results
+
+
+def _alongside(
+    check: Callable[[], None], project: Project, runtimes: Sequence[Runtime]
+) -> tuple[Callable[[], None], Callable[[], Artifact]]:
+    """What the calling process does while other processes start on the components: the
+    project-wide ``check`` (the components' files are dropped if it fails), then ``SETUP.md``,
+    which needs no component rendered; and the function giving that file once the components
+    are done (raising its error, if it had one, where it would have been raised)."""
+    made: list[Artifact | Exception] = []
+
+    def meanwhile() -> None:
+        check()
+        try:
+            made.append(render_setup_notes_file(project, runtimes))
+        except Exception as exc:
+            made.append(exc)
+
+    def notes() -> Artifact:
+        (note,) = made
+        if isinstance(note, Exception):
+            raise note
+        return note
+
+    return meanwhile, notes
 
 
 def _project_files(
@@ -157,13 +189,15 @@ def _project_files(
     results: list[_Rendered],
     sharing: Shared,
     kinds: Collection[str] | None,
+    *,
     runtimes: Sequence[Runtime],
+    notes: Callable[[], Artifact],
 ) -> list[Artifact]:
     """The components' files with the project's own (setup files, backing services' and shared
     manifests), every secret found reported at once, in the order of the files."""
     artifacts = [a for r in results for a in r.files]
     steps = list(dict.fromkeys(s for r in results for s in r.steps))
-    shared = render_setup(project, steps, runtimes)
+    shared = render_setup(project, steps, runtimes, notes=notes)
     services = _project_manifests(project, sharing)
     # Reported in the order of the files: Jenkinsfiles and jobs, setup files, manifests.
     shared_problems, service_problems = find_secrets(shared), find_secrets(services)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import Component, Project
@@ -21,13 +21,23 @@ def render_job(project: Project, component: Component, jenkinsfile: str) -> Arti
 
 
 def render_setup(
-    project: Project, steps: list[Step], runtimes: Sequence[Runtime] = ()
+    project: Project,
+    steps: list[Step],
+    runtimes: Sequence[Runtime] = (),
+    *,
+    notes: Callable[[], Artifact] | None = None,
 ) -> list[Artifact]:
     """``jenkins/plugins.txt``, ``jenkins/jenkins.yaml`` and ``jenkins/SETUP.md``, from the
     primitive ``steps`` the components' pipelines run (see ``primitive_steps``) and the
-    components' ``runtimes`` as rendered."""
+    components' ``runtimes`` as rendered; ``notes`` gives ``SETUP.md`` where it was rendered
+    beforehand (by :func:`render_setup_notes_file`, which needs no steps)."""
     return [
         Artifact(setup_path(project, "plugins.txt"), render_plugins(project, steps), "setup"),
         Artifact(setup_path(project, "jenkins.yaml"), render_casc(project, steps), "setup"),
-        Artifact(setup_path(project, "SETUP.md"), render_setup_notes(project, runtimes), "setup"),
+        notes() if notes is not None else render_setup_notes_file(project, runtimes),
     ]
+
+
+def render_setup_notes_file(project: Project, runtimes: Sequence[Runtime] = ()) -> Artifact:
+    """``jenkins/SETUP.md`` (see :func:`render_setup`)."""
+    return Artifact(setup_path(project, "SETUP.md"), render_setup_notes(project, runtimes), "setup")
