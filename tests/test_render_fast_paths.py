@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
+from pipedsl.model.agents import Agent
+from pipedsl.model.project import Project
 from pipedsl.model.steps import Sh, Step
 from pipedsl.presets import _common, backend, frontend, nginx, runtimes
 from pipedsl.render import groovy
 from pipedsl.render.configxml import _AS_REFERENCE, _serialize
 from pipedsl.render.escape import GroovyCode
+from pipedsl.render.setup import project_agents
 from pipedsl.write import _normal, _parents
 
 _PIECES = st.sampled_from(["a", " ", "\n", "\r", groovy.NO_INDENT, "\u2028", "\x85", "\x0b", "é"])
@@ -119,3 +122,29 @@ def test_type_checks_accept_what_the_plain_rules_accept(
 ) -> None:
     assert _accepts(_checks.instance_of(types), value) == _instance_of_plainly(types, value)
     assert _accepts(_checks.tuple_of(types), value) == _tuple_of_plainly(types, value)
+
+
+def _agents_walked(project: Project) -> list[Agent]:
+    found: list[Agent] = []
+    for component in project.components:
+        for agent in [
+            component.pipeline.agent,
+            *(s.agent for _, s in component.pipeline.walk_stages() if s.agent is not None),
+        ]:
+            if agent not in found:
+                found.append(agent)
+    return found
+
+
+def test_each_project_gets_its_own_agents(projects: dict[str, Project]) -> None:
+    # project_agents remembers its answer per project: never another project's answer.
+    seen = []
+    for project in projects.values():
+        assert list(project_agents(project)) == _agents_walked(project)
+        assert project_agents(project) == project_agents(project)
+        other = attrs.evolve(project, components=project.components[:1])
+        assert list(project_agents(other)) == _agents_walked(other)
+        seen.append(project_agents(project))
+    assert len(seen) == len(projects)
+    for project, agents in zip(projects.values(), seen, strict=True):
+        assert project_agents(project) == agents  # still its own after the others

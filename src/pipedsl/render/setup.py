@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 
 from pipedsl.errors import RenderError
@@ -296,15 +297,26 @@ def casc_document(project: Project, steps: list[Step]) -> dict[str, object]:
     return document
 
 
-def project_agents(project: Project) -> list[Agent]:
+# Per project (held weakly, and only while it lives): its agents. Each setup file asks, and the
+# walk over every stage of every component is the larger part of making them.
+_AGENTS: dict[int, tuple[weakref.ref[Project], tuple[Agent, ...]]] = {}
+
+
+def project_agents(project: Project) -> tuple[Agent, ...]:
     """Every agent the project's pipelines and stages name, in order, each once."""
+    known = _AGENTS.get(id(project))
+    if known is not None and known[0]() is project:
+        return known[1]
     found: dict[Agent, None] = {}
     for component in project.components:
         found[component.pipeline.agent] = None
         for _, stage in component.pipeline.walk_stages():
             if stage.agent is not None:
                 found[stage.agent] = None
-    return list(found)
+    if len(_AGENTS) > 64:
+        _AGENTS.clear()
+    _AGENTS[id(project)] = (weakref.ref(project), tuple(found))
+    return tuple(found)
 
 
 def kubernetes_clouds(project: Project) -> dict[str, list[KubernetesPod]]:
