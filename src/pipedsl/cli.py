@@ -55,9 +55,10 @@ class _PlainText:
     Taken here: a parameter not given (``None``, which typer passes on as ``None``, or ``()``
     for one taking several values), and for a ``Path`` or ``str`` parameter that asks typer for
     no checks but ``file_okay``/``dir_okay``, text typer would turn into ``Path(text)`` or the
-    text itself (for a path: no NUL, naming nothing, or something readable of a kind allowed). Anything else — and any attribute typer
-    asks for — goes to typer's own coercion, made on first use, so typer's results and messages
-    stay its own. ``tests/test_cli_coercion.py`` holds the two to the same results."""
+    text itself (for a path: no NUL, naming nothing, or something readable of a kind
+    allowed). Anything else — and any attribute typer asks for — goes to typer's own
+    coercion, made on first use, so typer's results and messages stay its own.
+    ``tests/test_cli_coercion.py`` holds the two to the same results."""
 
     def __init__(self, param: Any, element: type | None, multiple: bool, info: Any) -> None:
         self._param = param
