@@ -16,8 +16,6 @@ from pipedsl.render.escape import GroovyCode, groovy_gstring_part, groovy_str
 # the finished file has none left. ``groovy_str`` always escapes the character itself.
 NO_INDENT = "\ue000"
 
-# Where indentation goes: the start of every line that is neither empty nor a continuation line.
-_LINE_TO_INDENT = re.compile(f"^(?!{NO_INDENT}|$)", re.MULTILINE)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 MAX_STRING_BYTES = 65_535
@@ -185,7 +183,12 @@ def indent(code: str, width: int) -> GroovyCode:
         # No empty line and no continuation: every line is padded (most blocks; a search for
         # line starts costs far more than a replace).
         return GroovyCode(pad + code.replace("\n", "\n" + pad))
-    return GroovyCode(_LINE_TO_INDENT.sub(pad, code))
+    # Line by line (a multi-line regular expression for line starts tries every position).
+    return GroovyCode(
+        "\n".join(
+            pad + line if line and line[0] != NO_INDENT else line for line in code.split("\n")
+        )
+    )
 
 
 def raw(code: object) -> GroovyCode:
