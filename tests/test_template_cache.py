@@ -153,6 +153,14 @@ def test_where_the_cache_goes(tmp_path: Path) -> None:
     assert xdg is not None
     assert Path(xdg).parent == tmp_path / "xdg" / "pipedsl"
     assert folder({ENV_NO_CACHE: "1", ENV_CACHE_DIR: str(tmp_path)}) is None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(tmp_path / "home"))
+        assert folder({}) is None  # a home folder that is not there is not made
+        assert not (tmp_path / "home").exists()
+        (tmp_path / "home").mkdir()
+        home = folder({})
+        assert home is not None
+        assert Path(home).parent == tmp_path / "home" / ".cache" / "pipedsl"
     (tmp_path / "a-file").write_text("")
     assert folder({ENV_CACHE_DIR: str(tmp_path / "a-file")}) is None
 

@@ -81,9 +81,11 @@ def _cache_root(environ: Mapping[str, str]) -> Path | None:
     if environ.get("XDG_CACHE_HOME"):
         return Path(environ["XDG_CACHE_HOME"], "pipedsl")
     try:
-        return Path.home() / ".cache" / "pipedsl"
+        home = Path.home()
     except RuntimeError:  # no home folder to be found
         return None
+    # A home folder that is not there is not made (only the cache folders inside one are).
+    return home / ".cache" / "pipedsl" if home.is_dir() else None
 
 
 def _compile_settings(env: jinja2.Environment) -> str:
