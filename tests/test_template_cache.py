@@ -16,6 +16,7 @@ from pipedsl.render import templating
 from pipedsl.render.templating import (
     ENV_CACHE_DIR,
     ENV_NO_CACHE,
+    _TemplateCache,
     build_groovy_environment,
     template_cache,
 )
@@ -100,15 +101,15 @@ def test_other_compile_settings_use_another_folder(tmp_path: Path) -> None:
     env = _environment(tmp_path)
     other = _environment(tmp_path)
     other.trim_blocks = False
-    assert isinstance(env.bytecode_cache, jinja2.FileSystemBytecodeCache)
+    assert isinstance(env.bytecode_cache, _TemplateCache)
     assert isinstance(
         other_cache := template_cache(other, {ENV_CACHE_DIR: str(tmp_path)}),
-        jinja2.FileSystemBytecodeCache,
+        _TemplateCache,
     )
-    assert env.bytecode_cache.directory != other_cache.directory
+    assert env.bytecode_cache.path != other_cache.path
     same = template_cache(_environment(tmp_path), {ENV_CACHE_DIR: str(tmp_path)})
-    assert isinstance(same, jinja2.FileSystemBytecodeCache)
-    assert same.directory == env.bytecode_cache.directory
+    assert isinstance(same, _TemplateCache)
+    assert same.path == env.bytecode_cache.path
 
 
 @pytest.mark.parametrize("damage", [b"", b"garbage", b"\x00" * 64], ids=["empty", "text", "nul"])
@@ -124,8 +125,8 @@ def test_a_damaged_cache_file_is_compiled_again(tmp_path: Path, damage: bytes) -
 
 def test_a_cache_that_cannot_be_written_does_not_fail(tmp_path: Path) -> None:
     env = _environment(tmp_path)
-    assert isinstance(env.bytecode_cache, jinja2.FileSystemBytecodeCache)
-    Path(env.bytecode_cache.directory).rmdir()  # gone after the environment was made
+    assert isinstance(env.bytecode_cache, _TemplateCache)
+    Path(env.bytecode_cache.path).rmdir()  # gone after the environment was made
     assert env.get_template("jenkinsfile/steps/sh.groovy.j2") is not None
     assert not _cache_files(tmp_path)
 
@@ -144,7 +145,7 @@ def test_where_the_cache_goes(tmp_path: Path) -> None:
 
     def folder(environ: dict[str, str]) -> str | None:
         cache = template_cache(env, environ)
-        return cache.directory if isinstance(cache, jinja2.FileSystemBytecodeCache) else None
+        return str(cache.path) if isinstance(cache, _TemplateCache) else None
 
     mine = folder({ENV_CACHE_DIR: str(tmp_path / "mine"), "XDG_CACHE_HOME": str(tmp_path)})
     assert mine is not None
@@ -167,8 +168,8 @@ def test_where_the_cache_goes(tmp_path: Path) -> None:
 
 def test_a_folder_others_can_write_to_is_not_used(tmp_path: Path) -> None:
     env = _environment(tmp_path / "first")
-    assert isinstance(env.bytecode_cache, jinja2.FileSystemBytecodeCache)
-    shared = Path(env.bytecode_cache.directory)
+    assert isinstance(env.bytecode_cache, _TemplateCache)
+    shared = Path(env.bytecode_cache.path)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o700
     shared.chmod(0o777)
     assert template_cache(env, {ENV_CACHE_DIR: str(tmp_path / "first")}) is None
@@ -190,3 +191,76 @@ def test_the_command_fills_and_reuses_the_cache(tmp_path: Path) -> None:
     again = run_pipedsl("render", "--check", cwd=tmp_path, PIPEDSL_CACHE_DIR=str(cache))
     assert again.returncode == 0, again.stderr
     assert {f: f.stat().st_mtime_ns for f in _cache_files(cache)} == stamps  # read, not rewritten
+
+
+SH = "jenkinsfile/steps/sh.groovy.j2"
+
+
+def _plant(env: jinja2.Environment, cache: _TemplateCache, code: object) -> None:
+    """Write ``code`` as the cached compilation of the ``sh`` step template, with a valid
+    header and the checksum of the template's real source."""
+    assert env.loader is not None
+    source, filename, _ = env.loader.get_source(env, SH)
+    bucket = cache.get_bucket(env, SH, filename, source)
+    bucket.code = code  # type: ignore[assignment]
+    cache.set_bucket(bucket)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 8, 15, 20, 40, 60, 88, 120, -1])
+def test_a_cut_cache_file_is_compiled_again(tmp_path: Path, cut: int) -> None:
+    expected = _environment(tmp_path).get_template(SH).root_render_func.__code__.co_code
+    (file,) = _cache_files(tmp_path)
+    whole = file.read_bytes()
+    file.write_bytes(whole[:cut] + (b"\x00garbage" if cut < 0 else b""))
+    again = _environment(tmp_path).get_template(SH)
+    assert again.root_render_func.__code__.co_code == expected
+
+
+def test_a_cache_file_without_a_compiled_template_is_compiled_again(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    expected = env.get_template(SH).root_render_func.__code__.co_code
+    assert isinstance(env.bytecode_cache, _TemplateCache)
+    for code in (5, compile("x = 1", "<other>", "exec")):
+        _plant(env, env.bytecode_cache, code)
+        again = _environment(tmp_path).get_template(SH)
+        assert again.root_render_func.__code__.co_code == expected
+
+
+def test_a_folder_swapped_in_after_the_check_is_never_read(tmp_path: Path) -> None:
+    # Whoever may rename folders above the cache cannot put their files in its place: the
+    # folder checked is the one read, through the descriptor opened for the check.
+    root = tmp_path / "root"
+    env = _environment(root)
+    assert isinstance(env.bytecode_cache, _TemplateCache)
+    checked = env.bytecode_cache.path
+    marker = tmp_path / "planted code ran"
+    planted = compile(
+        f"open({str(marker)!r}, 'w').close()\nroot = blocks = debug_info = None",
+        "<planted>",
+        "exec",
+    )
+    other = _environment(tmp_path / "other")
+    assert isinstance(other.bytecode_cache, _TemplateCache)
+    _plant(other, other.bytecode_cache, planted)
+    checked.rename(tmp_path / "moved away")
+    other.bytecode_cache.path.rename(checked)
+    assert env.get_template(SH) is not None
+    assert not marker.exists()
+
+
+def test_a_changed_filter_uses_another_folder(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    other = _environment(tmp_path)
+
+    @jinja2.pass_environment
+    def comment(environment: jinja2.Environment, text: str) -> str:
+        return text
+
+    other.filters["comment"] = comment
+    mine, theirs = (
+        template_cache(env, {ENV_CACHE_DIR: str(tmp_path)}),
+        template_cache(other, {ENV_CACHE_DIR: str(tmp_path)}),
+    )
+    assert mine is not None
+    assert theirs is not None
+    assert mine.path != theirs.path

@@ -15,8 +15,10 @@ import contextlib
 import functools
 import hashlib
 import os
+import secrets
 import stat
 import sys
+import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,20 +59,67 @@ ENV_CACHE_DIR = "PIPEDSL_CACHE_DIR"
 ENV_NO_CACHE = "PIPEDSL_NO_CACHE"
 
 
-class _TemplateCache(jinja2.FileSystemBytecodeCache):
-    """jinja2's file cache of compiled templates, which never fails a render: a file it cannot
-    read or write is compiled again (jinja2 itself drops a file of another version, a damaged
-    one, and one compiled from other source)."""
+class _TemplateCache(jinja2.BytecodeCache):
+    """jinja2's cache of compiled templates, kept in one folder that was checked once to be
+    this user's alone (see :func:`_private_folder`) and is then only reached through the file
+    descriptor opened for that check: renaming the folder, or a folder above it, cannot put
+    other files in its place. It never fails a render: a file it cannot read or write, a
+    damaged one, or one that holds no compiled template is compiled again (jinja2 itself drops
+    a file of another version and one compiled from other source)."""
+
+    def __init__(self, folder: int, path: Path) -> None:
+        self._folder = folder
+        self.path = path  # where the folder was when it was opened (to report, not to use)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._folder)
+
+    @staticmethod
+    def _name(bucket: jinja2.bccache.Bucket) -> str:
+        return f"__jinja2_{bucket.key}.cache"
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # NONBLOCK: a FIFO
         try:
-            super().load_bytecode(bucket)
+            fd = os.open(self._name(bucket), flags, dir_fd=self._folder)
         except OSError:
+            return
+        try:
+            with os.fdopen(fd, "rb") as file:
+                if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                    bucket.load_bytecode(file)
+        except Exception:  # a damaged file: jinja2 guards only some of what reading it raises
+            bucket.reset()
+        if bucket.code is not None and not _compiled_template(bucket.code):
             bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
+        # Written under a name of its own, then renamed: a reader never sees half a file.
+        name = self._name(bucket)
+        partial = f"{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(partial, flags, 0o600, dir_fd=self._folder)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as file:
+                bucket.write_bytecode(file)
+            os.replace(partial, name, src_dir_fd=self._folder, dst_dir_fd=self._folder)
+        except BaseException as error:
+            with contextlib.suppress(OSError):
+                os.unlink(partial, dir_fd=self._folder)
+            if not isinstance(error, OSError):
+                raise
+
+
+def _compiled_template(code: object) -> bool:
+    """Whether ``code`` is what jinja2 compiles a template to: a module defining the template's
+    render function, its blocks and its debug information."""
+    return isinstance(code, types.CodeType) and {"root", "blocks", "debug_info"} <= set(
+        code.co_names
+    )
 
 
 def _cache_root(environ: Mapping[str, str]) -> Path | None:
@@ -114,28 +163,35 @@ def _compile_settings(env: jinja2.Environment) -> str:
         env.is_async,
         finalize is not None,
         getattr(finalize, "jinja_pass_arg", None),
+        # Compiled code names each filter and test it uses, and passes it the environment or
+        # the context as the function asks: a change of either must not meet old code.
+        sorted((n, repr(getattr(f, "jinja_pass_arg", None))) for n, f in env.filters.items()),
+        sorted((n, repr(getattr(f, "jinja_pass_arg", None))) for n, f in env.tests.items()),
     )
     return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
 
-def _private_folder(folder: Path) -> bool:
-    """Make ``folder`` (mode 0700) if needed; true when it is a real folder of this user that
-    no one else can write to, since cached code is run."""
+def _private_folder(folder: Path) -> int | None:
+    """Make ``folder`` (mode 0700) if needed and open it: its file descriptor when it is a real
+    folder (not a symbolic link) of this user that no one else can write to, since cached code
+    is run; else ``None``."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.lstat()
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        return False
-    return (
+        return None
+    info = os.fstat(fd)
+    if (
         stat.S_ISDIR(info.st_mode)
         and info.st_uid == os.getuid()
         and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
+    ):
+        return fd
+    os.close(fd)
+    return None
 
 
-def template_cache(
-    env: jinja2.Environment, environ: Mapping[str, str]
-) -> jinja2.BytecodeCache | None:
+def template_cache(env: jinja2.Environment, environ: Mapping[str, str]) -> _TemplateCache | None:
     """The bytecode cache for ``env``'s templates: ``$PIPEDSL_CACHE_DIR`` (else
     ``$XDG_CACHE_HOME/pipedsl``, else ``~/.cache/pipedsl``), one folder per
     ``_compile_settings``; ``None`` (compile every time) with ``PIPEDSL_NO_CACHE`` set, or
@@ -144,7 +200,8 @@ def template_cache(
     if root is None or not hasattr(os, "getuid"):
         return None
     folder = root / f"templates-{_compile_settings(env)}"
-    return _TemplateCache(str(folder)) if _private_folder(folder) else None
+    fd = _private_folder(folder)
+    return _TemplateCache(fd, folder) if fd is not None else None
 
 
 @functools.cache
