@@ -4,6 +4,7 @@ the import of pydantic that typer's costs."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,3 +154,11 @@ def test_a_render_does_not_import_pydantic(tmp_path: Path, args: list[str]) -> N
     done = run_python("-c", script, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "pydantic not imported"
+
+
+def test_the_coercion_copies_like_typers() -> None:
+    # copy and pickle make the object without __init__ and ask for private names first.
+    for _, _, param in PARAMETERS:
+        ours = param.get_runtime_param()
+        assert isinstance(copy.copy(ours), _PlainText)
+        assert isinstance(copy.deepcopy(ours), _PlainText)

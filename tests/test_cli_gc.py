@@ -54,3 +54,26 @@ def test_the_test_runner_leaves_collections_alone(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+def test_sync_resumes_collections_and_leaves_the_freeze_to_the_render(tmp_path: Path) -> None:
+    # sync loads and renders in one call: what it loads is frozen by the render before it
+    # forks, which a freeze made earlier would stop (it leaves a caller's own freeze alone).
+    seed_projects(tmp_path / "projects")
+    script = (
+        "import gc, sys\n"
+        "import pipedsl.jenkins.syncing as syncing\n"
+        "def run_sync(*args, **kwargs):\n"
+        "    print('at sync:', gc.isenabled(), gc.get_freeze_count())\n"
+        "    return 0\n"
+        "syncing.run_sync = run_sync\n"
+        "from pipedsl.cli import main\n"
+        "sys.argv = ['pipedsl', 'sync', '--dry-run', '--offline']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+    )
+    done = run_python("-c", script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "at sync: True 0" in done.stdout.splitlines()

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pipedsl import (
     Component,
     Credential,
+    ModelError,
     Pipeline,
     Project,
     RenderError,
@@ -246,3 +247,34 @@ def test_setup_notes_made_while_the_components_render_fail_where_they_always_did
     monkeypatch.setattr(render, "render_jenkinsfile", jenkinsfile_fails)
     with pytest.raises(RenderError, match=f"{first} cannot be rendered"):
         render.render_project(project)
+
+
+class _Halt(BaseException):
+    """What a project's own code may raise: not an Exception."""
+
+
+class _HaltingJobs(JenkinsJobs):
+    @property
+    def webhook_url(self) -> str:
+        raise _Halt("webhook_url raised")
+
+
+@pytest.mark.parametrize("invalid", [True, False], ids=["invalid component", "valid"])
+def test_setup_notes_failing_with_any_exception_fail_where_they_always_did(
+    invalid: bool,
+) -> None:
+    # SETUP.md is made beside the components; whatever its project code raises comes after
+    # the components' problems, as when it was made last.
+    steps = [Stage("B", [sh("a")]), Stage("B", [sh("b")])] if invalid else [Stage("B", [sh("a")])]
+    project = Project(
+        "a",
+        repository="https://github.com/acme/app.git",
+        components=[Component("x", Pipeline(steps))],
+        jenkins=_HaltingJobs(),
+    )
+    if invalid:
+        with pytest.raises(ModelError, match="duplicate stage name 'B'"):
+            render.render_project(project)
+    else:
+        with pytest.raises(_Halt, match="webhook_url raised"):
+            render.render_project(project)

@@ -103,6 +103,8 @@ class _PlainText:
         return self._typers().coerce(value, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not typer's (copying one, before __init__ ran, asks)
+            raise AttributeError(name)
         return getattr(self._typers(), name)
 
 
@@ -516,7 +518,7 @@ def sync(
         SECRETS.add_url(jenkins.url)
         SECRETS.add_url(github.api)
         projects, _ = _folders(projects, Path("generated"))
-        _long_lived()
+        _long_lived(freeze=False)
         code = run_sync(
             projects,
             offline=offline,
@@ -979,14 +981,17 @@ def lint(
 _COLLECTIONS = {"managed": False}
 
 
-def _long_lived() -> None:
+def _long_lived(*, freeze: bool = True) -> None:
     """Called when a command has imported what it needs, and again when it has loaded its
     projects: what exists then lives until the process ends. Where :func:`main` runs the
     command, it is frozen (kept out of every later collection, and so of the pages a forked
     render shares), and the collections :func:`main` paused during the imports resume: the
-    project files' code runs with them, so garbage it makes is collected."""
+    project files' code runs with them, so garbage it makes is collected. ``freeze=False``
+    only resumes them, for a command that loads and renders in one call (the render then
+    freezes all it loaded before it forks, which it leaves to a caller that froze first)."""
     if _COLLECTIONS["managed"]:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         gc.enable()
 
 

@@ -166,18 +166,20 @@ def _alongside(
     project-wide ``check`` (the components' files are dropped if it fails), then ``SETUP.md``,
     which needs no component rendered; and the function giving that file once the components
     are done (raising its error, if it had one, where it would have been raised)."""
-    made: list[Artifact | Exception] = []
+    made: list[Artifact | BaseException] = []
 
     def meanwhile() -> None:
         check()
         try:
             made.append(render_setup_notes_file(project, runtimes))
-        except Exception as exc:
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) stops the render now
+            raise
+        except BaseException as exc:  # a project's own code may raise anything
             made.append(exc)
 
     def notes() -> Artifact:
         (note,) = made
-        if isinstance(note, Exception):
+        if isinstance(note, BaseException):
             raise note
         return note
 
