@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pipedsl.cli import _PlainText, app
 from tests.conftest import seed_projects
-from tests.support.cli import run_python
+from tests.support.cli import run_main
 
 
 def _parameters() -> Iterator[tuple[str, Any, Any]]:
@@ -141,17 +141,8 @@ def test_typer_coerces_what_is_not_plain(places: dict[str, str]) -> None:
 def test_a_render_does_not_import_pydantic(tmp_path: Path, args: list[str]) -> None:
     seed_projects(tmp_path / "projects")
     (tmp_path / "templates").mkdir()
-    script = (
-        "import sys\n"
-        "from pipedsl.cli import main\n"
-        f"sys.argv = ['pipedsl', *{args!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as exit:\n"
-        "    assert not exit.code, exit.code\n"
-        "print('pydantic imported' if 'pydantic' in sys.modules else 'pydantic not imported')\n"
-    )
-    done = run_python("-c", script, cwd=tmp_path)
+    after = "print('pydantic imported' if 'pydantic' in sys.modules else 'pydantic not imported')"
+    done = run_main(*args, cwd=tmp_path, after=after)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "pydantic not imported"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from pipedsl.cli import app
 from tests.conftest import seed_projects
-from tests.support.cli import run_python
+from tests.support.cli import run_main
 
 # A project file that notes whether collections run while it loads, and whether what was
 # imported before it is frozen.
@@ -29,17 +29,8 @@ def test_collections_pause_while_importing_only(tmp_path: Path, command: str) ->
     seed = next((tmp_path / "projects").glob("*.py"))
     seed.write_text(PROBE + seed.read_text())
     probe = tmp_path / "probe"
-    script = (
-        "import gc, sys\n"
-        "from pipedsl.cli import main\n"
-        f"sys.argv = ['pipedsl', *{command.split()!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as exit:\n"
-        "    assert not exit.code, exit.code\n"
-        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
-    )
-    done = run_python("-c", script, cwd=tmp_path, GC_PROBE=str(probe))
+    after = "print(gc.isenabled(), gc.get_freeze_count() > 0)"
+    done = run_main(*command.split(), cwd=tmp_path, after=after, GC_PROBE=str(probe))
     assert done.returncode == 0, done.stderr
     assert probe.read_text() == "True True"  # running, with the modules frozen
     assert done.stdout.splitlines()[-1] == "True True"
@@ -60,20 +51,13 @@ def test_sync_resumes_collections_and_leaves_the_freeze_to_the_render(tmp_path: 
     # sync loads and renders in one call: what it loads is frozen by the render before it
     # forks, which a freeze made earlier would stop (it leaves a caller's own freeze alone).
     seed_projects(tmp_path / "projects")
-    script = (
-        "import gc, sys\n"
+    before = (
         "import pipedsl.jenkins.syncing as syncing\n"
         "def run_sync(*args, **kwargs):\n"
         "    print('at sync:', gc.isenabled(), gc.get_freeze_count())\n"
         "    return 0\n"
         "syncing.run_sync = run_sync\n"
-        "from pipedsl.cli import main\n"
-        "sys.argv = ['pipedsl', 'sync', '--dry-run', '--offline']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as exit:\n"
-        "    assert not exit.code, exit.code\n"
     )
-    done = run_python("-c", script, cwd=tmp_path)
+    done = run_main("sync", "--dry-run", "--offline", cwd=tmp_path, before=before)
     assert done.returncode == 0, done.stderr
     assert "at sync: True 0" in done.stdout.splitlines()
