@@ -139,8 +139,9 @@ def _cache_root(environ: Mapping[str, str]) -> Path | None:
 
 def _compile_settings(env: jinja2.Environment) -> str:
     """A digest of everything compiled template code depends on besides its source: jinja2's
-    and Python's versions and the environment's syntax and compiler options. Caches of other
-    settings live in other folders, so a changed setting never meets stale code."""
+    and Python's versions, the environment's syntax and compiler options, and its filters and
+    tests. Caches of other settings live in other folders, so a changed setting never meets
+    stale code."""
     finalize = env.finalize
     settings = (
         jinja2.__version__,
@@ -180,9 +181,13 @@ def _private_folder(folder: Path) -> int | None:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
-    info = os.fstat(fd)
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        info = None
     if (
-        stat.S_ISDIR(info.st_mode)
+        info is not None
+        and stat.S_ISDIR(info.st_mode)
         and info.st_uid == os.getuid()
         and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     ):
