@@ -121,8 +121,8 @@ _NO_CHECKS = {
 }
 
 
-def _plain_coercion(params: Sequence[Any]) -> None:
-    """Give each of ``params`` a :class:`_PlainText`, where typer's parameters are as this was
+def _plain_coercion(params: list[Any]) -> list[Any]:
+    """``params``, each given a :class:`_PlainText` where typer's parameters are as this was
     written for (else typer keeps its own coercion: the same results, only slower)."""
     for param in params:
         descriptor: Any = getattr(param, "type_descriptor", None)
@@ -138,15 +138,14 @@ def _plain_coercion(params: Sequence[Any]) -> None:
             getattr(info, name, not default) == default for name, default in _NO_CHECKS.items()
         )
         param._runtime_param = _PlainText(param, annotation if plain else None, multiple, info)
+    return params
 
 
 class _Command(typer.core.TyperCommand):
     """A command whose parameters are coerced by :class:`_PlainText` where they can be."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        _plain_coercion(params)
-        return params
+        return _plain_coercion(super().get_params(ctx))
 
 
 class _Group(typer.core.TyperGroup):
@@ -167,9 +166,7 @@ class _Group(typer.core.TyperGroup):
                 sys.exit(_unexpected(exc, command))
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        _plain_coercion(params)
-        return params
+        return _plain_coercion(super().get_params(ctx))
 
 
 def _unexpected(error: Exception, command: str) -> int:
