@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import pipedsl
-from tests.conftest import ROOT
+from tests.conftest import ROOT, seed_projects
+from tests.support.cli import run_main
 
 PACKAGE = ROOT / "src" / "pipedsl"
 
@@ -103,6 +104,20 @@ def test_help_loads_nothing_of_the_library(args: list[str]) -> None:
     )
     loaded = done.stderr.strip().splitlines()[-1].split()
     assert loaded == ["pipedsl", "pipedsl.cli", "pipedsl.errors", "pipedsl.redact"]
+
+
+# Modules a render has no use for, each a few milliseconds of its start: pydantic (typer's
+# coercion), logging and html (the masking of output, which needs them only once a secret or a
+# logger exists), importlib.resources (importlib.abc's).
+_NOT_FOR_A_RENDER = ("pydantic", "logging", "html", "importlib.resources")
+
+
+def test_a_render_imports_only_what_it_uses(tmp_path: Path) -> None:
+    seed_projects(tmp_path / "projects")
+    after = f"print(sorted(m for m in {_NOT_FOR_A_RENDER!r} if m in sys.modules))"
+    done = run_main("render", cwd=tmp_path, after=after)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
 
 
 def test_only_the_whole_output_tests_read_the_projects_folder() -> None:

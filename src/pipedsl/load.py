@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib.abc
 import importlib.util
 import inspect
 import os
@@ -13,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,6 +25,9 @@ from pipedsl.errors import (
     shown_text,
 )
 from pipedsl.model.project import Project
+
+if TYPE_CHECKING:
+    import importlib.abc  # imports importlib.resources: 3 ms of every command, for an annotation
 
 __all__ = [
     "PROJECTS_FOLDER",
