@@ -103,7 +103,13 @@ def test_help_loads_nothing_of_the_library(args: list[str]) -> None:
         [sys.executable, "-c", _LOADED, *args], capture_output=True, text=True, check=True
     )
     loaded = done.stderr.strip().splitlines()[-1].split()
-    assert loaded == ["pipedsl", "pipedsl.cli", "pipedsl.errors", "pipedsl.redact"]
+    assert loaded == [
+        "pipedsl",
+        "pipedsl.cli",
+        "pipedsl.errors",
+        "pipedsl.record",
+        "pipedsl.redact",
+    ]
 
 
 # Modules a render has no use for, each a few milliseconds of its start: pydantic (typer's

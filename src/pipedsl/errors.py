@@ -14,13 +14,15 @@ from typing import Any
 
 import attrs
 
+from pipedsl.record import Record
+
 
 class PipedslError(Exception):
     """Root of every error pipedsl reports to a user."""
 
 
-@attrs.frozen
-class Problem:
+@attrs.frozen(eq=False, repr=False)
+class Problem(Record):
     """One thing wrong with a model: where (an object path) and what."""
 
     path: str

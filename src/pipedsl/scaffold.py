@@ -13,6 +13,7 @@ import attrs
 
 from pipedsl.errors import PipedslError, ProjectLoadError
 from pipedsl.load import PROJECTS_FOLDER, load_project
+from pipedsl.record import Record
 
 BACKENDS = ("maven", "gradle", "none")
 FRONTENDS = ("npm", "pnpm", "yarn", "none")
@@ -28,8 +29,8 @@ def _choice(what: str, value: str, allowed: tuple[str, ...]) -> str:
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
-@attrs.frozen
-class Answers:
+@attrs.frozen(eq=False, repr=False)
+class Answers(Record):
     """What ``pipedsl init`` asks; every value is checked when the project file loads."""
 
     name: str

@@ -39,6 +39,7 @@ from types import FrameType
 import attrs
 
 from pipedsl.errors import RenderError
+from pipedsl.record import Record
 from pipedsl.render.artifacts import Artifact
 
 __all__ = [
@@ -187,8 +188,8 @@ def _may_replace(folder: Path) -> None:
     )
 
 
-@attrs.frozen
-class CheckResult:
+@attrs.frozen(eq=False, repr=False)
+class CheckResult(Record):
     """How the output folder differs from a fresh render."""
 
     missing: tuple[str, ...]

@@ -33,10 +33,11 @@ from pipedsl.model.pipeline import (
     Pipeline,
 )
 from pipedsl.model.project import Component
+from pipedsl.record import Record
 
 
-@attrs.frozen
-class Converted:
+@attrs.frozen(eq=False, repr=False)
+class Converted(Record):
     """One imported Jenkinsfile: its typed ``Component``, the preset call that renders the same
     (if any), the repository and branch its ``git`` step named, its report and step counts."""
 

@@ -26,13 +26,14 @@ from pipedsl.model.notify import Slack
 from pipedsl.model.pipeline import Tool
 from pipedsl.model.steps import Sh
 from pipedsl.model.values import GString
+from pipedsl.record import Record
 
 LINE = 100
 INDENT = "    "
 
 
-@attrs.frozen
-class Node:
+@attrs.frozen(eq=False, repr=False)
+class Node(Record):
     """A call, list or dict to lay out: ``head`` then ``items`` inside ``brackets``; each item is
     a key (or ``None``), its value (text or a node) and an optional own-line comment."""
 
@@ -41,8 +42,8 @@ class Node:
     brackets: str = "()"
 
 
-@attrs.frozen
-class Lines:
+@attrs.frozen(eq=False, repr=False)
+class Lines(Record):
     """A long multi-line string written as one literal per line, concatenated inside
     parentheses (what ``ruff format`` keeps)."""
 

@@ -18,50 +18,51 @@ import tree_sitter_groovy
 
 from pipedsl.importer.report import ImportRefused
 from pipedsl.model._groovy import slashy_strings, unbalanced_at
+from pipedsl.record import Record
 
 _LANGUAGE = tree_sitter.Language(tree_sitter_groovy.language())
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
 
 
-@attrs.frozen
-class Str:
+@attrs.frozen(eq=False, repr=False)
+class Str(Record):
     """A string literal without interpolation (``'x'``, ``'''x'''``, or ``"x"`` with no ``$``)."""
 
     value: str
     quote: str
 
 
-@attrs.frozen
-class Expr:
+@attrs.frozen(eq=False, repr=False)
+class Expr(Record):
     """A ``${...}`` or ``$name`` inside a double-quoted string, as its Groovy code."""
 
     code: str
 
 
-@attrs.frozen
-class GStr:
+@attrs.frozen(eq=False, repr=False)
+class GStr(Record):
     """A double-quoted string with interpolation: literal ``str`` parts and :class:`Expr`."""
 
     parts: tuple[str | Expr, ...]
     quote: str
 
 
-@attrs.frozen
-class Ref:
+@attrs.frozen(eq=False, repr=False)
+class Ref(Record):
     """Any other expression, as its source text (``SLACK_CHANNEL``, ``env.X``, ``10``)."""
 
     code: str
 
 
-@attrs.frozen
-class ListV:
+@attrs.frozen(eq=False, repr=False)
+class ListV(Record):
     """A list literal ``[a, b]``."""
 
     items: tuple[Value, ...]
 
 
-@attrs.frozen
-class Call:
+@attrs.frozen(eq=False, repr=False)
+class Call(Record):
     """A call: ``name(args, key: value) { body }``; ``body`` is ``None`` without a closure."""
 
     name: str
@@ -87,8 +88,8 @@ class Call:
         return found[0] if found else None
 
 
-@attrs.frozen
-class Assign:
+@attrs.frozen(eq=False, repr=False)
+class Assign(Record):
     """``NAME = value`` (an ``environment {}`` entry)."""
 
     name: str
@@ -97,8 +98,8 @@ class Assign:
     text: str
 
 
-@attrs.frozen
-class Other:
+@attrs.frozen(eq=False, repr=False)
+class Other(Record):
     """A statement the declarative subset does not describe, as its source text."""
 
     text: str

@@ -39,6 +39,7 @@ from pipedsl.model.steps import (
     Step,
 )
 from pipedsl.presets import npm_frontend, spring_boot_backend
+from pipedsl.record import Record
 
 BACKEND = ("checkout", "mvn:clean", "mvn:compile", "mvn:test", "mvn:package")
 GRADLE_BACKEND = ("checkout", "gradle:clean", "gradle:classes", "gradle:test", "gradle:bootJar")
@@ -48,8 +49,8 @@ DEPLOY = ("ShipFiles", "KubectlApply")
 NPM_ROLES = {"install": "install", "ci": "install", "test": "test", "run test": "test"}
 
 
-@attrs.frozen
-class PresetCall:
+@attrs.frozen(eq=False, repr=False)
+class PresetCall(Record):
     """A component built by a preset: the function's name, the component name and the
     options, in the order they are written; ``checkout`` is the ``git`` step (URL, branch)
     the preset's ``checkout scm`` stands for, when there was one."""
@@ -105,8 +106,8 @@ class PresetCall:
         return (f"{source}/k8s/*.yaml" if source not in ("", ".") else "k8s/*.yaml",)
 
 
-@attrs.frozen
-class Role:
+@attrs.frozen(eq=False, repr=False)
+class Role(Record):
     """What one stage does: its kind, the folder its step runs in and the step, and the
     diagnostic steps around it."""
 

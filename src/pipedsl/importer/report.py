@@ -7,6 +7,7 @@ from typing import Literal
 import attrs
 
 from pipedsl.errors import PipedslError
+from pipedsl.record import Record
 
 Kind = Literal["converted", "raw", "dropped"]
 KINDS: tuple[Kind, ...] = ("converted", "raw", "dropped")
@@ -18,8 +19,8 @@ class ImportRefused(PipedslError):  # noqa: N818  (the name the CLI and its user
     line and says what is accepted."""
 
 
-@attrs.frozen
-class ReportLine:
+@attrs.frozen(eq=False, repr=False)
+class ReportLine(Record):
     """One thing the import changed or could not convert, where it was and why.
 
     ``kind`` is ``"converted"`` (a defect turned into the safe form), ``"raw"`` (kept as a
@@ -39,8 +40,8 @@ class ReportLine:
         return f"{self.file}:{self.line}: {self.kind}: {self.what} — {self.why}"
 
 
-@attrs.frozen
-class ImportResult:
+@attrs.frozen(eq=False, repr=False)
+class ImportResult(Record):
     """The project file an import wrote (``source``, complete: ``pipedsl render`` accepts it as
     is) and its report, in file and line order."""
 
@@ -51,8 +52,8 @@ class ImportResult:
     apply: what ``manifests=`` would turn into typed runtimes."""
 
 
-@attrs.frozen
-class AuditRow:
+@attrs.frozen(eq=False, repr=False)
+class AuditRow(Record):
     """How much of one Jenkinsfile converts: its steps, how many became typed steps or part of
     a preset, how many stay raw, and whether the file was refused (``refused`` is then the
     reason and every count is zero)."""

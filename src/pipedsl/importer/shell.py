@@ -12,13 +12,15 @@ from collections.abc import Sequence
 
 import attrs
 
+from pipedsl.record import Record
+
 WORKSPACE_ROOTS = ("/var/lib/jenkins/workspace/", "/var/jenkins_home/workspace/")
 _OPERATORS = ("&&", "||", "|", ";", ">", "<", "&", "$(", "`")
 DIAGNOSTICS = frozenset({"pwd", "ls", "whoami", "env", "printenv", "date"})
 
 
-@attrs.frozen
-class Command:
+@attrs.frozen(eq=False, repr=False)
+class Command(Record):
     """A command split into words, or ``None`` words when the shell would do more than run one
     command (pipes, redirections, substitutions, ``&&`` chains other than ``cd x && ...``)."""
 

@@ -39,6 +39,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from pipedsl.errors import SyncError
+from pipedsl.record import Record
 from pipedsl.redact import Secrets
 from pipedsl.render.configxml import canonical_digest, is_managed
 
@@ -62,8 +63,8 @@ NEEDED_PERMISSIONS = (
 )
 
 
-@attrs.frozen
-class Item:
+@attrs.frozen(eq=False, repr=False)
+class Item(Record):
     """A Jenkins item as listed: full name, class, description and whether it was ever built."""
 
     full_name: str
@@ -238,8 +239,8 @@ class _CrumbRefusedError(Exception):
         self.crumb_sent = crumb_sent
 
 
-@attrs.frozen
-class _Answer:
+@attrs.frozen(eq=False, repr=False)
+class _Answer(Record):
     status: int
     reason: str
     text: str

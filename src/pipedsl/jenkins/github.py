@@ -29,6 +29,7 @@ import attrs
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import Deadline, display_url, safe_str
 from pipedsl.model.project import Project
+from pipedsl.record import Record
 from pipedsl.redact import Secrets
 
 
@@ -136,8 +137,8 @@ def github_repository(repository: str, api: str) -> str | None:
     return "/".join(segments)
 
 
-@attrs.frozen
-class HookChange:
+@attrs.frozen(eq=False, repr=False)
+class HookChange(Record):
     """What webhook registration does for one repository: ``create`` a hook, leave an
     ``existing`` one alone, ``skip`` a project whose repository is elsewhere, or ``error``."""
 
@@ -151,8 +152,8 @@ class HookChange:
         return line + (f"  ({self.note})" if self.note else "")
 
 
-@attrs.frozen
-class Hook:
+@attrs.frozen(eq=False, repr=False)
+class Hook(Record):
     """A repository hook as GitHub lists it: where it sends, which events, whether active."""
 
     url: str | None
@@ -191,8 +192,8 @@ def _hooks(body: object, where: str, api: str) -> list[Hook]:
     return hooks
 
 
-@attrs.frozen
-class _Target:
+@attrs.frozen(eq=False, repr=False)
+class _Target(Record):
     repository: str
     url: str
     projects: tuple[str, ...]

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from pipedsl.errors import PipedslError
+from pipedsl.record import Record
 
 DEFAULT_URL = "http://localhost:14149"
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -41,8 +42,8 @@ class SettingsError(PipedslError):
     usage error: nothing was contacted)."""
 
 
-@attrs.frozen(repr=False)
-class JenkinsSettings:
+@attrs.frozen(eq=False, repr=False)
+class JenkinsSettings(Record):
     """Jenkins URL, user and API token; ``repr`` never shows the token."""
 
     url: str
@@ -54,8 +55,8 @@ class JenkinsSettings:
         return f"JenkinsSettings(url={self.url!r}, user={self.user!r}, token={shown})"
 
 
-@attrs.frozen(repr=False)
-class GitHubSettings:
+@attrs.frozen(eq=False, repr=False)
+class GitHubSettings(Record):
     """GitHub REST API URL and token (``None``: no webhook registration)."""
 
     api: str

@@ -24,6 +24,7 @@ import attrs
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import FOLDER, Item, JenkinsApi
 from pipedsl.model.validate import github_coordinates
+from pipedsl.record import Record
 from pipedsl.render.configxml import (
     MULTIBRANCH_JOB,
     WORKFLOW_JOB,
@@ -87,8 +88,8 @@ WRITES: tuple[Action, ...] = ("create", "update", "drift", "delete", "build")
 BLOCKING: tuple[Action, ...] = ("conflict", "edited")
 
 
-@attrs.frozen
-class Owner:
+@attrs.frozen(eq=False, repr=False)
+class Owner(Record):
     """Who a managed job belongs to: a project of a repository (two repositories may have
     projects of the same name, and may share a Jenkins folder)."""
 
@@ -96,8 +97,8 @@ class Owner:
     repository: str
 
 
-@attrs.frozen
-class DesiredJob:
+@attrs.frozen(eq=False, repr=False)
+class DesiredJob(Record):
     """A job as rendered: full name (``folder/job``) and config.xml; ``inline`` when the job
     embeds its Jenkinsfile (a push starts it only after a first build)."""
 
@@ -139,8 +140,8 @@ class DesiredJob:
         return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-@attrs.frozen
-class Change:
+@attrs.frozen(eq=False, repr=False)
+class Change(Record):
     """One line of a plan: what happens to which job, and why."""
 
     action: Action
@@ -151,8 +152,8 @@ class Change:
         return f"{self.action:<9} {self.job}" + (f"  ({self.reason})" if self.reason else "")
 
 
-@attrs.frozen
-class SyncPlan:
+@attrs.frozen(eq=False, repr=False)
+class SyncPlan(Record):
     """What sync would do. ``conflicts`` block the sync (a job of the same name that pipedsl does
     not manage, or that another repository's project manages); ``drift`` lists managed jobs
     edited on the server since the last sync that will be restored, ``edited`` those that will
@@ -425,8 +426,8 @@ def plan_sync(
     return SyncPlan(tuple(folders), tuple(changes + builds))
 
 
-@attrs.frozen
-class SyncReport:
+@attrs.frozen(eq=False, repr=False)
+class SyncReport(Record):
     """What ``apply_sync`` did, in plan order: done, failed (with the error) and not done
     (skipped after a failure)."""
 

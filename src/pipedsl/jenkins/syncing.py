@@ -28,13 +28,14 @@ from pipedsl.jenkins.sync import (
 )
 from pipedsl.load import load_projects
 from pipedsl.model.project import Project
+from pipedsl.record import Record
 from pipedsl.render import render_projects
 
 Echo = Callable[..., None]
 
 
-@attrs.frozen
-class Desired:
+@attrs.frozen(eq=False, repr=False)
+class Desired(Record):
     """What the projects ask of Jenkins: their jobs, the folders they live in, the projects."""
 
     jobs: list[DesiredJob]

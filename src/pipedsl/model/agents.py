@@ -16,6 +16,7 @@ from pipedsl.model.credentials import Credential
 from pipedsl.model.infra import must_be_username_password
 from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.workloads import Resources, check_pinned
+from pipedsl.record import CachedRecord
 
 AGENT_CONTAINER = "jnlp"
 """The container the kubernetes plugin runs the Jenkins agent in (added when a pod has none)."""
@@ -45,8 +46,8 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object)
         seen.add(pair[0])
 
 
-@attrs.frozen(cache_hash=True)
-class PodContainer:
+@attrs.frozen(eq=False, repr=False)
+class PodContainer(CachedRecord):
     """A container of a Kubernetes pod agent: ``PodContainer("maven",
     "maven:3.9.9-eclipse-temurin-21", resources=Resources(cpu="1", memory="2Gi"))``.
 
@@ -73,8 +74,8 @@ class PodContainer:
     )
 
 
-@attrs.frozen(cache_hash=True)
-class BuildKit:
+@attrs.frozen(eq=False, repr=False)
+class BuildKit(CachedRecord):
     """A daemonless image builder for Kubernetes pod agents: BuildKit rootless, in a container
     of its own. ``DockerBuild`` and ``DockerPush`` steps on such an agent build and push with it
     (``buildctl-daemonless.sh``): no Docker daemon, no host ``docker.sock`` (which is root on
@@ -124,8 +125,8 @@ def _check_node_selector(instance: object, attribute: attrs.Attribute[Any], valu
             )
 
 
-@attrs.frozen(cache_hash=True)
-class KubernetesPod:
+@attrs.frozen(eq=False, repr=False)
+class KubernetesPod(CachedRecord):
     """A pod the kubernetes plugin starts for a build (or a stage) and removes after it.
 
     ``containers`` run the steps (``InContainer``); the plugin adds the agent's own ``jnlp``
@@ -242,8 +243,8 @@ def _docker_args(instance: object, attribute: attrs.Attribute[Any], value: objec
         )
 
 
-@attrs.frozen(cache_hash=True)
-class DockerAgent:
+@attrs.frozen(eq=False, repr=False)
+class DockerAgent(CachedRecord):
     """A Docker container on an agent with a Docker daemon (the docker-workflow plugin):
     the stage's steps run inside ``image``; ``label`` chooses the agent, ``args`` are extra
     ``docker run`` words (``["-v", "maven-cache:/root/.m2"]``), ``registry_url`` and
@@ -273,8 +274,8 @@ class DockerAgent:
     reuse_node: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen(cache_hash=True)
-class Agent:
+@attrs.frozen(eq=False, repr=False)
+class Agent(CachedRecord):
     """Where the pipeline (or a stage) runs: ``Agent.any()``, ``Agent.on("linux")``,
     ``Agent.none()`` (on a pipeline: each stage names its own), ``Agent.docker(image)`` or
     ``Agent.kubernetes(KubernetesPod(...))``."""

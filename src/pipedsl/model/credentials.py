@@ -7,12 +7,13 @@ from typing import Literal
 import attrs
 
 from pipedsl.model import _checks
+from pipedsl.record import CachedRecord
 
 CredentialKind = Literal["username_password", "secret_text", "secret_file", "ssh_key"]
 
 
-@attrs.frozen(cache_hash=True)
-class Credential:
+@attrs.frozen(eq=False, repr=False)
+class Credential(CachedRecord):
     """The id of a credential stored in Jenkins, and what kind it is.
 
     Build one with the named constructors; there is no field for a secret value, so none can

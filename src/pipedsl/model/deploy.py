@@ -30,6 +30,7 @@ from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.workloads import Resources
 from pipedsl.model.pipeline import Approval
 from pipedsl.model.steps import DeployPlan, Step, credential_of
+from pipedsl.record import CachedRecord
 
 _NAME = _checks.matches(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", "a Kubernetes object name")
 _GIT_URL = _checks.matches(
@@ -46,8 +47,8 @@ _FOLDER = _checks.matches(
 )
 
 
-@attrs.frozen(cache_hash=True)
-class Kubectl:
+@attrs.frozen(eq=False, repr=False)
+class Kubectl(CachedRecord):
     """``kubectl`` run on the build agent.
 
     ``Kubectl(Credential.secret_file("kubeconfig-staging"), context="staging")`` reads the
@@ -89,8 +90,8 @@ class Kubectl:
         return f"kubectl (kubeconfig {self.kubeconfig.id}{context})"
 
 
-@attrs.frozen(cache_hash=True)
-class ArgoCD:
+@attrs.frozen(eq=False, repr=False)
+class ArgoCD(CachedRecord):
     """An Argo CD application to wait for after a :class:`GitOps` commit: the ``argocd`` CLI
     on the agent waits until the application is synced to the commit and healthy (its pods
     started: a missing Secret or a crashing pod fails the stage), with a token from a Jenkins
@@ -104,8 +105,8 @@ class ArgoCD:
     timeout_seconds: int = attrs.field(default=600, kw_only=True, validator=_checks.positive_int)
 
 
-@attrs.frozen(cache_hash=True)
-class GitOps:
+@attrs.frozen(eq=False, repr=False)
+class GitOps(CachedRecord):
     """Commit the component's manifests, pinned to the image this build pushed, to ``path`` of
     a Git repository's ``branch`` (a GitOps controller such as Argo CD applies them).
 
@@ -153,8 +154,8 @@ def _kubectl_only(what: str) -> _checks.Validator:
     return check
 
 
-@attrs.frozen(cache_hash=True)
-class Restart:
+@attrs.frozen(eq=False, repr=False)
+class Restart(CachedRecord):
     """Apply the manifests, then restart the component's workloads (``kubectl rollout
     restart``) and wait for them: for an image deployed under a fixed tag on purpose, which a
     restart re-pulls. Only an image whose tag has no per-build placeholder may be deployed so;
@@ -167,8 +168,8 @@ class Restart:
         return f"restart with {self.kubectl.label}"
 
 
-@attrs.frozen(cache_hash=True)
-class BlueGreen:
+@attrs.frozen(eq=False, repr=False)
+class BlueGreen(CachedRecord):
     """A blue/green deploy with ``kubectl``: the component's Deployment exists twice,
     ``<name>-blue`` and ``<name>-green``, and its Service selects one of them. Each deploy finds
     the idle colour from the live Service (not from the build number), rolls the idle
@@ -189,7 +190,7 @@ DeployTarget = SshServer | Kubectl | GitOps | Restart | BlueGreen
 DEPLOY_TARGETS: tuple[type, ...] = (SshServer, Kubectl, GitOps, Restart, BlueGreen)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class DeployManifests(Step):
     """Deploy the component's own rendered manifests to ``target`` (a :class:`Kubectl`,
     :class:`GitOps` or :class:`Restart`; over SSH the presets use :class:`~pipedsl.ShipManifests`
@@ -207,7 +208,7 @@ class DeployManifests(Step):
     """The component's environment to deploy (its manifests of that environment)."""
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class KubernetesDeploy(Step):
     """A :class:`DeployManifests` resolved against the rendered manifests: the target, the
     plan, and the image pushed (what the workload is pinned to)."""
@@ -241,8 +242,8 @@ def _check_overrides(instance: object, attribute: attrs.Attribute[Any], value: o
         )
 
 
-@attrs.frozen(cache_hash=True)
-class Environment:
+@attrs.frozen(eq=False, repr=False)
+class Environment(CachedRecord):
     """One place a component is deployed to, in order (staging, then production): its target,
     and how its objects differ from the component's one runtime there — ``namespace``,
     ``replicas`` of the workload that runs the component's image, that container's

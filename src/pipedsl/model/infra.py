@@ -12,6 +12,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.credentials import Credential
 from pipedsl.model.values import BUILD_NUMBER, GroovyExpr, GString
+from pipedsl.record import CachedRecord
 
 _HOST = r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?"
 _PATH = r"[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
@@ -43,8 +44,8 @@ def must_be_username_password(
         )
 
 
-@attrs.frozen(cache_hash=True)
-class Registry:
+@attrs.frozen(eq=False, repr=False)
+class Registry(CachedRecord):
     """A container registry, e.g. ``Registry("ghcr.io", login=Credential.username_password("gh"))``."""
 
     host: str = attrs.field(validator=_checks.matches(_HOST, "a host name, optionally with :port"))
@@ -70,7 +71,7 @@ class Registry:
         )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class EcrRegistry(Registry):
     """An Amazon ECR registry (see :meth:`Registry.ecr`)."""
 
@@ -93,8 +94,8 @@ class EcrRegistry(Registry):
 DOCKER_HUB = "docker.io"
 
 
-@attrs.frozen(cache_hash=True)
-class Repository:
+@attrs.frozen(eq=False, repr=False)
+class Repository(CachedRecord):
     """An image repository: a registry and a path such as ``hosin/lat32t``."""
 
     registry: Registry = attrs.field(validator=_checks.instance_of(Registry))
@@ -162,8 +163,8 @@ def _check_tag(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
         raise _checks.fail(instance, attribute, "a tag template is limited to 100 characters")
 
 
-@attrs.frozen(cache_hash=True)
-class Image:
+@attrs.frozen(eq=False, repr=False)
+class Image(CachedRecord):
     """A container image whose tag is computed once per build.
 
     The pipeline puts the full reference in the environment variable ``var`` (``IMAGE`` by
@@ -209,8 +210,8 @@ class Image:
         return GroovyExpr(f"env.{self.var}")
 
 
-@attrs.frozen(cache_hash=True)
-class SshServer:
+@attrs.frozen(eq=False, repr=False)
+class SshServer(CachedRecord):
     """An SSH server configured in Jenkins' Publish Over SSH settings, by its name.
 
     ``remote_root`` is the absolute path that server's "Remote Directory" points at; leave it

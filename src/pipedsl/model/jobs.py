@@ -8,6 +8,7 @@ from typing import Any, Literal
 import attrs
 
 from pipedsl.model import _checks
+from pipedsl.record import CachedRecord, Record
 
 Definition = Literal["scm", "inline", "multibranch"]
 
@@ -26,8 +27,8 @@ def _wildcards(instance: object, attribute: attrs.Attribute[Any], value: object)
             )
 
 
-@attrs.frozen(cache_hash=True)
-class Branches:
+@attrs.frozen(eq=False, repr=False)
+class Branches(CachedRecord):
     """What a multibranch job builds (``JenkinsJobs(definition="multibranch")``).
 
     ``include``: wildcard patterns of the branch names that get builds (``"main"``,
@@ -56,8 +57,8 @@ class Branches:
     scan_hours: int = attrs.field(default=24, kw_only=True, validator=_checks.positive_int)
 
 
-@attrs.frozen
-class JenkinsJobs:
+@attrs.frozen(eq=False, repr=False)
+class JenkinsJobs(Record):
     """Job settings of a project.
 
     ``definition="scm"`` (the default) makes each job load its Jenkinsfile from the project's
@@ -148,8 +149,8 @@ def _cron(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
             )
 
 
-@attrs.frozen(cache_hash=True)
-class Triggers:
+@attrs.frozen(eq=False, repr=False)
+class Triggers(CachedRecord):
     """When a component's job starts besides a GitHub push: ``cron`` (a Jenkins cron spec,
     ``"H 2 * * *"``: nightly) and ``poll_scm`` (check the repository on that schedule and build
     when it changed: for repositories that cannot send a webhook). They are written into the

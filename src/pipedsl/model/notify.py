@@ -26,6 +26,7 @@ from pipedsl.model.values import (
     Text,
     format_text,
 )
+from pipedsl.record import CachedRecord
 
 Scope = Literal["stage", "pipeline", "both"]
 
@@ -116,8 +117,8 @@ def _check_template(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
             raise ModelError(f"{exc} (for per={scope!r} notifications)") from None
 
 
-@attrs.frozen(kw_only=True, cache_hash=True)
-class _Notifier:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class _Notifier(CachedRecord):
     per: Scope = attrs.field(
         default="stage", validator=_checks.one_of(("stage", "pipeline", "both"))
     )
@@ -149,7 +150,7 @@ class _Notifier:
         return self.message is not None and placeholder in _placeholders(self.message)
 
 
-@attrs.frozen(kw_only=True, cache_hash=True)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Slack(_Notifier):
     """Slack messages on ``on`` conditions (success and failure by default) of every stage
     (``per="stage"``), of the whole pipeline (``"pipeline"``), or both.
@@ -197,7 +198,7 @@ class Slack(_Notifier):
         )
 
 
-@attrs.frozen(kw_only=True, cache_hash=True)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class Discord(_Notifier):
     """Discord messages (``discordSend``), the webhook URL kept in a secret-text credential::
 

@@ -15,6 +15,7 @@ from pipedsl.model.agents import Agent
 from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.steps import Step, steps_tuple
 from pipedsl.model.values import GroovyExpr, GString, Text, too_long
+from pipedsl.record import CachedRecord
 
 _TEXT = (str, GroovyExpr, GString)
 
@@ -82,8 +83,8 @@ def _check_env(instance: object, attribute: attrs.Attribute[Any], value: object)
 _VERSION = _checks.matches(r"[0-9A-Za-z][0-9A-Za-z.+_-]*", "a version such as 3.9.6 or 20.10.0")
 
 
-@attrs.frozen(cache_hash=True)
-class Tool:
+@attrs.frozen(eq=False, repr=False)
+class Tool(CachedRecord):
     """A tool installation of Jenkins' Global Tool Configuration, by its ``name`` there, and
     how Jenkins gets it: ``version`` installs that version automatically from the tool's own
     downloads (Maven, Node.js and Gradle), ``home`` is where it is already installed on every
@@ -114,8 +115,8 @@ def _tool(value: object) -> object:
     return Tool(value) if isinstance(value, str) else value
 
 
-@attrs.frozen(cache_hash=True)
-class Tools:
+@attrs.frozen(eq=False, repr=False)
+class Tools(CachedRecord):
     """Tool installations put on PATH, each by its name in Jenkins' Global Tool Configuration
     (a string) or as a :class:`Tool` that also says how Jenkins installs it."""
 
@@ -152,8 +153,8 @@ class Tools:
         ]
 
 
-@attrs.frozen(cache_hash=True)
-class Options:
+@attrs.frozen(eq=False, repr=False)
+class Options(CachedRecord):
     """Pipeline ``options``."""
 
     timeout_minutes: int | None = attrs.field(
@@ -186,8 +187,8 @@ def _change_request(instance: object, attribute: attrs.Attribute[Any], value: ob
     _checks.text(multiline=False)(instance, attribute, value)
 
 
-@attrs.frozen(cache_hash=True)
-class When:
+@attrs.frozen(eq=False, repr=False)
+class When(CachedRecord):
     """A stage's ``when``: every condition given must hold.
 
     ``branch`` is a branch name or Ant pattern (``"main"``, ``"release/*"``) and
@@ -298,8 +299,8 @@ class When:
             yield from self.not_.branch_conditions(f"{path}.not_")
 
 
-@attrs.frozen(cache_hash=True)
-class Post:
+@attrs.frozen(eq=False, repr=False)
+class Post(CachedRecord):
     """``post`` conditions and their steps: ``Post(failure=[sh("./collect-logs")])``."""
 
     always: tuple[Step, ...] = attrs.field(
@@ -362,8 +363,8 @@ NO_POST = Post()
 """The empty ``post`` block, shared (values are immutable)."""
 
 
-@attrs.frozen(cache_hash=True)
-class StageOptions:
+@attrs.frozen(eq=False, repr=False)
+class StageOptions(CachedRecord):
     """A stage's ``options``: ``timeout_minutes`` aborts the stage when it runs longer (its
     ``post`` still runs); ``retries`` runs it again, up to that many more times, when it fails."""
 
@@ -379,8 +380,8 @@ class StageOptions:
             raise ModelError("StageOptions: give timeout_minutes, retries or both")
 
 
-@attrs.frozen(cache_hash=True)
-class Approval:
+@attrs.frozen(eq=False, repr=False)
+class Approval(CachedRecord):
     """A person's go-ahead before an environment is deployed to: a stage-level ``input`` that
     waits at most ``timeout_minutes`` (then the build is aborted, nothing deployed) and that
     only ``submitters`` (Jenkins user or group ids; anyone who may build the job when empty)
@@ -432,8 +433,8 @@ def _nested_stages(kind: str) -> Callable[[object, attrs.Attribute[Any], object]
     return check
 
 
-@attrs.frozen(cache_hash=True)
-class Stage:
+@attrs.frozen(eq=False, repr=False)
+class Stage(CachedRecord):
     """A stage: a name, its steps, and optionally ``when``, ``environment`` and ``post``."""
 
     name: str = attrs.field(validator=_checks.text(multiline=False))
@@ -587,8 +588,8 @@ def _post_additions(steps: Mapping[str, Step | Sequence[Step]]) -> dict[str, tup
     }
 
 
-@attrs.frozen(cache_hash=True)
-class Pipeline:
+@attrs.frozen(eq=False, repr=False)
+class Pipeline(CachedRecord):
     """A declarative pipeline. Edit it with the methods below; each returns a new pipeline::
 
     p.without("Project Compile").insert_after("Project Test", Stage("Sonar", [sh("mvn sonar:sonar")]))

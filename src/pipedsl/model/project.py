@@ -15,6 +15,7 @@ from pipedsl.model.jobs import JenkinsJobs, Triggers
 from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.notify import Discord, Notifier, Slack
 from pipedsl.model.pipeline import Pipeline
+from pipedsl.record import Record
 
 DNS_LABEL = _checks.matches(
     r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
@@ -45,8 +46,8 @@ def _notifiers(value: Notifier | Iterable[Notifier]) -> tuple[Notifier, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen
-class Component:
+@attrs.frozen(eq=False, repr=False)
+class Component(Record):
     """One deployable part of a project (backend, frontend, ...) and its pipeline.
 
     Presets such as :func:`~pipedsl.presets.spring_boot_backend` build components; change one
@@ -108,8 +109,8 @@ class Component:
         return attrs.evolve(self, pipeline=change(self.pipeline))
 
 
-@attrs.frozen
-class BackingService:
+@attrs.frozen(eq=False, repr=False)
+class BackingService(Record):
     """Something the project runs in the cluster without building it: a database, a cache.
 
     It has no pipeline (so no Jenkinsfile); its manifests are rendered like a component's and
@@ -131,8 +132,8 @@ def _backing(value: Iterable[BackingService]) -> tuple[BackingService, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen
-class Project:
+@attrs.frozen(eq=False, repr=False)
+class Project(Record):
     """A team's delivery setup: a repository, the branch that deploys, and its components.
 
     ``folder`` is the Jenkins folder the jobs go into (the project name by default);

@@ -24,9 +24,10 @@ from pipedsl.model.infra import Image, SshServer
 from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.config import Secret
 from pipedsl.model.values import TEXT, GString, Text
+from pipedsl.record import CachedRecord
 
 
-class Step:
+class Step(CachedRecord):
     """Base class of every step."""
 
     __slots__ = ()
@@ -75,7 +76,7 @@ def credential_of(*kinds: str) -> _checks.Validator:
 # ----------------------------------------------------------------------------- primitive steps
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Sh(Step):
     """A shell script, run with ``sh``. It is emitted as a single-quoted Groovy string, so
     ``$VAR`` is expanded by the shell from the environment, never by Groovy."""
@@ -91,14 +92,14 @@ def sh(script: str, *, label: str | None = None) -> Sh:
     return Sh(script, label=label)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Echo(Step):
     """``echo``: print a message in the build log."""
 
     message: Text = attrs.field(validator=TEXT)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Milestone(Step):
     """``milestone``: builds pass milestones in order; when a newer build passes one, older
     builds that have not passed it yet are aborted (an approval they wait for is superseded)."""
@@ -107,7 +108,7 @@ class Milestone(Step):
     label: str = attrs.field(validator=_checks.text(multiline=False))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Stash(Step):
     """``stash``: keep files of this build's workspace (Ant ``includes`` patterns) for a later
     stage that runs on another agent (:class:`Unstash`)."""
@@ -116,14 +117,14 @@ class Stash(Step):
     includes: tuple[str, ...] = attrs.field(converter=_checks.str_tuple, validator=_checks.words())
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Unstash(Step):
     """``unstash``: bring back files a :class:`Stash` kept, exactly as this build stashed them."""
 
     name: str = attrs.field(validator=_checks.ENV_NAME)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class JUnit(Step):
     """``junit``: record test reports (Ant patterns of JUnit XML files, relative to the current
     folder), for the build's test trend and failed-test list. A build whose reports show
@@ -136,7 +137,7 @@ class JUnit(Step):
     )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Archive(Step):
     """``archiveArtifacts``: keep files of the workspace (Ant patterns) with the build,
     fingerprinted (Jenkins can tell which build produced a file). ``allow_empty=False`` fails
@@ -157,7 +158,7 @@ def _balanced_groovy(instance: object, attribute: attrs.Attribute[Any], value: s
         )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Groovy(Step):
     """Raw Groovy, emitted as written: the escape hatch for what the model does not cover.
 
@@ -173,7 +174,7 @@ def _references(value: Iterable[tuple[str, GString]]) -> tuple[tuple[str, GStrin
     return tuple(value)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class FixImages(Step):
     """Set image reference variables once the build knows their tags' commit, date or time (a
     generated step, placed right after the checkout): ``commit`` reads the checked-out commit,
@@ -186,7 +187,7 @@ class FixImages(Step):
     commit_var: str | None = attrs.field(default=None, kw_only=True)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class RecordFailedStage(Step):
     """Keep the name of the first stage that fails in ``var`` (a generated step in each
     stage's ``post { failure }``, for messages that name it)."""
@@ -194,12 +195,12 @@ class RecordFailedStage(Step):
     var: str = attrs.field(validator=_checks.ENV_NAME)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Checkout(Step):
     """``checkout scm``: the repository and branch the job was started for."""
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Git(Step):
     """``git(url:, branch:)``: check out a repository by URL. Inline jobs use it in place of
     :class:`Checkout`, since a job without an SCM has no ``scm`` to check out."""
@@ -211,7 +212,7 @@ class Git(Step):
     )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Dir(Block):
     """``dir(path) { ... }``: run ``steps`` inside a folder of the workspace."""
 
@@ -219,7 +220,7 @@ class Dir(Block):
     steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class InContainer(Block):
     """``container(name) { ... }``: run ``steps`` in a container of the stage's Kubernetes pod
     agent (:class:`~pipedsl.PodContainer`); the name must be one of that pod's."""
@@ -228,7 +229,7 @@ class InContainer(Block):
     steps: tuple[Step, ...] = attrs.field(converter=steps_tuple, validator=_checks.tuple_of(Step))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class WithCredentials(Block):
     """Bind a Jenkins credential to environment variables for ``steps``.
 
@@ -253,7 +254,7 @@ class WithCredentials(Block):
             _checks.ENV_NAME(self, attrs.fields(WithCredentials).variables, name)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class SlackSend(Step):
     """``slackSend``: one Slack message. The token is a secret-text credential id
     (``tokenCredentialId``), never a token."""
@@ -273,7 +274,7 @@ class SlackSend(Step):
     fail_on_error: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class DiscordSend(Step):
     """``discordSend``: one Discord message, the webhook URL read from a secret-text
     credential (bound with ``withCredentials`` when rendered)."""
@@ -285,8 +286,8 @@ class DiscordSend(Step):
     link: Text | None = attrs.field(default=None, validator=_checks.optional(TEXT))
 
 
-@attrs.frozen(cache_hash=True)
-class SshTransfer:
+@attrs.frozen(eq=False, repr=False)
+class SshTransfer(CachedRecord):
     """One transfer of a Publish Over SSH publisher.
 
     ``source_files`` is an Ant pattern list relative to the workspace (comma-separated);
@@ -316,7 +317,7 @@ def _transfers(value: Iterable[SshTransfer]) -> tuple[SshTransfer, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class SshPublish(Step):
     """``sshPublisher``: send files to / run commands on a Publish Over SSH server.
 
@@ -375,7 +376,7 @@ def _split_words(value: str) -> tuple[str, ...]:
     return tuple(shlex.split(value))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Maven(Step):
     """Run Maven goals: ``Maven("clean")``, ``Maven(["package", "-DskipTests"])``.
 
@@ -393,7 +394,7 @@ class Maven(Step):
     wrapper: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Npm(Step):
     """Run npm: ``Npm("install")``, ``Npm("run build")``. Words are split, and ``$NAME`` and
     ``${NAME}`` expanded, as for :class:`Maven`."""
@@ -401,7 +402,7 @@ class Npm(Step):
     args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Gradle(Step):
     """Run Gradle tasks: ``Gradle("build")``, ``Gradle(["bootJar", "-x", "test"])``. Words are
     split, and ``$NAME`` and ``${NAME}`` expanded, as for :class:`Maven`.
@@ -421,7 +422,7 @@ class Gradle(Step):
     wrapper: bool = attrs.field(default=True, kw_only=True, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Yarn(Step):
     """Run Yarn through Node's corepack (``corepack yarn ...``: the version the project's
     ``packageManager`` field pins, nothing installed globally): ``Yarn("install --immutable")``.
@@ -430,7 +431,7 @@ class Yarn(Step):
     args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class Pnpm(Step):
     """Run pnpm through Node's corepack (``corepack pnpm ...``): ``Pnpm("install
     --frozen-lockfile")``. Words as for :class:`Maven`."""
@@ -438,7 +439,7 @@ class Pnpm(Step):
     args: tuple[str, ...] = attrs.field(converter=_args, validator=_checks.words())
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class DockerBuild(Step):
     """``docker build`` of ``image`` from ``context`` (and ``dockerfile``, default
     ``<context>/Dockerfile``), tagged with the image's per-build reference.
@@ -477,7 +478,7 @@ class DockerBuild(Step):
     no_cache: bool = attrs.field(default=False, kw_only=True, validator=_checks.instance_of(bool))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class DockerPush(Step):
     """Log in to the image's registry with its username/password credential (password on
     stdin, inside ``withCredentials``), push the image, and log out.
@@ -506,7 +507,7 @@ class DockerPush(Step):
                 )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class BuildkitImage(Step):
     """A ``DockerBuild`` (``push`` None) or ``DockerPush`` run by a Kubernetes pod agent's
     BuildKit container ``container`` (a generated step): ``build`` says how the image is built;
@@ -519,7 +520,7 @@ class BuildkitImage(Step):
     container: str = attrs.field(default="buildkit", kw_only=True)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class ShipFiles(Step):
     """Send workspace files to an SSH server's ``remote_directory`` (Publish Over SSH).
 
@@ -545,8 +546,8 @@ class ShipFiles(Step):
     )
 
 
-@attrs.frozen(cache_hash=True)
-class Rollout:
+@attrs.frozen(eq=False, repr=False)
+class Rollout(CachedRecord):
     """After ``kubectl apply``: point a Deployment's container at the image this build pushed
     and wait for the rollout, failing the stage when it does not complete in ``timeout``."""
 
@@ -580,8 +581,8 @@ def _secrets(value: Iterable[Secret]) -> tuple[Secret, ...]:
     return _checks.to_tuple(value)  # type: ignore[return-value]
 
 
-@attrs.frozen(cache_hash=True)
-class ManifestFile:
+@attrs.frozen(eq=False, repr=False)
+class ManifestFile(CachedRecord):
     """One rendered manifest a deploy applies: its path in the repository, its file name, and
     the namespace ``kubectl`` is told (the object's own; for a cluster-scoped object, that of
     the workload deployed)."""
@@ -591,8 +592,8 @@ class ManifestFile:
     namespace: str
 
 
-@attrs.frozen(cache_hash=True)
-class WorkloadRef:
+@attrs.frozen(eq=False, repr=False)
+class WorkloadRef(CachedRecord):
     """A workload a deploy waits for: ``kind`` as ``kubectl`` names it (``deployment``,
     ``statefulset``: rolled out; ``job``: replaced, then waited for until it completes;
     ``cronjob``: applied), its name, namespace, and manifest file."""
@@ -603,8 +604,8 @@ class WorkloadRef:
     manifest: str
 
 
-@attrs.frozen(cache_hash=True)
-class Colours:
+@attrs.frozen(eq=False, repr=False)
+class Colours(CachedRecord):
     """The two Deployments of a blue/green deploy and the Service that selects one of them
     (by the ``app.kubernetes.io/name`` label, the Deployment's name)."""
 
@@ -617,8 +618,8 @@ class Colours:
     """The Service's other selected labels, kept when the deploy switches colour."""
 
 
-@attrs.frozen(cache_hash=True)
-class Pin:
+@attrs.frozen(eq=False, repr=False)
+class Pin(CachedRecord):
     """The containers of one manifest file that run the pushed image (init containers
     included), set to it before the file is applied."""
 
@@ -626,8 +627,8 @@ class Pin:
     containers: tuple[str, ...]
 
 
-@attrs.frozen(cache_hash=True)
-class DeployPlan:
+@attrs.frozen(eq=False, repr=False)
+class DeployPlan(CachedRecord):
     """What every deploy target does, resolved from a component's runtime: apply exactly
     ``files`` (in order), after checking ``secrets`` exist and pinning every container that
     runs the pushed image (``pins``; ``container`` of the workload ``pinned`` is the one rolled
@@ -656,7 +657,7 @@ class DeployPlan:
         return tuple(w for w in self.workloads if w.kind == "job")
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class KubectlApply(Step):
     """Run ``kubectl apply -f`` on the files in ``remote_directory`` of an SSH server (where
     :class:`ShipFiles` sent them), then the optional :class:`Rollout`.
@@ -682,7 +683,7 @@ class KubectlApply(Step):
     ``secrets`` repeat what the plan says)."""
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class ShipManifests(Step):
     """Send the component's own rendered manifests (``pipedsl render`` writes them under
     ``<generated_dir>/<project>/<component>/k8s/``) to ``remote_directory`` of ``server``.
@@ -699,7 +700,7 @@ class ShipManifests(Step):
     """The component's environment whose manifests are sent."""
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False, repr=False)
 class ApplyManifests(Step):
     """Apply the manifests :class:`ShipManifests` sent, and roll the component's workload onto
     the image this build pushed.

@@ -15,10 +15,11 @@ import attrs
 
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
+from pipedsl.record import CachedRecord, Record
 
 
-@attrs.frozen(cache_hash=True)
-class GroovyExpr:
+@attrs.frozen(eq=False, repr=False)
+class GroovyExpr(CachedRecord):
     """A Groovy expression emitted verbatim, e.g. ``GroovyExpr("env.BUILD_NUMBER")``."""
 
     code: str = attrs.field(validator=_checks.text(multiline=False))
@@ -41,8 +42,8 @@ def _parts(value: object) -> tuple[str | GroovyExpr, ...]:
     return tuple(p for p in merged if p != "")
 
 
-@attrs.frozen(init=False)
-class GString:
+@attrs.frozen(init=False, eq=False, repr=False)
+class GString(Record):
     """A Groovy interpolated string: literal text and trusted expressions, in order.
 
     >>> GString("build #", GroovyExpr("env.BUILD_NUMBER"))

@@ -34,6 +34,7 @@ from pipedsl.model.k8s.workloads import (
 from pipedsl.model.project import BackingService, Component
 from pipedsl.presets._common import preset
 from pipedsl.presets.runtimes import _namespace, _service_type
+from pipedsl.record import Record
 
 _PATH = r"/[A-Za-z0-9._~/-]*"
 _LOCATION = re.compile(_PATH)
@@ -130,8 +131,8 @@ def _timeout(instance: object, attribute: attrs.Attribute[Any], value: object) -
         raise _checks.fail(instance, attribute, f"expected seconds 1-{_WEEK}, got {value!r}")
 
 
-@attrs.frozen
-class Proxy:
+@attrs.frozen(eq=False, repr=False)
+class Proxy(Record):
     """How the nginx frontend proxies a path prefix: ``proxy={"/api": Proxy(backend,
     strip_prefix=True)}`` sends ``/api/users?page=2`` to the backend as ``/users?page=2``
     (a bare Component or Service in ``proxy`` passes the path on unchanged)."""
@@ -150,8 +151,8 @@ class Proxy:
     more)."""
 
 
-@attrs.frozen
-class NginxLocation:
+@attrs.frozen(eq=False, repr=False)
+class NginxLocation(Record):
     """An extra location of the nginx frontend, one of:
 
     - a fixed answer: ``NginxLocation("/healthz", exact=True, body="ok")`` (``status`` 200);
@@ -222,8 +223,8 @@ class NginxLocation:
         return None
 
 
-@attrs.frozen
-class _Route:
+@attrs.frozen(eq=False, repr=False)
+class _Route(Record):
     path: str
     service: Service
     proxy: Proxy

@@ -31,6 +31,7 @@ from pipedsl.model.k8s.workloads import (
 )
 from pipedsl.model.project import BackingService
 from pipedsl.presets._common import preset
+from pipedsl.record import Record
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 BUILT_IN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -156,8 +157,8 @@ def spring_boot_service(
     return RuntimeSpec(build, description="Spring Boot service")
 
 
-@attrs.frozen
-class _Engine:
+@attrs.frozen(eq=False, repr=False)
+class _Engine(Record):
     name: str
     image: str
     port: int
@@ -202,7 +203,7 @@ _ENGINES = {
 }
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class Database(BackingService):
     """A database run in the cluster (see :func:`mariadb`); :meth:`jdbc_url` is how a
     backend reaches it."""

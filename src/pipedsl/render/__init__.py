@@ -22,6 +22,7 @@ from pipedsl.model.k8s.runtime import Runtime
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
 from pipedsl.model.validate import component_problems, project_problems, validate_project
+from pipedsl.record import Record
 from pipedsl.render.artifacts import Artifact
 from pipedsl.render.groovy import oversized_strings
 from pipedsl.render.jenkinsfile import render_jenkinsfile, step_writer
@@ -248,8 +249,8 @@ def _sharing(project: Project, known: dict[str, list[tuple[str | None, Runtime]]
     return shared_objects(project, known)
 
 
-@attrs.frozen
-class _Rendered:
+@attrs.frozen(eq=False, repr=False)
+class _Rendered(Record):
     """What rendering one component gives: its files, the primitive steps its pipeline runs,
     the problems found in its Jenkinsfile and job and in its manifests, whether it passed
     validation, and the error that stopped its rendering, if any."""

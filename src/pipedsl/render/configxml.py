@@ -22,6 +22,7 @@ from pipedsl.errors import RenderError
 from pipedsl.model.jobs import Branches, JenkinsJobs
 from pipedsl.model.project import Component, Project
 from pipedsl.model.validate import github_coordinates
+from pipedsl.record import Record
 
 MANAGED_MARK = "[managed by pipedsl"
 _MARKER = re.compile(
@@ -367,8 +368,8 @@ def marker_repository(repository: str) -> str:
     return quote(repository, safe="/:@!$()*+,=.~-_")
 
 
-@attrs.frozen
-class Marker:
+@attrs.frozen(eq=False, repr=False)
+class Marker(Record):
     """What a managed job's description records: the project that defines it and the
     repository that project builds (together, the owner: two repositories' projects may share
     a name, not both), the job's own full name, and the digest of its config

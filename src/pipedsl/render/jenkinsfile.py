@@ -14,6 +14,7 @@ from pipedsl.model.agents import Agent
 from pipedsl.model.pipeline import Pipeline, Post, Stage, When
 from pipedsl.model.project import Component, Project
 from pipedsl.model.steps import Step
+from pipedsl.record import Record
 from pipedsl.render import groovy, lower
 from pipedsl.render.agents import pod_yaml
 from pipedsl.render.escape import GroovyCode
@@ -116,8 +117,8 @@ class _StepWriter:
         return groovy.indent(GroovyCode(text.rstrip("\n")), width)
 
 
-@attrs.frozen
-class Segment:
+@attrs.frozen(eq=False, repr=False)
+class Segment(Record):
     """Stages run on one agent (``gate`` is None) or an approval stage run on none."""
 
     name: str

@@ -18,6 +18,7 @@ from typing import Any
 
 from pipedsl.errors import Problem
 from pipedsl.model.values import GroovyExpr, GString, model_fields, model_parts
+from pipedsl.record import CachedRecord
 from pipedsl.render.artifacts import Artifact
 
 # (what, pattern): each pattern matches a value, never a reference such as ${VAR} or $VAR, and
@@ -172,7 +173,7 @@ def _kind(kind: type) -> tuple[str | Callable[[object], tuple[object, ...]] | No
     elif kind is GString or kind is GroovyExpr:
         entry = (_TEXT, False)
     else:
-        entry = (_getter(kind), hasattr(kind, "_attrs_cached_hash"))
+        entry = (_getter(kind), issubclass(kind, CachedRecord))
     _KINDS[kind] = entry
     return entry
 

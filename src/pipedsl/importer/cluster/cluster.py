@@ -59,10 +59,11 @@ from pipedsl.model.k8s.workloads import (
     Namespace,
     StatefulSet,
 )
+from pipedsl.record import Record
 
 
-@attrs.frozen
-class Assigned:
+@attrs.frozen(eq=False, repr=False)
+class Assigned(Record):
     """The runtimes found for components (by name) and for backing services, and what could
     not be converted (each with its report line)."""
 

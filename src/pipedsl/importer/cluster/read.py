@@ -12,6 +12,7 @@ import attrs
 import yaml
 
 from pipedsl.importer.report import ImportRefused, Kind, ReportLine
+from pipedsl.record import Record
 
 if TYPE_CHECKING:
     from pipedsl.importer.cluster.cluster import Cluster
@@ -45,8 +46,8 @@ class UnconvertibleError(Exception):
         self.why = why
 
 
-@attrs.frozen
-class Manifest:
+@attrs.frozen(eq=False, repr=False)
+class Manifest(Record):
     """One YAML document of a manifest file: where it starts and its data."""
 
     path: str

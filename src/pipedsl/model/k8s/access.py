@@ -11,10 +11,11 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
+from pipedsl.record import Record
 
 
-@attrs.frozen
-class ServiceAccount:
+@attrs.frozen(eq=False, repr=False)
+class ServiceAccount(Record):
     """The identity a pod runs as (``Deployment(..., service_account=account)``), e.g. one a
     cloud IAM role is bound to: ``ServiceAccount("api", namespace="shop",
     annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/api"})``.
@@ -72,8 +73,8 @@ def _each(validator: _checks.Validator, *, non_empty: bool = True) -> _checks.Va
     return check
 
 
-@attrs.frozen
-class PolicyRule:
+@attrs.frozen(eq=False, repr=False)
+class PolicyRule(Record):
     """What a Role allows: ``PolicyRule(["pods", "pods/log"], ["get", "list", "watch"])`` (the
     core API group), ``PolicyRule(["deployments"], ["get", "patch"], api_groups=["apps"])``."""
 
@@ -103,8 +104,8 @@ def _check_rules(instance: object, attribute: attrs.Attribute[Any], value: Any) 
         raise _checks.fail(instance, attribute, "a role needs at least one PolicyRule")
 
 
-@attrs.frozen
-class Role:
+@attrs.frozen(eq=False, repr=False)
+class Role(Record):
     """Permissions within one namespace: ``Role("pod-reader", [PolicyRule(["pods"], ["get",
     "list"])], namespace="shop")``, granted by a :class:`RoleBinding`."""
 
@@ -116,8 +117,8 @@ class Role:
     namespace: str = attrs.field(default="default", kw_only=True, validator=k8s.NAME)
 
 
-@attrs.frozen
-class ClusterRole:
+@attrs.frozen(eq=False, repr=False)
+class ClusterRole(Record):
     """Permissions in every namespace, or on cluster-scoped objects (nodes, namespaces),
     granted by a :class:`ClusterRoleBinding` (or, in one namespace, a :class:`RoleBinding`)."""
 
@@ -141,8 +142,8 @@ def _check_subjects(instance: object, attribute: attrs.Attribute[Any], value: An
         raise _checks.fail(instance, attribute, "a ServiceAccount is listed twice")
 
 
-@attrs.frozen
-class RoleBinding:
+@attrs.frozen(eq=False, repr=False)
+class RoleBinding(Record):
     """Grants ``role`` (a :class:`Role` of the same namespace, or a :class:`ClusterRole`
     limited to this namespace) to ServiceAccounts: ``RoleBinding("api-reads-pods", role,
     [account], namespace="shop")``."""
@@ -166,8 +167,8 @@ class RoleBinding:
             )
 
 
-@attrs.frozen
-class ClusterRoleBinding:
+@attrs.frozen(eq=False, repr=False)
+class ClusterRoleBinding(Record):
     """Grants a :class:`ClusterRole` in every namespace to ServiceAccounts."""
 
     kind: ClassVar[str] = "ClusterRoleBinding"

@@ -16,7 +16,7 @@ from pipedsl.model.k8s.workloads import Container, _check_containers, _container
 _optional_seconds = _checks.optional(_checks.positive_int)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class _RunToCompletion(_Workload):
     """What Jobs and CronJobs share: pods that run until they succeed, retried on failure."""
 
@@ -42,7 +42,7 @@ class _RunToCompletion(_Workload):
         self.check_pod()
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class Job(_RunToCompletion):
     """Pods run once to success: ``Job("migrate", [Container("migrate", image,
     args=["migrate"])], namespace="shop")``.
@@ -116,7 +116,7 @@ _TIME_ZONE = _checks.matches(
 )
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class CronJob(_RunToCompletion):
     """Pods run on a schedule: ``CronJob("report", [Container("report", image)],
     schedule="0 3 * * *", time_zone="Asia/Seoul")``. By default a run is skipped while the

@@ -11,6 +11,7 @@ import attrs
 from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
+from pipedsl.record import Record
 
 # Keys that name a credential: their values belong in a Secret, never in a ConfigMap.
 _SECRET_WORDS = frozenset(
@@ -75,8 +76,8 @@ def _check_data(instance: ConfigMap, attribute: attrs.Attribute[Any], value: Any
             )
 
 
-@attrs.frozen
-class ConfigMap:
+@attrs.frozen(eq=False, repr=False)
+class ConfigMap(Record):
     """Settings as strings: ``ConfigMap("backend-config", {"REGION": "ap-northeast-2", "PORT":
     8080})``. Values become strings (``8080`` -> ``"8080"``, ``True`` -> ``"true"``); keys that
     name a credential (password, secret, token, key, credential) are refused: use a
@@ -124,8 +125,8 @@ SECRET_TYPES = {
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@attrs.frozen
-class Secret:
+@attrs.frozen(eq=False, repr=False)
+class Secret(Record):
     """A Secret the cluster must hold, by its keys; its values are never in the repository.
 
     ``Secret("backend", keys=["JWT_SECRET_KEY", "DB_PASSWORD"])``. pipedsl writes no manifest for
@@ -191,8 +192,8 @@ class Secret:
         )
 
 
-@attrs.frozen
-class ConfigMapKey:
+@attrs.frozen(eq=False, repr=False)
+class ConfigMapKey(Record):
     """One key of a :class:`ConfigMap`, checked to exist."""
 
     config_map: ConfigMap = attrs.field(validator=_checks.instance_of(ConfigMap))
@@ -206,8 +207,8 @@ class ConfigMapKey:
             )
 
 
-@attrs.frozen
-class SecretKey:
+@attrs.frozen(eq=False, repr=False)
+class SecretKey(Record):
     """One key of a :class:`Secret`, checked to be declared."""
 
     secret: Secret = attrs.field(validator=_checks.instance_of(Secret))

@@ -16,6 +16,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.config import looks_secret
+from pipedsl.record import Record
 
 _API_VERSION = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+/)?v[0-9]+((alpha|beta)[0-9]+)?"
@@ -103,8 +104,8 @@ def _plain(value: Any, where: str) -> Any:
     )
 
 
-@attrs.frozen
-class CustomObject:
+@attrs.frozen(eq=False, repr=False)
+class CustomObject(Record):
     """An object of a kind pipedsl does not model, made from its data with :meth:`of`::
 
         CustomObject.of({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",

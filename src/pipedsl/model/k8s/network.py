@@ -11,6 +11,7 @@ from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.config import Secret
 from pipedsl.model.k8s.workloads import ContainerPort, Deployment, StatefulSet, Workload
+from pipedsl.record import Record
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 
@@ -24,8 +25,8 @@ def _node_port(instance: object, attribute: attrs.Attribute[Any], value: object)
         )
 
 
-@attrs.frozen
-class ServicePort:
+@attrs.frozen(eq=False, repr=False)
+class ServicePort(Record):
     """A port of a Service, forwarded to a :class:`ContainerPort` (by its name, so the
     container can renumber it). ``port`` defaults to the container's number."""
 
@@ -53,8 +54,8 @@ def _ports(value: Any) -> Any:
     return tuple(ServicePort(p) if isinstance(p, ContainerPort) else p for p in items)
 
 
-@attrs.frozen
-class Service:
+@attrs.frozen(eq=False, repr=False)
+class Service(Record):
     """A stable name and address for a workload's pods:
     ``Service(deployment, ports=[http], type="LoadBalancer")``.
 
@@ -151,8 +152,8 @@ _HOST = _checks.matches(
 )
 
 
-@attrs.frozen
-class IngressPath:
+@attrs.frozen(eq=False, repr=False)
+class IngressPath(Record):
     """``path`` (a prefix, on ``host`` if given) is served by ``service`` on ``port``."""
 
     path: str = attrs.field(validator=k8s.ABSOLUTE_PATH)
@@ -198,8 +199,8 @@ def _hosts(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
         _HOST(instance, attribute, host)
 
 
-@attrs.frozen
-class IngressTLS:
+@attrs.frozen(eq=False, repr=False)
+class IngressTLS(Record):
     """TLS for ``hosts``, terminated by the ingress controller with the certificate of
     ``secret`` (a TLS Secret: ``tls.crt`` and ``tls.key``)."""
 
@@ -214,8 +215,8 @@ class IngressTLS:
             )
 
 
-@attrs.frozen
-class Ingress:
+@attrs.frozen(eq=False, repr=False)
+class Ingress(Record):
     """HTTP routing to Services by host and path prefix (an ingress controller must run)."""
 
     kind: ClassVar[str] = "Ingress"

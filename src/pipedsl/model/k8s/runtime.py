@@ -29,6 +29,7 @@ from pipedsl.model.k8s.storage import (
     StorageClass,
 )
 from pipedsl.model.k8s.workloads import Container, Deployment, Namespace, StatefulSet, Workload
+from pipedsl.record import Record
 
 K8sObject = (
     Namespace
@@ -100,8 +101,8 @@ def _objects(value: Any) -> Any:
     return _checks.to_tuple(value)
 
 
-@attrs.frozen
-class Runtime:
+@attrs.frozen(eq=False, repr=False)
+class Runtime(Record):
     """The objects a component runs as: ``Runtime([config, secret, deployment, service])``.
 
     ``pipedsl render`` writes one manifest per object (Secrets excepted: they declare keys the
@@ -191,8 +192,8 @@ def deployed_container(runtime: Runtime, image: Image) -> tuple[PodWorkload, Con
     return found[0]
 
 
-@attrs.frozen
-class RuntimeSpec:
+@attrs.frozen(eq=False, repr=False)
+class RuntimeSpec(Record):
     """A runtime still missing its component's name and image, as presets such as
     :func:`~pipedsl.spring_boot_service` return it; the component preset completes it."""
 

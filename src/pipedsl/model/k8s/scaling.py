@@ -11,6 +11,7 @@ from pipedsl.errors import ModelError
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.workloads import Deployment, StatefulSet, Workload
+from pipedsl.record import Record
 
 _METRIC_NAME = _checks.matches(
     r"[A-Za-z0-9]([A-Za-z0-9_.:|/-]{0,251}[A-Za-z0-9])?",
@@ -18,8 +19,8 @@ _METRIC_NAME = _checks.matches(
 )
 
 
-@attrs.frozen
-class PodsMetric:
+@attrs.frozen(eq=False, repr=False)
+class PodsMetric(Record):
     """A metric every pod reports, served by a custom metrics adapter (such as the Prometheus
     Adapter): ``PodsMetric("http_requests_per_second", average_value="100")`` keeps its average
     over the pods at 100."""
@@ -32,8 +33,8 @@ class PodsMetric:
     """Labels that narrow the metric's series."""
 
 
-@attrs.frozen
-class ExternalMetric:
+@attrs.frozen(eq=False, repr=False)
+class ExternalMetric(Record):
     """A metric from outside the cluster, served by an external metrics adapter (a queue's
     length, a cloud monitoring series): ``ExternalMetric("queue_messages_ready",
     selector={"queue": "orders"}, average_value="30")`` keeps 30 messages per pod;
@@ -74,8 +75,8 @@ def _window(instance: object, attribute: attrs.Attribute[Any], value: object) ->
         raise _checks.fail(instance, attribute, f"expected seconds 0-3600, got {value!r}")
 
 
-@attrs.frozen
-class HorizontalPodAutoscaler:
+@attrs.frozen(eq=False, repr=False)
+class HorizontalPodAutoscaler(Record):
     """Scale ``target`` between ``min_replicas`` and ``max_replicas`` to keep its average CPU
     use at ``cpu_percent`` and/or its memory use at ``memory_percent`` of what its containers
     request (so they must request what is measured); ``cpu_percent=None`` scales on memory

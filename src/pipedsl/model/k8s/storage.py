@@ -13,6 +13,7 @@ from pipedsl.errors import ModelError, PipedslWarning
 from pipedsl.model import _checks
 from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.config import ConfigMap, Secret
+from pipedsl.record import Record
 
 ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 
@@ -28,8 +29,8 @@ def _check_modes(instance: object, attribute: attrs.Attribute[Any], value: Any) 
         _checks.one_of(ACCESS_MODES)(instance, attribute, mode)
 
 
-@attrs.frozen
-class StorageClass:
+@attrs.frozen(eq=False, repr=False)
+class StorageClass(Record):
     """A kind of storage the cluster provisions on demand: ``StorageClass("fast-ssd",
     "ebs.csi.aws.com", parameters={"type": "gp3"})``. Claims name it with
     ``storage_class=fast_ssd`` (the object, or its name); ``default=True`` makes it the class of
@@ -80,8 +81,8 @@ def class_name(storage_class: StorageClass | str | None) -> str | None:
     return storage_class.name if isinstance(storage_class, StorageClass) else storage_class
 
 
-@attrs.frozen
-class PersistentVolume:
+@attrs.frozen(eq=False, repr=False)
+class PersistentVolume(Record):
     """A volume of the cluster, here a ``host_path`` on a node (clusters without a storage
     provisioner): ``PersistentVolume("mariadb-data", storage="10Gi", host_path="/srv/mariadb")``.
 
@@ -106,8 +107,8 @@ class PersistentVolume:
     )
 
 
-@attrs.frozen
-class PersistentVolumeClaim:
+@attrs.frozen(eq=False, repr=False)
+class PersistentVolumeClaim(Record):
     """A claim on storage: from the cluster's provisioner (``storage_class``: a
     :class:`StorageClass`, its name, or ``""`` for no dynamic provisioning; the cluster's default
     class when None), or bound to a :class:`PersistentVolume` given as ``volume``."""
@@ -152,8 +153,8 @@ class PersistentVolumeClaim:
             )
 
 
-@attrs.frozen
-class ClaimTemplate:
+@attrs.frozen(eq=False, repr=False)
+class ClaimTemplate(Record):
     """A StatefulSet's per-pod claim (``volumeClaimTemplates``): each replica gets its own
     PersistentVolumeClaim ``<name>-<statefulset>-<n>``, kept when the pod is replaced."""
 
@@ -167,8 +168,8 @@ class ClaimTemplate:
     )
 
 
-@attrs.frozen
-class ClaimVolume:
+@attrs.frozen(eq=False, repr=False)
+class ClaimVolume(Record):
     """A pod volume backed by a :class:`PersistentVolumeClaim`."""
 
     name: str = attrs.field(validator=k8s.NAME)
@@ -204,8 +205,8 @@ def _check_items(keys: tuple[str, ...], owner: str, instance: Any, attribute: An
         seen.add(path)
 
 
-@attrs.frozen
-class ConfigMapVolume:
+@attrs.frozen(eq=False, repr=False)
+class ConfigMapVolume(Record):
     """A pod volume whose files are a :class:`ConfigMap`'s keys (nginx configuration, ...);
     with ``items={"key": "file/path"}``, only those keys, at those paths."""
 
@@ -218,8 +219,8 @@ class ConfigMapVolume:
         _check_items(self.config_map.keys, f"ConfigMap {self.config_map.name!r}", self, field)
 
 
-@attrs.frozen
-class SecretVolume:
+@attrs.frozen(eq=False, repr=False)
+class SecretVolume(Record):
     """A pod volume whose files are a :class:`Secret`'s keys; with ``items={"tls.crt":
     "cert.pem"}``, only those keys, at those paths."""
 
@@ -243,8 +244,8 @@ HOST_PATH_TYPES = (
 )
 
 
-@attrs.frozen
-class HostPathVolume:
+@attrs.frozen(eq=False, repr=False)
+class HostPathVolume(Record):
     """A folder or file of the node the pod runs on (a log collector reading ``/var/log``).
     Allowed, with a warning: the pod sees whatever that node holds, its data stays on that one
     node, and a writable host path lets the pod change the node. Prefer a
@@ -266,8 +267,8 @@ class HostPathVolume:
         )
 
 
-@attrs.frozen
-class EmptyDirVolume:
+@attrs.frozen(eq=False, repr=False)
+class EmptyDirVolume(Record):
     """Scratch space that lives as long as the pod."""
 
     name: str = attrs.field(validator=k8s.NAME)

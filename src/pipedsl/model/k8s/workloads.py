@@ -18,6 +18,7 @@ from pipedsl.model.k8s import _checks as k8s
 from pipedsl.model.k8s.access import ServiceAccount
 from pipedsl.model.k8s.config import ConfigMap, ConfigMapKey, Secret, SecretKey
 from pipedsl.model.k8s.storage import VOLUME_TYPES, ClaimTemplate, Volume
+from pipedsl.record import Record
 
 # A public image with an explicit tag (or digest): ``mariadb:11.4``, ``nginx:1.27-alpine``.
 PINNED_IMAGE = re.compile(
@@ -26,8 +27,8 @@ PINNED_IMAGE = re.compile(
 )
 
 
-@attrs.frozen
-class Namespace:
+@attrs.frozen(eq=False, repr=False)
+class Namespace(Record):
     """``Namespace("lat32t")``: objects name theirs with ``namespace="lat32t"``."""
 
     kind: ClassVar[str] = "Namespace"
@@ -37,8 +38,8 @@ class Namespace:
     name: str = attrs.field(validator=k8s.NAME)
 
 
-@attrs.frozen
-class ContainerPort:
+@attrs.frozen(eq=False, repr=False)
+class ContainerPort(Record):
     """A port a container listens on, by name: ``ContainerPort("http", 8080)``. Probes and
     Services refer to this object, so a port they use is a port the container has."""
 
@@ -49,8 +50,8 @@ class ContainerPort:
     )
 
 
-@attrs.frozen
-class HttpGet:
+@attrs.frozen(eq=False, repr=False)
+class HttpGet(Record):
     """A probe that GETs ``path`` on ``port`` (success: a 2xx or 3xx status), over HTTP or,
     with ``scheme="HTTPS"``, over TLS (certificate not verified, as the kubelet does)."""
 
@@ -61,8 +62,8 @@ class HttpGet:
     )
 
 
-@attrs.frozen
-class TcpSocket:
+@attrs.frozen(eq=False, repr=False)
+class TcpSocket(Record):
     """A probe that succeeds when ``port`` accepts a TCP connection."""
 
     port: ContainerPort = attrs.field(validator=_checks.instance_of(ContainerPort))
@@ -75,16 +76,16 @@ def _command(value: str | Iterable[str]) -> tuple[str, ...]:
 _non_empty_words = _checks.words()
 
 
-@attrs.frozen
-class Exec:
+@attrs.frozen(eq=False, repr=False)
+class Exec(Record):
     """A probe that runs ``command`` in the container (exit status 0: success). The command is
     a list of words run without a shell."""
 
     command: tuple[str, ...] = attrs.field(converter=_command, validator=_non_empty_words)
 
 
-@attrs.frozen
-class Probe:
+@attrs.frozen(eq=False, repr=False)
+class Probe(Record):
     """A readiness, liveness or startup probe: ``Probe(HttpGet("/health", http), period_seconds=5)``."""
 
     action: HttpGet | TcpSocket | Exec = attrs.field(
@@ -105,8 +106,8 @@ class Probe:
         return None if isinstance(self.action, Exec) else self.action.port
 
 
-@attrs.frozen
-class Resources:
+@attrs.frozen(eq=False, repr=False)
+class Resources(Record):
     """CPU and memory a container requests (scheduling) and may use at most (limits):
     ``Resources(cpu="250m", memory="512Mi", memory_limit="1Gi")``."""
 
@@ -132,8 +133,8 @@ class Resources:
                 raise ModelError(f"Resources.{what}_limit: {limit} is below the request {request}")
 
 
-@attrs.frozen
-class VolumeMount:
+@attrs.frozen(eq=False, repr=False)
+class VolumeMount(Record):
     """Where a volume appears in a container: ``VolumeMount(data, "/var/lib/mysql")``. The pod's
     volumes are the ones its containers mount, so a mount cannot name a missing volume."""
 
@@ -156,8 +157,8 @@ _FIELD_PATHS = (
 )
 
 
-@attrs.frozen
-class FieldRef:
+@attrs.frozen(eq=False, repr=False)
+class FieldRef(Record):
     """An environment value Kubernetes fills from the pod itself: ``FieldRef("status.podIP")``,
     ``FieldRef("metadata.name")``..."""
 
@@ -243,8 +244,8 @@ _optional_uid = _checks.optional(k8s.non_negative_int)
 _optional_bool = _checks.optional(_checks.instance_of(bool))
 
 
-@attrs.frozen
-class SecurityContext:
+@attrs.frozen(eq=False, repr=False)
+class SecurityContext(Record):
     """What a container may do: ``SecurityContext(run_as_non_root=True,
     read_only_root_filesystem=True, allow_privilege_escalation=False, drop=["ALL"])``.
     Unset fields are left to the pod's :class:`PodSecurityContext` and the image."""
@@ -285,8 +286,8 @@ class SecurityContext:
 SECCOMP_PROFILES = ("RuntimeDefault", "Unconfined")
 
 
-@attrs.frozen
-class PodSecurityContext:
+@attrs.frozen(eq=False, repr=False)
+class PodSecurityContext(Record):
     """Settings for every container of a pod: ``PodSecurityContext(run_as_non_root=True,
     run_as_user=1000, fs_group=1000, seccomp="RuntimeDefault")``. ``fs_group`` owns the
     mounted volumes, so a non-root process can write its data directory."""
@@ -310,8 +311,8 @@ class PodSecurityContext:
             )
 
 
-@attrs.frozen
-class Container:
+@attrs.frozen(eq=False, repr=False)
+class Container(Record):
     """One container of a pod. ``image`` is an :class:`~pipedsl.Image` a pipeline pushes (the
     deploy runs exactly the tag that build pushed) or a public image with a pinned tag.
 
@@ -424,8 +425,8 @@ def _percent_or_int(instance: object, attribute: attrs.Attribute[Any], value: ob
     )
 
 
-@attrs.frozen
-class RollingUpdate:
+@attrs.frozen(eq=False, repr=False)
+class RollingUpdate(Record):
     """How a Deployment replaces pods: at most ``max_surge`` extra and ``max_unavailable``
     missing pods while it rolls (default: one extra, none missing — no downtime)."""
 
@@ -453,8 +454,8 @@ def _check_init_containers(instance: object, attribute: attrs.Attribute[Any], va
             )
 
 
-@attrs.frozen
-class _Workload:
+@attrs.frozen(eq=False, repr=False)
+class _Workload(Record):
     """What every workload shares: pods built from containers, the init containers run before
     them (to completion, in order), the ServiceAccount the pods run as, their security
     context."""
@@ -560,7 +561,7 @@ def _check_volume_names(workload: _Workload) -> None:
         )
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class Deployment(_Workload):
     """Stateless pods, replaced by a rolling update:
     ``Deployment("backend", [Container("backend", image, ports=[http])], replicas=2)``.
@@ -595,7 +596,7 @@ class Deployment(_Workload):
         self.check_pod()
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class StatefulSet(_Workload):
     """Pods with stable names and their own storage (databases). Mount a :class:`ClaimTemplate`
     to give each replica a PersistentVolumeClaim that outlives the pod."""

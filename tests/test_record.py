@@ -1,0 +1,181 @@
+"""The shared equality, hash and repr of pipedsl's attrs classes (``pipedsl.record``): every
+class uses them, and they answer as the methods attrs would have compiled for the class."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import itertools
+import pickle
+import pkgutil
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pipedsl
+from pipedsl.model.project import Project
+from pipedsl.model.steps import Echo, Sh
+from pipedsl.record import CachedRecord, Record
+from pipedsl.resolve.pipeline import effective_pipeline
+
+
+def _all_classes() -> list[type]:
+    for info in pkgutil.walk_packages(pipedsl.__path__, "pipedsl."):
+        if info.name != "pipedsl.__main__":
+            importlib.import_module(info.name)
+    found = {
+        value
+        for module in list(sys.modules.values())
+        if getattr(module, "__name__", "").startswith("pipedsl.")
+        for value in vars(module).values()
+        if isinstance(value, type) and attrs.has(value) and value.__module__.startswith("pipedsl")
+    }
+    return sorted(found, key=lambda c: (c.__module__, c.__qualname__))
+
+
+CLASSES = _all_classes()
+
+
+def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
+    return attrs.fields(cast(Any, cls))  # type: ignore[no-any-return]
+
+
+def test_there_are_classes_to_check() -> None:
+    assert len(CLASSES) > 150
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
+def test_every_class_uses_the_shared_methods(cls: type) -> None:
+    # attrs compiles none of the three for the class (its own __repr__ may hide a secret).
+    assert issubclass(cls, Record)
+    assert cls.__eq__ is Record.__eq__
+    assert cls.__hash__ in (Record.__hash__, CachedRecord.__hash__)
+    assert cls.__repr__ is Record.__repr__ or "__repr__" in vars(cls)
+    for field in _fields(cls):
+        assert getattr(field, "eq_key", None) is None
+
+
+def _objects(value: object) -> Iterator[object]:
+    """``value`` and every model object inside it."""
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if attrs.has(type(item)):
+            yield item
+            stack.extend(getattr(item, a.name) for a in _fields(type(item)))
+        elif isinstance(item, tuple | list | frozenset | set):
+            stack.extend(item)
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+
+
+def _reference(cls: type) -> type:
+    """The class attrs makes from ``cls``'s fields with its own compiled methods."""
+    fields: dict[str, Any] = {
+        a.name: attrs.field(repr=a.repr, eq=a.eq, init=True, default=None) for a in _fields(cls)
+    }
+    made = attrs.make_class(cls.__name__, fields, frozen=True, kw_only=True, cache_hash=True)
+    made.__qualname__ = cls.__qualname__
+    return made
+
+
+def _as_reference(value: object, references: dict[type, type]) -> object:
+    cls = type(value)
+    reference = references.get(cls) or references.setdefault(cls, _reference(cls))
+    return reference(**{a.name: getattr(value, a.name) for a in _fields(cls)})
+
+
+@pytest.fixture(scope="module")
+def objects(projects: dict[str, Project]) -> list[object]:
+    """Every model object of every project under test, and of the pipelines they render."""
+    roots: list[object] = list(projects.values())
+    roots += [effective_pipeline(c, "main") for p in projects.values() for c in p.components]
+    return list({id(o): o for root in roots for o in _objects(root)}.values())
+
+
+def test_the_projects_reach_most_classes(objects: list[object]) -> None:
+    assert len({type(o) for o in objects}) > 60
+
+
+def test_repr_is_attrs_repr(objects: list[object]) -> None:
+    references: dict[type, type] = {}
+    for value in objects:
+        if "__repr__" not in vars(type(value)):
+            assert repr(value) == repr(_as_reference(value, references))
+
+
+def test_equality_and_hash_are_attrs(objects: list[object]) -> None:
+    references: dict[type, type] = {}
+    by_class: dict[type, list[object]] = {}
+    for value in objects:
+        by_class.setdefault(type(value), []).append(value)
+        twin = copy.copy(value)
+        assert twin is not value
+        assert value == twin
+        assert not value != twin  # noqa: SIM202  (the operator itself is under test)
+        assert hash(value) == hash(twin)
+        assert value != 1
+    compared = 0
+    for values in by_class.values():
+        for a, b in itertools.islice(itertools.combinations(values, 2), 200):
+            same = _as_reference(a, references) == _as_reference(b, references)
+            assert (a == b) is same
+            assert (a != b) is not same
+            compared += 1
+    assert compared > 1000
+
+
+def test_objects_of_other_classes_are_never_equal() -> None:
+    assert Sh("x") != Echo("x")
+    assert Sh("x") == Sh("x")
+    assert Sh("x") != Sh("y")
+
+
+def test_a_kept_hash_survives_nothing_it_should_not(objects: list[object]) -> None:
+    # Pickling (the rendering processes send results back) keeps equality and hash.
+    cached = [o for o in objects if isinstance(o, CachedRecord)]
+    assert cached
+    for value in cached:
+        hash(value)
+        back = pickle.loads(pickle.dumps(value))  # noqa: S301  (our own objects)
+        assert back == value
+        assert hash(back) == hash(value)
+
+
+def test_an_unset_field_shows_as_nothing() -> None:
+    @attrs.frozen(eq=False, repr=False)
+    class Late(Record):
+        early: int
+        late: int = attrs.field(init=False)
+
+    assert repr(Late(1)) == "Late(early=1, late=NOTHING)"
+
+
+def test_a_cycle_shows_as_dots() -> None:
+    @attrs.define(eq=False, repr=False)
+    class Node(Record):
+        items: list[Any]
+
+    node = Node([])
+    node.items.append(node)
+    assert repr(node) == "Node(items=[...])"
+
+
+@given(st.lists(st.text(max_size=5) | st.integers(), max_size=4))
+def test_a_custom_field_repr_is_used(values: list[object]) -> None:
+    @attrs.frozen(eq=False, repr=False)
+    class Shown(Record):
+        hidden: object = attrs.field(repr=lambda v: "<hidden>")
+        shown: object = None
+
+    assert repr(Shown(values, values)) == f"Shown(hidden=<hidden>, shown={values!r})"
