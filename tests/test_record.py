@@ -9,8 +9,10 @@ import itertools
 import pickle
 import pkgutil
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
+from unittest import mock
 
 import attrs
 import pytest
@@ -55,7 +57,11 @@ def test_every_class_uses_the_shared_methods(cls: type) -> None:
     assert issubclass(cls, Record)
     assert cls.__eq__ is Record.__eq__
     assert cls.__hash__ in (Record.__hash__, CachedRecord.__hash__)
-    assert cls.__repr__ is Record.__repr__ or "__repr__" in vars(cls)
+    # A __repr__ of the class's own is written in its source (one hiding a secret); attrs'
+    # compiled ones are not.
+    if cls.__repr__ is not Record.__repr__:
+        own = vars(cls)["__repr__"]
+        assert own.__code__.co_filename == sys.modules[cls.__module__].__file__
     for field in _fields(cls):
         assert getattr(field, "eq_key", None) is None
 
@@ -139,6 +145,58 @@ def test_objects_of_other_classes_are_never_equal() -> None:
     assert Sh("x") != Echo("x")
     assert Sh("x") == Sh("x")
     assert Sh("x") != Sh("y")
+    # The other object is asked (as attrs does): a value equal to anything stays so.
+    assert Sh("x").__eq__(Echo("x")) is NotImplemented
+    assert Sh("x") == mock.ANY
+
+    @attrs.frozen(eq=False, repr=False)
+    class Base(Record):
+        value: int
+
+    @attrs.frozen(eq=False, repr=False)
+    class Derived(Base):
+        pass
+
+    assert Base(1) != Derived(1)
+    assert Derived(1) != Base(1)
+    assert Derived(1) == Derived(1)
+
+
+def test_fields_left_out_of_equality_are_left_out_of_the_hash() -> None:
+    @attrs.frozen(eq=False, repr=False)
+    class Noted(CachedRecord):
+        value: int
+        note: str = attrs.field(eq=False)
+
+    assert Noted(1, "a") == Noted(1, "b")
+    assert hash(Noted(1, "a")) == hash(Noted(1, "b"))
+    assert Noted(1, "a") != Noted(2, "a")
+
+
+def test_the_repr_of_one_thread_does_not_hide_another_threads() -> None:
+    # While one thread is inside an object's repr, another thread shows it whole: the guard
+    # against cycles is per thread.
+    inside, done = threading.Event(), threading.Event()
+
+    def slow(value: object) -> str:
+        if threading.current_thread() is not threading.main_thread():
+            inside.set()
+            done.wait(10)
+        return "v"
+
+    @attrs.frozen(eq=False, repr=False)
+    class Slow(Record):
+        value: object = attrs.field(repr=slow)
+
+    shown = Slow(1)
+    other = threading.Thread(target=repr, args=(shown,))
+    other.start()
+    try:
+        assert inside.wait(10)
+        assert repr(shown) == "Slow(value=v)"
+    finally:
+        done.set()
+        other.join()
 
 
 def test_a_kept_hash_survives_nothing_it_should_not(objects: list[object]) -> None:
