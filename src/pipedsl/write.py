@@ -64,8 +64,9 @@ def _parents(path: str) -> list[str]:
     """``[q.as_posix() for q in PurePosixPath(path).parents]`` for a :func:`_normal` path."""
     if path.startswith("/"):
         return [q.as_posix() for q in PurePosixPath(path).parents]
-    found = [path[:at] for at, char in enumerate(path) if char == "/"]
-    return [*reversed(found), "."] if path != "." else []
+    parts = path.split("/")
+    found = ["/".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
+    return [*found, "."] if path != "." else []
 
 
 def _target(out: str, artifact: Artifact) -> str:
