@@ -16,12 +16,45 @@ from pipedsl.model import _checks
 from pipedsl.model.agents import Agent
 from pipedsl.model.project import Project
 from pipedsl.model.steps import Sh, Step
+from pipedsl.model.values import GroovyExpr, GString
 from pipedsl.presets import _common, backend, frontend, nginx, runtimes
 from pipedsl.render import groovy
 from pipedsl.render.configxml import _AS_REFERENCE, _serialize
 from pipedsl.render.escape import GroovyCode
 from pipedsl.render.setup import project_agents
 from pipedsl.write import _normal, _parents
+
+
+def _merged_by_concatenation(parts: tuple[object, ...]) -> tuple[object, ...]:
+    flat: list[object] = []
+    for part in parts:
+        flat.extend(part.parts if isinstance(part, GString) else (part,))
+    merged: list[object] = []
+    for part in flat:
+        if merged and isinstance(part, str) and isinstance(merged[-1], str):
+            merged[-1] = merged[-1] + part
+        else:
+            merged.append(part)
+    return tuple(p for p in merged if p != "")
+
+
+_GSTRING_PART: st.SearchStrategy[str | GroovyExpr] = st.sampled_from(
+    ["", "a", "bc", "\\n"]
+) | st.builds(GroovyExpr, st.sampled_from(["x", "y"]))
+
+
+@given(st.lists(st.lists(_GSTRING_PART, max_size=6), max_size=4))
+def test_gstring_text_runs_are_joined_as_by_concatenation(
+    groups: list[list[str | GroovyExpr]],
+) -> None:
+    # Every other group nested in a GString of its own, which the outer one flattens.
+    flat: list[str | GroovyExpr | GString] = []
+    for index, group in enumerate(groups):
+        flat += [GString(*group)] if index % 2 else group
+    made = GString(*flat)
+    assert made.parts == _merged_by_concatenation(tuple(flat))
+    assert all(type(p) is str or type(p) is GroovyExpr for p in made.parts)
+
 
 _PIECES = st.sampled_from(["a", " ", "\n", "\r", groovy.NO_INDENT, "\u2028", "\x85", "\x0b", "é"])
 

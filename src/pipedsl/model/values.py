@@ -33,13 +33,21 @@ def _parts(value: object) -> tuple[str | GroovyExpr, ...]:
     for part in parts:
         flat.extend(part.parts if isinstance(part, GString) else (part,))
     # Adjacent text is one literal when written, so it is one part (and measured as one).
-    merged: list[str | GroovyExpr] = []
+    # Each run of text is joined once: a chain of many commands would be copied again and
+    # again if it grew by concatenation.
+    merged: list[object] = []
+    run: list[str] = []
     for part in flat:
-        if merged and isinstance(part, str) and isinstance(merged[-1], str):
-            merged[-1] = merged[-1] + part
-        else:
-            merged.append(part)  # type: ignore[arg-type]  # the validator reports a bad type
-    return tuple(p for p in merged if p != "")
+        if isinstance(part, str):
+            run.append(part)
+            continue
+        if run:
+            merged.append(run[0] if len(run) == 1 else "".join(run))
+            run = []
+        merged.append(part)  # a GroovyExpr (the validator reports any other type)
+    if run:
+        merged.append(run[0] if len(run) == 1 else "".join(run))
+    return tuple(p for p in merged if p != "")  # type: ignore[misc]
 
 
 @attrs.frozen(init=False, eq=False, repr=False)
