@@ -133,9 +133,7 @@ def serve(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     html.mkdir(parents=True, exist_ok=True)
-    listen = _free_port()
     with _backend() as backend:
-        conf = _replace(conf, f"    listen {port};\n", f"    listen 127.0.0.1:{listen};\n", 1)
         conf = _replace(conf, "root /usr/share/nginx/html;", f"root {html};", 1)
         conf = _replace(
             conf, "resolver kube-dns.kube-system.svc.cluster.local ", "resolver 127.0.0.1 ", 1
@@ -144,7 +142,6 @@ def serve(
             conf = _replace(conf, f"http://{name}:", "http://127.0.0.1:", count)
             # The backend's port stands after the name; every backend is the recording one.
             conf = _swap_ports(conf, backend.port)
-        (root / "default.conf").write_text(conf)
         temp = root / "temp"
         temp.mkdir(exist_ok=True)
         (root / "nginx.conf").write_text(
@@ -158,28 +155,53 @@ def serve(
             f"    include {root}/default.conf;\n}}\n"
         )
         command = [nginx_binary(), "-p", str(root), "-c", str(root / "nginx.conf")]
-        check = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
-        assert check.returncode == 0, f"nginx refused the rendered config:\n{check.stderr}\n{conf}"
-        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-        try:
-            _wait_for(listen, process)
-            yield Frontend(listen, backend)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+        # The free port found may be taken before nginx binds it (other tests run servers at
+        # the same time): then nginx stops at once, and another port is tried.
+        for attempt in range(5):
+            listen = _free_port()
+            listening = _replace(
+                conf, f"    listen {port};\n", f"    listen 127.0.0.1:{listen};\n", 1
+            )
+            (root / "default.conf").write_text(listening)
+            check = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
+            assert check.returncode == 0, (
+                f"nginx refused the rendered config:\n{check.stderr}\n{listening}"
+            )
+            pid_file = root / "nginx.pid"
+            pid_file.unlink(missing_ok=True)
+            process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+            try:
+                _wait_for(listen, process, pid_file)
+            except AssertionError as exc:
+                process.kill()
+                process.wait(timeout=10)
+                if "Address already in use" not in str(exc) or attempt == 4:
+                    raise
+                continue
+            try:
+                yield Frontend(listen, backend)
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+            return
 
 
 def _swap_ports(conf: str, port: int) -> str:
     return re.sub(r"http://127\.0\.0\.1:[0-9]+;", f"http://127.0.0.1:{port};", conf)
 
 
-def _wait_for(port: int, process: subprocess.Popen[str]) -> None:
+def _wait_for(port: int, process: subprocess.Popen[str], pid_file: Path) -> None:
+    """Wait until nginx listens on ``port``. nginx writes its pid file only once it has bound
+    every port: before that, whatever answers on ``port`` is another test's server."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(
                 f"nginx stopped: {process.stderr.read() if process.stderr else ''}"
             )
+        if not pid_file.exists():
+            time.sleep(0.02)
+            continue
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
         except OSError:
