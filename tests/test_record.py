@@ -237,3 +237,12 @@ def test_a_custom_field_repr_is_used(values: list[object]) -> None:
         shown: object = None
 
     assert repr(Shown(values, values)) == f"Shown(hidden=<hidden>, shown={values!r})"
+
+
+def test_a_field_compared_by_a_key_of_its_own_is_refused() -> None:
+    @attrs.frozen(eq=False, repr=False)
+    class Keyed(Record):
+        name: str = attrs.field(eq=str.lower)
+
+    with pytest.raises(TypeError, match="no eq_key"):
+        _ = Keyed("a") == Keyed("A")

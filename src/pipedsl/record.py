@@ -38,7 +38,10 @@ def _key(cls: type) -> _Key:
     fields = cls.__attrs_attrs__  # type: ignore[attr-defined]
     names = [a.name for a in fields if a.eq]
     if any(a.eq_key is not None or (a.hash is not None and a.hash != a.eq) for a in fields):
-        raise TypeError(f"{cls.__qualname__}: Record compares fields as they are (no eq_key)")
+        raise TypeError(
+            f"{cls.__qualname__}: a Record compares and hashes the fields its equality includes, "
+            "as they are (no eq_key, no hash= of a field's own)"
+        )
     if not names:
         key: _Key = _nothing
     elif len(names) == 1:
