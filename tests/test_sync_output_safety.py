@@ -12,6 +12,7 @@ import base64
 import contextlib
 import io
 import json
+import linecache
 import logging
 import os
 import socket
@@ -36,7 +37,7 @@ from pipedsl.cli import app
 from pipedsl.errors import SyncError
 from pipedsl.jenkins.client import PythonJenkinsClient, display_url
 from pipedsl.jenkins.github import GitHubHooks, origin
-from pipedsl.redact import MaskedStream, Secrets
+from pipedsl.redact import MaskedStream, Secrets, masked_output
 from tests.support import tally
 from tests.support.fake_jenkins import FakeJenkins
 from tests.support.github_api import GitHubApi
@@ -250,6 +251,34 @@ def test_logs_are_masked(projects: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert code == 0, out
     assert "sending http://127.0.0.1" in stream.getvalue()
     assert_no_leak(stream.getvalue(), "a log handler", TOKEN)
+
+
+def test_a_logged_stack_is_masked() -> None:
+    """A record logged with ``stack_info`` (the source lines of the calling frames) shows no
+    secret either, nor does its message or its traceback."""
+    secrets = Secrets()
+    secrets.add(TOKEN)
+    logger = logging.getLogger("tests.stack")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    # A frame whose source line holds the token, as code built from a template might.
+    source = (
+        f"logger.warning('calling with %s', token, stack_info=True, exc_info=failure)  # {TOKEN}"
+    )
+    filename = f"<generated {TOKEN}>"
+    linecache.cache[filename] = (len(source), None, [source + "\n"], filename)
+    try:
+        with masked_output(secrets):
+            scope = {"logger": logger, "token": TOKEN, "failure": RuntimeError(TOKEN)}
+            exec(compile(source, filename, "exec"), scope)  # noqa: S102  (the test's own code)
+    finally:
+        logger.removeHandler(handler)
+        linecache.cache.pop(filename, None)
+    written = stream.getvalue()
+    assert "Stack (most recent call last)" in written
+    assert "calling with" in written
+    assert_no_leak(written, "a logged stack", TOKEN)
 
 
 def _encodings(secret: str) -> dict[str, str]:

@@ -317,6 +317,8 @@ class _MaskedLogs:
                 logging.Formatter().formatException(record.exc_info)
             )
             record.exc_info = None
+        if record.stack_info:  # the source lines of the frames that logged
+            record.stack_info = self._secrets.mask(record.stack_info)
         return True
 
 
