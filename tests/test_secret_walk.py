@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pipedsl import GroovyExpr, GString, ModelError, Pipeline, Stage, load_project, sh
 from pipedsl.model.project import Component
+from pipedsl.model.steps import Sh, Step
 from pipedsl.render import secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,3 +76,17 @@ def test_no_secret_escapes_the_fast_walk(
     _walks_agree(stage)
     # Pairs of a name and a value outside the model's own classes are judged as assignments too.
     _walks_agree(tuple(data.items()))
+
+
+def test_only_objects_whose_hash_is_kept_are_remembered() -> None:
+    # The walk remembers clean objects by hash only where hashing is cheap: pipedsl's steps
+    # and stages keep theirs. A team's own step class, made by attrs with its own hash, is
+    # walked each time as before.
+    @attrs.frozen
+    class Notify(Step):
+        text: str
+
+    assert secrets._kind(Sh)[1] is True
+    assert secrets._kind(Stage)[1] is True
+    assert secrets._kind(Notify)[1] is False
+    assert secrets._is_clean(Notify("hello"))

@@ -173,7 +173,7 @@ def _kind(kind: type) -> tuple[str | Callable[[object], tuple[object, ...]] | No
     elif kind is GString or kind is GroovyExpr:
         entry = (_TEXT, False)
     else:
-        entry = (_getter(kind), issubclass(kind, CachedRecord))
+        entry = (_getter(kind), kind.__hash__ is CachedRecord.__hash__)
     _KINDS[kind] = entry
     return entry
 
