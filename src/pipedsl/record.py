@@ -5,9 +5,9 @@ imported; for pipedsl's classes that was 0.04 s of every command's start, a seve
 These are the same methods, written once, reading the class's fields. A class takes them with
 ``@attrs.frozen(eq=False, repr=False)`` and :class:`Record` (or :class:`CachedRecord`, which keeps
 its hash like attrs' ``cache_hash=True``) among its bases; a test holds every class to it. For
-frozen classes only: the hash is the fields'. One difference from attrs: fields are compared as
-tuples are, so a field holding the same NaN object compares equal (no field of pipedsl holds a
-bare float).
+frozen classes only: the hash is the fields'. One difference from attrs: objects and fields are
+compared as tuples compare their items, an object being equal to itself, so a field holding the
+same NaN object compares equal (no field of pipedsl holds a bare float).
 
 Imports nothing of pipedsl: every layer may build on it.
 """
@@ -84,6 +84,8 @@ class Record:
     __slots__ = ()
 
     def __eq__(self, other: object) -> bool:
+        if other is self:  # as tuples compare their items (see above: NaN)
+            return True
         cls = self.__class__
         if other.__class__ is not cls:
             return NotImplemented
