@@ -7,6 +7,7 @@ such as ``env.BUILD_NUMBER``, never for secrets.
 
 from __future__ import annotations
 
+import itertools
 import string
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -36,17 +37,12 @@ def _parts(value: object) -> tuple[str | GroovyExpr, ...]:
     # Each run of text is joined once: a chain of many commands would be copied again and
     # again if it grew by concatenation.
     merged: list[object] = []
-    run: list[str] = []
-    for part in flat:
-        if isinstance(part, str):
-            run.append(part)
+    for is_text, run in itertools.groupby(flat, key=lambda part: isinstance(part, str)):
+        if not is_text:
+            merged.extend(run)  # GroovyExprs (the validator reports any other type)
             continue
-        if run:
-            merged.append(run[0] if len(run) == 1 else "".join(run))
-            run = []
-        merged.append(part)  # a GroovyExpr (the validator reports any other type)
-    if run:
-        merged.append(run[0] if len(run) == 1 else "".join(run))
+        texts = list(run)
+        merged.append(texts[0] if len(texts) == 1 else "".join(texts))  # type: ignore[arg-type]
     return tuple(p for p in merged if p != "")  # type: ignore[misc]
 
 
