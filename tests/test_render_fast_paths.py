@@ -8,10 +8,11 @@ import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipedsl.errors import ModelError
+from pipedsl.errors import ModelError, RenderError
 from pipedsl.model import _checks
 from pipedsl.model.agents import Agent
 from pipedsl.model.project import Project
@@ -19,7 +20,7 @@ from pipedsl.model.steps import Sh, Step
 from pipedsl.model.values import GroovyExpr, GString
 from pipedsl.presets import _common, backend, frontend, nginx, runtimes
 from pipedsl.render import groovy
-from pipedsl.render.configxml import _AS_REFERENCE, _serialize
+from pipedsl.render.configxml import _AS_REFERENCE, _NOT_XML, _serialize, xml_text
 from pipedsl.render.escape import GroovyCode
 from pipedsl.render.setup import project_agents
 from pipedsl.write import _normal, _parents
@@ -83,6 +84,20 @@ def test_config_xml_references_what_xml_11_would_change(text: str) -> None:
     written = _serialize(root)
     assert not _AS_REFERENCE.search(written)
     assert ET.fromstring(written.split("\n", 1)[1]).text == (text or None)  # noqa: S314
+
+
+_XML_CHARS = [chr(c) for c in range(0xA0)] + ["é", "\ud800", "\udfff", "\ue000", "\ufffe", "\uffff"]
+
+
+@pytest.mark.parametrize("char", _XML_CHARS, ids=lambda c: f"U+{ord(c):04X}")
+def test_config_xml_refuses_exactly_what_xml_cannot_hold(char: str) -> None:
+    # Alone, and inside a long text of each kind (ASCII, or not) that is otherwise fine.
+    for text in (char, "a" * 500 + char + "\n" * 10, "é" + "a" * 500 + char):
+        if _NOT_XML.search(text) is None:
+            assert xml_text(text, "here") is text
+        else:
+            with pytest.raises(RenderError, match=f"here: character U\\+{ord(char):04X} cannot"):
+                xml_text(text, "here")
 
 
 @given(st.lists(st.sampled_from(["a", "b", "/", ".", ".."]), max_size=10).map("".join))

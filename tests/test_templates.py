@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2.defaults
 import pytest
 
 from pipedsl import (
@@ -17,6 +18,7 @@ from pipedsl import (
     load_project,
     render_project,
 )
+from pipedsl.render.templating import build_groovy_environment
 from tests.conftest import SEED_PROJECT
 from tests.support.groovy import compile_groovy
 
@@ -85,3 +87,26 @@ def test_raw_groovy_keeps_its_own_lines() -> None:
     text = {a.path: a.text for a in render_project(project)}["raw/app/Jenkinsfile"]
     assert "                sh '''\ncat <<EOF > out.txt\nhello\nEOF\n'''\n" in text
     assert compile_groovy({"raw": text}) == {"raw": None}
+
+
+def test_user_templates_see_jinjas_globals(tmp_path: Path) -> None:
+    # Templates get their globals as a plain copy of the environment's (see templating): every
+    # global jinja2 provides is still there, and a template's own globals overlay them.
+    steps = tmp_path / "jenkinsfile" / "steps"
+    steps.mkdir(parents=True)
+    (steps / "checkout.groovy.j2").write_text(
+        "{% set seen = namespace(n=0) %}{% for i in range(3) %}{% set seen.n = seen.n + i %}"
+        "{% endfor %}checkout scm // {{ seen.n | groovy }} {{ dict(a=1) | length | groovy }}"
+        " {{ (cycler is defined and joiner is defined and lipsum is defined) | groovy }}\n"
+    )
+    project = load_project(SEED_PROJECT)
+    text = {a.path: a.text for a in render_project(project, templates=[tmp_path])}[
+        "lat32t/backend/Jenkinsfile"
+    ]
+    assert "checkout scm // 3 1 true\n" in text
+
+    env = build_groovy_environment((), {})
+    template = env.from_string("{{ x | groovy }}", globals={"x": "own", "range": 5})
+    assert template.render() == "'own'"
+    assert template.globals["range"] == 5
+    assert env.globals == jinja2.defaults.DEFAULT_NAMESPACE  # a template's own stay its own

@@ -173,16 +173,14 @@ def indent(code: str, width: int) -> GroovyCode:
             "pass it through |groovy first"
         )
     pad = " " * width
-    if (
-        code
-        and "\n\n" not in code
-        and code[0] != "\n"
-        and code[-1] != "\n"
-        and NO_INDENT not in code
-    ):
-        # No empty line and no continuation: every line is padded (most blocks; a search for
-        # line starts costs far more than a replace).
-        return GroovyCode(pad + code.replace("\n", "\n" + pad))
+    if code and "\n\n" not in code and code[0] != "\n" and code[-1] != "\n":
+        # No empty line: every line is padded (most blocks; a search for line starts costs far
+        # more than a replace), then the pad taken off again where a continuation line starts
+        # (each line break is followed by exactly one pad).
+        padded = code.replace("\n", "\n" + pad)
+        if NO_INDENT in code:
+            padded = padded.replace("\n" + pad + NO_INDENT, "\n" + NO_INDENT)
+        return GroovyCode(padded if code[0] == NO_INDENT else pad + padded)
     # Line by line (a multi-line regular expression for line starts tries every position).
     return GroovyCode(
         "\n".join(
