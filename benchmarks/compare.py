@@ -6,7 +6,8 @@ end) and run from there; a folder given instead of a commit (a copy of a checkou
 uncommitted changes, holding ``src/`` and ``templates/``) is run as it is. The commits and
 ``jenkins-jobs test`` are run alternately, each run writing into a new folder after a sync of
 the file system, so that all of them meet the same machine. Prints the median, minimum and
-maximum wall time of each.
+maximum wall time of each. Each tree's modules are compiled first, as an installation
+compiles them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.__main__ import JJB, PY, ROOT, jjb_conf, measure, render_jenkinsfiles
+from benchmarks.__main__ import JJB, PY, ROOT, byte_compile, jjb_conf, measure, render_jenkinsfiles
 from benchmarks.workload import write_jjb, write_project
 
 
@@ -42,6 +43,8 @@ def main() -> None:
         jjb_yaml = write_jjb(work / "jobs.yaml", render_jenkinsfiles(projects))
         conf = jjb_conf(work, "http://127.0.0.1:1")
         with checkouts(args.commits, work) as trees:
+            for tree in trees.values():
+                byte_compile(tree / "src")
             times: dict[str, list[float]] = {name: [] for name in [*trees, "jenkins-jobs test"]}
             for rep in range(args.reps):
                 for commit, tree in trees.items():
