@@ -10,6 +10,7 @@ result must be exactly one of the two renders, with nothing else beside it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -50,17 +51,29 @@ def previous_output(parent: Path, artifacts: list[Artifact]) -> tuple[Path, Snap
     return out, snapshot(out)
 
 
-def failing_at(k: int, real: Callable[..., Any], error: BaseException) -> Callable[..., Any]:
+def failing_at(
+    k: int,
+    real: Callable[..., Any],
+    error: BaseException,
+    *,
+    counting: Callable[..., bool] = lambda *args: True,
+) -> Callable[..., Any]:
+    """``real``, raising ``error`` instead at the k-th call that ``counting`` accepts."""
     calls = 0
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
-        calls += 1
-        if calls == k:
+        calls += counting(*args)
+        if calls == k and counting(*args):
             raise error
         return real(*args, **kwargs)
 
     return wrapper
+
+
+def _in_staging(path: object, *args: Any) -> bool:
+    """Whether ``path`` is a render's staging folder or is inside one."""
+    return ".generated.new-" in str(path)
 
 
 ERRORS: dict[str, Callable[[], BaseException]] = {
@@ -115,12 +128,12 @@ def test_interrupted_at_every_folder_creation_and_rename(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str
 ) -> None:
     artifacts = seed_artifacts()
-    folders = len({str(Path(a.path).parent) for a in artifacts})
-    # mkdir: the staging folder's subfolders (parents made on the way are counted once each).
-    for k in range(1, folders + 1):
+    folders = len(write_module._folders(a.path for a in artifacts) - {"."})
+    # mkdir: the staging folder itself, then each folder in it (every folder of every file).
+    for k in range(1, folders + 2):
 
         def patch_mkdir(m: pytest.MonkeyPatch, e: BaseException, k: int = k) -> None:
-            m.setattr(Path, "mkdir", failing_at(k, Path.mkdir, e))
+            m.setattr(os, "mkdir", failing_at(k, os.mkdir, e, counting=_in_staging))
 
         _interrupt(tmp_path, monkeypatch, artifacts, patch_mkdir, ERRORS[error]())
     # rename 1: the previous folder is retired; rename 2: the new folder takes its name.

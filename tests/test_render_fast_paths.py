@@ -23,7 +23,7 @@ from pipedsl.render import groovy
 from pipedsl.render.configxml import _AS_REFERENCE, _NOT_XML, _serialize, xml_text
 from pipedsl.render.escape import GroovyCode
 from pipedsl.render.setup import project_agents
-from pipedsl.write import _normal, _parents
+from pipedsl.write import _folders, _normal, _parents
 
 
 def _merged_by_concatenation(parts: tuple[object, ...]) -> tuple[object, ...]:
@@ -105,6 +105,14 @@ def test_output_paths_are_read_as_pathlib_reads_them(path: str) -> None:
     normal = _normal(path)
     assert normal == PurePosixPath(path).as_posix()
     assert _parents(normal) == [q.as_posix() for q in PurePosixPath(normal).parents]
+
+
+@given(
+    st.lists(st.lists(st.sampled_from(["a", "b", "/", ".", "..", "/a"]), max_size=8).map("".join))
+)
+def test_the_folders_of_output_paths_are_their_parents(paths: list[str]) -> None:
+    normal = [_normal(p) for p in paths]
+    assert _folders(normal) == {q for p in normal for q in _parents(p)}
 
 
 _PRESETS = [

@@ -192,3 +192,33 @@ def test_signals_are_left_alone_outside_the_main_thread() -> None:
     thread.start()
     thread.join()
     assert seen == [before]
+
+
+def test_files_are_written_whole_through_short_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A write may take fewer bytes than asked (a signal, a full pipe): the rest follows.
+    real_write = os.write
+    calls: list[int] = []
+
+    def short_write(fd: int, data: Any) -> int:
+        calls.append(len(data))
+        return real_write(fd, bytes(data[:7]))
+
+    monkeypatch.setattr(os, "write", short_write)
+    text = "é" * 40 + "\n"
+    write_artifacts(
+        [Artifact("a/b/c/one", text, "jenkinsfile"), Artifact("a/two", "2\n", "job")],
+        tmp_path / "out",
+    )
+    monkeypatch.undo()
+    assert _files(tmp_path / "out") == {"a/b/c/one": text, "a/two": "2\n"}
+    assert len(calls) > 12
+
+
+def test_every_folder_of_the_files_is_made_and_nothing_else(tmp_path: Path) -> None:
+    paths = ["z/one", "a-b/two", "a/c/three", "a/c/d/e/four", "a/five", "./x//y/six", "top"]
+    write_artifacts([Artifact(p, p + "\n", "job") for p in paths], tmp_path / "out")
+    made = {p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")}
+    files = {PurePosixPath(p).as_posix() for p in paths}
+    assert made - files == {"z", "a-b", "a", "a/c", "a/c/d", "a/c/d/e", "x", "x/y", ".pipedsl"}

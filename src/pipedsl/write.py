@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import FrameType
@@ -57,6 +57,8 @@ def _normal(path: str) -> str:
     names thousands of files, and pathlib's parsing was most of the time spent writing them."""
     if type(path) is not str or path.startswith("/"):  # anything else as pathlib takes it
         return PurePosixPath(path).as_posix()
+    if path and "//" not in path and "/." not in path and path[0] != "." and path[-1] != "/":
+        return path  # no empty part and no "." part: normal already (what a render names)
     return "/".join(part for part in path.split("/") if part and part != ".") or "."
 
 
@@ -69,9 +71,25 @@ def _parents(path: str) -> list[str]:
     return [*found, "."] if path != "." else []
 
 
-def _target(out: str, artifact: Artifact) -> str:
-    relative = _normal(artifact.path)
-    if relative.startswith("/") or relative == "." or ".." in relative.split("/"):
+def _folders(paths: Iterable[str]) -> set[str]:
+    """``{q for p in paths for q in _parents(p)}`` for :func:`_normal` paths: each folder is
+    climbed from once, however many files it holds."""
+    found: set[str] = set()
+    for path in paths:
+        if path.startswith("/") or path == ".":
+            found.update(_parents(path))
+            continue
+        found.add(".")
+        folder = path.rpartition("/")[0]
+        while folder and folder not in found:
+            found.add(folder)
+            folder = folder.rpartition("/")[0]
+    return found
+
+
+def _target(out: str, relative: str, artifact: Artifact) -> str:
+    """Where ``artifact``, at the :func:`_normal` path ``relative``, is written below ``out``."""
+    if relative.startswith("/") or relative == "." or "/../" in f"/{relative}/":
         raise RenderError(f"refusing to write outside the output folder: {artifact.path!r}")
     return f"{out}/{relative}"
 
@@ -272,11 +290,14 @@ def _write_file(target: tuple[str | Path, str]) -> None:
     # A new file in a new folder: plain os calls (no buffered text layer, which would also
     # seek and ask whether the file is a terminal).
     path, text = target
-    data = memoryview(text.encode("utf-8"))
+    data = text.encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
-        while data:
-            data = data[os.write(fd, data) :]
+        written = os.write(fd, data)
+        if written < len(data):  # a short write: the rest, until all is written
+            rest = memoryview(data)[written:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
     finally:
         os.close(fd)
 
@@ -327,24 +348,31 @@ def write_artifacts(artifacts: Sequence[Artifact], out: str | Path, *, scope: Sc
     system error is a :class:`RenderError` naming the path. The module's docstring says what
     is done with symbolic links, FIFOs and other odd files, and after a render was killed.
     """
-    paths = Counter(_normal(a.path) for a in artifacts)
+    normal = [_normal(a.path) for a in artifacts]
+    paths = Counter(normal)
     twice = sorted(p for p, n in paths.items() if n > 1)
     if twice:
         raise RenderError(f"two artifacts have the same path: {', '.join(twice)}")
-    parents = {q for p in paths for q in _parents(p)}
-    both = sorted(p for p in paths if p in parents)
+    folders = _folders(paths)
+    both = sorted(p for p in paths if p in folders)
     if both:
         raise RenderError(
             f"an artifact's path is the folder of another artifact: {', '.join(both)}"
         )
     try:
-        return _replace(artifacts, _output_folder(out), scope)
+        return _replace(artifacts, _output_folder(out), scope, (normal, folders))
     except OSError as exc:
         where = exc.filename or out
         raise RenderError(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
-def _replace(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -> bool:
+def _replace(
+    artifacts: Sequence[Artifact],
+    folder: Path,
+    scope: Scope,
+    layout: tuple[list[str], set[str]],
+) -> bool:
+    # ``layout``: the artifacts' normal paths, and every folder they are in (see _folders).
     # Checked under the lock only: outside it, another render's swap may be half done.
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent):
@@ -362,13 +390,18 @@ def _replace(artifacts: Sequence[Artifact], folder: Path, scope: Scope = None) -
             umask = os.umask(0)
             os.umask(umask)
             staging.chmod(0o777 & ~umask)
-            targets = [(_target(str(staging), a), a.text) for a in artifacts]
+            normal, folders = layout
+            root = str(staging)
+            targets = [
+                (_target(root, p, a), a.text) for p, a in zip(normal, artifacts, strict=True)
+            ]
             copies = [(staging.joinpath(*PurePosixPath(p).parts), file) for p, file in kept]
-            folders = {t.rpartition("/")[0] for t, _ in targets} | {
-                str(c.parent) for c, _ in copies
-            }
-            for folder_path in sorted(folders):
-                Path(folder_path).mkdir(parents=True, exist_ok=True)
+            # Into the new, empty staging folder: each folder after the one holding it (a
+            # folder's name sorts before the names below it).
+            for folder_path in sorted(folders - {"."}):
+                os.mkdir(f"{root}/{folder_path}")  # noqa: PTH102  (thousands: plain os calls)
+            for copy, _ in copies:
+                copy.parent.mkdir(parents=True, exist_ok=True)
             for target in targets:
                 _write_file(target)
             for copy, original in copies:
