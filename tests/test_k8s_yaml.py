@@ -191,6 +191,38 @@ def test_both_emitters_write_what_pyyaml_dump_writes(data: dict[str, Any]) -> No
         assert yaml_document(data, dumper=escape._CDumper) == expected
 
 
+class _Recorder(yaml.serializer.Serializer, yaml.resolver.Resolver):
+    """PyYAML's own serializer, keeping the events it would hand an emitter."""
+
+    def __init__(self) -> None:
+        yaml.serializer.Serializer.__init__(self, explicit_start=False)
+        yaml.resolver.Resolver.__init__(self)
+        self.events: list[yaml.Event] = []
+
+    def emit(self, event: yaml.Event) -> None:
+        self.events.append(event)
+
+
+def _fields(event: yaml.Event) -> tuple[object, ...]:
+    names = ("anchor", "tag", "implicit", "value", "style", "flow_style", "explicit", "encoding")
+    return (type(event), *(getattr(event, name, "-") for name in names))
+
+
+@settings(max_examples=int(os.environ.get("PIPEDSL_YAML_EXAMPLES", "400")))
+@given(st.dictionaries(_wide, _wide_values, max_size=6))
+def test_libyaml_is_handed_the_events_pyyamls_serializer_makes(data: dict[str, Any]) -> None:
+    try:
+        events = escape._events(data)
+    except escape._NotAlike:
+        assert escape.yaml_emitter(data) is escape._PyDumper
+        return
+    recorder = _Recorder()
+    recorder.open()
+    recorder.serialize(escape._node(data))
+    recorder.close()
+    assert [_fields(e) for e in events] == [_fields(e) for e in recorder.events]
+
+
 @_needs_libyaml
 def test_manifests_of_the_fixture_projects_go_through_libyaml() -> None:
     # The speed of a large render rests on this: a rule that sends ordinary manifests to the

@@ -186,10 +186,11 @@ def yaml_comment(text: str) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in safe)
 
 
-# Documents are built as PyYAML nodes here (what PyYAML's representer would build for these
-# types, without its generic dispatch and alias bookkeeping, which cost more than emitting) and
-# emitted by libyaml, PyYAML's C emitter, where it is installed and writes the same text as the
-# Python emitter, about five times faster. The two judge a few things differently: libyaml
+# Documents are emitted by libyaml, PyYAML's C emitter, where it is installed and writes the
+# same text as the Python emitter, several times faster; what either is given is built here
+# (what PyYAML's representer and serializer would build for these types, without their generic
+# dispatch and alias bookkeeping, which cost more than emitting). The two judge a few things
+# differently: libyaml
 # escapes characters outside the Basic Multilingual Plane, cannot encode surrogates, measures
 # the 128-character limit of a simple key in bytes, writes an empty key without ``?``, and ends
 # a document whose block scalar keeps its trailing line breaks (``|+``) with ``...``. A document
@@ -213,6 +214,18 @@ _MAPPING_NODE = yaml.MappingNode
 _SEQUENCE_NODE = yaml.SequenceNode
 _PLAIN_TAGS: dict[str, str] = {}
 _REMEMBERED = 100_000
+# The resolver both dumpers use (its implicit resolvers are its class's).
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _plain_tag(text: str) -> str:
+    """The tag a YAML reader gives ``text`` written plain."""
+    tag = _PLAIN_TAGS.get(text)
+    if tag is None:
+        tag = _RESOLVER.resolve(_SCALAR_NODE, text, (True, False))  # type: ignore[no-untyped-call]
+        if len(_PLAIN_TAGS) < _REMEMBERED:
+            _PLAIN_TAGS[text] = tag
+    return tag
 
 
 def _resolve(self: Any, kind: type, value: Any, implicit: Any) -> str:
@@ -221,14 +234,7 @@ def _resolve(self: Any, kind: type, value: Any, implicit: Any) -> str:
     # dumper has path resolvers, so only a plain text's tag depends on anything: the same keys
     # and values recur in every manifest, and each is resolved once.
     if kind is _SCALAR_NODE:
-        if not implicit[0]:
-            return _STR  # the resolver's default scalar tag
-        tag = _PLAIN_TAGS.get(value)
-        if tag is None:
-            tag = yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
-            if len(_PLAIN_TAGS) < _REMEMBERED:
-                _PLAIN_TAGS[value] = tag
-        return tag
+        return _plain_tag(value) if implicit[0] else _STR  # (the resolver's default tag)
     return _MAP if kind is _MAPPING_NODE else _SEQ  # the resolver's defaults
 
 
@@ -246,12 +252,12 @@ if getattr(yaml, "__with_libyaml__", False):
     _CDumper = _CSafeDumper
 
 
-# Per distinct string (they recur across manifests): its style, and whether libyaml writes it
-# alike as a value and as a key.
-_STRINGS: dict[str, tuple[str | None, bool, bool]] = {}
+# Per distinct string (they recur across manifests): its style, whether libyaml writes it
+# alike as a value and as a key, and its event (see _events).
+_STRINGS: dict[str, tuple[str | None, bool, bool, yaml.ScalarEvent]] = {}
 
 
-def _string_facts(value: str) -> tuple[str | None, bool, bool]:
+def _string_facts(value: str) -> tuple[str | None, bool, bool, yaml.ScalarEvent]:
     facts = _STRINGS.get(value)
     if facts is None:
         style = yaml_scalar_style(value)
@@ -260,66 +266,107 @@ def _string_facts(value: str) -> tuple[str | None, bool, bool]:
             style == '"' or value == "\n" or value.endswith("\n\n") or _ASTRAL.search(value)
         )
         alike_key = alike and 0 < len(value.encode()) <= 120 and "\n" not in value
-        facts = (style, alike, alike_key)
+        event = _scalar_event(_STR, value, style)
+        facts = (style, alike, alike_key, event)
         if len(_STRINGS) >= _REMEMBERED:
             _STRINGS.clear()
         _STRINGS[value] = facts
     return facts
 
 
-class _Builder:
-    """Turns plain data into a node tree, noting whether libyaml would write it alike."""
+def _scalar_event(tag: str, text: str, style: str | None) -> yaml.ScalarEvent:
+    """The event a serializer sends for a scalar node: whether the tag may be left out when
+    the text is written plain, and when quoted (only a string's)."""
+    implicit = (_plain_tag(text) == tag, tag == _STR)
+    return yaml.ScalarEvent(None, tag, implicit, text, style=style)
 
-    def __init__(self) -> None:
-        self.alike = True
 
-    def node(self, data: object) -> yaml.Node:
-        kind = type(data)
+def _node(data: object) -> yaml.Node:
+    """The node tree of ``data``, for an emitter to serialize."""
+    kind = type(data)
+    if kind is str:
+        style = (_STRINGS.get(data) or _string_facts(data))[0]  # type: ignore[call-overload,arg-type]
+        return _SCALAR_NODE(_STR, data, None, None, style)
+    if kind is dict:
+        items = [(_node(key), _node(value)) for key, value in data.items()]  # type: ignore[attr-defined]
+        return _MAPPING_NODE(_MAP, items, None, None, False)
+    if kind is list:
+        return _SEQUENCE_NODE(_SEQ, list(map(_node, data)), None, None, False)  # type: ignore[call-overload]
+    scalar = _SCALARS.get(kind)
+    if scalar is None:
+        raise yaml.representer.RepresenterError("cannot represent an object", data)
+    tag, text = scalar
+    return _SCALAR_NODE(tag, text(data))
+
+
+# libyaml is handed a document as the events PyYAML's serializer would make of its node tree,
+# not as the tree: serializing nodes, libyaml calls back into Python's resolver three or four
+# times per node, which cost more than the emitting. Collections' events, and each string's,
+# are made once. The Python emitter is handed the node tree (_node).
+_MAPPING_START = yaml.MappingStartEvent(None, _MAP, True, flow_style=False)
+_MAPPING_END = yaml.MappingEndEvent()
+_SEQUENCE_START = yaml.SequenceStartEvent(None, _SEQ, True, flow_style=False)
+_SEQUENCE_END = yaml.SequenceEndEvent()
+_DOCUMENT_START = (yaml.StreamStartEvent(), yaml.DocumentStartEvent(explicit=False))
+_DOCUMENT_END = (yaml.DocumentEndEvent(), yaml.StreamEndEvent())
+
+
+class _NotAlike(Exception):  # noqa: N818  (a signal, not an error)
+    """libyaml would not write the document as the Python emitter does."""
+
+
+def _events(data: Mapping[str, Any]) -> list[yaml.Event]:
+    """The events of a document holding ``data``, for libyaml; raises :class:`_NotAlike`
+    where libyaml would write it otherwise than the Python emitter (see above)."""
+    events: list[yaml.Event] = [*_DOCUMENT_START]
+    append = events.append
+    strings = _STRINGS
+
+    def add(item: object) -> None:
+        kind = type(item)
         if kind is str:
-            style, alike, _ = _STRINGS.get(data) or _string_facts(data)  # type: ignore[call-overload,arg-type]
+            _, alike, _, event = strings.get(item) or _string_facts(item)  # type: ignore[call-overload,arg-type]
             if not alike:
-                self.alike = False
-            return _SCALAR_NODE(_STR, data, None, None, style)
-        if kind is dict:
-            node = self.node
-            strings = _STRINGS
-            items: list[tuple[yaml.Node, yaml.Node]] = []
-            append = items.append
-            for key, value in data.items():  # type: ignore[attr-defined]
-                key_node: yaml.Node
+                raise _NotAlike
+            append(event)
+        elif kind is dict:
+            append(_MAPPING_START)
+            for key, value in item.items():  # type: ignore[attr-defined]
                 if type(key) is str:
-                    style, _, alike = strings.get(key) or _string_facts(key)
+                    _, _, alike, event = strings.get(key) or _string_facts(key)
                     if not alike:
-                        self.alike = False
-                    key_node = _SCALAR_NODE(_STR, key, None, None, style)
+                        raise _NotAlike
+                    append(event)
                 else:
-                    key_node = node(key)
-                if type(value) is str:
-                    style, alike, _ = strings.get(value) or _string_facts(value)
-                    if not alike:
-                        self.alike = False
-                    append((key_node, _SCALAR_NODE(_STR, value, None, None, style)))
-                else:
-                    append((key_node, node(value)))
-            return _MAPPING_NODE(_MAP, items, None, None, False)
-        if kind is list:
-            return _SEQUENCE_NODE(_SEQ, list(map(self.node, data)), None, None, False)  # type: ignore[call-overload]
-        scalar = _SCALARS.get(kind)
-        if scalar is None:
-            raise yaml.representer.RepresenterError("cannot represent an object", data)
-        tag, text = scalar
-        return _SCALAR_NODE(tag, text(data))
+                    add(key)
+                add(value)
+            append(_MAPPING_END)
+        elif kind is list:
+            append(_SEQUENCE_START)
+            for value in item:  # type: ignore[attr-defined]
+                add(value)
+            append(_SEQUENCE_END)
+        else:
+            scalar = _SCALARS.get(kind)
+            if scalar is None:
+                raise yaml.representer.RepresenterError("cannot represent an object", item)
+            tag, text = scalar
+            append(_scalar_event(tag, text(item), None))
 
-
-def _nodes(data: Mapping[str, Any]) -> tuple[yaml.Node, bool]:
-    builder = _Builder()
-    node = builder.node(data if type(data) is dict else dict(data))
-    return node, builder.alike
+    add(data if type(data) is dict else dict(data))
+    events += _DOCUMENT_END
+    return events
 
 
 def yaml_emitter(data: Mapping[str, Any]) -> Dumper:
     """The emitter :func:`yaml_document` writes ``data`` with."""
-    return _CDumper if _CDumper is not None and _nodes(data)[1] else _PyDumper
+    if _CDumper is None:
+        return _PyDumper
+    try:
+        _events(data)
+    except _NotAlike:
+        return _PyDumper
+    return _CDumper
 
 
 def yaml_document(data: Mapping[str, Any], *, dumper: Dumper | None = None) -> str:
@@ -335,9 +382,19 @@ def yaml_document(data: Mapping[str, Any], *, dumper: Dumper | None = None) -> s
     >>> yaml_document({"data": {"ENABLED": "yes", "PORT": "8080"}})
     "data:\\n  ENABLED: 'yes'\\n  PORT: '8080'\\n"
     """
-    node, alike = _nodes(data)
     if dumper is None:
-        dumper = _CDumper if _CDumper is not None and alike else _PyDumper
+        if _CDumper is not None:
+            try:
+                events = _events(data)
+            except _NotAlike:
+                pass
+            else:
+                emitted: str = yaml.emit(
+                    events, Dumper=_CDumper, allow_unicode=True, width=1_000_000
+                )
+                return emitted
+        dumper = _PyDumper
+    node = _node(data if type(data) is dict else dict(data))
     text: str = yaml.serialize(
         node, Dumper=dumper, allow_unicode=True, width=1_000_000, explicit_start=False
     )
