@@ -7,8 +7,10 @@ so that templates can refuse any value that did not go through one of them.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -253,11 +255,12 @@ if getattr(yaml, "__with_libyaml__", False):
 
 
 # Per distinct string (they recur across manifests): its style, whether libyaml writes it
-# alike as a value and as a key, and its event (see _events).
-_STRINGS: dict[str, tuple[str | None, bool, bool, yaml.ScalarEvent]] = {}
+# alike as a value and as a key, and its event's implicit flags (see _emit_document). Plain
+# values only: the collector need not walk them.
+_STRINGS: dict[str, tuple[str | None, bool, bool, tuple[bool, bool]]] = {}
 
 
-def _string_facts(value: str) -> tuple[str | None, bool, bool, yaml.ScalarEvent]:
+def _string_facts(value: str) -> tuple[str | None, bool, bool, tuple[bool, bool]]:
     facts = _STRINGS.get(value)
     if facts is None:
         style = yaml_scalar_style(value)
@@ -266,19 +269,24 @@ def _string_facts(value: str) -> tuple[str | None, bool, bool, yaml.ScalarEvent]
             style == '"' or value == "\n" or value.endswith("\n\n") or _ASTRAL.search(value)
         )
         alike_key = alike and 0 < len(value.encode()) <= 120 and "\n" not in value
-        event = _scalar_event(_STR, value, style)
-        facts = (style, alike, alike_key, event)
+        facts = (style, alike, alike_key, _implicit(_STR, value))
         if len(_STRINGS) >= _REMEMBERED:
             _STRINGS.clear()
         _STRINGS[value] = facts
     return facts
 
 
-def _scalar_event(tag: str, text: str, style: str | None) -> yaml.ScalarEvent:
-    """The event a serializer sends for a scalar node: whether the tag may be left out when
-    the text is written plain, and when quoted (only a string's)."""
-    implicit = (_plain_tag(text) == tag, tag == _STR)
-    return yaml.ScalarEvent(None, tag, implicit, text, style=style)
+_IMPLICIT = {
+    (plain, quoted): (plain, quoted) for plain in (False, True) for quoted in (False, True)
+}
+
+
+def _implicit(tag: str, text: str) -> tuple[bool, bool]:
+    """A scalar event's implicit flags, as a serializer sets them: whether the tag may be left
+    out when the text is written plain, and when quoted (only a string's). One of four
+    tuples, made once: every string's facts hold one, and new tuples would each be left for
+    the collector to look at."""
+    return _IMPLICIT[_plain_tag(text) == tag, tag == _STR]
 
 
 def _node(data: object) -> yaml.Node:
@@ -301,8 +309,9 @@ def _node(data: object) -> yaml.Node:
 
 # libyaml is handed a document as the events PyYAML's serializer would make of its node tree,
 # not as the tree: serializing nodes, libyaml calls back into Python's resolver three or four
-# times per node, which cost more than the emitting. Collections' events, and each string's,
-# are made once. The Python emitter is handed the node tree (_node).
+# times per node, which cost more than the emitting. libyaml copies an event as it is handed
+# it, so one scalar event is filled in for each scalar in turn, and the collections' events are
+# made once: nothing is left for the collector. The Python emitter is handed the node tree.
 _MAPPING_START = yaml.MappingStartEvent(None, _MAP, True, flow_style=False)
 _MAPPING_END = yaml.MappingEndEvent()
 _SEQUENCE_START = yaml.SequenceStartEvent(None, _SEQ, True, flow_style=False)
@@ -315,47 +324,77 @@ class _NotAlike(Exception):  # noqa: N818  (a signal, not an error)
     """libyaml would not write the document as the Python emitter does."""
 
 
-def _events(data: Mapping[str, Any]) -> list[yaml.Event]:
-    """The events of a document holding ``data``, for libyaml; raises :class:`_NotAlike`
-    where libyaml would write it otherwise than the Python emitter (see above)."""
-    events: list[yaml.Event] = [*_DOCUMENT_START]
-    append = events.append
-    strings = _STRINGS
+def _emit_document(data: Mapping[str, Any], emit: Callable[[yaml.Event], object]) -> None:
+    """Hand ``emit`` the events of a document holding ``data``, each as a serializer would;
+    raises :class:`_NotAlike` where libyaml would write it otherwise than the Python emitter
+    (see above), before handing it the scalar concerned. A scalar event is handed over only for
+    the time of the call: it is the same object each time, filled in anew."""
+    for start in _DOCUMENT_START:
+        emit(start)
+    _Events(emit).add(data if type(data) is dict else dict(data))
+    for end in _DOCUMENT_END:
+        emit(end)
 
-    def add(item: object) -> None:
+
+class _Events:
+    """Hands an emitter the events of a node and the nodes below it (a class, not a nested
+    function calling itself, which would leave a reference cycle for the collector)."""
+
+    __slots__ = ("emit", "other", "string")
+
+    def __init__(self, emit: Callable[[yaml.Event], object]) -> None:
+        self.emit = emit
+        self.string = yaml.ScalarEvent(None, _STR, (True, True), "")
+        self.other = yaml.ScalarEvent(None, _STR, (True, False), "")
+
+    def add(self, item: Any) -> None:
         kind = type(item)
+        emit, string, strings = self.emit, self.string, _STRINGS
         if kind is str:
-            _, alike, _, event = strings.get(item) or _string_facts(item)  # type: ignore[call-overload,arg-type]
+            style, alike, _, implicit = strings.get(item) or _string_facts(item)
             if not alike:
                 raise _NotAlike
-            append(event)
+            string.value, string.style, string.implicit = item, style, implicit
+            emit(string)
         elif kind is dict:
-            append(_MAPPING_START)
-            for key, value in item.items():  # type: ignore[attr-defined]
+            emit(_MAPPING_START)
+            for key, value in item.items():
                 if type(key) is str:
-                    _, _, alike, event = strings.get(key) or _string_facts(key)
+                    style, _, alike, implicit = strings.get(key) or _string_facts(key)
                     if not alike:
                         raise _NotAlike
-                    append(event)
+                    string.value, string.style, string.implicit = key, style, implicit
+                    emit(string)
                 else:
-                    add(key)
-                add(value)
-            append(_MAPPING_END)
+                    self.add(key)
+                self.add(value)
+            emit(_MAPPING_END)
         elif kind is list:
-            append(_SEQUENCE_START)
-            for value in item:  # type: ignore[attr-defined]
-                add(value)
-            append(_SEQUENCE_END)
+            emit(_SEQUENCE_START)
+            for value in item:
+                self.add(value)
+            emit(_SEQUENCE_END)
         else:
             scalar = _SCALARS.get(kind)
             if scalar is None:
                 raise yaml.representer.RepresenterError("cannot represent an object", item)
             tag, text = scalar
-            append(_scalar_event(tag, text(item), None))
+            other = self.other
+            other.tag, other.value = tag, text(item)
+            other.implicit = _implicit(tag, other.value)
+            emit(other)
 
-    add(data if type(data) is dict else dict(data))
-    events += _DOCUMENT_END
-    return events
+
+def _libyaml_document(data: Mapping[str, Any], dumper: Dumper) -> str:
+    """The document holding ``data``, written by libyaml (``dumper``, a C dumper) from its
+    events, as ``yaml.emit`` writes events; raises :class:`_NotAlike` as _emit_document."""
+    stream = io.StringIO()
+    emitter = dumper(stream, allow_unicode=True, width=1_000_000)
+    try:
+        _emit_document(data, emitter.emit)
+    finally:
+        emitter.dispose()
+    return stream.getvalue()
 
 
 def yaml_emitter(data: Mapping[str, Any]) -> Dumper:
@@ -363,7 +402,7 @@ def yaml_emitter(data: Mapping[str, Any]) -> Dumper:
     if _CDumper is None:
         return _PyDumper
     try:
-        _events(data)
+        _emit_document(data, lambda event: None)
     except _NotAlike:
         return _PyDumper
     return _CDumper
@@ -384,15 +423,8 @@ def yaml_document(data: Mapping[str, Any], *, dumper: Dumper | None = None) -> s
     """
     if dumper is None:
         if _CDumper is not None:
-            try:
-                events = _events(data)
-            except _NotAlike:
-                pass
-            else:
-                emitted: str = yaml.emit(
-                    events, Dumper=_CDumper, allow_unicode=True, width=1_000_000
-                )
-                return emitted
+            with contextlib.suppress(_NotAlike):
+                return _libyaml_document(data, _CDumper)
         dumper = _PyDumper
     node = _node(data if type(data) is dict else dict(data))
     text: str = yaml.serialize(
