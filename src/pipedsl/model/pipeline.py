@@ -581,6 +581,44 @@ def _walk(steps: tuple[Step, ...]) -> Iterator[Step]:
             yield from _walk(step.children)
 
 
+# Pipeline.map_steps, part by part: module functions, not nested ones calling themselves, which
+# would leave a reference cycle (and all they hold) for the collector on every call.
+def _map_steps(items: tuple[Step, ...], change: Callable[[Step], Step]) -> tuple[Step, ...]:
+    out = []
+    for step in items:
+        inner = step
+        if step.children:
+            children = _map_steps(step.children, change)
+            if children is not step.children:
+                inner = step.with_children(children)
+        out.append(change(inner))
+    return items if all(a is b for a, b in zip(out, items, strict=True)) else tuple(out)
+
+
+def _map_post(block: Post, change: Callable[[Step], Step]) -> Post:
+    changed = {
+        c: new for c, old in block.conditions() if (new := _map_steps(old, change)) is not old
+    }
+    return attrs.evolve(block, **changed) if changed else block
+
+
+def _map_stage(item: Stage, change: Callable[[Step], Step]) -> Stage:
+    new_steps, new_post = _map_steps(item.steps, change), _map_post(item.post, change)
+    branches = tuple(_map_stage(b, change) for b in item.parallel)
+    sequence = tuple(_map_stage(b, change) for b in item.stages)
+    same = all(a is b for a, b in zip(branches, item.parallel, strict=True))
+    same_sequence = all(a is b for a, b in zip(sequence, item.stages, strict=True))
+    if new_steps is item.steps and new_post is item.post and same and same_sequence:
+        return item
+    return attrs.evolve(
+        item,
+        steps=new_steps,
+        post=new_post,
+        parallel=branches if not same else item.parallel,
+        stages=sequence if not same_sequence else item.stages,
+    )
+
+
 def _post_additions(steps: Mapping[str, Step | Sequence[Step]]) -> dict[str, tuple[Step, ...]]:
     return {
         condition: (value,) if isinstance(value, Step) else tuple(value)
@@ -712,40 +750,8 @@ class Pipeline(CachedRecord):
     def map_steps(self, change: Callable[[Step], Step]) -> Pipeline:
         """A copy with every step — nested ones and those in ``post`` blocks included — replaced
         by ``change(step)`` (nested steps first). Parts nothing changed in are kept as they are."""
-
-        def steps(items: tuple[Step, ...]) -> tuple[Step, ...]:
-            out = []
-            for step in items:
-                inner = step
-                if step.children:
-                    children = steps(step.children)
-                    if children is not step.children:
-                        inner = step.with_children(children)
-                out.append(change(inner))
-            return items if all(a is b for a, b in zip(out, items, strict=True)) else tuple(out)
-
-        def post(block: Post) -> Post:
-            changed = {c: new for c, old in block.conditions() if (new := steps(old)) is not old}
-            return attrs.evolve(block, **changed) if changed else block
-
-        def stage(item: Stage) -> Stage:
-            new_steps, new_post = steps(item.steps), post(item.post)
-            branches = tuple(stage(b) for b in item.parallel)
-            sequence = tuple(stage(b) for b in item.stages)
-            same = all(a is b for a, b in zip(branches, item.parallel, strict=True))
-            same_sequence = all(a is b for a, b in zip(sequence, item.stages, strict=True))
-            if new_steps is item.steps and new_post is item.post and same and same_sequence:
-                return item
-            return attrs.evolve(
-                item,
-                steps=new_steps,
-                post=new_post,
-                parallel=branches if not same else item.parallel,
-                stages=sequence if not same_sequence else item.stages,
-            )
-
-        stages = tuple(stage(s) for s in self.stages)
-        new_post = post(self.post)
+        stages = tuple(_map_stage(s, change) for s in self.stages)
+        new_post = _map_post(self.post, change)
         if new_post is self.post and all(a is b for a, b in zip(stages, self.stages, strict=True)):
             return self
         return attrs.evolve(self, stages=stages, post=new_post)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from urllib.parse import quote
 
 import attrs
@@ -325,33 +326,36 @@ def _tree_digest(root: ET.Element) -> str:
     different trees feed the hash the same bytes."""
     # The pieces are gathered and hashed at once (the same bytes as fed one by one).
     parts: list[bytes] = []
-    add = parts.append
-
-    def piece(text: str) -> None:
-        data = text.encode("utf-8", "surrogatepass")
-        add(len(data).to_bytes(8, "big"))
-        add(data)
-
-    def blank(text: str | None) -> bool:
-        return text is None or not text.strip()
-
-    def feed(element: ET.Element) -> None:
-        add(b"<")
-        piece(element.tag)
-        for key, value in sorted(element.attrib.items()):
-            piece(key)
-            piece(value.split("@", 1)[0] if key == "plugin" else value)
-        text = element.text
-        if element.tag == "description" or (len(element) and blank(text)):
-            text = None
-        piece(text or "")
-        for child in element:
-            feed(child)
-            piece("" if blank(child.tail) else child.tail or "")
-        add(b">")
-
-    feed(root)
+    _feed(root, parts.append)
     return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+# _tree_digest's walk: module functions, not nested ones calling themselves, which would leave
+# a reference cycle (and every piece gathered) for the collector on every call.
+def _feed(element: ET.Element, add: Callable[[bytes], None]) -> None:
+    add(b"<")
+    _piece(element.tag, add)
+    for key, value in sorted(element.attrib.items()):
+        _piece(key, add)
+        _piece(value.split("@", 1)[0] if key == "plugin" else value, add)
+    text = element.text
+    if element.tag == "description" or (len(element) and _blank(text)):
+        text = None
+    _piece(text or "", add)
+    for child in element:
+        _feed(child, add)
+        _piece("" if _blank(child.tail) else child.tail or "", add)
+    add(b">")
+
+
+def _piece(text: str, add: Callable[[bytes], None]) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    add(len(data).to_bytes(8, "big"))
+    add(data)
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not text.strip()
 
 
 def canonical_digest(config_xml: str) -> str:

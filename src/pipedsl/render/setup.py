@@ -74,17 +74,19 @@ def primitive_steps(pipelines: Iterable[Pipeline]) -> list[Step]:
     """Every primitive step the pipelines run (notifications included), in order. Computed
     once per render and handed to the functions below, which all need it."""
 
-    def visit(steps: tuple[Step, ...]) -> Iterator[Step]:
-        for step in steps:
-            primitive = lower(step)
-            yield primitive
-            yield from visit(primitive.children)
-
     found: list[Step] = []
     for pipeline in pipelines:
         for steps in pipeline.step_groups():
-            found += visit(steps)
+            found += _primitive(steps)
     return found
+
+
+def _primitive(steps: tuple[Step, ...]) -> Iterator[Step]:
+    # A module function: a nested one calling itself would leave a reference cycle per call.
+    for step in steps:
+        primitive = lower(step)
+        yield primitive
+        yield from _primitive(primitive.children)
 
 
 def required_plugins(project: Project, steps: list[Step]) -> list[str]:

@@ -38,39 +38,50 @@ def with_notifications(
                 f"stages are {', '.join(map(repr, pipeline.stage_names))}"
             )
 
-    def additions(scope: str, stage: str | None = None) -> dict[str, tuple[Step, ...]]:
+    notifying = _Notifying(notifiers, image)
+    stages = [notifying.notified(stage) for stage in pipeline.stages]
+    post = _extended(pipeline.post, tuple(notifying.additions("pipeline").items()))
+    return attrs.evolve(pipeline, stages=stages, post=post)
+
+
+class _Notifying:
+    """What :func:`with_notifications` adds, stage by stage (a class, not nested functions
+    calling themselves, which would leave a reference cycle for the collector on every call)."""
+
+    def __init__(self, notifiers: tuple[Notifier, ...], image: str | None) -> None:
+        self.notifiers = notifiers
+        self.image = image
+        self.chosen = any(n.stages for n in notifiers)
+        self.per_stage = tuple(self.additions("stage").items())
+        self.record: tuple[tuple[str, tuple[Step, ...]], ...] = ()
+        if any(n.uses("failed_stage") for n in notifiers):
+            # The first stage that fails says so, for the pipeline's message.
+            self.record = (("failure", (RecordFailedStage(FAILED_STAGE_VAR),)),)
+            self.per_stage = _merged(self.record, self.per_stage)
+
+    def additions(self, scope: str, stage: str | None = None) -> dict[str, tuple[Step, ...]]:
         added: dict[str, tuple[Step, ...]] = {}
-        for notifier in notifiers:
+        for notifier in self.notifiers:
             if scope in notifier.scopes() and (stage is None or notifier.notifies(stage)):
                 for condition in notifier.on:
                     added[condition] = (
                         *added.get(condition, ()),
-                        *_notification(notifier, condition, scope, image),
+                        *_notification(notifier, condition, scope, self.image),
                     )
         return added
 
-    chosen = any(n.stages for n in notifiers)
-    per_stage = tuple(additions("stage").items())
-    record: tuple[tuple[str, tuple[Step, ...]], ...] = ()
-    if any(n.uses("failed_stage") for n in notifiers):
-        # The first stage that fails says so, for the pipeline's message.
-        record = (("failure", (RecordFailedStage(FAILED_STAGE_VAR),)),)
-        per_stage = _merged(record, per_stage)
-
-    def notified(stage: Stage) -> Stage:
+    def notified(self, stage: Stage) -> Stage:
         # Nested stages notify for themselves; the stage holding them does not repeat it.
         if stage.parallel:
-            return attrs.evolve(stage, parallel=[notified(b) for b in stage.parallel])
+            return attrs.evolve(stage, parallel=[self.notified(b) for b in stage.parallel])
         if stage.stages:
-            return attrs.evolve(stage, stages=[notified(b) for b in stage.stages])
+            return attrs.evolve(stage, stages=[self.notified(b) for b in stage.stages])
         added = (
-            _merged(record, tuple(additions("stage", stage.name).items())) if chosen else per_stage
+            _merged(self.record, tuple(self.additions("stage", stage.name).items()))
+            if self.chosen
+            else self.per_stage
         )
         return attrs.evolve(stage, post=_extended(stage.post, added)) if added else stage
-
-    stages = [notified(stage) for stage in pipeline.stages]
-    post = _extended(pipeline.post, tuple(additions("pipeline").items()))
-    return attrs.evolve(pipeline, stages=stages, post=post)
 
 
 def _merged(
