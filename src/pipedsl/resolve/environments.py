@@ -33,31 +33,38 @@ def rewrite(value: T, change: Callable[[Any], Any]) -> T:
     """``value`` with ``change`` applied to every attrs object in it, children first; an object
     whose children changed is rebuilt with them (``attrs.evolve``) before ``change`` sees it.
     Each object is rewritten once, so objects shared by several others stay shared."""
-    done: dict[int, Any] = {}
+    result: T = _Rewrite(change).visit(value)
+    return result
 
-    def visit(item: Any) -> Any:
+
+class _Rewrite:
+    """One :func:`rewrite` (a class, not a nested function calling itself, which would leave a
+    reference cycle, and all it reached, for the collector)."""
+
+    def __init__(self, change: Callable[[Any], Any]) -> None:
+        self.change = change
+        self.done: dict[int, Any] = {}
+
+    def visit(self, item: Any) -> Any:
         key = id(item)
-        if key in done:
-            return done[key]
+        if key in self.done:
+            return self.done[key]
         if isinstance(item, tuple):
-            parts = tuple(visit(part) for part in item)
+            parts = tuple(self.visit(part) for part in item)
             new: Any = item if all(a is b for a, b in zip(parts, item, strict=True)) else parts
         elif attrs.has(type(item)):
             changes = {}
             for field in attrs.fields(type(item)):
                 if field.init:
                     old = getattr(item, field.name)
-                    updated = visit(old)
+                    updated = self.visit(old)
                     if updated is not old:
                         changes[field.alias or field.name] = updated
-            new = change(attrs.evolve(item, **changes) if changes else item)
+            new = self.change(attrs.evolve(item, **changes) if changes else item)
         else:
             new = item
-        done[key] = new
+        self.done[key] = new
         return new
-
-    result: T = visit(value)
-    return result
 
 
 def _dns(service: Service, namespace: str) -> str:
