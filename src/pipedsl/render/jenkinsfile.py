@@ -36,6 +36,16 @@ class _StepWriter:
         self.blocks: dict[tuple[tuple[Step, ...], int], GroovyCode] = {}
         self.posts: dict[tuple[Post, int], GroovyCode] = {}
         self.agents: dict[tuple[Agent, int], GroovyCode] = {}
+        # The environment's own lookup makes a weak reference and takes a lock on each call;
+        # its templates never change during a render (no auto_reload).
+        self.templates: dict[str, jinja2.Template] = {}
+
+    def template(self, name: str) -> jinja2.Template:
+        """The environment's template ``name`` (``jinja2.TemplateNotFound`` if none)."""
+        template = self.templates.get(name)
+        if template is None:
+            template = self.templates[name] = self.env.get_template(name)
+        return template
 
     def step(self, step: Step) -> GroovyCode:
         code = self.memo.get(step)
@@ -47,7 +57,7 @@ class _StepWriter:
         primitive = lower.lower(step)
         name = _template_name(primitive)
         try:
-            template = self.env.get_template(name)
+            template = self.template(name)
         except jinja2.TemplateNotFound:
             raise RenderError(
                 f"no template {name} for the step {type(primitive).__name__}; add one to a "
@@ -74,7 +84,7 @@ class _StepWriter:
         code = self.posts.get(key)
         if code is None:
             if post.conditions():
-                text = self.env.get_template("jenkinsfile/post.groovy.j2").render(
+                text = self.template("jenkinsfile/post.groovy.j2").render(
                     post=post, steps=self.steps
                 )
                 code = GroovyCode("\n" + groovy.indent(GroovyCode(text.rstrip("\n")), width))
@@ -88,7 +98,7 @@ class _StepWriter:
         key = (agent, width)
         code = self.agents.get(key)
         if code is None:
-            text = self.env.get_template("jenkinsfile/agent.groovy.j2").render(
+            text = self.template("jenkinsfile/agent.groovy.j2").render(
                 agent=agent, pod_yaml=pod_yaml
             )
             code = self.agents[key] = GroovyCode(
@@ -99,14 +109,14 @@ class _StepWriter:
     def conditions(self, when: When, width: int) -> GroovyCode:
         """The conditions of a ``when`` (nested ``anyOf``/``allOf``/``not`` included), indented
         by ``width``."""
-        text = self.env.get_template("jenkinsfile/when.groovy.j2").render(
+        text = self.template("jenkinsfile/when.groovy.j2").render(
             when=when, conditions=self.conditions
         )
         return groovy.indent(GroovyCode(text.rstrip("\n")), width)
 
     def stages(self, stages: Sequence[Stage], width: int) -> GroovyCode:
         """``stage`` blocks, one after the other, indented by ``width`` (one render for all)."""
-        text = self.env.get_template("jenkinsfile/stages.groovy.j2").render(
+        text = self.template("jenkinsfile/stages.groovy.j2").render(
             stages=stages,
             steps=self.steps,
             post=self.post,
@@ -167,7 +177,7 @@ def render_jenkinsfile(
     env = groovy_environment(template_dirs)
     writer = writer if writer is not None and writer.env is env else _StepWriter(env)
     pipeline = pipeline if pipeline is not None else final_pipeline(project, component)
-    text = env.get_template("jenkinsfile/Jenkinsfile.groovy.j2").render(
+    text = writer.template("jenkinsfile/Jenkinsfile.groovy.j2").render(
         header=header(project, component),
         project=project,
         component=component,
