@@ -230,3 +230,33 @@ def test_results_are_read_back_without_collections() -> None:
         [sys.executable, "-c", COLLECTIONS], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.splitlines() == ["True True False True", "False"]
+
+
+ORDER = """
+import itertools, json, os, time
+from pipedsl.render import parallel
+assert parallel._workers() >= 2, "expected a fork-capable machine with several cores"
+calls = itertools.count()  # each process counts its own calls
+
+def call(n):
+    time.sleep(0.002)  # long enough for every process to take some
+    return [os.getpid(), next(calls), n]
+
+print(json.dumps(parallel.parallel_map(call, range(400))))
+"""
+
+
+def test_each_process_takes_its_items_in_order() -> None:
+    # What render_project keeps from one component to the next (the steps already listed)
+    # rests on this.
+    done = run_python("-c", ORDER, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert [n for _, _, n in results] == list(range(400))
+    calls: dict[int, list[tuple[int, int]]] = {}
+    for pid, call, n in results:
+        calls.setdefault(pid, []).append((call, n))
+    assert len(calls) >= 2
+    for made in calls.values():  # by call: the items' numbers grow
+        numbers = [n for _, n in sorted(made)]
+        assert numbers == sorted(numbers)

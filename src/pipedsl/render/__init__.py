@@ -90,9 +90,17 @@ def render_project(
         check_project()  # a problem of the project is reported first
         raise
 
+    # The distinct primitive steps this process has listed so far: a component's result lists
+    # only the others. A process renders its components in their order (see parallel_map), so
+    # every step is still listed first with the first component that runs it, and the
+    # project's list is the same; a step that every component runs is not pickled, read back
+    # and hashed again for each.
+    listed: set[Step] = set()
+
     def component_files(component: Component) -> _Rendered:
         # A component checked, then its Jenkinsfile, job and manifests, checked for secrets, and
-        # the distinct steps its pipeline runs (the setup files are derived from them). Runs in
+        # the distinct steps its pipeline runs that its process had not listed yet (the setup
+        # files are derived from them). Runs in
         # parallel for many components; an error is returned, to be raised in component order
         # once every component is known to be valid.
         invalid = component_problems(component)
@@ -133,7 +141,8 @@ def render_project(
                 component, where, reported=problems + manifest_problems
             )
             problems += find_interpolated_credentials(files)
-            steps = list(dict.fromkeys(primitive_steps([pipeline])))
+            steps = [s for s in dict.fromkeys(primitive_steps([pipeline])) if s not in listed]
+            listed.update(steps)
         except Exception as exc:  # raised below, in component order
             return _Rendered(error=exc)
         files += manifests
@@ -251,8 +260,8 @@ def _sharing(project: Project, known: dict[str, list[tuple[str | None, Runtime]]
 
 @attrs.frozen(eq=False, repr=False)
 class _Rendered(Record):
-    """What rendering one component gives: its files, the primitive steps its pipeline runs,
-    the problems found in its Jenkinsfile and job and in its manifests, whether it passed
+    """What rendering one component gives: its files, the primitive steps its pipeline runs
+    (those its process had not listed before), the problems found in its Jenkinsfile and job and in its manifests, whether it passed
     validation, and the error that stopped its rendering, if any."""
 
     files: list[Artifact] = attrs.field(factory=list)

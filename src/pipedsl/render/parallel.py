@@ -49,7 +49,9 @@ def parallel_map(
     meanwhile: Callable[[], object] | None = None,
 ) -> list[R]:
     """``[function(item) for item in items]``, in order, on several cores when worth it. If
-    ``function`` raises for some items, the exception of the first of them is raised.
+    ``function`` raises for some items, the exception of the first of them is raised. Each
+    process calls ``function`` on its share of the items in their order, so that what it keeps
+    from one call to the next has seen every earlier item of that process.
 
     ``meanwhile`` is called first, in the calling process: while the other processes have
     started on the items, if there are any. An exception it raises is raised at once (what
