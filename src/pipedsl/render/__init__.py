@@ -100,9 +100,8 @@ def render_project(
     def component_files(component: Component) -> _Rendered:
         # A component checked, then its Jenkinsfile, job and manifests, checked for secrets, and
         # the distinct steps its pipeline runs that its process had not listed yet (the setup
-        # files are derived from them). Runs in
-        # parallel for many components; an error is returned, to be raised in component order
-        # once every component is known to be valid.
+        # files are derived from them). Runs in parallel for many components; an error is
+        # returned, to be raised in component order once every component is known to be valid.
         invalid = component_problems(component)
         if invalid:
             return _Rendered(problems=invalid, valid=False)
@@ -261,8 +260,9 @@ def _sharing(project: Project, known: dict[str, list[tuple[str | None, Runtime]]
 @attrs.frozen(eq=False, repr=False)
 class _Rendered(Record):
     """What rendering one component gives: its files, the primitive steps its pipeline runs
-    (those its process had not listed before), the problems found in its Jenkinsfile and job and in its manifests, whether it passed
-    validation, and the error that stopped its rendering, if any."""
+    (those its process had not listed before), the problems found in its Jenkinsfile and job
+    and in its manifests, whether it passed validation, and the error that stopped its
+    rendering, if any."""
 
     files: list[Artifact] = attrs.field(factory=list)
     steps: list[Step] = attrs.field(factory=list)

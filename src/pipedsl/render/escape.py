@@ -192,12 +192,11 @@ def yaml_comment(text: str) -> str:
 # same text as the Python emitter, several times faster; what either is given is built here
 # (what PyYAML's representer and serializer would build for these types, without their generic
 # dispatch and alias bookkeeping, which cost more than emitting). The two judge a few things
-# differently: libyaml
-# escapes characters outside the Basic Multilingual Plane, cannot encode surrogates, measures
-# the 128-character limit of a simple key in bytes, writes an empty key without ``?``, and ends
-# a document whose block scalar keeps its trailing line breaks (``|+``) with ``...``. A document
-# with any of those goes through the Python emitter; property tests hold both paths to the text
-# of PyYAML's own ``yaml.dump``.
+# differently: libyaml escapes characters outside the Basic Multilingual Plane, cannot encode
+# surrogates, measures the 128-character limit of a simple key in bytes, writes an empty key
+# without ``?``, and ends a document whose block scalar keeps its trailing line breaks (``|+``)
+# with ``...``. A document with any of those goes through the Python emitter; property tests
+# hold both paths to the text of PyYAML's own ``yaml.dump``.
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
