@@ -20,6 +20,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pipedsl
+from pipedsl.model.pipeline import (
+    POST_CONDITIONS,
+    Post,
+    Stage,
+    _stage_step_groups,
+    _stage_step_lists,
+)
 from pipedsl.model.project import Project
 from pipedsl.model.steps import Echo, Sh
 from pipedsl.record import CachedRecord, Record
@@ -212,6 +219,28 @@ def test_a_kept_hash_survives_nothing_it_should_not(objects: list[object]) -> No
             assert not hasattr(made, "_record_hash")
             assert made == value
             assert hash(made) == hash(value)
+
+
+def test_a_remembered_walk_is_the_walk_and_is_never_carried(objects: list[object]) -> None:
+    # Stages and post blocks keep the lists of steps a walk over them finds, as they keep their
+    # hash: the same answer as a fresh walk, and never carried to another object.
+    stages = [o for o in objects if isinstance(o, Stage)]
+    posts = [o for o in objects if isinstance(o, Post)]
+    assert stages
+    assert posts
+    for stage in stages:
+        assert _stage_step_groups(stage) == tuple(s for _, s in _stage_step_lists(None, stage))
+        assert _stage_step_groups(stage) is _stage_step_groups(stage)
+    for post in posts:
+        first = post.conditions()
+        first.append(("always", ()))  # the caller's own list
+        assert post.conditions() == [
+            (c, getattr(post, c)) for c in POST_CONDITIONS if getattr(post, c)
+        ]
+    for value in [*stages, *posts]:
+        back = pickle.loads(pickle.dumps(value))  # noqa: S301  (our own objects)
+        for made in [back, copy.copy(value), copy.deepcopy(value), attrs.evolve(cast(Any, value))]:
+            assert not hasattr(made, "_remembered")
 
 
 def test_an_unset_field_shows_as_nothing() -> None:

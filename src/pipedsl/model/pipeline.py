@@ -299,8 +299,15 @@ class When(CachedRecord):
             yield from self.not_.branch_conditions(f"{path}.not_")
 
 
+class _Remembering(CachedRecord):
+    """A :class:`CachedRecord` that also keeps what a walk over it found (its fields cannot
+    change), as it keeps its hash: set on first use, never pickled or copied."""
+
+    __slots__ = ("_remembered",)
+
+
 @attrs.frozen(eq=False, repr=False)
-class Post(CachedRecord):
+class Post(_Remembering):
     """``post`` conditions and their steps: ``Post(failure=[sh("./collect-logs")])``."""
 
     always: tuple[Step, ...] = attrs.field(
@@ -336,9 +343,16 @@ class Post(CachedRecord):
 
     def conditions(self) -> list[tuple[str, tuple[Step, ...]]]:
         """The conditions that have steps, in Jenkins' order."""
-        return [
-            (c, steps) for c, steps in zip(POST_CONDITIONS, _POST_STEPS(self), strict=True) if steps
-        ]
+        found: tuple[tuple[str, tuple[Step, ...]], ...] | None = getattr(self, "_remembered", None)
+        if found is None:
+            # Every walk over a pipeline asks each post block (some fifty times a component).
+            found = tuple(
+                (c, steps)
+                for c, steps in zip(POST_CONDITIONS, _POST_STEPS(self), strict=True)
+                if steps
+            )
+            object.__setattr__(self, "_remembered", found)
+        return list(found)
 
     def adding(self, condition: str, steps: Iterable[Step]) -> Post:
         """A copy with ``steps`` appended to ``condition``."""
@@ -434,7 +448,7 @@ def _nested_stages(kind: str) -> Callable[[object, attrs.Attribute[Any], object]
 
 
 @attrs.frozen(eq=False, repr=False)
-class Stage(CachedRecord):
+class Stage(_Remembering):
     """A stage: a name, its steps, and optionally ``when``, ``environment`` and ``post``."""
 
     name: str = attrs.field(validator=_checks.text(multiline=False))
@@ -565,6 +579,17 @@ def _stage_step_lists(
         yield None if prefix is None else f"{prefix}.steps", stage.steps
     for condition, steps in stage.post.conditions():
         yield None if prefix is None else f"{prefix}.post.{condition}", steps
+
+
+def _stage_step_groups(stage: Stage) -> tuple[tuple[Step, ...], ...]:
+    """The lists of :func:`_stage_step_lists` without their places, found once per stage: a
+    render walks each pipeline a dozen times, and its stages recur in the pipelines that
+    resolving it makes."""
+    found: tuple[tuple[Step, ...], ...] | None = getattr(stage, "_remembered", None)
+    if found is None:
+        found = tuple(steps for _, steps in _stage_step_lists(None, stage))
+        object.__setattr__(stage, "_remembered", found)
+    return found
 
 
 @functools.lru_cache(maxsize=4096)
@@ -724,9 +749,11 @@ class Pipeline(CachedRecord):
 
     def _step_lists(self, *, places: bool) -> Iterator[tuple[str | None, tuple[Step, ...]]]:
         for index, stage in enumerate(self.stages):
-            yield from _stage_step_lists(
-                stage_place("stages", index, stage) if places else None, stage
-            )
+            if places:
+                yield from _stage_step_lists(stage_place("stages", index, stage), stage)
+            else:
+                for steps in _stage_step_groups(stage):
+                    yield None, steps
         for condition, steps in self.post.conditions():
             yield f"post.{condition}" if places else None, steps
 
