@@ -19,7 +19,7 @@ from pipedsl.model.project import Project
 from pipedsl.model.steps import Sh, Step
 from pipedsl.model.values import GroovyExpr, GString
 from pipedsl.presets import _common, backend, frontend, nginx, runtimes
-from pipedsl.render import groovy
+from pipedsl.render import groovy, secrets
 from pipedsl.render.configxml import _AS_REFERENCE, _NOT_XML, _serialize, xml_text
 from pipedsl.render.escape import GroovyCode
 from pipedsl.render.setup import project_agents
@@ -113,6 +113,20 @@ def test_output_paths_are_read_as_pathlib_reads_them(path: str) -> None:
 def test_the_folders_of_output_paths_are_their_parents(paths: list[str]) -> None:
     normal = [_normal(p) for p in paths]
     assert _folders(normal) == {q for p in normal for q in _parents(p)}
+
+
+@given(
+    st.lists(st.sampled_from(["", "a", "a\nb", "\n\n", "x\ny\nz"]), min_size=1, max_size=12),
+    st.lists(st.integers(0, 30), max_size=40),
+)
+def test_remembered_line_splits_are_the_splits(texts: list[str], order: list[int]) -> None:
+    # Texts asked for in any order, again and again, more of them than are remembered; each
+    # made anew (a text that died may leave its id to another).
+    for index in order:
+        text = "#".join([texts[index % len(texts)], str(index)])
+        assert secrets._lines(text) == text.split("\n")
+        assert secrets._lines(text) is secrets._lines(text)
+    assert len(secrets._SPLIT) <= secrets._SPLITS_KEPT
 
 
 _PRESETS = [

@@ -13,6 +13,7 @@ import bisect
 import itertools
 import operator
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -283,11 +284,29 @@ def _assigned_literal(name: str, text: str, value: object) -> bool:
     )
 
 
+# The lines of the texts split last: a Jenkinsfile is scanned for secrets and then for
+# interpolated credentials, and its lines, once split, have their hashes. Kept with the text,
+# so that no other text can have its id while it is remembered; never changed by a caller.
+_SPLIT: OrderedDict[int, tuple[str, list[str]]] = OrderedDict()
+_SPLITS_KEPT = 8
+
+
+def _lines(text: str) -> list[str]:
+    entry = _SPLIT.get(id(text))
+    if entry is not None and entry[0] is text:
+        return entry[1]
+    lines = text.split("\n")
+    if len(_SPLIT) >= _SPLITS_KEPT:
+        _SPLIT.popitem(last=False)  # the oldest
+    _SPLIT[id(text)] = (text, lines)
+    return lines
+
+
 def find_secrets(artifacts: Iterable[Artifact]) -> list[Problem]:
     """Every line of every artifact that looks like it holds a secret, as ``file:line``."""
     if len(_CLEAN) > _REMEMBERED:
         _CLEAN.clear()
-    files = [(artifact, artifact.text.split("\n")) for artifact in artifacts]
+    files = [(artifact, _lines(artifact.text)) for artifact in artifacts]
     # Lines not seen before, from all the files, are judged together in one scan.
     new: set[str] = set()
     for _, lines in files:
@@ -364,7 +383,7 @@ def interpolated_names(code: str) -> list[str]:
     ``"${env.NAME}"``), in order; comments and single-quoted strings are skipped."""
     if len(_LINE_NAMES) > _REMEMBERED:
         _LINE_NAMES.clear()
-    lines = code.split("\n")
+    lines = _lines(code)
     known = list(map(_LINE_NAMES.get, lines, itertools.repeat(_UNSEEN)))
     if _UNSEEN in known:
         for index, names in enumerate(known):
