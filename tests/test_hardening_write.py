@@ -63,8 +63,9 @@ def failing_at(
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
-        calls += counting(*args)
-        if calls == k and counting(*args):
+        counted = counting(*args)
+        calls += counted
+        if counted and calls == k:
             raise error
         return real(*args, **kwargs)
 
