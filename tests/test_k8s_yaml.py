@@ -215,13 +215,34 @@ def test_libyaml_is_handed_the_events_pyyamls_serializer_makes(data: dict[str, A
     try:
         escape._emit_document(data, lambda event: events.append(_fields(event)))
     except escape._NotAlike:
-        assert escape.yaml_emitter(data) is escape._PyDumper
+        assert yaml_document(data) == yaml_document(data, dumper=escape._PyDumper)
         return
     recorder = _Recorder()
     recorder.open()
     recorder.serialize(escape._node(data))
     recorder.close()
     assert events == [_fields(e) for e in recorder.events]
+
+
+@pytest.mark.parametrize("length", range(118, 131))
+@pytest.mark.parametrize("kind", [int, float])
+def test_long_keys_that_are_not_strings_are_written_as_pyyaml_writes_them(
+    kind: type, length: int
+) -> None:
+    # The Python emitter counts a key's tag against the simple-key limit; libyaml does not.
+    key = kind("1" * length) if kind is int else float("1" * (length - 2) + ".5")
+    data: dict[Any, Any] = {key: "v", "long": {key: [1]}}
+    assert yaml_document(data) == _reference(data)
+    assert yaml.safe_load(yaml_document(data)) == data
+
+
+def test_a_value_that_cannot_be_written_is_refused_whichever_emitter_would_write() -> None:
+    cases: list[dict[Any, Any]] = [{"a": "x\x01", "b": object()}, {"a": "😀", (1,): "v"}]
+    for data in [*cases, {"a": object()}]:
+        with pytest.raises(yaml.representer.RepresenterError):
+            escape.yaml_emitter(data)
+        with pytest.raises(yaml.representer.RepresenterError):
+            yaml_document(data)
 
 
 @_needs_libyaml

@@ -222,3 +222,34 @@ def test_every_folder_of_the_files_is_made_and_nothing_else(tmp_path: Path) -> N
     made = {p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")}
     files = {PurePosixPath(p).as_posix() for p in paths}
     assert made - files == {"z", "a-b", "a", "a/c", "a/c/d", "a/c/d/e", "x", "x/y", ".pipedsl"}
+
+
+def test_folders_differing_only_in_case_share_one_where_the_file_system_ignores_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on macOS's default file system: mkdir, isdir and open below tmp_path find an entry
+    # whatever the case of its name.
+    real_mkdir, real_open, real_isdir = os.mkdir, os.open, os.path.isdir
+
+    def found(path: Any) -> str:
+        text: str = os.fspath(path)
+        if not text.startswith(f"{tmp_path}/"):
+            return text
+        where = str(tmp_path)
+        for part in text[len(str(tmp_path)) + 1 :].split("/"):
+            names = [p.name for p in Path(where).iterdir()] if real_isdir(where) else []
+            where += "/" + next((n for n in names if n.lower() == part.lower()), part)
+        return where
+
+    def mkdir(path: Any, mode: int = 0o777) -> None:
+        if found(path) != os.fspath(path) and os.path.lexists(found(path)):
+            raise FileExistsError(17, "File exists", os.fspath(path))
+        real_mkdir(found(path), mode)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(os.path, "isdir", lambda path: real_isdir(found(path)))
+    monkeypatch.setattr(os, "open", lambda path, *args, **kw: real_open(found(path), *args, **kw))
+    out = tmp_path / "out"
+    write_artifacts([Artifact("Docs/a", "a\n", "job"), Artifact("docs/b", "b\n", "job")], out)
+    monkeypatch.undo()
+    assert _files(out) == {"Docs/a": "a\n", "Docs/b": "b\n"}

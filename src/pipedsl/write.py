@@ -302,6 +302,17 @@ def _write_file(target: tuple[str | Path, str]) -> None:
         os.close(fd)
 
 
+def _make_folder(path: str) -> None:
+    """Make the folder ``path`` in the staging folder (its parent is made already), or accept
+    the folder found there under that name: on a file system that ignores case, ``Docs`` and
+    ``docs`` are one folder, as ``Path.mkdir(exist_ok=True)`` took them."""
+    try:
+        os.mkdir(path)  # noqa: PTH102  (thousands of folders: plain os calls)
+    except FileExistsError:
+        if not os.path.isdir(path):  # noqa: PTH112
+            raise
+
+
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     # Two renders at once take turns: the lock is on the folder that holds the output folder.
@@ -399,7 +410,7 @@ def _replace(
             # Into the new, empty staging folder: each folder after the one holding it (a
             # folder's name sorts before the names below it).
             for folder_path in sorted(folders - {"."}):
-                os.mkdir(f"{root}/{folder_path}")  # noqa: PTH102  (thousands: plain os calls)
+                _make_folder(f"{root}/{folder_path}")
             for copy, _ in copies:
                 copy.parent.mkdir(parents=True, exist_ok=True)
             for target in targets:

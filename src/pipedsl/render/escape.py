@@ -215,7 +215,8 @@ _MAPPING_NODE = yaml.MappingNode
 _SEQUENCE_NODE = yaml.SequenceNode
 _PLAIN_TAGS: dict[str, str] = {}
 _REMEMBERED = 100_000
-# The resolver both dumpers use (its implicit resolvers are its class's).
+# The resolver PyYAML's dumpers start from (its implicit resolvers are its class's): the tags
+# of plain texts, for both emitters alike, whatever a project file registers on a dumper.
 _RESOLVER = yaml.resolver.Resolver()
 
 
@@ -365,6 +366,11 @@ class _Events:
                     string.value, string.style, string.implicit = key, style, implicit
                     emit(string)
                 else:
+                    scalar = _SCALARS.get(type(key))
+                    if scalar is not None and len(scalar[1](key)) > 120:
+                        # The Python emitter counts a key's tag (``!!int``) against the
+                        # 128-character limit of a simple key; libyaml does not.
+                        raise _NotAlike
                     self.add(key)
                 self.add(value)
             emit(_MAPPING_END)
@@ -403,6 +409,8 @@ def yaml_emitter(data: Mapping[str, Any]) -> Dumper:
     try:
         _emit_document(data, lambda event: None)
     except _NotAlike:
+        # The walk stopped early: a value that cannot be written is still refused.
+        _node(data if type(data) is dict else dict(data))
         return _PyDumper
     return _CDumper
 
