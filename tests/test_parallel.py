@@ -237,9 +237,11 @@ import itertools, json, os, time
 from pipedsl.render import parallel
 assert parallel._workers() >= 2, "expected a fork-capable machine with several cores"
 calls = itertools.count()  # each process counts its own calls
+parent = os.getpid()
 
 def call(n):
-    time.sleep(0.002)  # long enough for every process to take some
+    # The calling process slower: the others take runs even if they start late.
+    time.sleep(0.01 if os.getpid() == parent else 0.002)
     return [os.getpid(), next(calls), n]
 
 print(json.dumps(parallel.parallel_map(call, range(400))))
