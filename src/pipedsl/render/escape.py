@@ -276,17 +276,10 @@ def _string_facts(value: str) -> tuple[str | None, bool, bool, tuple[bool, bool]
     return facts
 
 
-_IMPLICIT = {
-    (plain, quoted): (plain, quoted) for plain in (False, True) for quoted in (False, True)
-}
-
-
 def _implicit(tag: str, text: str) -> tuple[bool, bool]:
     """A scalar event's implicit flags, as a serializer sets them: whether the tag may be left
-    out when the text is written plain, and when quoted (only a string's). One of four
-    tuples, made once: every string's facts hold one, and new tuples would each be left for
-    the collector to look at."""
-    return _IMPLICIT[_plain_tag(text) == tag, tag == _STR]
+    out when the text is written plain, and when quoted (only a string's)."""
+    return (_plain_tag(text) == tag, tag == _STR)
 
 
 def _node(data: object) -> yaml.Node:
