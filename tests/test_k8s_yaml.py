@@ -225,12 +225,10 @@ def test_libyaml_is_handed_the_events_pyyamls_serializer_makes(data: dict[str, A
 
 
 @pytest.mark.parametrize("length", range(118, 131))
-@pytest.mark.parametrize("kind", [int, float])
-def test_long_keys_that_are_not_strings_are_written_as_pyyaml_writes_them(
-    kind: type, length: int
-) -> None:
+def test_long_keys_that_are_not_strings_are_written_as_pyyaml_writes_them(length: int) -> None:
     # The Python emitter counts a key's tag against the simple-key limit; libyaml does not.
-    key = kind("1" * length) if kind is int else float("1" * (length - 2) + ".5")
+    # (Only an int key can be this long: a float, a bool or None is written in a few characters.)
+    key = int("1" * length)
     data: dict[Any, Any] = {key: "v", "long": {key: [1]}}
     assert yaml_document(data) == _reference(data)
     assert yaml.safe_load(yaml_document(data)) == data
